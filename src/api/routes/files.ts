@@ -1,0 +1,92 @@
+// /api/files: streamed upload (put), list (ls), streamed download with Range (get), delete (rm),
+// share. `:ref` is a name (URL-encoded), a file ID or ID prefix, or a capability string.
+import { Readable } from 'node:stream'
+import type { FastifyInstance } from 'fastify'
+import { z } from 'zod'
+import type { VaultNode } from '../../node/index.ts'
+import type { FileRecord } from '../../catalog/index.ts'
+import { VaultError } from '../../errors.ts'
+import { parseRange } from '../range.ts'
+
+const putQuery = z.object({
+  name: z.string().min(1),
+  replicas: z.string().regex(/^(\d+|all)$/).optional(),
+  mtime: z.string().datetime({ offset: true }).optional()
+})
+const refParams = z.object({ ref: z.string().min(1).max(8192) })
+
+export function fileView (f: FileRecord): { id: string, name: string, size: number, mtime: string, replicas: number } {
+  return { id: f.id, name: f.name, size: f.size, mtime: f.mtime, replicas: f.replicas }
+}
+
+function parse<S extends z.ZodType> (schema: S, value: unknown): z.infer<S> {
+  const result = schema.safeParse(value)
+  if (!result.success) {
+    const issue = result.error.issues[0]
+    throw new VaultError('BAD_INPUT', `${issue?.path.join('.') ?? 'input'}: ${issue?.message ?? 'invalid'}`)
+  }
+  return result.data
+}
+
+export function fileRoutes (app: FastifyInstance, node: VaultNode): void {
+  // Uploads are never buffered: the raw request stream goes straight into the chunker.
+  app.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
+
+  app.post('/api/files', async (request, reply) => {
+    const query = parse(putQuery, request.query)
+    const length = request.headers['content-length']
+    const expectedSize = length === undefined ? undefined : Number(length)
+    const replicas = query.replicas === undefined ? undefined : query.replicas === 'all' ? undefined : Number(query.replicas)
+    const result = await node.vault.put(request.raw, {
+      name: query.name,
+      mtime: query.mtime === undefined ? undefined : new Date(query.mtime),
+      expectedSize,
+      replicas
+    })
+    return await reply.status(201).send(result)
+  })
+
+  app.get('/api/files', async () => node.vault.list().map(fileView))
+
+  app.get('/api/files/:ref/info', async (request) => {
+    const { ref } = parse(refParams, request.params)
+    const file = await node.vault.open(ref)
+    return { id: file.id, owner: file.owner, name: file.name, size: file.size, mtime: file.mtime, chunks: file.manifest.chunks.length }
+  })
+
+  app.get('/api/files/:ref', async (request, reply) => {
+    const { ref } = parse(refParams, request.params)
+    const file = await node.vault.open(ref)
+    const range = parseRange(request.headers.range, file.size)
+    reply.header('accept-ranges', 'bytes')
+    reply.header('x-dv-name', encodeURIComponent(file.name))
+    reply.header('x-dv-id', file.id)
+    reply.header('x-dv-mtime', file.mtime)
+    reply.header('content-type', 'application/octet-stream')
+    reply.header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.name.split('/').pop() ?? 'file')}`)
+    if (range.kind === 'unsatisfiable') {
+      reply.header('content-range', `bytes */${file.size}`)
+      throw new VaultError('BAD_INPUT', `range not satisfiable for a file of ${file.size} bytes`)
+    }
+    const abort = new AbortController()
+    request.raw.on('close', () => abort.abort())
+    if (range.kind === 'partial') {
+      reply.status(206)
+      reply.header('content-range', `bytes ${range.start}-${range.end}/${file.size}`)
+      reply.header('content-length', range.end - range.start + 1)
+      return await reply.send(Readable.from(node.vault.read(file, range, abort.signal), { objectMode: false }))
+    }
+    reply.header('content-length', file.size)
+    return await reply.send(Readable.from(node.vault.read(file, undefined, abort.signal), { objectMode: false }))
+  })
+
+  app.delete('/api/files/:ref', async (request) => {
+    const { ref } = parse(refParams, request.params)
+    return fileView(await node.vault.remove(ref))
+  })
+
+  app.get('/api/files/:ref/share', async (request) => {
+    const { ref } = parse(refParams, request.params)
+    return { capability: await node.vault.share(ref) }
+  })
+}

@@ -1,0 +1,174 @@
+// The owner's catalog in embedded SQLite (node:sqlite): which files exist and which chunks each
+// uses. It never holds a name or a key in clear: names are sealed with a key derived from the
+// vault key and looked up by HMAC, keys stay inside the sealed manifests. Everything here can be
+// rebuilt from the manifests in storage/<own id>/ (see files/rebuild.ts).
+import { DatabaseSync } from 'node:sqlite'
+import { createHmac } from 'node:crypto'
+import { deriveKey, open, seal } from '../crypto/index.ts'
+
+export interface FileRecord {
+  row: number
+  id: string
+  name: string
+  size: number
+  mtime: string
+  ctime: string
+  replicas: number
+  /** Copies wanted, the owner's counted. */
+  target: number
+}
+
+interface FileRow { row: number, file_id: string, name_sealed: Uint8Array, size: number, mtime: string, ctime: string, replicas: number, target: number }
+
+const SCHEMA = `
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = FULL;
+PRAGMA foreign_keys = ON;
+CREATE TABLE IF NOT EXISTS files (
+  row INTEGER PRIMARY KEY,
+  file_id TEXT UNIQUE,
+  name_mac TEXT,
+  name_sealed BLOB,
+  size INTEGER NOT NULL DEFAULT 0,
+  mtime TEXT,
+  ctime TEXT,
+  replicas INTEGER NOT NULL DEFAULT 1,
+  target INTEGER NOT NULL DEFAULT 1,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'complete'))
+);
+CREATE INDEX IF NOT EXISTS files_by_name ON files (name_mac);
+CREATE TABLE IF NOT EXISTS file_chunks (
+  file_row INTEGER NOT NULL REFERENCES files (row) ON DELETE CASCADE,
+  seq INTEGER NOT NULL,
+  chunk_id TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  PRIMARY KEY (file_row, seq)
+);
+CREATE INDEX IF NOT EXISTS file_chunks_by_chunk ON file_chunks (chunk_id);
+`
+
+export class Catalog {
+  readonly db: DatabaseSync
+  private readonly nameKey: Buffer
+
+  constructor (path: string, vaultKey: Uint8Array) {
+    this.db = new DatabaseSync(path)
+    this.db.exec(SCHEMA)
+    this.nameKey = deriveKey(vaultKey, 'distri-vault/catalog/v1', 'names')
+  }
+
+  close (): void {
+    if (this.db.isOpen) this.db.close()
+  }
+
+  private nameMac (name: string): string {
+    return createHmac('sha256', this.nameKey).update(name).digest('hex')
+  }
+
+  private toRecord (r: FileRow): FileRecord {
+    const name = open(this.nameKey, r.name_sealed).toString('utf8')
+    return { row: r.row, id: r.file_id, name, size: r.size, mtime: r.mtime, ctime: r.ctime, replicas: r.replicas, target: r.target }
+  }
+
+  /** A put in progress: its chunks count as referenced (so a concurrent rm keeps them) until it ends. */
+  beginFile (): number {
+    const res = this.db.prepare("INSERT INTO files (state) VALUES ('pending')").run()
+    return Number(res.lastInsertRowid)
+  }
+
+  addChunk (row: number, seq: number, chunkId: string, size: number): void {
+    this.db.prepare('INSERT INTO file_chunks (file_row, seq, chunk_id, size) VALUES (?, ?, ?, ?)').run(row, seq, chunkId, size)
+  }
+
+  completeFile (row: number, file: Omit<FileRecord, 'row'>): void {
+    this.db.prepare(`UPDATE files SET file_id = ?, name_mac = ?, name_sealed = ?, size = ?, mtime = ?, ctime = ?, replicas = ?, target = ?, state = 'complete' WHERE row = ?`)
+      .run(file.id, this.nameMac(file.name), seal(this.nameKey, Buffer.from(file.name)), file.size, file.mtime, file.ctime, file.replicas, file.target, row)
+  }
+
+  /** Adds a whole known file at once (catalog rebuild). */
+  insertFile (file: Omit<FileRecord, 'row'>, chunks: Array<{ id: string, size: number }>): number {
+    return this.transaction(() => {
+      const row = this.beginFile()
+      chunks.forEach((c, seq) => this.addChunk(row, seq, c.id, c.size))
+      this.completeFile(row, file)
+      return row
+    })
+  }
+
+  /** Deletes a file row; returns the chunk IDs that no file (complete or pending) references any more. */
+  deleteFile (row: number): string[] {
+    return this.transaction(() => {
+      const chunks = this.db.prepare('SELECT DISTINCT chunk_id FROM file_chunks WHERE file_row = ?').all(row) as Array<{ chunk_id: string }>
+      this.db.prepare('DELETE FROM files WHERE row = ?').run(row)
+      const stillUsed = this.db.prepare('SELECT 1 FROM file_chunks WHERE chunk_id = ? LIMIT 1')
+      return chunks.map(c => c.chunk_id).filter(id => stillUsed.get(id) === undefined)
+    })
+  }
+
+  /** Rows of puts that never finished (a crash): their chunk IDs are returned for cleanup. */
+  dropPending (): string[] {
+    const rows = this.db.prepare("SELECT row FROM files WHERE state = 'pending'").all() as Array<{ row: number }>
+    return rows.flatMap(r => this.deleteFile(r.row))
+  }
+
+  setReplicas (row: number, replicas: number): void {
+    this.db.prepare('UPDATE files SET replicas = ? WHERE row = ?').run(replicas, row)
+  }
+
+  list (): FileRecord[] {
+    const rows = this.db.prepare("SELECT * FROM files WHERE state = 'complete'").all() as unknown as FileRow[]
+    return rows.map(r => this.toRecord(r)).sort((a, b) => a.name.localeCompare(b.name))
+  }
+
+  byName (name: string): FileRecord | undefined {
+    const r = this.db.prepare("SELECT * FROM files WHERE state = 'complete' AND name_mac = ? ORDER BY ctime DESC LIMIT 1").get(this.nameMac(name)) as FileRow | undefined
+    return r ? this.toRecord(r) : undefined
+  }
+
+  /** By full file ID or an unambiguous prefix of at least 8 hex digits. */
+  byId (idOrPrefix: string): FileRecord[] {
+    if (!/^[0-9a-f]{8,64}$/.test(idOrPrefix)) return []
+    const rows = this.db.prepare("SELECT * FROM files WHERE state = 'complete' AND file_id LIKE ? LIMIT 2").all(`${idOrPrefix}%`) as unknown as FileRow[]
+    return rows.map(r => this.toRecord(r))
+  }
+
+  chunksOf (row: number): Array<{ id: string, size: number }> {
+    return (this.db.prepare('SELECT chunk_id, size FROM file_chunks WHERE file_row = ? ORDER BY seq').all(row) as Array<{ chunk_id: string, size: number }>)
+      .map(c => ({ id: c.chunk_id, size: c.size }))
+  }
+
+  isReferenced (blobId: string): boolean {
+    return this.db.prepare('SELECT 1 FROM file_chunks WHERE chunk_id = ? UNION ALL SELECT 1 FROM files WHERE file_id = ? LIMIT 1').get(blobId, blobId) !== undefined
+  }
+
+  countFiles (): number {
+    return (this.db.prepare("SELECT count(*) AS n FROM files WHERE state = 'complete'").get() as { n: number }).n
+  }
+
+  countPending (): number {
+    return (this.db.prepare("SELECT count(*) AS n FROM files WHERE state = 'pending'").get() as { n: number }).n
+  }
+
+  /** Keeps only the newest file of each name (rows of older versions are dropped, blobs kept). */
+  dropShadowedNames (): void {
+    this.db.prepare(`DELETE FROM files WHERE state = 'complete' AND EXISTS (
+      SELECT 1 FROM files newer WHERE newer.state = 'complete' AND newer.name_mac = files.name_mac
+      AND (newer.ctime > files.ctime OR (newer.ctime = files.ctime AND newer.row > files.row)))`).run()
+  }
+
+  countUnderReplicated (): number {
+    return (this.db.prepare("SELECT count(*) AS n FROM files WHERE state = 'complete' AND replicas < target").get() as { n: number }).n
+  }
+
+  transaction<T> (fn: () => T): T {
+    this.db.exec('BEGIN IMMEDIATE')
+    try {
+      const out = fn()
+      this.db.exec('COMMIT')
+      return out
+    } catch (err) {
+      this.db.exec('ROLLBACK')
+      throw err
+    }
+  }
+}

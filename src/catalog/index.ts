@@ -1,0 +1,2 @@
+// catalog/: the embedded SQLite catalog (node:sqlite) of files, chunks, peers and messages.
+export { Catalog, type FileRecord } from './catalog.ts'

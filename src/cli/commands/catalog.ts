@@ -1,0 +1,36 @@
+// `ls`, `rm`, `share`: the owner's catalog of files.
+import type { Command } from 'commander'
+import { clientFor, withCommon, type CommonOptions } from '../common.ts'
+import { formatBytes, formatTable, printJson, printLine } from '../output.ts'
+
+interface FileView { id: string, name: string, size: number, mtime: string, replicas: number }
+
+export function registerCatalog (program: Command): void {
+  withCommon(program.command('ls'))
+    .description("list this node's files")
+    .action(async (flags: CommonOptions) => {
+      const files = await (await clientFor(flags)).json<FileView[]>('/api/files')
+      if (flags.json === true) { printJson(files); return }
+      if (files.length === 0) { printLine('no files yet: store one with "distri-vault put FILE"'); return }
+      printLine(formatTable(['NAME', 'SIZE', 'MODIFIED', 'REPLICAS', 'ID'],
+        files.map(f => [f.name, formatBytes(f.size), f.mtime.slice(0, 19).replace('T', ' '), String(f.replicas), f.id.slice(0, 16)])))
+    })
+
+  withCommon(program.command('rm'))
+    .description('delete a file here and on its holders')
+    .argument('<ref>', 'file name or ID')
+    .action(async (ref: string, flags: CommonOptions) => {
+      const file = await (await clientFor(flags)).json<FileView>(`/api/files/${encodeURIComponent(ref)}`, { method: 'DELETE' })
+      if (flags.json === true) printJson(file)
+      else printLine(`removed ${file.name} (${file.id})`)
+    })
+
+  withCommon(program.command('share'))
+    .description('print a capability string any node of the network can "get"')
+    .argument('<ref>', 'file name or ID')
+    .action(async (ref: string, flags: CommonOptions) => {
+      const { capability } = await (await clientFor(flags)).json<{ capability: string }>(`/api/files/${encodeURIComponent(ref)}/share`)
+      if (flags.json === true) printJson({ capability })
+      else printLine(capability)
+    })
+}

@@ -1,0 +1,71 @@
+// `get NAME|ID|CAP [-o PATH|-]`: streams the file to PATH (atomically: temp file, then rename) or stdout.
+import { createWriteStream } from 'node:fs'
+import { rename, rm, stat, utimes } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import { Transform } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
+import { randomBytes } from 'node:crypto'
+import type { Command } from 'commander'
+import { VaultError } from '../../errors.ts'
+import { clientFor, withCommon, type CommonOptions } from '../common.ts'
+import { printJson } from '../output.ts'
+import { createProgress } from '../progress.ts'
+
+interface GetFlags extends CommonOptions { output?: string }
+
+export function registerGet (program: Command): void {
+  withCommon(program.command('get'))
+    .description('write a file (by name, ID or capability) to PATH, or to stdout with -o -')
+    .argument('<ref>', 'file name, file ID (or a prefix of 8+ hex digits) or capability string')
+    .option('-o, --output <path>', 'where to write it ("-" = stdout; default: the file name in the current folder)')
+    .action(async (ref: string, flags: GetFlags) => {
+      const client = await clientFor(flags)
+      const res = await client.send(`/api/files/${encodeURIComponent(ref)}`)
+      const size = Number(res.headers['content-length'])
+      const name = decodeURIComponent(String(res.headers['x-dv-name'] ?? 'file'))
+      const id = String(res.headers['x-dv-id'] ?? '')
+      let received = 0
+      const progress = createProgress('get', size, flags.json === true || flags.output === '-')
+      const counter = new Transform({ transform (chunk: Buffer, _e, done) { received += chunk.length; progress.add(chunk.length); done(null, chunk) } })
+      const checkComplete = (): void => {
+        if (received !== size) throw new VaultError('TRUNCATED', `the node sent ${received} of ${size} bytes (see the node's log)`)
+      }
+      try {
+        if (flags.output === '-') {
+          await pipeline(res, counter, process.stdout).catch(wrapStreamError)
+          checkComplete()
+          return
+        }
+        const target = flags.output ?? basename(name)
+        if (flags.output === undefined && await stat(target).then(() => true, () => false)) {
+          throw new VaultError('ALREADY_EXISTS', `${target} already exists here; choose where to write with -o PATH`)
+        }
+        const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(4).toString('hex')}.part`)
+        try {
+          await pipeline(res, counter, createWriteStream(tmp, { flags: 'wx' })).catch(wrapStreamError)
+          checkComplete()
+          await rename(tmp, target)
+        } catch (err) {
+          await rm(tmp, { force: true })
+          throw err
+        }
+        const mtime = new Date(String(res.headers['x-dv-mtime']))
+        if (!Number.isNaN(mtime.getTime())) await utimes(target, mtime, mtime).catch(() => {})
+        if (flags.json === true) printJson({ id, name, size, path: target })
+      } finally {
+        progress.stop()
+        res.destroy()
+      }
+    })
+}
+
+function wrapStreamError (err: NodeJS.ErrnoException): never {
+  if (err instanceof VaultError) throw err
+  if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET' || err.message === 'aborted') {
+    throw new VaultError('TRUNCATED', 'the download was cut off before the end (see the node\'s log)')
+  }
+  if (err.code === 'EPIPE') return process.exit(0)
+  if (err.code === 'ENOENT') throw new VaultError('NOT_FOUND', `cannot write there: ${err.message}`)
+  if (err.code === 'ENOSPC') throw new VaultError('DISK_FULL', 'the disk is full')
+  throw new VaultError('INTERNAL', err.message, { cause: err })
+}

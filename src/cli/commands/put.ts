@@ -1,0 +1,91 @@
+// `put PATH… [--name NAME] [--replicas N]`: files, whole folders, or stdin (`-`), streamed.
+import { createReadStream } from 'node:fs'
+import { readdir, stat } from 'node:fs/promises'
+import { basename, join, relative, resolve } from 'node:path'
+import { Transform } from 'node:stream'
+import type { Command } from 'commander'
+import { VaultError } from '../../errors.ts'
+import type { ApiClient } from '../client.ts'
+import { clientFor, withCommon, type CommonOptions } from '../common.ts'
+import { formatBytes, printJson, printLine } from '../output.ts'
+import { createProgress, type Progress } from '../progress.ts'
+
+interface PutFlags extends CommonOptions { name?: string, replicas?: string }
+interface PutResult { id: string, name: string, size: number, replicas: number }
+/** One file to upload: where it is read from and the name it gets in the vault. */
+interface Upload { path: string, name: string, size?: number, mtime?: Date }
+
+export function registerPut (program: Command): void {
+  withCommon(program.command('put'))
+    .description('store files or whole folders (PATH "-" reads stdin)')
+    .argument('<path...>', 'files or folders to store')
+    .option('--name <name>', 'name in the vault (a folder: the prefix of its files)')
+    .option('--replicas <n>', 'copies in all, this node counted')
+    .action(async (paths: string[], flags: PutFlags) => {
+      if (flags.replicas !== undefined && !/^(\d+|all)$/.test(flags.replicas)) throw new VaultError('BAD_USAGE', `--replicas must be a number or "all", got ${JSON.stringify(flags.replicas)}`)
+      if (flags.name !== undefined && paths.length > 1) throw new VaultError('BAD_USAGE', '--name works with one PATH only')
+      const uploads = await planUploads(paths, flags.name)
+      const client = await clientFor(flags)
+      const total = uploads.reduce((n, u) => n + (u.size ?? 0), 0)
+      const progress = createProgress('put', total, flags.json === true)
+      try {
+        for (const upload of uploads) {
+          const result = await putOne(client, upload, flags.replicas, progress)
+          if (flags.json === true) printJson(result)
+          else printLine(`${result.id}  ${result.name}  ${formatBytes(result.size)}  replicas=${result.replicas}`)
+        }
+      } finally {
+        progress.stop()
+      }
+    })
+}
+
+/** Checks every path before anything is sent, so a typo in the third path stores nothing. */
+async function planUploads (paths: string[], name?: string): Promise<Upload[]> {
+  const uploads: Upload[] = []
+  for (const path of paths) {
+    if (path === '-') {
+      if (name === undefined) throw new VaultError('BAD_USAGE', 'reading stdin ("-") needs --name NAME')
+      uploads.push({ path, name })
+      continue
+    }
+    const info = await stat(path).catch(() => null)
+    if (info === null) throw new VaultError('NOT_FOUND', `no such file or folder: ${path}`)
+    if (info.isDirectory()) {
+      const prefix = name ?? basename(resolve(path))
+      for await (const file of walk(path)) {
+        const fileInfo = await stat(file)
+        uploads.push({ path: file, name: `${prefix}/${relative(path, file).split('\\').join('/')}`, size: fileInfo.size, mtime: fileInfo.mtime })
+      }
+    } else if (info.isFile()) {
+      uploads.push({ path, name: name ?? basename(path), size: info.size, mtime: info.mtime })
+    } else {
+      throw new VaultError('BAD_INPUT', `${path} is neither a file nor a folder`)
+    }
+  }
+  return uploads
+}
+
+async function * walk (dir: string): AsyncGenerator<string> {
+  const entries = await readdir(dir, { withFileTypes: true })
+  entries.sort((a, b) => a.name.localeCompare(b.name))
+  for (const entry of entries) {
+    const full = join(dir, entry.name)
+    if (entry.isDirectory()) yield * walk(full)
+    else if (entry.isFile()) yield full
+  }
+}
+
+async function putOne (client: ApiClient, upload: Upload, replicas: string | undefined, progress: Progress): Promise<PutResult> {
+  const query = new URLSearchParams({ name: upload.name })
+  if (replicas !== undefined) query.set('replicas', replicas)
+  if (upload.mtime !== undefined) query.set('mtime', upload.mtime.toISOString())
+  const source = upload.path === '-' ? process.stdin : createReadStream(upload.path)
+  const counted = source.pipe(new Transform({
+    transform (chunk: Buffer, _enc, done) { progress.add(chunk.length); done(null, chunk) }
+  }))
+  source.on('error', (err: Error) => counted.destroy(err))
+  const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream' }
+  if (upload.size !== undefined) headers['content-length'] = upload.size
+  return await client.json<PutResult>(`/api/files?${query.toString()}`, { method: 'POST', headers, body: counted })
+}

@@ -1,0 +1,72 @@
+// `start`: run the node in the foreground until SIGINT/SIGTERM, then stop cleanly.
+import type { Command } from 'commander'
+import { createNode, parseReplicas, parseSize, resolveDataDir, DEFAULT_API, DEFAULT_LISTEN, DEFAULT_REPLICAS } from '../../node/index.ts'
+import { VaultError } from '../../errors.ts'
+import { withCommon, type CommonOptions } from '../common.ts'
+import { printJson, printLine, reportError } from '../output.ts'
+import { printPhrase } from './init.ts'
+
+interface StartFlags extends CommonOptions {
+  listen: string
+  api: string
+  peer: string[]
+  replicas: string
+  mdns?: boolean
+  repairAfter: string
+  scrubEvery: string
+  maxStorage?: string
+  logLevel: string
+}
+
+function seconds (text: string, flag: string): number {
+  if (!/^\d+(\.\d+)?$/.test(text)) throw new VaultError('BAD_USAGE', `${flag} must be a number of seconds, got ${JSON.stringify(text)}`)
+  return Number(text)
+}
+
+export function registerStart (program: Command): void {
+  withCommon(program.command('start'))
+    .description('run the node in the foreground (initialises the data directory if needed)')
+    .option('--listen <host:port>', 'p2p listen address', DEFAULT_LISTEN)
+    .option('--api <host:port>', 'HTTP API address', DEFAULT_API)
+    .option('--peer <addr>', 'bootstrap peer, host:port or multiaddr (repeatable)', (v: string, all: string[]) => [...all, v], [])
+    .option('--replicas <n|all>', 'copies of each chunk in all, this node counted', String(DEFAULT_REPLICAS))
+    .option('--mdns', 'find peers on the local network')
+    .option('--repair-after <seconds>', 'how long a holder may be away before its copies are remade', '600')
+    .option('--scrub-every <seconds>', 'verify every local chunk this often (0 = never)', '0')
+    .option('--max-storage <size>', 'cap on what this node holds for others, e.g. 50GB')
+    .option('--log-level <level>', 'log level on stderr (trace, debug, info, warn, error)', process.env.DV_LOG_LEVEL ?? 'info')
+    .action(async (flags: StartFlags) => {
+      const node = await createNode({
+        dataDir: resolveDataDir(flags.data),
+        listen: flags.listen,
+        api: flags.api,
+        peers: flags.peer,
+        replicas: parseReplicas(flags.replicas),
+        mdns: flags.mdns === true,
+        repairAfterSeconds: seconds(flags.repairAfter, '--repair-after'),
+        scrubEverySeconds: seconds(flags.scrubEvery, '--scrub-every'),
+        maxStorageBytes: flags.maxStorage === undefined ? undefined : parseSize(flags.maxStorage),
+        logLevel: flags.logLevel
+      })
+      if (node.initialized?.phrase !== undefined && flags.json !== true) printPhrase(node.initialized.phrase, process.stderr)
+      const p2p = node.status().addresses[0] ?? ''
+      if (flags.json === true) {
+        printJson({ event: 'ready', nodeId: node.nodeId, p2p, api: node.apiUrl, dataDir: node.paths.root, ...(node.initialized?.phrase !== undefined ? { phrase: node.initialized.phrase } : {}) })
+      } else {
+        printLine(`ready ${node.nodeId} p2p=${p2p} api=${node.apiUrl}`)
+      }
+      await new Promise<void>((resolve) => {
+        let stopping = false
+        const onSignal = (signal: string): void => {
+          if (stopping) {
+            process.stderr.write(`${signal} again: exiting without a clean stop\n`)
+            process.exit(1)
+          }
+          stopping = true
+          node.stop().then(resolve, (err: unknown) => { process.exitCode = reportError(err); resolve() })
+        }
+        process.on('SIGINT', onSignal)
+        process.on('SIGTERM', onSignal)
+      })
+    })
+}

@@ -1,0 +1,31 @@
+// `status` and `peers`: what the node is, who it talks to, what it holds for whom.
+import type { Command } from 'commander'
+import type { NodeStatus, PeerStatus } from '../../node/index.ts'
+import { clientFor, withCommon, type CommonOptions } from '../common.ts'
+import { formatBytes, formatTable, printJson, printLine } from '../output.ts'
+
+export function registerStatus (program: Command): void {
+  withCommon(program.command('status'))
+    .description('node ID, addresses, peers, files and storage per owner')
+    .action(async (flags: CommonOptions) => {
+      const status = await (await clientFor(flags)).json<NodeStatus>('/api/status')
+      if (flags.json === true) { printJson(status); return }
+      printLine(`node      ${status.nodeId}`)
+      for (const addr of status.addresses) printLine(`address   ${addr}`)
+      printLine(`peers     ${status.peers.length} connected`)
+      printLine(`files     ${status.files}${status.underReplicated > 0 ? ` (${status.underReplicated} under-replicated)` : ''}`)
+      const owners = Object.entries(status.storage)
+      if (owners.length === 0) printLine('storage   nothing stored yet')
+      for (const [owner, bytes] of owners) printLine(`storage   ${formatBytes(bytes).padEnd(10)} for ${owner}${owner === status.nodeId ? ' (this node)' : ''}`)
+    })
+
+  withCommon(program.command('peers'))
+    .description('connected peers with their addresses and latency')
+    .action(async (flags: CommonOptions) => {
+      const peers = await (await clientFor(flags)).json<PeerStatus[]>('/api/peers')
+      if (flags.json === true) { printJson(peers); return }
+      if (peers.length === 0) { printLine('no peers connected (start with --peer HOST:PORT, or --mdns on a LAN)'); return }
+      printLine(formatTable(['NODE ID', 'LATENCY', 'SINCE', 'ADDRESSES'],
+        peers.map(p => [p.nodeId, p.latencyMs === null ? '-' : `${p.latencyMs} ms`, p.since.slice(0, 19).replace('T', ' '), p.addresses.join(' ')])))
+    })
+}

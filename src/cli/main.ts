@@ -1,0 +1,48 @@
+#!/usr/bin/env node
+// distri-vault's command line: commander parses, each verb is a thin client of the node's HTTP
+// API (except init and start). Exit 0 ok, 1 failure, 2 bad usage; errors never print a stack.
+import { Command, CommanderError } from 'commander'
+import { VaultError } from '../errors.ts'
+import { reportError } from './output.ts'
+import { registerInit } from './commands/init.ts'
+import { registerStart } from './commands/start.ts'
+import { registerPut } from './commands/put.ts'
+import { registerGet } from './commands/get.ts'
+import { registerCatalog } from './commands/catalog.ts'
+import { registerStatus } from './commands/status.ts'
+
+export function buildProgram (): Command {
+  const program = new Command('distri-vault')
+    .description('decentralized, encrypted, peer-to-peer file vault')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride()
+    .configureOutput({
+      // Usage errors come out in the one error format; help text goes to stdout as usual.
+      outputError: (text, write) => write(`error: ${text.replace(/^error: /, '').trim()} (BAD_USAGE)\n`)
+    })
+  registerInit(program)
+  registerStart(program)
+  registerPut(program)
+  registerGet(program)
+  registerCatalog(program)
+  registerStatus(program)
+  for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError('(run with --help for usage)')
+  return program
+}
+
+export async function main (argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv)
+    return 0
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0
+      return 2
+    }
+    if (err instanceof VaultError || err instanceof Error) return reportError(err)
+    return reportError(new Error(String(err)))
+  }
+}
+
+process.exitCode = await main(process.argv)

@@ -1,0 +1,19 @@
+// Hashing and key derivation: SHA-256 and HKDF-SHA256 from node:crypto, nothing home-made.
+import { createHash, hkdfSync, randomBytes } from 'node:crypto'
+
+export function sha256 (data: Uint8Array): Buffer {
+  return createHash('sha256').update(data).digest()
+}
+
+export function sha256Hex (data: Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex')
+}
+
+/** HKDF-SHA256. `info` names the purpose so one secret never yields the same key twice. */
+export function deriveKey (secret: Uint8Array, salt: Uint8Array | string, info: string, length = 32): Buffer {
+  return Buffer.from(hkdfSync('sha256', secret, salt, info, length))
+}
+
+export function randomKey (bytes = 32): Buffer {
+  return randomBytes(bytes)
+}

@@ -1,0 +1,73 @@
+// The one error family of distri-vault: every error a user or a peer can cause carries a
+// stable string code (what scripts match on) and, where it crosses HTTP, a status.
+
+export type ErrorCode =
+  | 'BAD_INPUT'
+  | 'BAD_USAGE'
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'UNAUTHORIZED'
+  | 'FORBIDDEN'
+  | 'CORRUPT'
+  | 'BAD_FRAME'
+  | 'BAD_SIGNATURE'
+  | 'TOO_LARGE'
+  | 'TRUNCATED'
+  | 'DISK_FULL'
+  | 'STORAGE_FULL'
+  | 'NOT_RUNNING'
+  | 'NOT_INITIALIZED'
+  | 'UNDER_REPLICATED'
+  | 'UNREACHABLE'
+  | 'PEER_ERROR'
+  | 'TIMEOUT'
+  | 'INTERNAL'
+
+const HTTP_STATUS: Record<ErrorCode, number> = {
+  BAD_INPUT: 400,
+  BAD_USAGE: 400,
+  NOT_FOUND: 404,
+  ALREADY_EXISTS: 409,
+  UNAUTHORIZED: 401,
+  FORBIDDEN: 403,
+  CORRUPT: 500,
+  BAD_FRAME: 400,
+  BAD_SIGNATURE: 400,
+  TOO_LARGE: 413,
+  TRUNCATED: 400,
+  DISK_FULL: 507,
+  STORAGE_FULL: 507,
+  NOT_RUNNING: 503,
+  NOT_INITIALIZED: 409,
+  UNDER_REPLICATED: 503,
+  UNREACHABLE: 503,
+  PEER_ERROR: 502,
+  TIMEOUT: 504,
+  INTERNAL: 500
+}
+
+export class VaultError extends Error {
+  readonly code: ErrorCode
+  readonly status: number
+
+  constructor (code: ErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'VaultError'
+    this.code = code
+    this.status = HTTP_STATUS[code]
+  }
+}
+
+export function isVaultError (err: unknown): err is VaultError {
+  return err instanceof VaultError
+}
+
+/** Map low-level errors we can name (a full disk, a missing file) onto our codes. */
+export function toVaultError (err: unknown): VaultError {
+  if (err instanceof VaultError) return err
+  const e = err as NodeJS.ErrnoException
+  if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') return new VaultError('DISK_FULL', 'the disk is full', { cause: err })
+  if (e?.code === 'ECONNRESET' || e?.message === 'aborted') return new VaultError('TRUNCATED', 'the upload was interrupted; nothing was stored', { cause: err })
+  if (e?.code === 'ENOENT') return new VaultError('NOT_FOUND', e.message, { cause: err })
+  return new VaultError('INTERNAL', e?.message ?? String(err), { cause: err })
+}

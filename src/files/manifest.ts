@@ -1,0 +1,41 @@
+// The manifest of one file: its name, size, times and the ordered list of its chunks with their
+// keys. It only ever exists in clear inside the owner's node (or a capability holder's).
+import { z } from 'zod'
+import { VaultError } from '../errors.ts'
+
+const hex64 = z.string().regex(/^[0-9a-f]{64}$/)
+
+export const manifestSchema = z.object({
+  v: z.literal(1),
+  name: z.string().min(1).max(4096),
+  size: z.number().int().nonnegative(),
+  mtime: z.string(),
+  ctime: z.string(),
+  chunks: z.array(z.object({ id: hex64, key: hex64, size: z.number().int().positive() }))
+})
+
+export type Manifest = z.infer<typeof manifestSchema>
+
+export function parseManifest (value: unknown): Manifest {
+  const parsed = manifestSchema.safeParse(value)
+  if (!parsed.success) throw new VaultError('CORRUPT', 'manifest has an unexpected shape')
+  const m = parsed.data
+  if (m.chunks.reduce((n, c) => n + c.size, 0) !== m.size) throw new VaultError('CORRUPT', 'manifest sizes do not add up')
+  return m
+}
+
+/**
+ * File names are relative paths ("photos/2024/a.jpg"). Anything that could escape a folder when
+ * the file is written back (absolute paths, "..", backslashes, control characters) is refused.
+ */
+export function checkFileName (raw: string): string {
+  const name = raw.replace(/^(\.\/)+/, '')
+  const bad = (why: string): never => { throw new VaultError('BAD_INPUT', `invalid file name ${JSON.stringify(raw)}: ${why}`) }
+  if (name.length === 0) bad('it is empty')
+  if (Buffer.byteLength(name) > 4096) bad('it is longer than 4096 bytes')
+  // eslint-disable-next-line no-control-regex
+  if (/[\u0000-\u001f\u007f\\]/.test(name)) bad('it contains a control character or a backslash')
+  if (name.startsWith('/')) bad('it must be relative')
+  if (name.split('/').some(part => part === '..' || part === '.' || part === '')) bad('it has an empty, "." or ".." segment')
+  return name
+}

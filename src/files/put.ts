@@ -1,0 +1,69 @@
+// put: stream → chunks → sealed blobs in storage/<own id>/ → sealed manifest → catalog.
+// The catalog row stays 'pending' until the manifest is durable, so a crash never lists a half file;
+// the pending row also keeps this put's chunks safe from a concurrent rm's garbage collection.
+import { chunkStream } from '../chunker/index.ts'
+import { sealChunk, sealManifest } from '../crypto/index.ts'
+import { VaultError, toVaultError } from '../errors.ts'
+import type { VaultContext } from './context.ts'
+import { checkFileName, type Manifest } from './manifest.ts'
+
+export interface PutOptions {
+  name: string
+  mtime?: Date
+  /** When the sender announced a size, a stream that ends early is a truncated upload. */
+  expectedSize?: number
+  /** Copies wanted in all, the owner's counted. */
+  replicas?: number
+  onProgress?: (bytes: number) => void
+}
+
+export interface PutResult { id: string, name: string, size: number, replicas: number }
+
+/** Seals and writes at most this many chunks at once: overlaps hashing with disk I/O, bounds memory. */
+const WRITES_IN_FLIGHT = 4
+
+export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Array>, options: PutOptions): Promise<PutResult> {
+  const name = checkFileName(options.name)
+  const { catalog, store, nodeId, vaultKey } = ctx
+  const row = catalog.beginFile()
+  const chunks: Manifest['chunks'] = []
+  const inflight = new Set<Promise<void>>()
+  let failure: unknown
+  let size = 0
+  try {
+    for await (const plain of chunkStream(source)) {
+      if (failure !== undefined) throw failure
+      const chunk = sealChunk(vaultKey, plain)
+      catalog.addChunk(row, chunks.length, chunk.id, chunk.size)
+      chunks.push({ id: chunk.id, key: chunk.key, size: chunk.size })
+      size += chunk.size
+      if (options.expectedSize !== undefined && size > options.expectedSize) {
+        throw new VaultError('BAD_INPUT', `upload is larger than the announced ${options.expectedSize} bytes`)
+      }
+      const write: Promise<void> = store.put(nodeId, chunk.id, chunk.sealed, true)
+        .then(() => options.onProgress?.(size), (err: unknown) => { failure ??= err })
+        .finally(() => inflight.delete(write))
+      inflight.add(write)
+      if (inflight.size >= WRITES_IN_FLIGHT) await Promise.race(inflight)
+    }
+    await Promise.all(inflight)
+    if (failure !== undefined) throw failure
+    if (options.expectedSize !== undefined && size !== options.expectedSize) {
+      throw new VaultError('TRUNCATED', `upload ended after ${size} of ${options.expectedSize} bytes; nothing was stored`)
+    }
+    const now = new Date().toISOString()
+    const manifest: Manifest = { v: 1, name, size, mtime: (options.mtime ?? new Date()).toISOString(), ctime: now, chunks }
+    const sealed = sealManifest(vaultKey, manifest)
+    await store.put(nodeId, sealed.id, sealed.sealed, true)
+    const previous = catalog.byName(name)
+    const target = options.replicas ?? 1
+    catalog.completeFile(row, { id: sealed.id, name, size, mtime: manifest.mtime, ctime: now, replicas: 1, target })
+    // Same name again: the new file replaces the old one once the new one is durable.
+    if (previous !== undefined) await ctx.removeRecord(previous)
+    return { id: sealed.id, name, size, replicas: 1 }
+  } catch (err) {
+    await Promise.allSettled(inflight)
+    await ctx.collect(catalog.deleteFile(row))
+    throw toVaultError(err)
+  }
+}

@@ -1,0 +1,121 @@
+// The Vault: the file operations of one owner (put, get, ls, rm, share, rebuild) over its store
+// and catalog. It knows nothing of the network; replication plugs in through `remote` and hooks.
+import { Readable } from 'node:stream'
+import type { Catalog, FileRecord } from '../catalog/index.ts'
+import type { BlobStore } from '../store/index.ts'
+import { formatCapability, isCapability, parseCapability, unwrapReadKey, MANIFEST_HEADER_BYTES } from '../crypto/index.ts'
+import { VaultError } from '../errors.ts'
+import type { RemoteBlobs } from './chunk-source.ts'
+import type { VaultContext } from './context.ts'
+import type { Manifest } from './manifest.ts'
+import { putFile, type PutOptions, type PutResult } from './put.ts'
+import { loadOwnManifest, loadSharedManifest, readFileBytes, type ByteRange } from './read.ts'
+import { rebuildCatalog, type RebuildResult } from './rebuild.ts'
+
+export interface VaultOptions {
+  nodeId: string
+  vaultKey: Buffer
+  store: BlobStore
+  catalog: Catalog
+  remote?: RemoteBlobs
+  /** Copies wanted in all when a put does not say. */
+  defaultReplicas?: number
+}
+
+/** A file ready to be read: who owns it, its manifest, and where it came from. */
+export interface OpenFile { id: string, owner: string, name: string, size: number, mtime: string, manifest: Manifest }
+
+export class Vault implements VaultContext {
+  readonly nodeId: string
+  readonly vaultKey: Buffer
+  readonly store: BlobStore
+  readonly catalog: Catalog
+  remote?: RemoteBlobs
+  defaultReplicas: number
+
+  constructor (options: VaultOptions) {
+    this.nodeId = options.nodeId
+    this.vaultKey = options.vaultKey
+    this.store = options.store
+    this.catalog = options.catalog
+    this.remote = options.remote
+    this.defaultReplicas = options.defaultReplicas ?? 1
+  }
+
+  async put (source: AsyncIterable<Uint8Array> | Readable, options: PutOptions): Promise<PutResult> {
+    return await putFile(this, source, { ...options, replicas: options.replicas ?? this.defaultReplicas })
+  }
+
+  list (): FileRecord[] {
+    return this.catalog.list()
+  }
+
+  /** A name, a file ID or an unambiguous ID prefix (≥ 8 hex digits) of this owner's files. */
+  resolve (ref: string): FileRecord {
+    const byName = this.catalog.byName(ref)
+    if (byName !== undefined) return byName
+    const byId = this.catalog.byId(ref.toLowerCase())
+    if (byId.length > 1) throw new VaultError('BAD_INPUT', `"${ref}" matches more than one file ID; give more digits`)
+    if (byId.length === 1) return byId[0]
+    throw new VaultError('NOT_FOUND', `no file named or with ID "${ref}"`)
+  }
+
+  /** Opens a file by name, ID or capability string. */
+  async open (ref: string): Promise<OpenFile> {
+    if (isCapability(ref)) {
+      const cap = parseCapability(ref)
+      const manifest = await loadSharedManifest(this, cap.ownerId, cap.fileId, cap.readKey)
+      return { id: cap.fileId, owner: cap.ownerId, name: manifest.name, size: manifest.size, mtime: manifest.mtime, manifest }
+    }
+    const record = this.resolve(ref)
+    const manifest = await loadOwnManifest(this, record.id)
+    return { id: record.id, owner: this.nodeId, name: record.name, size: record.size, mtime: record.mtime, manifest }
+  }
+
+  read (file: OpenFile, range?: ByteRange, signal?: AbortSignal): AsyncGenerator<Buffer> {
+    return readFileBytes(this, file.owner, file.manifest, range, signal)
+  }
+
+  async remove (ref: string): Promise<FileRecord> {
+    const record = this.resolve(ref)
+    await this.removeRecord(record)
+    return record
+  }
+
+  async share (ref: string): Promise<string> {
+    const record = this.resolve(ref)
+    const head = (await this.store.get(this.nodeId, record.id)).subarray(0, MANIFEST_HEADER_BYTES)
+    const readKey = unwrapReadKey(this.vaultKey, head)
+    if (readKey === null) throw new VaultError('CORRUPT', `the manifest of "${record.name}" cannot be opened`)
+    return formatCapability({ fileId: record.id, ownerId: this.nodeId, readKey: readKey.toString('hex') })
+  }
+
+  async removeRecord (record: FileRecord): Promise<void> {
+    const unused = this.catalog.deleteFile(record.row)
+    await this.collect([...unused, record.id])
+  }
+
+  async collect (blobIds: string[]): Promise<void> {
+    for (const id of blobIds) {
+      await this.store.delete(this.nodeId, id, () => this.catalog.isReferenced(id))
+    }
+  }
+
+  async rebuild (): Promise<RebuildResult> {
+    return await rebuildCatalog(this, this.defaultReplicas)
+  }
+
+  /**
+   * After a crash: drops puts that never finished and every blob of this owner that no file uses
+   * (chunks of a killed put, a manifest written just before the crash). Run before serving.
+   */
+  async recoverFromCrash (): Promise<{ pendingDropped: number, orphansRemoved: number }> {
+    const before = this.catalog.countPending()
+    await this.collect(this.catalog.dropPending())
+    let orphansRemoved = 0
+    for await (const id of this.store.list(this.nodeId)) {
+      if (!this.catalog.isReferenced(id) && await this.store.delete(this.nodeId, id, () => this.catalog.isReferenced(id))) orphansRemoved++
+    }
+    return { pendingDropped: before, orphansRemoved }
+  }
+}

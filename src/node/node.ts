@@ -1,0 +1,116 @@
+// A distri-vault node: wires identity, store, catalog, files, network and API together and owns
+// their start/stop lifecycle. This is the one place that knows about every subsystem.
+import { stat, rm } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
+import { pino, type Logger } from 'pino'
+import { Catalog } from '../catalog/index.ts'
+import { Vault } from '../files/index.ts'
+import { hasIdentity, loadIdentity, type Identity } from '../identity/index.ts'
+import { BlobStore, writeFileAtomic } from '../store/index.ts'
+import { startApiServer, type ApiServer } from '../api/index.ts'
+import { dataPaths, type DataPaths } from './data-dir.ts'
+import { initDataDir, type InitResult } from './init.ts'
+import { nodeConfigSchema, type NodeConfig, type ResolvedNodeConfig } from './config.ts'
+import { acquireRunLock, releaseRunLock } from './run-lock.ts'
+
+export interface NodeStatus {
+  nodeId: string
+  addresses: string[]
+  peers: PeerStatus[]
+  files: number
+  storage: Record<string, number>
+  underReplicated: number
+}
+
+export interface PeerStatus { nodeId: string, addresses: string[], latencyMs: number | null, since: string }
+
+export class VaultNode {
+  readonly config: ResolvedNodeConfig
+  readonly paths: DataPaths
+  readonly log: Logger
+  /** Set when start() had to create the data directory (the phrase must be shown once). */
+  initialized: InitResult | undefined
+  identity!: Identity
+  vault!: Vault
+  apiUrl = ''
+  private catalog: Catalog | undefined
+  private api: ApiServer | undefined
+  private stopping: Promise<void> | undefined
+  private started = false
+
+  constructor (config: NodeConfig, log?: Logger) {
+    this.config = nodeConfigSchema.parse(config)
+    this.paths = dataPaths(this.config.dataDir)
+    this.log = log ?? pino({ level: this.config.logLevel }, pino.destination(2))
+  }
+
+  get nodeId (): string { return this.identity.nodeId }
+
+  async start (): Promise<void> {
+    if (!await hasIdentity(this.paths.root)) this.initialized = await initDataDir({ dataDir: this.paths.root })
+    this.identity = await loadIdentity(this.paths.root)
+    const unclean = await acquireRunLock(this.paths.runMarker)
+    this.started = true
+    try {
+      await this.openVault(unclean)
+      const token = randomBytes(32).toString('hex')
+      this.api = await startApiServer({ node: this, listen: this.config.api, token, log: this.log.child({ sub: 'api' }) })
+      this.apiUrl = this.api.url
+      await writeFileAtomic(this.paths.apiFile, JSON.stringify({ url: this.apiUrl, token, pid: process.pid, nodeId: this.nodeId }, null, 2) + '\n', 0o600)
+      this.log.info({ nodeId: this.nodeId, api: this.apiUrl }, 'node ready')
+    } catch (err) {
+      await this.stop()
+      throw err
+    }
+  }
+
+  private async openVault (unclean: boolean): Promise<void> {
+    const catalogExisted = await stat(this.paths.catalog).then(() => true, () => false)
+    const store = new BlobStore(this.paths.storage)
+    await store.start()
+    this.catalog = new Catalog(this.paths.catalog, this.identity.vaultKey)
+    const replicas = this.config.replicas === 'all' ? 1 : this.config.replicas
+    this.vault = new Vault({ nodeId: this.identity.nodeId, vaultKey: this.identity.vaultKey, store, catalog: this.catalog, defaultReplicas: replicas })
+    if (!catalogExisted) {
+      const rebuilt = await this.vault.rebuild()
+      if (rebuilt.files > 0 || rebuilt.skipped > 0) this.log.warn(rebuilt, 'catalog was missing: rebuilt it from the sealed manifests')
+    }
+    if (unclean) {
+      const cleaned = await this.vault.recoverFromCrash()
+      this.log.warn(cleaned, 'the last run did not stop cleanly: dropped unfinished puts and orphaned blobs')
+    }
+  }
+
+  status (): NodeStatus {
+    return {
+      nodeId: this.nodeId,
+      addresses: [],
+      peers: [],
+      files: this.vault.catalog.countFiles(),
+      storage: this.vault.store.usage(),
+      underReplicated: this.vault.catalog.countUnderReplicated()
+    }
+  }
+
+  /** Idempotent and complete: the API, the network and the catalog are closed, the lock released. */
+  async stop (): Promise<void> {
+    this.stopping ??= this.doStop()
+    await this.stopping
+  }
+
+  private async doStop (): Promise<void> {
+    await this.api?.close().catch((err: unknown) => this.log.warn({ err }, 'closing the API failed'))
+    this.catalog?.close()
+    if (this.started) {
+      await rm(this.paths.apiFile, { force: true })
+      await releaseRunLock(this.paths.runMarker)
+    }
+    this.log.info('node stopped')
+  }
+}
+
+export async function createNode (config: NodeConfig, log?: Logger): Promise<VaultNode> {
+  const node = new VaultNode(config, log)
+  await node.start()
+  return node
+}

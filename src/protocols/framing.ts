@@ -1,0 +1,197 @@
+// Length-prefixed, size-bounded frames over one libp2p stream, with back-pressure both ways:
+// a 4-byte big-endian length, then that many bytes. JSON frames are validated by a zod schema.
+// Shared by every distri-vault wire protocol (peer exchange, messages, announcements, chunks).
+
+import { VaultError } from '../errors.ts'
+import type { Stream } from '@libp2p/interface'
+import type { z } from 'zod'
+
+const HEADER_BYTES = 4
+/** Never buffer less than this before pausing the remote, so small frames stream smoothly. */
+const MIN_HIGH_WATER_BYTES = 256 * 1024
+
+export interface FrameStreamOptions {
+  /** Largest frame (payload bytes) this side accepts or sends. */
+  maxFrameBytes: number
+}
+
+export interface FrameIoOptions {
+  signal?: AbortSignal
+}
+
+/** The one chunk shape a libp2p stream yields (`Uint8Array` or a `Uint8ArrayList`). */
+interface ByteChunk { byteLength: number, subarray: (start?: number, end?: number) => Uint8Array }
+
+export class FrameStream {
+  readonly stream: Stream
+  readonly maxFrameBytes: number
+  private readonly chunks: Uint8Array[] = []
+  private buffered = 0
+  private ended = false
+  private failure: Error | undefined
+  private wake: (() => void) | undefined
+  private readonly highWaterBytes: number
+
+  constructor (stream: Stream, options: FrameStreamOptions) {
+    if (!Number.isInteger(options.maxFrameBytes) || options.maxFrameBytes < 1 || options.maxFrameBytes > 0xffffffff) {
+      throw new VaultError('BAD_INPUT', `maxFrameBytes must be an integer in 1..2^32-1, got ${options.maxFrameBytes}`)
+    }
+    this.stream = stream
+    this.maxFrameBytes = options.maxFrameBytes
+    this.highWaterBytes = Math.max(MIN_HIGH_WATER_BYTES, options.maxFrameBytes + HEADER_BYTES)
+    stream.addEventListener('message', this.onMessage)
+    stream.addEventListener('end', this.onEnd)
+    stream.addEventListener('close', this.onClose)
+    if (stream.readableEnded || stream.status !== 'open') this.ended = true
+  }
+
+  private readonly onMessage = (evt: { data: ByteChunk }): void => {
+    const bytes = evt.data.subarray()
+    this.chunks.push(bytes)
+    this.buffered += bytes.byteLength
+    // Read-side back-pressure: a paused yamux stream stops granting window, so the sender stalls.
+    if (this.buffered >= this.highWaterBytes && this.stream.readStatus === 'readable') this.stream.pause()
+    this.notify()
+  }
+
+  private readonly onEnd = (): void => { this.ended = true; this.notify() }
+
+  private readonly onClose = (evt: Event): void => {
+    const error = (evt as Event & { error?: Error }).error
+    if (error != null) this.failure ??= error
+    this.ended = true
+    this.notify()
+  }
+
+  private notify (): void {
+    const wake = this.wake
+    this.wake = undefined
+    wake?.()
+  }
+
+  /** Waits until `bytes` are buffered; false on a clean end of stream before any of them. */
+  private async fill (bytes: number, signal?: AbortSignal): Promise<boolean> {
+    while (this.buffered < bytes) {
+      if (this.failure != null) throw new VaultError('PEER_ERROR', `stream failed: ${this.failure.message}`, { cause: this.failure })
+      if (this.ended) {
+        if (this.buffered === 0) return false
+        throw new VaultError('TRUNCATED', `stream ended inside a frame (${this.buffered}/${bytes} bytes)`)
+      }
+      if (this.stream.readStatus === 'paused') this.stream.resume()
+      signal?.throwIfAborted()
+      await new Promise<void>((resolve, reject) => {
+        const onAbort = (): void => { this.wake = undefined; reject(signal?.reason ?? new Error('aborted')) }
+        this.wake = () => { signal?.removeEventListener('abort', onAbort); resolve() }
+        signal?.addEventListener('abort', onAbort, { once: true })
+      }).catch((err: unknown) => {
+        throw new VaultError('TIMEOUT', 'timed out waiting for a frame', { cause: err })
+      })
+    }
+    return true
+  }
+
+  private take (bytes: number): Uint8Array {
+    const out = new Uint8Array(bytes)
+    let filled = 0
+    while (filled < bytes) {
+      const head = this.chunks[0]
+      const n = Math.min(head.byteLength, bytes - filled)
+      out.set(head.subarray(0, n), filled)
+      filled += n
+      if (n === head.byteLength) this.chunks.shift()
+      else this.chunks[0] = head.subarray(n)
+    }
+    this.buffered -= bytes
+    if (this.stream.readStatus === 'paused' && this.buffered < this.highWaterBytes / 2) this.stream.resume()
+    return out
+  }
+
+  /** The next frame's payload, or null when the remote closed its side cleanly between frames. */
+  async readFrame (options: FrameIoOptions = {}): Promise<Uint8Array | null> {
+    try {
+      if (!await this.fill(HEADER_BYTES, options.signal)) return null
+      const header = this.take(HEADER_BYTES)
+      const length = new DataView(header.buffer).getUint32(0)
+      if (length > this.maxFrameBytes) {
+        throw new VaultError('TOO_LARGE', `frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`)
+      }
+      if (length > 0 && !await this.fill(length, options.signal)) {
+        throw new VaultError('TRUNCATED', 'stream ended after a frame header')
+      }
+      return this.take(length)
+    } catch (err) {
+      this.abort(err as Error)
+      throw err
+    }
+  }
+
+  /** Writes one frame; waits for the stream to drain when its write buffer is full. */
+  async writeFrame (payload: Uint8Array, options: FrameIoOptions = {}): Promise<void> {
+    if (payload.byteLength > this.maxFrameBytes) {
+      throw new VaultError('TOO_LARGE', `frame of ${payload.byteLength} bytes exceeds the limit of ${this.maxFrameBytes}`)
+    }
+    const header = new Uint8Array(HEADER_BYTES)
+    new DataView(header.buffer).setUint32(0, payload.byteLength)
+    try {
+      // Two sends instead of a concatenation: no copy of a multi-MiB chunk.
+      this.stream.send(header)
+      if (!this.stream.send(payload)) await this.stream.onDrain({ signal: options.signal })
+    } catch (err) {
+      if (err instanceof VaultError) throw err
+      throw new VaultError('PEER_ERROR', `could not write a frame: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  async readJson<S extends z.ZodType> (schema: S, options: FrameIoOptions = {}): Promise<z.infer<S> | null> {
+    const bytes = await this.readFrame(options)
+    if (bytes == null) return null
+    return this.decodeJson(schema, bytes)
+  }
+
+  decodeJson<S extends z.ZodType> (schema: S, bytes: Uint8Array): z.infer<S> {
+    try {
+      return parseJsonFrame(schema, bytes)
+    } catch (err) {
+      this.abort(err as Error)
+      throw err
+    }
+  }
+
+  async writeJson (value: unknown, options: FrameIoOptions = {}): Promise<void> {
+    await this.writeFrame(new TextEncoder().encode(JSON.stringify(value)), options)
+  }
+
+  /** Closes our writing side after flushing; the remote may still send. */
+  async close (options: FrameIoOptions = {}): Promise<void> {
+    this.detach()
+    if (this.stream.status === 'open') await this.stream.close({ signal: options.signal }).catch(() => {})
+  }
+
+  abort (err: Error): void {
+    this.detach()
+    if (this.stream.status === 'open' || this.stream.status === 'closing') this.stream.abort(err)
+  }
+
+  private detach (): void {
+    this.stream.removeEventListener('message', this.onMessage)
+    this.stream.removeEventListener('end', this.onEnd)
+    this.stream.removeEventListener('close', this.onClose)
+    this.chunks.length = 0
+    this.buffered = 0
+  }
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true })
+
+/** Decodes a JSON frame and validates it; BAD_FRAME for anything that is not exactly the schema. */
+export function parseJsonFrame<S extends z.ZodType> (schema: S, bytes: Uint8Array): z.infer<S> {
+  let value: unknown
+  try {
+    value = JSON.parse(utf8.decode(bytes))
+  } catch {
+    throw new VaultError('BAD_FRAME', 'frame is not valid UTF-8 JSON')
+  }
+  const result = schema.safeParse(value)
+  if (!result.success) throw new VaultError('BAD_FRAME', `frame does not match its schema: ${result.error.issues[0]?.message ?? 'invalid'}`)
+  return result.data
+}

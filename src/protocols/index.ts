@@ -1,0 +1,18 @@
+// Wire protocols of distri-vault: protocol IDs, size limits and the shared framing over libp2p
+// streams. Every frame is length-prefixed and size-bounded; every JSON frame is schema-validated.
+
+export { FrameStream, parseJsonFrame } from './framing.ts'
+export type { FrameStreamOptions, FrameIoOptions } from './framing.ts'
+export { handleProtocol, timeoutSignal } from './handler.ts'
+export type { ProtocolHandler, ProtocolHandlerOptions } from './handler.ts'
+
+export const PEX_PROTOCOL = '/distri-vault/pex/1'
+export const MSG_PROTOCOL = '/distri-vault/msg/1'
+export const ANNOUNCE_PROTOCOL = '/distri-vault/announce/1'
+
+/** Peer-exchange frames: a bounded list of peers and their listen addresses. */
+export const PEX_MAX_FRAME_BYTES = 64 * 1024
+/** A direct message frame: 64 KiB of text plus its envelope, with room to spare. */
+export const MSG_MAX_FRAME_BYTES = 128 * 1024
+/** An announcement frame (a message to all travels as one). */
+export const ANNOUNCE_MAX_FRAME_BYTES = 160 * 1024

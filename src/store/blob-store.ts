@@ -1,0 +1,191 @@
+// The on-disk store of sealed blobs (chunks and manifests), one folder per owner:
+// storage/<owner-id>/<2 hex>/<2 hex>/<blob id>. Blobs are content-addressed (SHA-256 of the
+// sealed bytes), written atomically through storage/.tmp, and verified on every read.
+import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { VaultError, toVaultError } from '../errors.ts'
+import { sha256Hex } from '../crypto/index.ts'
+import { fsyncDir } from './atomic.ts'
+
+const BLOB_ID = /^[0-9a-f]{64}$/
+const OWNER_ID = /^[1-9A-HJ-NP-Za-km-z]{20,80}$/
+
+export function assertBlobId (id: string): void {
+  if (!BLOB_ID.test(id)) throw new VaultError('BAD_INPUT', 'not a valid blob ID (64 hex digits)')
+}
+
+export function assertOwnerId (owner: string): void {
+  // Owner IDs become folder names: only base58 node IDs are allowed, so no path tricks.
+  if (!OWNER_ID.test(owner)) throw new VaultError('BAD_INPUT', 'not a valid owner node ID')
+}
+
+export class BlobStore {
+  readonly root: string
+  readonly tmpDir: string
+  /** Bytes held per owner folder, counted once at start and kept current by put/delete. */
+  private readonly bytesByOwner = new Map<string, number>()
+  /** Per-blob locks: a put and a delete of one blob never interleave (dedup vs. garbage collection). */
+  private readonly locks = new Map<string, Promise<unknown>>()
+
+  constructor (root: string) {
+    this.root = root
+    this.tmpDir = join(root, '.tmp')
+  }
+
+  async start (): Promise<void> {
+    // Temp files left by a crash are never referenced: drop them all.
+    await rm(this.tmpDir, { recursive: true, force: true })
+    await mkdir(this.tmpDir, { recursive: true })
+    this.bytesByOwner.clear()
+    for (const owner of await this.owners()) {
+      let total = 0
+      for await (const id of this.list(owner)) total += await this.size(owner, id).catch(() => 0)
+      this.bytesByOwner.set(owner, total)
+    }
+  }
+
+  private count (owner: string, delta: number): void {
+    this.bytesByOwner.set(owner, Math.max(0, (this.bytesByOwner.get(owner) ?? 0) + delta))
+  }
+
+  pathOf (owner: string, id: string): string {
+    assertOwnerId(owner)
+    assertBlobId(id)
+    return join(this.root, owner, id.slice(0, 2), id.slice(2, 4), id)
+  }
+
+  async has (owner: string, id: string): Promise<boolean> {
+    try {
+      await stat(this.pathOf(owner, id))
+      return true
+    } catch {
+      return false
+    }
+  }
+
+  private async withLock<T> (key: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(key) ?? Promise.resolve()
+    const run = prev.then(fn, fn)
+    const settled = run.catch(() => {})
+    this.locks.set(key, settled)
+    try {
+      return await run
+    } finally {
+      if (this.locks.get(key) === settled) this.locks.delete(key)
+    }
+  }
+
+  /**
+   * Stores `data` as blob `id` durably. Idempotent. The hash is checked unless the caller has
+   * just computed it itself (`trusted`, the owner's own sealing), which saves a pass over the bytes.
+   */
+  async put (owner: string, id: string, data: Uint8Array, trusted = false): Promise<void> {
+    const target = this.pathOf(owner, id)
+    if (!trusted && sha256Hex(data) !== id) throw new VaultError('CORRUPT', 'blob does not match its ID')
+    await this.withLock(`${owner}/${id}`, async () => await this.write(target, owner, id, data))
+  }
+
+  private async write (target: string, owner: string, id: string, data: Uint8Array): Promise<void> {
+    if (await this.has(owner, id)) return
+    const tmp = join(this.tmpDir, randomBytes(8).toString('hex'))
+    try {
+      const fh = await open(tmp, 'w', 0o600)
+      try {
+        await fh.writeFile(data)
+        await fh.sync()
+      } finally {
+        await fh.close()
+      }
+      const dir = join(target, '..')
+      await mkdir(dir, { recursive: true })
+      await rename(tmp, target)
+      await fsyncDir(dir)
+      this.count(owner, data.length)
+    } catch (err) {
+      await rm(tmp, { force: true })
+      throw toVaultError(err)
+    }
+  }
+
+  /** Reads a blob and checks its hash: a corrupt or missing blob never reaches the caller. */
+  async get (owner: string, id: string): Promise<Buffer> {
+    let data: Buffer
+    try {
+      data = await readFile(this.pathOf(owner, id))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new VaultError('NOT_FOUND', `blob ${id.slice(0, 12)}… is not stored here`)
+      throw toVaultError(err)
+    }
+    if (sha256Hex(data) !== id) throw new VaultError('CORRUPT', `blob ${id.slice(0, 12)}… is corrupt on disk`)
+    return data
+  }
+
+  /** Reads the first bytes of a blob, unverified: only for recognising manifests by their header. */
+  async head (owner: string, id: string, bytes: number): Promise<Buffer> {
+    const fh = await open(this.pathOf(owner, id), 'r')
+    try {
+      const buf = Buffer.alloc(bytes)
+      const { bytesRead } = await fh.read(buf, 0, bytes, 0)
+      return buf.subarray(0, bytesRead)
+    } finally {
+      await fh.close()
+    }
+  }
+
+  /** Deletes a blob, unless `stillWanted` (checked under the blob's lock) says a put now uses it. */
+  async delete (owner: string, id: string, stillWanted?: () => boolean): Promise<boolean> {
+    const path = this.pathOf(owner, id)
+    return await this.withLock(`${owner}/${id}`, async () => {
+      if (stillWanted?.() === true) return false
+      return await this.unlink(owner, path)
+    })
+  }
+
+  private async unlink (owner: string, path: string): Promise<boolean> {
+    try {
+      const { size } = await stat(path)
+      await rm(path)
+      this.count(owner, -size)
+      return true
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false
+      throw toVaultError(err)
+    }
+  }
+
+  async size (owner: string, id: string): Promise<number> {
+    return (await stat(this.pathOf(owner, id))).size
+  }
+
+  async owners (): Promise<string[]> {
+    const entries = await readdir(this.root, { withFileTypes: true }).catch(() => [])
+    return entries.filter(e => e.isDirectory() && OWNER_ID.test(e.name)).map(e => e.name)
+  }
+
+  /** Every blob ID in one owner's folder, streamed so a huge folder is never listed in memory at once. */
+  async * list (owner: string): AsyncGenerator<string> {
+    assertOwnerId(owner)
+    const base = join(this.root, owner)
+    for (const a of await safeReaddir(base)) {
+      for (const b of await safeReaddir(join(base, a))) {
+        for (const name of await safeReaddir(join(base, a, b))) {
+          if (BLOB_ID.test(name)) yield name
+        }
+      }
+    }
+  }
+
+  /** Bytes held per owner folder. */
+  usage (): Record<string, number> {
+    return Object.fromEntries([...this.bytesByOwner].filter(([, bytes]) => bytes > 0))
+  }
+}
+
+async function safeReaddir (dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).sort()
+  } catch {
+    return []
+  }
+}

@@ -1,0 +1,3 @@
+// store/: the on-disk, content-addressed store of sealed blobs, one folder per owner.
+export { BlobStore, assertBlobId, assertOwnerId } from './blob-store.ts'
+export { writeFileAtomic, fsyncDir } from './atomic.ts'
