@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'BAD_SIGNATURE'
   | 'TOO_LARGE'
   | 'TRUNCATED'
+  | 'BAD_RANGE'
   | 'DISK_FULL'
   | 'STORAGE_FULL'
   | 'NOT_RUNNING'
@@ -35,6 +36,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   BAD_SIGNATURE: 400,
   TOO_LARGE: 413,
   TRUNCATED: 400,
+  BAD_RANGE: 416,
   DISK_FULL: 507,
   STORAGE_FULL: 507,
   NOT_RUNNING: 503,

@@ -14,7 +14,7 @@ export interface ApiServer { url: string, close: () => Promise<void> }
 
 export async function startApiServer (options: ApiServerOptions): Promise<ApiServer> {
   const { host, port } = parseHostPort(options.listen, '--api')
-  const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 1024 * 1024 })
+  const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 1024 * 1024, routerOptions: { maxParamLength: 8192 } })
   app.setErrorHandler(errorHandler(options.log))
   app.setNotFoundHandler((request, reply) => {
     void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } })

@@ -66,7 +66,7 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode): void {
     reply.header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.name.split('/').pop() ?? 'file')}`)
     if (range.kind === 'unsatisfiable') {
       reply.header('content-range', `bytes */${file.size}`)
-      throw new VaultError('BAD_INPUT', `range not satisfiable for a file of ${file.size} bytes`)
+      throw new VaultError('BAD_RANGE', `range not satisfiable for a file of ${file.size} bytes`)
     }
     const abort = new AbortController()
     request.raw.on('close', () => abort.abort())

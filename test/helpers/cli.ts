@@ -1,0 +1,88 @@
+// Runs the real CLI as child processes: one-shot verbs, and nodes started with `start` that are
+// waited for (their `ready` line) and stopped (SIGTERM, SIGKILL as a fault) by the test.
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url))
+
+export interface CliResult { code: number | null, stdout: string, stderr: string, stdoutBytes: Buffer }
+
+export async function runCli (args: string[], options: { input?: string | Buffer, env?: NodeJS.ProcessEnv, cwd?: string, timeoutMs?: number } = {}): Promise<CliResult> {
+  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] })
+  const out: Buffer[] = []
+  const err: Buffer[] = []
+  child.stdout.on('data', (d: Buffer) => out.push(d))
+  child.stderr.on('data', (d: Buffer) => err.push(d))
+  child.stdin.on('error', () => {})
+  child.stdin.end(options.input)
+  const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 60_000)
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)))
+  clearTimeout(timer)
+  const stdoutBytes = Buffer.concat(out)
+  return { code, stdout: stdoutBytes.toString('utf8'), stderr: Buffer.concat(err).toString('utf8'), stdoutBytes }
+}
+
+export interface CliNode {
+  proc: ChildProcess
+  dataDir: string
+  nodeId: string
+  p2p: string
+  api: string
+  stderr: () => string
+  /** SIGTERM and wait; resolves with the exit code. */
+  stop: () => Promise<number | null>
+  kill: () => Promise<void>
+}
+
+export async function startCliNode (dataDir: string, extraArgs: string[] = [], timeoutMs = 30_000): Promise<CliNode> {
+  const args = [CLI, 'start', '--data', dataDir, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', '--json', ...extraArgs]
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  let stdout = ''
+  let stderr = ''
+  proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
+  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
+  const ready = await new Promise<{ nodeId: string, p2p: string, api: string }>((resolve, reject) => {
+    const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`node did not get ready in ${timeoutMs} ms:\n${stderr}`)) }, timeoutMs)
+    proc.stdout!.on('data', (d: Buffer) => {
+      stdout += d.toString()
+      const line = stdout.split('\n').find(l => l.includes('"event":"ready"'))
+      if (line !== undefined) { clearTimeout(timer); resolve(JSON.parse(line)) }
+    })
+    proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`node exited (${code}) before ready:\n${stderr}`)) })
+  })
+  return {
+    proc,
+    dataDir,
+    ...ready,
+    stderr: () => stderr,
+    stop: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM')
+      return await exited
+    },
+    kill: async () => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
+      await exited
+    }
+  }
+}
+
+/** A temp dir removed when the test ends (registered on the test context). */
+export async function tempDir (t: { after: (fn: () => Promise<void>) => void }, prefix = 'dv-test-'): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix))
+  t.after(async () => { await rm(dir, { recursive: true, force: true }) })
+  return dir
+}
+
+/** Waits for a condition, failing loudly with `what` after `timeoutMs`. */
+export async function waitFor<T> (what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const value = await check()
+    if (value !== undefined && value !== false) return value
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, everyMs))
+  }
+}
