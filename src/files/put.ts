@@ -4,6 +4,7 @@
 import { chunkStream } from '../chunker/index.ts'
 import { sealChunk, sealManifest } from '../crypto/index.ts'
 import { VaultError, toVaultError } from '../errors.ts'
+import type { FileRecord } from '../catalog/index.ts'
 import type { VaultContext } from './context.ts'
 import { checkFileName, type Manifest } from './manifest.ts'
 
@@ -30,6 +31,8 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
   const inflight = new Set<Promise<void>>()
   let failure: unknown
   let size = 0
+  let previous: FileRecord | undefined
+  let result: PutResult
   try {
     for await (const plain of chunkStream(source)) {
       if (failure !== undefined) throw failure
@@ -55,15 +58,17 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
     const manifest: Manifest = { v: 1, name, size, mtime: (options.mtime ?? new Date()).toISOString(), ctime: now, chunks }
     const sealed = sealManifest(vaultKey, manifest)
     await store.put(nodeId, sealed.id, sealed.sealed, true)
-    const previous = catalog.byName(name)
+    previous = catalog.byName(name)
     const target = options.replicas ?? 1
     catalog.completeFile(row, { id: sealed.id, name, size, mtime: manifest.mtime, ctime: now, replicas: 1, target })
-    // Same name again: the new file replaces the old one once the new one is durable.
-    if (previous !== undefined) await ctx.removeRecord(previous)
-    return { id: sealed.id, name, size, replicas: 1 }
+    result = { id: sealed.id, name, size, replicas: 1 }
   } catch (err) {
     await Promise.allSettled(inflight)
     await ctx.collect(catalog.deleteFile(row))
     throw toVaultError(err)
   }
+  // Committed: the new file is listed. Same name again: the new file replaces the old one now that
+  // it is durable. A failure from here on must not undo the new file (it would lose both versions).
+  if (previous !== undefined) await ctx.removeRecord(previous)
+  return result
 }

@@ -62,7 +62,8 @@ export class Vault implements VaultContext {
 
   /** Opens a file by name, ID or capability string. */
   async open (ref: string): Promise<OpenFile> {
-    if (isCapability(ref)) {
+    // An own file's name wins over the capability syntax: "dv1.notes.txt" is a legal file name.
+    if (isCapability(ref) && this.catalog.byName(ref) === undefined) {
       const cap = parseCapability(ref)
       const manifest = await loadSharedManifest(this, cap.ownerId, cap.fileId, cap.readKey)
       return { id: cap.fileId, owner: cap.ownerId, name: manifest.name, size: manifest.size, mtime: manifest.mtime, manifest }

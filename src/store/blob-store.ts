@@ -87,7 +87,9 @@ export class BlobStore {
   }
 
   private async write (target: string, owner: string, id: string, data: Uint8Array): Promise<void> {
-    if (await this.has(owner, id)) return
+    // A damaged copy must not satisfy dedup: the new put would point at bytes that never read back.
+    const found = await onDisk(target, id, data.length)
+    if (found === 'intact') return
     const tmp = join(this.tmpDir, randomBytes(8).toString('hex'))
     try {
       const fh = await open(tmp, 'w', 0o600)
@@ -101,7 +103,7 @@ export class BlobStore {
       await mkdir(dir, { recursive: true })
       await rename(tmp, target)
       await fsyncDir(dir)
-      this.count(owner, data.length)
+      this.count(owner, data.length - (found === 'missing' ? 0 : found))
     } catch (err) {
       await rm(tmp, { force: true })
       throw toVaultError(err)
@@ -179,6 +181,22 @@ export class BlobStore {
   /** Bytes held per owner folder. */
   usage (): Record<string, number> {
     return Object.fromEntries([...this.bytesByOwner].filter(([, bytes]) => bytes > 0))
+  }
+}
+
+/** Whether a blob file is already there and good; else the size of the damaged copy it replaces. */
+async function onDisk (path: string, id: string, size: number): Promise<'intact' | 'missing' | number> {
+  let found: number
+  try {
+    found = (await stat(path)).size
+  } catch {
+    return 'missing'
+  }
+  if (found !== size) return found
+  try {
+    return sha256Hex(await readFile(path)) === id ? 'intact' : found
+  } catch {
+    return found
   }
 }
 
