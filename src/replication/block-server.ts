@@ -1,0 +1,200 @@
+// The holder's side of /distri-vault/block/1: keeps other owners' sealed blobs in their folders of
+// the BlobStore. Only an owner (the authenticated remote peer) writes, deletes or lists its folder;
+// any network member may read or probe a blob by ID, since it is ciphertext anyway.
+import type { Connection, Libp2p, Stream } from '@libp2p/interface'
+import type { Logger } from 'pino'
+import { VaultError } from '../errors.ts'
+import { FrameStream, handleProtocol, timeoutSignal } from '../protocols/index.ts'
+import type { BlobStore } from '../store/index.ts'
+import {
+  BLOCK_PROTOCOL, LIST_PAGE_IDS, MAX_BLOB_BYTES, MAX_JSON_FRAME_BYTES, blockRequestSchema, encodeBitmap,
+  isReplyable, shortId, toErrorReply, type BlockRequest
+} from './block-protocol.ts'
+
+export interface BlockServerOptions {
+  libp2p: Libp2p
+  store: BlobStore
+  /** Cap on the bytes held for other owners (this node's own folder is not counted). */
+  maxStorageBytes?: number
+  log: Logger
+  /** Time to receive a request and answer it (LIST is bounded per page instead). */
+  requestTimeoutMs?: number
+  /** Concurrent block streams accepted per connection; more are reset by libp2p. */
+  maxInboundStreams?: number
+  onStored?: (owner: string, id: string, bytes: number) => void
+  onDeleted?: (owner: string, id: string) => void
+}
+
+type Request<Op extends BlockRequest['op']> = Extract<BlockRequest, { op: Op }>
+
+/** A request as read off the stream; `body` holds a PUT's sealed bytes. */
+interface Incoming { request: BlockRequest, body?: Uint8Array }
+
+export class BlockServer {
+  private readonly options: BlockServerOptions
+  private readonly log: Logger
+  private readonly selfId: string
+  private readonly requestTimeoutMs: number
+  /** Bytes of PUTs accepted but not yet on disk: concurrent PUTs can't overshoot the cap together. */
+  private reservedBytes = 0
+  private started = false
+
+  constructor (options: BlockServerOptions) {
+    this.options = options
+    this.log = options.log.child({ sub: 'block-server' })
+    this.selfId = options.libp2p.peerId.toString()
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000
+  }
+
+  async start (): Promise<void> {
+    if (this.started) return
+    await handleProtocol(this.options.libp2p, BLOCK_PROTOCOL, async (stream, connection) => await this.serve(stream, connection), {
+      log: this.log,
+      maxInboundStreams: this.options.maxInboundStreams ?? 16,
+      maxOutboundStreams: 64,
+      onError: (code) => { if (code === 'BAD_FRAME' || code === 'TOO_LARGE') this.log.warn({ code }, 'peer sent a malformed block frame') }
+    })
+    this.started = true
+  }
+
+  async stop (): Promise<void> {
+    if (!this.started) return
+    this.started = false
+    await this.options.libp2p.unhandle(BLOCK_PROTOCOL).catch(() => {})
+  }
+
+  /** Bytes held for owners other than this node. */
+  heldForOthersBytes (): number {
+    let total = 0
+    for (const [owner, bytes] of Object.entries(this.options.store.usage())) if (owner !== this.selfId) total += bytes
+    return total
+  }
+
+  private async serve (stream: Stream, connection: Connection): Promise<void> {
+    const frames = new FrameStream(stream, { maxFrameBytes: MAX_BLOB_BYTES })
+    const remote = connection.remotePeer.toString()
+    const incoming = await this.readRequest(frames, timeoutSignal(this.requestTimeoutMs))
+    if (incoming == null) {
+      await frames.close()
+      return
+    }
+    const { request } = incoming
+    // Stream-level failures (bad frames, resets, timeouts) propagate and abort the stream; only
+    // answers about the request itself travel back as error frames.
+    try {
+      await this.answer(incoming, frames, remote)
+    } catch (err) {
+      if (!isReplyable(err)) throw err
+      // Our own failures are worth an operator's attention; refusals of the peer's request are not.
+      const ours = err.code === 'INTERNAL' || err.code === 'DISK_FULL'
+      this.log[ours ? 'warn' : 'debug']({ op: request.op, peer: shortId(remote), code: err.code, err: err.message }, 'block request failed')
+      await frames.writeJson(toErrorReply(err), { signal: timeoutSignal(this.requestTimeoutMs) })
+    }
+    await frames.close({ signal: timeoutSignal(this.requestTimeoutMs) })
+  }
+
+  private async readRequest (frames: FrameStream, signal: AbortSignal): Promise<Incoming | null> {
+    const bytes = await frames.readFrame({ signal })
+    if (bytes == null) return null
+    if (bytes.byteLength > MAX_JSON_FRAME_BYTES) {
+      const err = new VaultError('TOO_LARGE', `request frame of ${bytes.byteLength} bytes`)
+      frames.abort(err)
+      throw err
+    }
+    const request = frames.decodeJson(blockRequestSchema, bytes)
+    if (request.op === 'put') {
+      // The body is read even when the PUT will be refused: the stream stays in step, and the
+      // frame limit bounds what a refused peer can make us buffer.
+      const body = await frames.readFrame({ signal })
+      if (body == null || body.byteLength !== request.size) {
+        const err = new VaultError('BAD_FRAME', `PUT announced ${request.size} bytes, sent ${body?.byteLength ?? 0}`)
+        frames.abort(err)
+        throw err
+      }
+      return { request, body }
+    }
+    return { request }
+  }
+
+  private async answer ({ request, body }: Incoming, frames: FrameStream, remote: string): Promise<void> {
+    const signal = timeoutSignal(this.requestTimeoutMs)
+    switch (request.op) {
+      case 'put': return await this.put(request, body ?? new Uint8Array(0), frames, remote, signal)
+      case 'get': return await this.get(request, frames, signal)
+      case 'delete': return await this.delete(request, frames, remote, signal)
+      case 'has': return await this.has(request, frames, signal)
+      case 'list': return await this.list(request, frames, remote)
+    }
+  }
+
+  private assertOwner (owner: string, remote: string, what: string): void {
+    if (owner !== remote) throw new VaultError('FORBIDDEN', `only the owner may ${what} its folder`)
+  }
+
+  private async put (request: Request<'put'>, body: Uint8Array, frames: FrameStream, remote: string, signal: AbortSignal): Promise<void> {
+    const { owner, id, size } = request
+    this.assertOwner(owner, remote, 'write into')
+    const { store, maxStorageBytes } = this.options
+    // A blob already here takes no new room; store.put still rewrites it if our copy went bad,
+    // so the owner's repair heals a holder by sending the chunk again.
+    const present = await store.has(owner, id)
+    if (!present) {
+      if (maxStorageBytes !== undefined && this.heldForOthersBytes() + this.reservedBytes + size > maxStorageBytes) {
+        throw new VaultError('STORAGE_FULL', `holder is full (cap ${maxStorageBytes} bytes for other owners)`)
+      }
+      this.reservedBytes += size
+    }
+    try {
+      await store.put(owner, id, body) // verifies SHA-256 == id and fsyncs before we ack
+    } finally {
+      if (!present) this.reservedBytes -= size
+    }
+    if (!present) {
+      this.options.onStored?.(owner, id, size)
+      this.log.debug({ owner: shortId(owner), id: id.slice(0, 12), size }, 'stored blob for owner')
+    }
+    await frames.writeJson({ ok: true }, { signal })
+  }
+
+  private async get (request: Request<'get'>, frames: FrameStream, signal: AbortSignal): Promise<void> {
+    const data = await this.options.store.get(request.owner, request.id).catch((err: unknown) => {
+      // Never serve bad bytes; the owner's repair or our scrub replaces the copy.
+      if (err instanceof VaultError && err.code === 'CORRUPT') this.log.warn({ owner: shortId(request.owner), id: request.id }, 'held blob is corrupt on disk')
+      throw err
+    })
+    await frames.writeJson({ ok: true, size: data.byteLength }, { signal })
+    await frames.writeFrame(data, { signal })
+  }
+
+  private async delete (request: Request<'delete'>, frames: FrameStream, remote: string, signal: AbortSignal): Promise<void> {
+    this.assertOwner(request.owner, remote, 'delete from')
+    let deleted = 0
+    for (const id of request.ids) {
+      if (await this.options.store.delete(request.owner, id)) {
+        deleted++
+        this.options.onDeleted?.(request.owner, id)
+      }
+    }
+    await frames.writeJson({ ok: true, deleted }, { signal })
+  }
+
+  private async has (request: Request<'has'>, frames: FrameStream, signal: AbortSignal): Promise<void> {
+    const held = await Promise.all(request.ids.map(async id => await this.options.store.has(request.owner, id)))
+    await frames.writeJson({ ok: true, held: encodeBitmap(held) }, { signal })
+  }
+
+  /** Streams the owner's IDs in pages, in ascending order; the reader's pace sets ours (back-pressure). */
+  private async list (request: Request<'list'>, frames: FrameStream, remote: string): Promise<void> {
+    this.assertOwner(request.owner, remote, 'list')
+    let page: string[] = []
+    for await (const id of this.options.store.list(request.owner)) {
+      if (request.after !== undefined && id <= request.after) continue
+      page.push(id)
+      if (page.length === LIST_PAGE_IDS) {
+        await frames.writeJson({ ok: true, ids: page, done: false }, { signal: timeoutSignal(this.requestTimeoutMs) })
+        page = []
+      }
+    }
+    await frames.writeJson({ ok: true, ids: page, done: true }, { signal: timeoutSignal(this.requestTimeoutMs) })
+  }
+}

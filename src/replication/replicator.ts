@@ -1,0 +1,170 @@
+// Replication for one owner: pushes each sealed chunk to the peers rendezvous hashing picks (moving
+// down the order past peers that refuse, fail or time out), fetches missing blobs from holders, and
+// tells holders about deletions. It knows no catalog: callers record who holds what.
+import type { Logger } from 'pino'
+import { VaultError } from '../errors.ts'
+import type { RemoteBlobs } from '../files/chunk-source.ts'
+import type { BlobStore } from '../store/index.ts'
+import type { BlockClient } from './block-client.ts'
+import { shortId } from './block-protocol.ts'
+import { fetchFromFirst } from './fetch-race.ts'
+import { Limiter } from './limiter.ts'
+import { placeReplicas } from './placement.ts'
+
+export interface ReplicatorOptions {
+  client: BlockClient
+  store: BlobStore
+  /** This node's ID: the owner of what it replicates. */
+  ownerId: string
+  /** Node IDs of the peers currently connected (this node may be among them; it is skipped). */
+  livePeers: () => string[]
+  log: Logger
+  /** Block transfers running at once in each direction (uploads; downloads). */
+  inFlight?: number
+  /** Holders asked at once for one blob when the first is slow or fails. */
+  fetchFanOut?: number
+  /** A fetch asks the next holder too when no answer came within this long. */
+  hedgeAfterMs?: number
+  /** A holder that said STORAGE_FULL is tried last for this long. */
+  fullHolderBackoffMs?: number
+}
+
+export interface ReplicateOptions {
+  /** Peers already known to hold the chunk: they count toward the target and get no new copy. */
+  existing?: string[]
+  signal?: AbortSignal
+}
+
+export interface ReplicateResult {
+  /** Peers holding a copy after this call (`existing` first, then new copies in placement order). */
+  holders: string[]
+}
+
+export interface RemoveResult {
+  /** Peers that acknowledged the deletion. */
+  told: string[]
+  /** Peers that could not be told now (offline, timed out); the caller retries later. */
+  failed: string[]
+}
+
+export class Replicator implements RemoteBlobs {
+  private readonly options: ReplicatorOptions
+  private readonly log: Logger
+  private readonly uploads: Limiter
+  private readonly downloads: Limiter
+  private readonly fullUntil = new Map<string, number>()
+
+  constructor (options: ReplicatorOptions) {
+    this.options = options
+    this.log = options.log.child({ sub: 'replication' })
+    this.uploads = new Limiter(options.inFlight ?? 4)
+    this.downloads = new Limiter(options.inFlight ?? 4)
+  }
+
+  private peers (): string[] {
+    return [...new Set(this.options.livePeers())].filter(peer => peer !== this.options.ownerId)
+  }
+
+  /**
+   * Places copies of one sealed chunk so that `replicas` copies exist in all, the owner's counted
+   * ('all': one on every live peer). Resolves when every new copy is acknowledged as durable, with
+   * fewer holders than wanted only when the peers ran out; it never throws for a failed peer.
+   */
+  async replicate (chunkId: string, bytes: Uint8Array, replicas: number | 'all', options: ReplicateOptions = {}): Promise<ReplicateResult> {
+    if (replicas !== 'all' && (!Number.isInteger(replicas) || replicas < 1)) {
+      throw new VaultError('BAD_INPUT', `replicas must be a whole number of at least 1, or 'all', got ${String(replicas)}`)
+    }
+    const existing = [...new Set(options.existing ?? [])].filter(peer => peer !== this.options.ownerId)
+    const candidates = this.placementOrder(chunkId, this.peers().filter(peer => !existing.includes(peer)))
+    const want = replicas === 'all' ? existing.length + candidates.length : replicas - 1
+    const placed = new Set<string>()
+    let next = 0
+    // Each worker keeps one copy's promise: it moves down the order until a peer acknowledges.
+    const worker = async (): Promise<void> => {
+      while (next < candidates.length) {
+        options.signal?.throwIfAborted()
+        const peer = candidates[next++]
+        if (await this.pushCopy(peer, chunkId, bytes, options.signal)) {
+          placed.add(peer)
+          return
+        }
+      }
+    }
+    const workers = Math.min(Math.max(0, want - existing.length), candidates.length)
+    await Promise.all(Array.from({ length: workers }, worker))
+    const holders = [...existing, ...candidates.filter(peer => placed.has(peer))]
+    // Per chunk, so debug: the caller reports under-replication once per file.
+    if (holders.length < want) this.log.debug({ chunk: chunkId.slice(0, 12), holders: holders.length, want }, 'chunk is under-replicated: not enough peers accepted a copy')
+    return { holders }
+  }
+
+  /** Like `replicate`, reading the chunk from this owner's folder: for repair after peers change. */
+  async replicateStored (chunkId: string, replicas: number | 'all', options: ReplicateOptions = {}): Promise<ReplicateResult> {
+    const bytes = await this.options.store.get(this.options.ownerId, chunkId)
+    return await this.replicate(chunkId, bytes, replicas, options)
+  }
+
+  /** Rendezvous order, except that holders that recently said they are full go last. */
+  private placementOrder (chunkId: string, peers: string[]): string[] {
+    const now = Date.now()
+    for (const [peer, until] of this.fullUntil) if (until <= now) this.fullUntil.delete(peer)
+    const ordered = placeReplicas(chunkId, peers, Infinity)
+    const full = (peer: string): boolean => this.fullUntil.has(peer)
+    return [...ordered.filter(peer => !full(peer)), ...ordered.filter(full)]
+  }
+
+  private async pushCopy (peer: string, chunkId: string, bytes: Uint8Array, signal?: AbortSignal): Promise<boolean> {
+    try {
+      await this.uploads.run(async () => { await this.options.client.putBlob(peer, this.options.ownerId, chunkId, bytes, signal) }, signal)
+      return true
+    } catch (err) {
+      if (signal?.aborted === true) throw signal.reason
+      const code = err instanceof VaultError ? err.code : 'PEER_ERROR'
+      // The holder hashed our bytes and they are not `chunkId`: every other peer would say the same.
+      if (code === 'CORRUPT') throw new VaultError('CORRUPT', `chunk ${chunkId.slice(0, 12)}… does not match its ID; nothing was replicated`, { cause: err })
+      if (code === 'STORAGE_FULL') this.fullUntil.set(peer, Date.now() + (this.options.fullHolderBackoffMs ?? 60_000))
+      this.log.debug({ peer: shortId(peer), chunk: chunkId.slice(0, 12), code, err: (err as Error).message }, 'peer did not take a copy; trying the next')
+      return false
+    }
+  }
+
+  /**
+   * Fetches a blob of `owner` from the network, verified. Asks the owner first (it keeps every blob
+   * of its own), then the peers in rendezvous order; another peer is asked at once when one fails,
+   * or in parallel when one is slow, up to `fetchFanOut` at a time.
+   */
+  async fetch (owner: string, id: string, signal?: AbortSignal): Promise<Buffer> {
+    const peers = this.peers()
+    const order = [...(peers.includes(owner) ? [owner] : []), ...placeReplicas(id, peers.filter(peer => peer !== owner), Infinity)]
+    if (order.length === 0) throw new VaultError('UNREACHABLE', `no peer to fetch blob ${id.slice(0, 12)}… from`)
+    const attempt = async (peer: string, attemptSignal: AbortSignal): Promise<Buffer> =>
+      await this.downloads.run(async () => await this.options.client.getBlob(peer, owner, id, attemptSignal), attemptSignal)
+    return await fetchFromFirst(order, attempt, {
+      width: this.options.fetchFanOut ?? 2,
+      hedgeAfterMs: this.options.hedgeAfterMs ?? 1000,
+      signal,
+      what: `blob ${id.slice(0, 12)}…`
+    })
+  }
+
+  /**
+   * Tells holders to delete these blobs of this owner. `holders` defaults to every live peer, which
+   * also reaches peers that got a copy the caller never heard of.
+   */
+  async remove (ids: string[], holders: string[] = this.peers(), signal?: AbortSignal): Promise<RemoveResult> {
+    const told: string[] = []
+    const failed: string[] = []
+    if (ids.length === 0) return { told, failed }
+    await Promise.all([...new Set(holders)].filter(peer => peer !== this.options.ownerId).map(async peer => {
+      try {
+        await this.uploads.run(async () => await this.options.client.deleteBlobs(peer, this.options.ownerId, ids, signal), signal)
+        told.push(peer)
+      } catch (err) {
+        if (signal?.aborted === true) throw signal.reason
+        this.log.debug({ peer: shortId(peer), err: (err as Error).message }, 'could not tell a holder to delete')
+        failed.push(peer)
+      }
+    }))
+    return { told, failed }
+  }
+}
