@@ -5,6 +5,7 @@
 import { DatabaseSync } from 'node:sqlite'
 import { createHmac } from 'node:crypto'
 import { deriveKey, open, seal } from '../crypto/index.ts'
+import { HolderIndex } from './holders.ts'
 
 export interface FileRecord {
   row: number
@@ -49,11 +50,13 @@ CREATE INDEX IF NOT EXISTS file_chunks_by_chunk ON file_chunks (chunk_id);
 
 export class Catalog {
   readonly db: DatabaseSync
+  readonly holders: HolderIndex
   private readonly nameKey: Buffer
 
   constructor (path: string, vaultKey: Uint8Array) {
     this.db = new DatabaseSync(path)
     this.db.exec(SCHEMA)
+    this.holders = new HolderIndex(this.db)
     this.nameKey = deriveKey(vaultKey, 'distri-vault/catalog/v1', 'names')
   }
 
@@ -156,8 +159,27 @@ export class Catalog {
       AND (newer.ctime > files.ctime OR (newer.ctime = files.ctime AND newer.row > files.row)))`).run()
   }
 
-  countUnderReplicated (): number {
-    return (this.db.prepare("SELECT count(*) AS n FROM files WHERE state = 'complete' AND replicas < target").get() as { n: number }).n
+  /** Files below their copy target; a target of 0 means 'all' and stands for `allTarget` copies. */
+  countUnderReplicated (allTarget = 1): number {
+    return (this.db.prepare("SELECT count(*) AS n FROM files WHERE state = 'complete' AND replicas < (CASE target WHEN 0 THEN ? ELSE target END)").get(allTarget) as { n: number }).n
+  }
+
+  underReplicated (allTarget = 1, limit = 1000): FileRecord[] {
+    const rows = this.db.prepare("SELECT * FROM files WHERE state = 'complete' AND replicas < (CASE target WHEN 0 THEN ? ELSE target END) LIMIT ?").all(allTarget, limit) as unknown as FileRow[]
+    return rows.map(r => this.toRecord(r))
+  }
+
+  /** Recomputes every file's replica count (after holders were forgotten). */
+  refreshAllReplicas (): void {
+    const rows = this.db.prepare("SELECT row, file_id FROM files WHERE state = 'complete'").all() as Array<{ row: number, file_id: string }>
+    this.transaction(() => { for (const r of rows) this.setReplicas(r.row, 1 + this.holders.minHolders(r.row, r.file_id)) })
+  }
+
+  /** Recomputes a file's replica count from who holds its blobs. */
+  refreshReplicas (record: FileRecord): number {
+    const replicas = 1 + this.holders.minHolders(record.row, record.id)
+    if (replicas !== record.replicas) this.setReplicas(record.row, replicas)
+    return replicas
   }
 
   transaction<T> (fn: () => T): T {

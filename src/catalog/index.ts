@@ -1,2 +1,3 @@
 // catalog/: the embedded SQLite catalog (node:sqlite) of files, chunks, peers and messages.
 export { Catalog, type FileRecord } from './catalog.ts'
+export { HolderIndex } from './holders.ts'

@@ -3,12 +3,27 @@ import type { Catalog, FileRecord } from '../catalog/index.ts'
 import type { BlobStore } from '../store/index.ts'
 import type { RemoteBlobs } from './chunk-source.ts'
 
+/** Copies wanted in all, the owner's counted; 'all' = one on every peer. Stored as 0 in the catalog. */
+export type ReplicaTarget = number | 'all'
+
+/** How files/ hands its sealed blobs to replication/ without knowing the network. */
+export interface BlobReplication {
+  /** Makes sure `target` copies exist in all (the owner's counted); resolves with the holders. */
+  replicate: (blobId: string, sealed: Uint8Array, target: ReplicaTarget) => Promise<string[]>
+  /** These blobs were deleted here: their holders must drop them too (now or when they return). */
+  removed: (blobIds: string[]) => Promise<void>
+  /** The copies a file of target 'all' should have right now. */
+  allTarget: () => number
+}
+
 export interface VaultContext {
   nodeId: string
   vaultKey: Buffer
   store: BlobStore
   catalog: Catalog
   remote?: RemoteBlobs
+  /** Copies on peers; absent on a node without a network. */
+  replication?: BlobReplication
   /** Deletes these of the owner's blobs unless a file (or a put in progress) uses them again. */
   collect: (blobIds: string[]) => Promise<void>
   removeRecord: (record: FileRecord) => Promise<void>

@@ -5,7 +5,7 @@ import { chunkStream } from '../chunker/index.ts'
 import { sealChunk, sealManifest } from '../crypto/index.ts'
 import { VaultError, toVaultError } from '../errors.ts'
 import type { FileRecord } from '../catalog/index.ts'
-import type { VaultContext } from './context.ts'
+import type { ReplicaTarget, VaultContext } from './context.ts'
 import { checkFileName, type Manifest } from './manifest.ts'
 
 export interface PutOptions {
@@ -14,7 +14,7 @@ export interface PutOptions {
   /** When the sender announced a size, a stream that ends early is a truncated upload. */
   expectedSize?: number
   /** Copies wanted in all, the owner's counted. */
-  replicas?: number
+  replicas?: ReplicaTarget
   onProgress?: (bytes: number) => void
 }
 
@@ -25,7 +25,8 @@ const WRITES_IN_FLIGHT = 4
 
 export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Array>, options: PutOptions): Promise<PutResult> {
   const name = checkFileName(options.name)
-  const { catalog, store, nodeId, vaultKey } = ctx
+  const { catalog, vaultKey } = ctx
+  const target = options.replicas ?? 1
   const row = catalog.beginFile()
   const chunks: Manifest['chunks'] = []
   const inflight = new Set<Promise<void>>()
@@ -43,7 +44,7 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
       if (options.expectedSize !== undefined && size > options.expectedSize) {
         throw new VaultError('BAD_INPUT', `upload is larger than the announced ${options.expectedSize} bytes`)
       }
-      const write: Promise<void> = store.put(nodeId, chunk.id, chunk.sealed, true)
+      const write: Promise<void> = storeBlob(ctx, chunk.id, chunk.sealed, target)
         .then(() => options.onProgress?.(size), (err: unknown) => { failure ??= err })
         .finally(() => inflight.delete(write))
       inflight.add(write)
@@ -57,11 +58,11 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
     const now = new Date().toISOString()
     const manifest: Manifest = { v: 1, name, size, mtime: (options.mtime ?? new Date()).toISOString(), ctime: now, chunks }
     const sealed = sealManifest(vaultKey, manifest)
-    await store.put(nodeId, sealed.id, sealed.sealed, true)
+    await storeBlob(ctx, sealed.id, sealed.sealed, target)
     previous = catalog.byName(name)
-    const target = options.replicas ?? 1
-    catalog.completeFile(row, { id: sealed.id, name, size, mtime: manifest.mtime, ctime: now, replicas: 1, target })
-    result = { id: sealed.id, name, size, replicas: 1 }
+    const replicas = 1 + catalog.holders.minHolders(row, sealed.id)
+    catalog.completeFile(row, { id: sealed.id, name, size, mtime: manifest.mtime, ctime: now, replicas, target: target === 'all' ? 0 : target })
+    result = { id: sealed.id, name, size, replicas }
   } catch (err) {
     await Promise.allSettled(inflight)
     await ctx.collect(catalog.deleteFile(row))
@@ -71,4 +72,12 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
   // it is durable. A failure from here on must not undo the new file (it would lose both versions).
   if (previous !== undefined) await ctx.removeRecord(previous)
   return result
+}
+
+/** Writes a sealed blob to the owner's folder durably, then has its copies made on peers. */
+async function storeBlob (ctx: VaultContext, id: string, sealed: Buffer, target: ReplicaTarget): Promise<void> {
+  await ctx.store.put(ctx.nodeId, id, sealed, true)
+  if (ctx.replication === undefined || target === 1) return
+  const holders = await ctx.replication.replicate(id, sealed, target)
+  ctx.catalog.holders.add(id, holders)
 }

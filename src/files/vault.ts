@@ -6,7 +6,7 @@ import type { BlobStore } from '../store/index.ts'
 import { formatCapability, isCapability, parseCapability, unwrapReadKey, MANIFEST_HEADER_BYTES } from '../crypto/index.ts'
 import { VaultError } from '../errors.ts'
 import type { RemoteBlobs } from './chunk-source.ts'
-import type { VaultContext } from './context.ts'
+import type { BlobReplication, ReplicaTarget, VaultContext } from './context.ts'
 import type { Manifest } from './manifest.ts'
 import { putFile, type PutOptions, type PutResult } from './put.ts'
 import { loadOwnManifest, loadSharedManifest, readFileBytes, type ByteRange } from './read.ts'
@@ -19,7 +19,8 @@ export interface VaultOptions {
   catalog: Catalog
   remote?: RemoteBlobs
   /** Copies wanted in all when a put does not say. */
-  defaultReplicas?: number
+  defaultReplicas?: ReplicaTarget
+  replication?: BlobReplication
 }
 
 /** A file ready to be read: who owns it, its manifest, and where it came from. */
@@ -31,7 +32,8 @@ export class Vault implements VaultContext {
   readonly store: BlobStore
   readonly catalog: Catalog
   remote?: RemoteBlobs
-  defaultReplicas: number
+  defaultReplicas: ReplicaTarget
+  replication?: BlobReplication
 
   constructor (options: VaultOptions) {
     this.nodeId = options.nodeId
@@ -40,6 +42,7 @@ export class Vault implements VaultContext {
     this.catalog = options.catalog
     this.remote = options.remote
     this.defaultReplicas = options.defaultReplicas ?? 1
+    this.replication = options.replication
   }
 
   async put (source: AsyncIterable<Uint8Array> | Readable, options: PutOptions): Promise<PutResult> {
@@ -97,13 +100,16 @@ export class Vault implements VaultContext {
   }
 
   async collect (blobIds: string[]): Promise<void> {
+    const deleted: string[] = []
     for (const id of blobIds) {
-      await this.store.delete(this.nodeId, id, () => this.catalog.isReferenced(id))
+      if (await this.store.delete(this.nodeId, id, () => this.catalog.isReferenced(id))) deleted.push(id)
+      else if (!this.catalog.isReferenced(id)) deleted.push(id) // gone locally already; holders may still have it
     }
+    if (deleted.length > 0) await this.replication?.removed(deleted)
   }
 
   async rebuild (): Promise<RebuildResult> {
-    return await rebuildCatalog(this, this.defaultReplicas)
+    return await rebuildCatalog(this, this.defaultReplicas === 'all' ? 0 : this.defaultReplicas)
   }
 
   /**

@@ -1,0 +1,79 @@
+// Which peers hold a copy of which of the owner's blobs, and which deletions holders still have to
+// hear about. The replica count of a file is 1 (the owner) + the fewest holders of any of its blobs.
+import type { DatabaseSync } from 'node:sqlite'
+
+export const HOLDERS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS blob_holders (
+  blob_id TEXT NOT NULL,
+  peer TEXT NOT NULL,
+  PRIMARY KEY (blob_id, peer)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS blob_holders_by_peer ON blob_holders (peer);
+CREATE TABLE IF NOT EXISTS pending_deletes (
+  peer TEXT NOT NULL,
+  blob_id TEXT NOT NULL,
+  PRIMARY KEY (peer, blob_id)
+) WITHOUT ROWID;
+`
+
+export class HolderIndex {
+  private readonly db: DatabaseSync
+
+  constructor (db: DatabaseSync) {
+    this.db = db
+    db.exec(HOLDERS_SCHEMA)
+  }
+
+  add (blobId: string, peers: string[]): void {
+    const insert = this.db.prepare('INSERT OR IGNORE INTO blob_holders (blob_id, peer) VALUES (?, ?)')
+    for (const peer of peers) insert.run(blobId, peer)
+  }
+
+  of (blobId: string): string[] {
+    return (this.db.prepare('SELECT peer FROM blob_holders WHERE blob_id = ? ORDER BY peer').all(blobId) as Array<{ peer: string }>).map(r => r.peer)
+  }
+
+  /** Forgets every holder of these blobs (they were deleted), returning who held them. */
+  drop (blobIds: string[]): Map<string, string[]> {
+    const byPeer = new Map<string, string[]>()
+    for (const id of blobIds) {
+      for (const peer of this.of(id)) byPeer.set(peer, [...(byPeer.get(peer) ?? []), id])
+      this.db.prepare('DELETE FROM blob_holders WHERE blob_id = ?').run(id)
+    }
+    return byPeer
+  }
+
+  /** A holder gone for good (away past --repair-after): its copies no longer count. */
+  forgetPeer (peer: string): number {
+    return Number(this.db.prepare('DELETE FROM blob_holders WHERE peer = ?').run(peer).changes)
+  }
+
+  peers (): string[] {
+    return (this.db.prepare('SELECT DISTINCT peer FROM blob_holders').all() as Array<{ peer: string }>).map(r => r.peer)
+  }
+
+  queueDeletes (peer: string, blobIds: string[]): void {
+    const insert = this.db.prepare('INSERT OR IGNORE INTO pending_deletes (peer, blob_id) VALUES (?, ?)')
+    for (const id of blobIds) insert.run(peer, id)
+  }
+
+  pendingDeletes (peer: string, limit = 1024): string[] {
+    return (this.db.prepare('SELECT blob_id FROM pending_deletes WHERE peer = ? LIMIT ?').all(peer, limit) as Array<{ blob_id: string }>).map(r => r.blob_id)
+  }
+
+  clearDeletes (peer: string, blobIds: string[]): void {
+    const del = this.db.prepare('DELETE FROM pending_deletes WHERE peer = ? AND blob_id = ?')
+    for (const id of blobIds) del.run(peer, id)
+  }
+
+  /** The fewest holders among a file's blobs (its chunks and its manifest). */
+  minHolders (fileRow: number, fileId: string): number {
+    const row = this.db.prepare(`
+      SELECT min(n) AS n FROM (
+        SELECT (SELECT count(*) FROM blob_holders h WHERE h.blob_id = c.chunk_id) AS n FROM file_chunks c WHERE c.file_row = ?
+        UNION ALL
+        SELECT (SELECT count(*) FROM blob_holders h WHERE h.blob_id = ?) AS n
+      )`).get(fileRow, fileId) as { n: number | null }
+    return row.n ?? 0
+  }
+}
