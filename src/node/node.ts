@@ -9,7 +9,8 @@ import { hasIdentity, loadIdentity, type Identity } from '../identity/index.ts'
 import { BlobStore, writeFileAtomic } from '../store/index.ts'
 import { startApiServer, type ApiServer } from '../api/index.ts'
 import { dataPaths, type DataPaths } from './data-dir.ts'
-import { initDataDir, type InitResult } from './init.ts'
+import { initDataDir, readNetworkKeyFile, type InitResult } from './init.ts'
+import { startNetworking, type Networking } from './networking.ts'
 import { nodeConfigSchema, type NodeConfig, type ResolvedNodeConfig } from './config.ts'
 import { acquireRunLock, releaseRunLock } from './run-lock.ts'
 
@@ -35,6 +36,7 @@ export class VaultNode {
   apiUrl = ''
   private catalog: Catalog | undefined
   private api: ApiServer | undefined
+  networking: Networking | undefined
   private stopping: Promise<void> | undefined
   private started = false
 
@@ -53,6 +55,8 @@ export class VaultNode {
     this.started = true
     try {
       await this.openVault(unclean)
+      const networkKey = await readNetworkKeyFile(this.paths.networkKey)
+      this.networking = await startNetworking(this.config, this.identity, networkKey, this.vault, this.log)
       const token = randomBytes(32).toString('hex')
       this.api = await startApiServer({ node: this, listen: this.config.api, token, log: this.log.child({ sub: 'api' }) })
       this.apiUrl = this.api.url
@@ -69,8 +73,7 @@ export class VaultNode {
     const store = new BlobStore(this.paths.storage)
     await store.start()
     this.catalog = new Catalog(this.paths.catalog, this.identity.vaultKey)
-    const replicas = this.config.replicas === 'all' ? 1 : this.config.replicas
-    this.vault = new Vault({ nodeId: this.identity.nodeId, vaultKey: this.identity.vaultKey, store, catalog: this.catalog, defaultReplicas: replicas })
+    this.vault = new Vault({ nodeId: this.identity.nodeId, vaultKey: this.identity.vaultKey, store, catalog: this.catalog, defaultReplicas: this.config.replicas })
     if (!catalogExisted) {
       const rebuilt = await this.vault.rebuild()
       if (rebuilt.files > 0 || rebuilt.skipped > 0) this.log.warn(rebuilt, 'catalog was missing: rebuilt it from the sealed manifests')
@@ -82,13 +85,14 @@ export class VaultNode {
   }
 
   status (): NodeStatus {
+    const network = this.networking?.network
     return {
       nodeId: this.nodeId,
-      addresses: [],
-      peers: [],
+      addresses: network?.addresses() ?? [],
+      peers: network?.peers() ?? [],
       files: this.vault.catalog.countFiles(),
       storage: this.vault.store.usage(),
-      underReplicated: this.vault.catalog.countUnderReplicated()
+      underReplicated: this.vault.catalog.countUnderReplicated(this.networking?.replication.allTarget() ?? 1)
     }
   }
 
@@ -100,6 +104,7 @@ export class VaultNode {
 
   private async doStop (): Promise<void> {
     await this.api?.close().catch((err: unknown) => this.log.warn({ err }, 'closing the API failed'))
+    await this.networking?.stop().catch((err: unknown) => this.log.warn({ err }, 'stopping the network failed'))
     this.catalog?.close()
     if (this.started) {
       await rm(this.paths.apiFile, { force: true })

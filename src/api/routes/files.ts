@@ -10,7 +10,7 @@ import { parseRange } from '../range.ts'
 
 const putQuery = z.object({
   name: z.string().min(1),
-  replicas: z.string().regex(/^(\d+|all)$/).optional(),
+  replicas: z.string().regex(/^([1-9]\d?|all)$/, 'replicas must be 1..99 or "all"').optional(),
   mtime: z.string().datetime({ offset: true }).optional()
 })
 const refParams = z.object({ ref: z.string().min(1).max(8192) })
@@ -36,7 +36,7 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode): void {
     const query = parse(putQuery, request.query)
     const length = request.headers['content-length']
     const expectedSize = length === undefined ? undefined : Number(length)
-    const replicas = query.replicas === undefined ? undefined : query.replicas === 'all' ? undefined : Number(query.replicas)
+    const replicas = query.replicas === undefined ? undefined : query.replicas === 'all' ? 'all' as const : Number(query.replicas)
     const result = await node.vault.put(request.raw, {
       name: query.name,
       mtime: query.mtime === undefined ? undefined : new Date(query.mtime),

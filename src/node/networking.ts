@@ -1,0 +1,55 @@
+// The networked half of a node: the libp2p host, the holder side (block server) and the owner side
+// (replicator + repair), joined to the vault. Started after the vault is consistent, stopped first.
+import type { Logger } from 'pino'
+import { createNetwork, type Network } from '../net/index.ts'
+import { BlockClient, BlockServer, OwnerReplication, Replicator } from '../replication/index.ts'
+import type { Vault } from '../files/index.ts'
+import type { Identity } from '../identity/index.ts'
+import type { ResolvedNodeConfig } from './config.ts'
+
+export interface Networking {
+  network: Network
+  replicator: Replicator
+  replication: OwnerReplication
+  blockServer: BlockServer
+  stop: () => Promise<void>
+}
+
+export async function startNetworking (config: ResolvedNodeConfig, identity: Identity, networkKey: Uint8Array, vault: Vault, log: Logger): Promise<Networking> {
+  const network = createNetwork({
+    privateKey: identity.privateKey,
+    networkKey,
+    listen: config.listen,
+    bootstrap: config.peers,
+    mdns: config.mdns,
+    log
+  })
+  await network.start()
+  const livePeers = (): string[] => network.peers().map(p => p.nodeId)
+  const blockServer = new BlockServer({ libp2p: network.libp2p, store: vault.store, log, maxStorageBytes: config.maxStorageBytes })
+  await blockServer.start()
+  const replicator = new Replicator({ client: new BlockClient({ libp2p: network.libp2p }), store: vault.store, ownerId: identity.nodeId, livePeers, log })
+  const replication = new OwnerReplication({ replicator, catalog: vault.catalog, ownerId: identity.nodeId, livePeers, log, repairAfterMs: config.repairAfterSeconds * 1000 })
+  vault.remote = replicator
+  vault.replication = replication
+  const onConnect = (peer: string): void => replication.peerConnected(peer)
+  const onDisconnect = (peer: string): void => replication.peerDisconnected(peer)
+  network.on('peer:connect', onConnect)
+  network.on('peer:disconnect', onDisconnect)
+  replication.start()
+  return {
+    network,
+    replicator,
+    replication,
+    blockServer,
+    stop: async () => {
+      network.off('peer:connect', onConnect)
+      network.off('peer:disconnect', onDisconnect)
+      await replication.stop()
+      vault.remote = undefined
+      vault.replication = undefined
+      await blockServer.stop()
+      await network.stop()
+    }
+  }
+}
