@@ -8,7 +8,7 @@ import { registerInit } from './commands/init.ts'
 import { registerStart } from './commands/start.ts'
 import { registerPut } from './commands/put.ts'
 import { registerGet } from './commands/get.ts'
-import { registerCatalog } from './commands/catalog.ts'
+import { registerCatalog, registerHealth } from './commands/catalog.ts'
 import { registerStatus } from './commands/status.ts'
 
 export function buildProgram (): Command {
@@ -27,6 +27,7 @@ export function buildProgram (): Command {
   registerGet(program)
   registerCatalog(program)
   registerStatus(program)
+  registerHealth(program)
   for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError('(run with --help for usage)')
   return program
 }

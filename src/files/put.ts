@@ -18,7 +18,16 @@ export interface PutOptions {
   onProgress?: (bytes: number) => void
 }
 
-export interface PutResult { id: string, name: string, size: number, replicas: number }
+export interface PutResult {
+  id: string
+  name: string
+  size: number
+  /** Copies reached, the owner's counted. */
+  replicas: number
+  target: ReplicaTarget
+  /** Fewer copies than the target: the rest are made when peers appear. */
+  underReplicated: boolean
+}
 
 /** Seals and writes at most this many chunks at once: overlaps hashing with disk I/O, bounds memory. */
 const WRITES_IN_FLIGHT = 4
@@ -62,7 +71,8 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
     previous = catalog.byName(name)
     const replicas = 1 + catalog.holders.minHolders(row, sealed.id)
     catalog.completeFile(row, { id: sealed.id, name, size, mtime: manifest.mtime, ctime: now, replicas, target: target === 'all' ? 0 : target })
-    result = { id: sealed.id, name, size, replicas }
+    const wanted = target === 'all' ? (ctx.replication?.allTarget() ?? 1) : target
+    result = { id: sealed.id, name, size, replicas, target, underReplicated: replicas < wanted }
   } catch (err) {
     await Promise.allSettled(inflight)
     await ctx.collect(catalog.deleteFile(row))

@@ -6,30 +6,34 @@ import { BlockClient, BlockServer, OwnerReplication, Replicator } from '../repli
 import type { Vault } from '../files/index.ts'
 import type { Identity } from '../identity/index.ts'
 import type { ResolvedNodeConfig } from './config.ts'
+import type { NodeTuning } from './node.ts'
 
 export interface Networking {
   network: Network
   replicator: Replicator
+  client: BlockClient
   replication: OwnerReplication
   blockServer: BlockServer
   stop: () => Promise<void>
 }
 
-export async function startNetworking (config: ResolvedNodeConfig, identity: Identity, networkKey: Uint8Array, vault: Vault, log: Logger): Promise<Networking> {
+export async function startNetworking (config: ResolvedNodeConfig, tuning: NodeTuning, identity: Identity, networkKey: Uint8Array, vault: Vault, log: Logger): Promise<Networking> {
   const network = createNetwork({
     privateKey: identity.privateKey,
     networkKey,
     listen: config.listen,
     bootstrap: config.peers,
     mdns: config.mdns,
-    log
+    log,
+    timing: tuning.networkTiming
   })
   await network.start()
   const livePeers = (): string[] => network.peers().map(p => p.nodeId)
   const blockServer = new BlockServer({ libp2p: network.libp2p, store: vault.store, log, maxStorageBytes: config.maxStorageBytes })
   await blockServer.start()
-  const replicator = new Replicator({ client: new BlockClient({ libp2p: network.libp2p }), store: vault.store, ownerId: identity.nodeId, livePeers, log })
-  const replication = new OwnerReplication({ replicator, catalog: vault.catalog, ownerId: identity.nodeId, livePeers, log, repairAfterMs: config.repairAfterSeconds * 1000 })
+  const client = new BlockClient({ libp2p: network.libp2p, timeoutMs: tuning.blockTimeoutMs })
+  const replicator = new Replicator({ client, store: vault.store, ownerId: identity.nodeId, livePeers, log })
+  const replication = new OwnerReplication({ replicator, catalog: vault.catalog, ownerId: identity.nodeId, livePeers, log, repairAfterMs: config.repairAfterSeconds * 1000, repairEveryMs: tuning.repairEveryMs })
   vault.remote = replicator
   vault.replication = replication
   const onConnect = (peer: string): void => replication.peerConnected(peer)
@@ -40,6 +44,7 @@ export async function startNetworking (config: ResolvedNodeConfig, identity: Ide
   return {
     network,
     replicator,
+    client,
     replication,
     blockServer,
     stop: async () => {

@@ -11,6 +11,8 @@ import { startApiServer, type ApiServer } from '../api/index.ts'
 import { dataPaths, type DataPaths } from './data-dir.ts'
 import { initDataDir, readNetworkKeyFile, type InitResult } from './init.ts'
 import { startNetworking, type Networking } from './networking.ts'
+import { fileHealth, type FileHealth } from '../replication/index.ts'
+import type { NetworkTiming } from '../net/index.ts'
 import { nodeConfigSchema, type NodeConfig, type ResolvedNodeConfig } from './config.ts'
 import { acquireRunLock, releaseRunLock } from './run-lock.ts'
 
@@ -21,6 +23,14 @@ export interface NodeStatus {
   files: number
   storage: Record<string, number>
   underReplicated: number
+}
+
+/** For programs embedding a node, and tests: a logger, and faster timers than a real network wants. */
+export interface NodeTuning {
+  log?: Logger
+  networkTiming?: Partial<NetworkTiming>
+  repairEveryMs?: number
+  blockTimeoutMs?: number
 }
 
 export interface PeerStatus { nodeId: string, addresses: string[], latencyMs: number | null, since: string }
@@ -40,10 +50,13 @@ export class VaultNode {
   private stopping: Promise<void> | undefined
   private started = false
 
-  constructor (config: NodeConfig, log?: Logger) {
+  readonly tuning: NodeTuning
+
+  constructor (config: NodeConfig, tuning: NodeTuning = {}) {
     this.config = nodeConfigSchema.parse(config)
     this.paths = dataPaths(this.config.dataDir)
-    this.log = log ?? pino({ level: this.config.logLevel }, pino.destination(2))
+    this.tuning = tuning
+    this.log = tuning.log ?? pino({ level: this.config.logLevel }, pino.destination(2))
   }
 
   get nodeId (): string { return this.identity.nodeId }
@@ -56,7 +69,7 @@ export class VaultNode {
     try {
       await this.openVault(unclean)
       const networkKey = await readNetworkKeyFile(this.paths.networkKey)
-      this.networking = await startNetworking(this.config, this.identity, networkKey, this.vault, this.log)
+      this.networking = await startNetworking(this.config, this.tuning, this.identity, networkKey, this.vault, this.log)
       const token = randomBytes(32).toString('hex')
       this.api = await startApiServer({ node: this, listen: this.config.api, token, log: this.log.child({ sub: 'api' }) })
       this.apiUrl = this.api.url
@@ -96,6 +109,17 @@ export class VaultNode {
     }
   }
 
+  async health (ref: string): Promise<FileHealth> {
+    const record = this.vault.resolve(ref)
+    return await fileHealth({
+      catalog: this.vault.catalog,
+      store: this.vault.store,
+      ownerId: this.nodeId,
+      livePeers: this.networking?.network.peers().map(p => p.nodeId) ?? [],
+      client: this.networking?.client
+    }, record)
+  }
+
   /** Idempotent and complete: the API, the network and the catalog are closed, the lock released. */
   async stop (): Promise<void> {
     this.stopping ??= this.doStop()
@@ -114,8 +138,8 @@ export class VaultNode {
   }
 }
 
-export async function createNode (config: NodeConfig, log?: Logger): Promise<VaultNode> {
-  const node = new VaultNode(config, log)
+export async function createNode (config: NodeConfig, tuning?: NodeTuning): Promise<VaultNode> {
+  const node = new VaultNode(config, tuning)
   await node.start()
   return node
 }

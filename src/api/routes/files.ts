@@ -85,6 +85,11 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode): void {
     return fileView(await node.vault.remove(ref))
   })
 
+  app.get('/api/files/:ref/health', async (request) => {
+    const { ref } = parse(refParams, request.params)
+    return await node.health(ref)
+  })
+
   app.get('/api/files/:ref/share', async (request) => {
     const { ref } = parse(refParams, request.params)
     return { capability: await node.vault.share(ref) }

@@ -34,3 +34,31 @@ export function registerCatalog (program: Command): void {
       else printLine(capability)
     })
 }
+
+interface HealthView {
+  id: string
+  name: string
+  target: number | 'all'
+  replicas: number
+  ok: boolean
+  blobs: Array<{ id: string, kind: string, size: number | null, local: boolean, copies: number, holders: Array<{ nodeId: string, online: boolean, confirmed: boolean | null }> }>
+}
+
+export function registerHealth (program: Command): void {
+  withCommon(program.command('health'))
+    .description('which peers hold each chunk of a file, and whether it meets its copy target')
+    .argument('<ref>', 'file name or ID')
+    .action(async (ref: string, flags: CommonOptions) => {
+      const health = await (await clientFor(flags)).json<HealthView>(`/api/files/${encodeURIComponent(ref)}/health`)
+      if (flags.json === true) { printJson(health); return }
+      printLine(`${health.name}  ${health.id}`)
+      printLine(`copies ${health.replicas} of ${health.target}: ${health.ok ? 'ok' : 'UNDER-REPLICATED'}`)
+      printLine(formatTable(['BLOB', 'KIND', 'SIZE', 'COPIES', 'HOLDERS'], health.blobs.map(b => [
+        b.id.slice(0, 16),
+        b.kind,
+        b.size === null ? '-' : formatBytes(b.size),
+        String(b.copies),
+        [b.local ? 'this node' : '', ...b.holders.map(h => `${h.nodeId.slice(-8)}${h.online ? (h.confirmed === false ? ' (missing)' : '') : ' (offline)'}`)].filter(x => x !== '').join(', ')
+      ])))
+    })
+}

@@ -11,7 +11,7 @@ import { formatBytes, printJson, printLine } from '../output.ts'
 import { createProgress, type Progress } from '../progress.ts'
 
 interface PutFlags extends CommonOptions { name?: string, replicas?: string }
-interface PutResult { id: string, name: string, size: number, replicas: number }
+interface PutResult { id: string, name: string, size: number, replicas: number, target: number | 'all', underReplicated?: boolean }
 /** One file to upload: where it is read from and the name it gets in the vault. */
 interface Upload { path: string, name: string, size?: number, mtime?: Date }
 
@@ -33,6 +33,9 @@ export function registerPut (program: Command): void {
           const result = await putOne(client, upload, flags.replicas, progress)
           if (flags.json === true) printJson(result)
           else printLine(`${result.id}  ${result.name}  ${formatBytes(result.size)}  replicas=${result.replicas}`)
+          if (result.underReplicated === true) {
+            process.stderr.write(`warning: ${result.name} is under-replicated: ${result.replicas} of ${result.target} copies (not enough peers); the missing copies are made as soon as peers appear\n`)
+          }
         }
       } finally {
         progress.stop()

@@ -1,0 +1,68 @@
+// Many nodes in one test process over real TCP on 127.0.0.1: start N (one network key, each
+// bootstrapped from the first), wait until they all see each other, stop them all even on failure.
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Readable } from 'node:stream'
+import { pino } from 'pino'
+import { createNode, initDataDir, type VaultNode, type NodeConfig } from '../../src/index.ts'
+import { waitFor } from './cli.ts'
+
+export const FAST_TIMING = { redialInitialMs: 200, redialMaxMs: 1_000, pingIntervalMs: 1_000, peerExchangeDelayMs: 50, requestTimeoutMs: 3_000 }
+
+export interface Cluster {
+  nodes: VaultNode[]
+  root: string
+  /** Starts one more node of this network (or restarts a stopped one on its data dir). */
+  add: (overrides?: Partial<NodeConfig>, dataDir?: string) => Promise<VaultNode>
+  stop: () => Promise<void>
+}
+
+export async function startCluster (t: { after: (fn: () => Promise<void>) => void }, size: number, overrides: Partial<NodeConfig> = {}): Promise<Cluster> {
+  const root = await mkdtemp(join(tmpdir(), 'dv-cluster-'))
+  const nodes: VaultNode[] = []
+  let count = 0
+  const log = pino({ level: process.env.DV_TEST_LOG ?? 'silent' })
+  const firstDir = join(root, 'n0')
+  await initDataDir({ dataDir: firstDir })
+  const add = async (more: Partial<NodeConfig> = {}, dataDir?: string): Promise<VaultNode> => {
+    const dir = dataDir ?? join(root, `n${count++}`)
+    if (dataDir === undefined && dir !== firstDir) await initDataDir({ dataDir: dir, joinKeyFile: join(firstDir, 'network.key') })
+    const bootstrap = nodes.find(n => n.networking !== undefined)
+    const node = await createNode({
+      dataDir: dir,
+      listen: '127.0.0.1:0',
+      api: '127.0.0.1:0',
+      peers: bootstrap === undefined ? [] : [bootstrap.status().addresses[0]],
+      ...overrides,
+      ...more
+    }, { log, networkTiming: FAST_TIMING, repairEveryMs: 500, blockTimeoutMs: 5_000 })
+    nodes.push(node)
+    return node
+  }
+  const stop = async (): Promise<void> => {
+    await Promise.allSettled(nodes.map(async n => await n.stop()))
+    await rm(root, { recursive: true, force: true })
+  }
+  t.after(stop)
+  for (let i = 0; i < size; i++) await add()
+  await waitForMesh(nodes.slice(0, size))
+  return { nodes, root, add, stop }
+}
+
+/** Waits until every running node of `nodes` is connected to every other. */
+export async function waitForMesh (nodes: VaultNode[], timeoutMs = 15_000): Promise<void> {
+  await waitFor(`${nodes.length} nodes to see each other`, () => nodes.every(n =>
+    nodes.every(m => m === n || n.networking!.network.isConnected(m.nodeId))), timeoutMs)
+}
+
+export async function putBytes (node: VaultNode, name: string, bytes: Buffer, replicas?: number | 'all'): Promise<Awaited<ReturnType<VaultNode['vault']['put']>>> {
+  return await node.vault.put(Readable.from([bytes]), { name, replicas })
+}
+
+export async function readBytes (node: VaultNode, ref: string): Promise<Buffer> {
+  const file = await node.vault.open(ref)
+  const parts: Buffer[] = []
+  for await (const part of node.vault.read(file)) parts.push(part)
+  return Buffer.concat(parts)
+}
