@@ -1,0 +1,56 @@
+// Several nodes as separate OS processes through the CLI: joining a network from one bootstrap
+// address, replicated puts, and a file read back from holders after its owner was SIGKILLed.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomBytes, createHash } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
+
+test('three node processes join from one bootstrap address, replicate, and survive the owner\'s SIGKILL', async (t) => {
+  const dir = await tempDir(t)
+  const nodes: CliNode[] = []
+  t.after(async () => { await Promise.all(nodes.map(async n => await n.kill())) })
+  const a = await startCliNode(join(dir, 'a'))
+  nodes.push(a)
+  for (const name of ['b', 'c']) {
+    const init = await runCli(['init', '--data', join(dir, name), '--join', join(dir, 'a', 'network.key'), '--json'])
+    assert.equal(init.code, 0, init.stderr)
+    nodes.push(await startCliNode(join(dir, name), ['--peer', a.p2p.replace(/\/p2p\/.*$/, '').replace(/^\/ip4\/([^/]+)\/tcp\/(\d+)$/, '$1:$2')]))
+  }
+  const [, b, c] = nodes
+  await waitFor('every node to list the two others in peers', async () => {
+    for (const n of nodes) {
+      const peers = JSON.parse((await runCli(['peers', '--data', n.dataDir, '--json'])).stdout)
+      if (peers.length !== 2) return false
+    }
+    return true
+  }, 20_000, 200)
+  const status = JSON.parse((await runCli(['status', '--data', b.dataDir, '--json'])).stdout)
+  assert.deepEqual(status.peers.map((p: { nodeId: string }) => p.nodeId).sort(), [a.nodeId, c.nodeId].sort())
+  for (const p of status.peers) {
+    assert.ok(Array.isArray(p.addresses) && p.addresses.length > 0)
+    assert.ok(!Number.isNaN(Date.parse(p.since)))
+  }
+
+  const bytes = randomBytes(6 * 1024 * 1024)
+  await writeFile(join(dir, 'f.bin'), bytes)
+  const put = await runCli(['put', join(dir, 'f.bin'), '--data', a.dataDir, '--json'])
+  assert.equal(put.code, 0, put.stderr)
+  assert.equal(JSON.parse(put.stdout).replicas, 3)
+  const bStatus = JSON.parse((await runCli(['status', '--data', b.dataDir, '--json'])).stdout)
+  assert.ok(bStatus.storage[a.nodeId] > bytes.length, 'b holds a\'s chunks in a\'s folder')
+  const health = JSON.parse((await runCli(['health', 'f.bin', '--data', a.dataDir, '--json'])).stdout)
+  assert.equal(health.ok, true)
+  const cap = (await runCli(['share', 'f.bin', '--data', a.dataDir])).stdout.trim()
+
+  await a.kill()
+  const got = await runCli(['get', cap, '-o', '-', '--data', c.dataDir])
+  assert.equal(got.code, 0, got.stderr)
+  assert.equal(sha(got.stdoutBytes), sha(bytes))
+  const noKey = await runCli(['get', JSON.parse(put.stdout).id, '--data', c.dataDir, '-o', join(dir, 'x')])
+  assert.equal(noKey.code, 1)
+  assert.match(noKey.stderr, /\(NOT_FOUND\)/)
+})
