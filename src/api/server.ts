@@ -8,6 +8,7 @@ import { bearerAuth } from './auth.ts'
 import { errorHandler } from './errors.ts'
 import { fileRoutes } from './routes/files.ts'
 import { nodeRoutes } from './routes/node.ts'
+import { messageRoutes } from './routes/messages.ts'
 
 export interface ApiServerOptions { node: VaultNode, listen: string, token: string, log: Logger }
 export interface ApiServer { url: string, close: () => Promise<void> }
@@ -25,6 +26,7 @@ export async function startApiServer (options: ApiServerOptions): Promise<ApiSer
   })
   fileRoutes(app, options.node)
   nodeRoutes(app, options.node)
+  messageRoutes(app, options.node)
   await app.listen({ host, port })
   const address = app.server.address()
   const boundPort = typeof address === 'object' && address !== null ? address.port : port

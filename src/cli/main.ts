@@ -10,6 +10,7 @@ import { registerPut } from './commands/put.ts'
 import { registerGet } from './commands/get.ts'
 import { registerCatalog, registerHealth } from './commands/catalog.ts'
 import { registerStatus } from './commands/status.ts'
+import { registerMsg } from './commands/msg.ts'
 
 export function buildProgram (): Command {
   const program = new Command('distri-vault')
@@ -28,6 +29,7 @@ export function buildProgram (): Command {
   registerCatalog(program)
   registerStatus(program)
   registerHealth(program)
+  registerMsg(program)
   for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError('(run with --help for usage)')
   return program
 }

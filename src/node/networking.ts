@@ -2,6 +2,7 @@
 // (replicator + repair), joined to the vault. Started after the vault is consistent, stopped first.
 import type { Logger } from 'pino'
 import { createNetwork, type Network } from '../net/index.ts'
+import { createMessenger, type Messenger } from '../messaging/index.ts'
 import { BlockClient, BlockServer, OwnerReplication, Replicator } from '../replication/index.ts'
 import type { Vault } from '../files/index.ts'
 import type { Identity } from '../identity/index.ts'
@@ -14,6 +15,7 @@ export interface Networking {
   client: BlockClient
   replication: OwnerReplication
   blockServer: BlockServer
+  messenger: Messenger
   stop: () => Promise<void>
 }
 
@@ -41,13 +43,17 @@ export async function startNetworking (config: ResolvedNodeConfig, tuning: NodeT
   network.on('peer:connect', onConnect)
   network.on('peer:disconnect', onDisconnect)
   replication.start()
+  const messenger = createMessenger({ network, db: vault.catalog.db, privateKey: identity.privateKey, log })
+  await messenger.start()
   return {
     network,
     replicator,
     client,
     replication,
     blockServer,
+    messenger,
     stop: async () => {
+      await messenger.stop()
       network.off('peer:connect', onConnect)
       network.off('peer:disconnect', onDisconnect)
       await replication.stop()

@@ -13,6 +13,8 @@ import { initDataDir, readNetworkKeyFile, type InitResult } from './init.ts'
 import { startNetworking, type Networking } from './networking.ts'
 import { fileHealth, type FileHealth } from '../replication/index.ts'
 import type { NetworkTiming } from '../net/index.ts'
+import type { Messenger } from '../messaging/index.ts'
+import { VaultError } from '../errors.ts'
 import { nodeConfigSchema, type NodeConfig, type ResolvedNodeConfig } from './config.ts'
 import { acquireRunLock, releaseRunLock } from './run-lock.ts'
 
@@ -106,6 +108,25 @@ export class VaultNode {
       files: this.vault.catalog.countFiles(),
       storage: this.vault.store.usage(),
       underReplicated: this.vault.catalog.countUnderReplicated(this.networking?.replication.allTarget() ?? 1)
+    }
+  }
+
+  messenger (): Messenger {
+    if (this.networking === undefined) throw new VaultError('NOT_RUNNING', 'the network is not running')
+    return this.networking.messenger
+  }
+
+  /** Peer connects and disconnects, for live views; returns the unsubscribe function. */
+  onPeerChange (listener: (change: { event: 'connect' | 'disconnect', nodeId: string, at: string }) => void): () => void {
+    const network = this.networking?.network
+    if (network === undefined) return () => {}
+    const onConnect = (nodeId: string): void => listener({ event: 'connect', nodeId, at: new Date().toISOString() })
+    const onDisconnect = (nodeId: string): void => listener({ event: 'disconnect', nodeId, at: new Date().toISOString() })
+    network.on('peer:connect', onConnect)
+    network.on('peer:disconnect', onDisconnect)
+    return () => {
+      network.off('peer:connect', onConnect)
+      network.off('peer:disconnect', onDisconnect)
     }
   }
 
