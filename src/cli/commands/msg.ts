@@ -33,7 +33,7 @@ export function registerMsg (program: Command): void {
     .description('print messages as they arrive, until Ctrl-C')
     .action(async (flags: CommonOptions) => {
       const res = await (await clientFor(flags)).send('/api/events', { headers: { accept: 'text/event-stream' } })
-      if (flags.json !== true) process.stderr.write('listening for messages (Ctrl-C to stop)\n')
+      process.stderr.write('listening for messages (Ctrl-C to stop)\n')
       for await (const event of sseEvents(res)) {
         if (event.type !== 'message') continue
         const m = JSON.parse(event.data) as Message

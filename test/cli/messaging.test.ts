@@ -1,0 +1,64 @@
+// Messaging through the CLI between node processes: `msg listen --json` prints direct and
+// broadcast messages within a second, and a message to an offline node arrives when it returns.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { CLI, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
+
+function hostPort (multiaddr: string): string {
+  const m = /^\/ip4\/([^/]+)\/tcp\/(\d+)/.exec(multiaddr)
+  return `${m![1]}:${m![2]}`
+}
+
+test('msg listen prints direct and broadcast messages as they arrive; offline messages wait for reconnect', { timeout: 90_000 }, async (t) => {
+  const dir = await tempDir(t)
+  const nodes: CliNode[] = []
+  t.after(async () => { await Promise.all(nodes.map(async n => await n.kill())) })
+  const a = await startCliNode(join(dir, 'a'))
+  nodes.push(a)
+  for (const name of ['b', 'c']) {
+    assert.equal((await runCli(['init', '--data', join(dir, name), '--join', join(dir, 'a', 'network.key')])).code, 0)
+  }
+  let b = await startCliNode(join(dir, 'b'), ['--peer', hostPort(a.p2p)])
+  nodes.push(b)
+
+  const listen = spawn(process.execPath, [CLI, 'msg', 'listen', '--json', '--data', b.dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
+  t.after(() => { listen.kill('SIGKILL') })
+  let attached = false
+  listen.stderr.on('data', () => { attached = true })
+  const lines: Array<{ from: string, to: string, text: string, at: string, seenAt: number }> = []
+  let partial = ''
+  listen.stdout.on('data', (d: Buffer) => {
+    partial += d.toString()
+    const parts = partial.split('\n')
+    partial = parts.pop()!
+    for (const line of parts) lines.push({ ...JSON.parse(line), seenAt: Date.now() })
+  })
+  await waitFor('b connected to a', async () => JSON.parse((await runCli(['peers', '--data', b.dataDir, '--json'])).stdout).length === 1, 15_000, 100)
+  await waitFor('msg listen to be attached', () => attached, 10_000)
+
+  const direct = await runCli(['msg', 'send', b.nodeId, 'hello b', '--data', a.dataDir, '--json'])
+  assert.equal(direct.code, 0, direct.stderr)
+  assert.equal(JSON.parse(direct.stdout).delivered, true)
+  const all = await runCli(['msg', 'send', '--all', 'hello everyone', '--data', a.dataDir, '--json'])
+  assert.equal(all.code, 0, all.stderr)
+  await waitFor('both messages printed by msg listen', () => lines.length >= 2, 5_000)
+  assert.deepEqual(lines.map(l => [l.from, l.to, l.text]), [[a.nodeId, b.nodeId, 'hello b'], [a.nodeId, '*', 'hello everyone']])
+  for (const l of lines) assert.ok(l.seenAt - Date.parse(l.at) < 1000, `printed ${l.seenAt - Date.parse(l.at)} ms after sending`)
+
+  // c is offline: the message is kept and delivered when c starts.
+  const cId = JSON.parse((await runCli(['init', '--data', join(dir, 'c2'), '--json'])).stdout).nodeId // a node ID never seen
+  const toUnknown = await runCli(['msg', 'send', cId, 'are you there', '--data', a.dataDir])
+  assert.equal(toUnknown.code, 0)
+  assert.match(toUnknown.stdout, /offline.*kept.*reconnects/)
+  await b.stop()
+  const later = await runCli(['msg', 'send', b.nodeId, 'while you were away', '--data', a.dataDir, '--json'])
+  assert.equal(JSON.parse(later.stdout).delivered, false)
+  b = await startCliNode(join(dir, 'b'), ['--peer', hostPort(a.p2p)])
+  nodes.push(b)
+  await waitFor('the kept message in b\'s history', async () => {
+    const history = JSON.parse((await runCli(['msg', 'history', '--data', b.dataDir, '--json'])).stdout)
+    return history.some((m: { text: string, from: string }) => m.text === 'while you were away' && m.from === a.nodeId)
+  }, 20_000, 200)
+})
