@@ -49,3 +49,20 @@ export function withPeerId (ma: Multiaddr | string, nodeId: string): Multiaddr {
   const base = typeof ma === 'string' ? multiaddr(ma) : ma
   return peerIdOf(base) === nodeId ? base : multiaddr(`${transportPart(base)}/p2p/${nodeId}`)
 }
+
+export function parseMultiaddrOrNull (text: string): Multiaddr | null {
+  try {
+    return multiaddr(text)
+  } catch {
+    return null
+  }
+}
+
+/** 127.0.0.0/8, ::1 or "localhost": only reachable from the same machine. */
+export function isLoopback (ma: Multiaddr): boolean {
+  const [first] = ma.getComponents()
+  if (first == null) return false
+  if (first.name === 'ip4') return first.value?.startsWith('127.') === true
+  if (first.name === 'ip6') return first.value === '::1'
+  return first.value === 'localhost'
+}

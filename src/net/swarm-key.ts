@@ -31,3 +31,9 @@ export function parseNetworkKey (bytes: Uint8Array): Uint8Array {
   if (!/^[0-9a-fA-F]{64}$/.test(hex)) throw new VaultError('BAD_INPUT', 'network key must be exactly 64 hex digits (32 bytes)')
   return new TextEncoder().encode(`${tag}\n${codec}\n${hex.toLowerCase()}`)
 }
+
+/** The 32-byte secret inside a swarm key file. */
+export function networkKeySecret (bytes: Uint8Array): Uint8Array {
+  const hex = new TextDecoder().decode(parseNetworkKey(bytes)).split('\n')[2]
+  return new Uint8Array(Buffer.from(hex, 'hex'))
+}

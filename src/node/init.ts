@@ -2,7 +2,7 @@
 // returned once to be shown to the user and is never written to disk; identity.json keeps the seed.
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises'
 import { hasIdentity, loadIdentity, newPhrase, phraseToSeed, saveIdentity } from '../identity/index.ts'
-import { generateNetworkKey, parseNetworkKey } from '../net/swarm-key.ts'
+import { generateNetworkKey, parseNetworkKey } from '../net/index.ts'
 import { writeFileAtomic } from '../store/index.ts'
 import { VaultError } from '../errors.ts'
 import { dataPaths } from './data-dir.ts'

@@ -125,7 +125,8 @@ export class FrameStream {
     }
   }
 
-  /** Writes one frame; waits for the stream to drain when its write buffer is full. */
+  /** Writes one frame; waits for the stream to drain when its write buffer is full. The payload
+   * is not copied (the stream may hold it until sent): do not modify it afterwards. */
   async writeFrame (payload: Uint8Array, options: FrameIoOptions = {}): Promise<void> {
     if (payload.byteLength > this.maxFrameBytes) {
       throw new VaultError('TOO_LARGE', `frame of ${payload.byteLength} bytes exceeds the limit of ${this.maxFrameBytes}`)
@@ -135,11 +136,34 @@ export class FrameStream {
     try {
       // Two sends instead of a concatenation: no copy of a multi-MiB chunk.
       this.stream.send(header)
-      if (!this.stream.send(payload)) await this.stream.onDrain({ signal: options.signal })
+      if (!this.stream.send(payload) && this.stream.writableNeedsDrain) await this.drained(options.signal)
     } catch (err) {
       if (err instanceof VaultError) throw err
       throw new VaultError('PEER_ERROR', `could not write a frame: ${(err as Error).message}`, { cause: err })
     }
+  }
+
+  /** Waits for the stream's next 'drain' event. Not `stream.onDrain()`: in @libp2p/utils 7.4.1 its
+   * promise is created once and never reset, so after the first drain it resolves at once and
+   * write back-pressure is silently lost (the write buffer grows with all the sender has). */
+  private async drained (signal?: AbortSignal): Promise<void> {
+    const stream = this.stream
+    signal?.throwIfAborted()
+    await new Promise<void>((resolve, reject) => {
+      const done = (err?: Error): void => {
+        stream.removeEventListener('drain', onDrain)
+        stream.removeEventListener('close', onClose)
+        signal?.removeEventListener('abort', onAbort)
+        if (err == null) resolve()
+        else reject(err)
+      }
+      const onDrain = (): void => { done() }
+      const onClose = (evt: Event): void => { done((evt as Event & { error?: Error }).error ?? new Error('the stream closed while waiting to write')) }
+      const onAbort = (): void => { done(new VaultError('TIMEOUT', 'timed out waiting for the peer to read', { cause: signal?.reason })) }
+      stream.addEventListener('drain', onDrain)
+      stream.addEventListener('close', onClose)
+      signal?.addEventListener('abort', onAbort)
+    })
   }
 
   async readJson<S extends z.ZodType> (schema: S, options: FrameIoOptions = {}): Promise<z.infer<S> | null> {

@@ -1,0 +1,46 @@
+// What a received envelope must pass before anyone sees it. Each failure has a name, counted in
+// the messenger's stats: "forged" (bad signature, or not from who it claims), "oversized" (text
+// over 64 KiB), "malformed" (valid frame, impossible content), "stale" (flooded too long ago).
+
+import type { AnnouncementEnvelope, MessageEnvelope } from '../protocols/index.ts'
+import { MAX_TEXT_BYTES } from '../protocols/index.ts'
+import { announcementSigningBytes, messageSigningBytes, verifySignature } from './signing.ts'
+
+export type DropReason = 'forged' | 'oversized' | 'malformed' | 'stale'
+export type Verdict = 'ok' | DropReason
+
+export interface MessageExpectations {
+  /** Our node ID: a direct message must be addressed to it, a flooded one to '*'. */
+  to: string
+  /** The peer that handed it over, when it must be the sender itself (direct messages). */
+  from?: string
+}
+
+export async function checkMessage (envelope: MessageEnvelope, expect: MessageExpectations): Promise<Verdict> {
+  if (Buffer.byteLength(envelope.text, 'utf8') > MAX_TEXT_BYTES) return 'oversized'
+  if (envelope.to !== expect.to) return 'malformed'
+  if (expect.from != null && envelope.from !== expect.from) return 'forged'
+  const valid = await verifySignature(envelope.from, messageSigningBytes(envelope), envelope.sig)
+  return valid ? 'ok' : 'forged'
+}
+
+export async function checkAnnouncement (envelope: AnnouncementEnvelope): Promise<Verdict> {
+  const valid = await verifySignature(envelope.from, announcementSigningBytes(envelope), envelope.sig)
+  return valid ? 'ok' : 'forged'
+}
+
+/** A flooded envelope is live news only: too old (or too far in the future) means a replay or a
+ * broken clock, and it is neither delivered nor forwarded. */
+export function isFresh (at: string, maxAgeMs: number, now = Date.now()): boolean {
+  const sentAt = Date.parse(at)
+  return Number.isFinite(sentAt) && Math.abs(now - sentAt) <= maxAgeMs
+}
+
+/** Names a failure to read a frame: too big, or not the schema; other failures (a peer that went
+ * away mid-frame, a timeout) are not the content's fault and are not counted. */
+export function frameFailureVerdict (err: unknown): DropReason | undefined {
+  const code = (err as { code?: string }).code
+  if (code === 'TOO_LARGE') return 'oversized'
+  if (code === 'BAD_FRAME') return 'malformed'
+  return undefined
+}

@@ -1,0 +1,121 @@
+// Flooding on /distri-vault/announce/1: messages to all and announcements reach every node, also
+// those not connected to the sender. Each node verifies an envelope, delivers it once (seen-set
+// by ID), and forwards it to its other peers while its hop count allows. Verification comes
+// before the seen-set, so a forged copy cannot claim an ID and censor the genuine one.
+
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Logger } from 'pino'
+import type { Network } from '../net/index.ts'
+import {
+  ANNOUNCE_MAX_FRAME_BYTES, ANNOUNCE_PROTOCOL, FloodAck, FloodFrame, FrameStream, handleProtocol, MAX_FLOOD_HOPS, requestJson,
+  type AnnouncementEnvelope, type MessageEnvelope
+} from '../protocols/index.ts'
+import type { DeliveryQueues } from './delivery-queues.ts'
+import { checkAnnouncement, checkMessage, frameFailureVerdict, isFresh, type Verdict } from './envelope-checks.ts'
+import type { SeenSet } from './seen-set.ts'
+import type { MessengerStats } from './stats.ts'
+
+export interface FloodOptions {
+  network: Network
+  log: Logger
+  queues: DeliveryQueues
+  stats: MessengerStats
+  seen: SeenSet
+  timeoutMs: number
+  /** Envelopes sent longer ago than this (or this far in the future) are stale. */
+  maxAgeMs: number
+  onMessage: (envelope: MessageEnvelope) => boolean
+  onAnnouncement: (envelope: AnnouncementEnvelope) => void
+}
+
+export class Flood {
+  private readonly options: FloodOptions
+
+  constructor (options: FloodOptions) {
+    this.options = options
+  }
+
+  async start (): Promise<void> {
+    const { network, log, stats } = this.options
+    await handleProtocol(network.libp2p, ANNOUNCE_PROTOCOL, async (stream, connection) => {
+      const frames = new FrameStream(stream, { maxFrameBytes: ANNOUNCE_MAX_FRAME_BYTES })
+      const signal = AbortSignal.timeout(this.options.timeoutMs)
+      const relay = connection.remotePeer.toString()
+      let frame: FloodFrame | null
+      try {
+        frame = await frames.readJson(FloodFrame, { signal })
+      } catch (err) {
+        const verdict = frameFailureVerdict(err)
+        if (verdict != null) {
+          stats.dropped[verdict]++
+          log.warn({ peer: relay, verdict, err: (err as Error).message }, 'dropped a flooded envelope')
+        }
+        throw err
+      }
+      if (frame == null) return
+      const verdict = await this.receive(frame, relay)
+      await frames.writeJson({ ok: verdict === 'ok' } satisfies FloodAck, { signal })
+      await frames.close({ signal })
+    }, { log, maxInboundStreams: 32, maxOutboundStreams: 32, inactivityTimeoutMs: this.options.timeoutMs })
+  }
+
+  async stop (): Promise<void> {
+    await this.options.network.libp2p.unhandle(ANNOUNCE_PROTOCOL).catch(() => {})
+  }
+
+  /** Sends a new envelope of ours to every connected peer; resolves with how many took it. */
+  async publish (frame: FloodFrame): Promise<number> {
+    this.options.seen.add(envelopeOf(frame).id)
+    const results = await Promise.all(this.options.network.peers().map(async peer => await this.send(peer.nodeId, frame)))
+    return results.filter(Boolean).length
+  }
+
+  private async receive (frame: FloodFrame, relay: string): Promise<Verdict> {
+    const { stats, log, seen } = this.options
+    const envelope = envelopeOf(frame)
+    const verdict = !isFresh(envelope.at, this.options.maxAgeMs)
+      ? 'stale'
+      : frame.type === 'msg'
+        ? await checkMessage(frame.message, { to: '*' })
+        : await checkAnnouncement(frame.announcement)
+    if (verdict !== 'ok') {
+      stats.dropped[verdict]++
+      log.warn({ peer: relay, claimedFrom: envelope.from, id: envelope.id, type: frame.type, verdict }, 'dropped a flooded envelope')
+      return verdict
+    }
+    if (!seen.add(envelope.id)) return 'ok'
+    if (frame.type === 'msg') {
+      if (this.options.onMessage(frame.message)) stats.received++
+    } else {
+      stats.announcements++
+      this.options.onAnnouncement(frame.announcement)
+    }
+    if (frame.hops < MAX_FLOOD_HOPS) this.forward({ ...frame, hops: frame.hops + 1 }, [relay, envelope.from])
+    return 'ok'
+  }
+
+  private forward (frame: FloodFrame, except: string[]): void {
+    for (const peer of this.options.network.peers()) {
+      if (!except.includes(peer.nodeId)) void this.send(peer.nodeId, frame)
+    }
+  }
+
+  private async send (nodeId: string, frame: FloodFrame): Promise<boolean> {
+    const { network, queues, log } = this.options
+    return await queues.submit(nodeId, async (signal) => {
+      const connection = network.libp2p.getConnections(peerIdFromString(nodeId)).find(c => c.status === 'open')
+      if (connection == null) return false
+      try {
+        const ack = await requestJson(connection, ANNOUNCE_PROTOCOL, frame, FloodAck, { maxFrameBytes: ANNOUNCE_MAX_FRAME_BYTES, timeoutMs: this.options.timeoutMs, signal })
+        return ack.ok
+      } catch (err) {
+        log.debug({ peer: nodeId, id: envelopeOf(frame).id, err: (err as Error).message }, 'flooded envelope not delivered')
+        return false
+      }
+    })
+  }
+}
+
+function envelopeOf (frame: FloodFrame): MessageEnvelope | AnnouncementEnvelope {
+  return frame.type === 'msg' ? frame.message : frame.announcement
+}

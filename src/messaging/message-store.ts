@@ -1,0 +1,115 @@
+// Kept messages in the node's catalog.db: every message sent or received (signature included, so
+// history stays verifiable), and the outbox of direct messages not yet delivered. Own tables,
+// created if missing; both bounded, oldest dropped first.
+
+import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import type { MessageEnvelope } from '../protocols/index.ts'
+
+export interface Message {
+  id: string
+  from: string
+  /** A node ID, or '*' for a message to every node. */
+  to: string
+  text: string
+  /** When the sender sent it (ISO 8601). */
+  at: string
+}
+
+export interface MessageStoreLimits {
+  maxHistory: number
+  maxOutbox: number
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS message_log (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  from_id TEXT NOT NULL,
+  to_id TEXT NOT NULL,
+  text TEXT NOT NULL,
+  at TEXT NOT NULL,
+  sig TEXT NOT NULL,
+  direction TEXT NOT NULL CHECK (direction IN ('sent', 'received'))
+);
+CREATE TABLE IF NOT EXISTS message_outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  to_id TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS message_outbox_by_peer ON message_outbox (to_id, seq);
+`
+
+interface LogRow { id: string, from_id: string, to_id: string, text: string, at: string, sig: string }
+
+const PRUNE_EVERY_INSERTS = 500
+
+export class MessageStore {
+  private readonly limits: MessageStoreLimits
+  private readonly insertLog: StatementSync
+  private readonly selectHistory: StatementSync
+  private readonly insertOutbox: StatementSync
+  private readonly selectOutbox: StatementSync
+  private readonly selectOutboxPeers: StatementSync
+  private readonly deleteOutbox: StatementSync
+  private readonly countOutbox: StatementSync
+  private readonly trimOutbox: StatementSync
+  private readonly trimLog: StatementSync
+  private insertsSincePrune = 0
+
+  constructor (db: DatabaseSync, limits: MessageStoreLimits) {
+    this.limits = limits
+    db.exec(SCHEMA)
+    this.insertLog = db.prepare(`INSERT OR IGNORE INTO message_log (id, from_id, to_id, text, at, sig, direction)
+      VALUES (?, ?, ?, ?, ?, ?, ?)`)
+    this.selectHistory = db.prepare('SELECT id, from_id, to_id, text, at FROM message_log ORDER BY seq DESC LIMIT ?')
+    this.insertOutbox = db.prepare('INSERT OR IGNORE INTO message_outbox (id, to_id) VALUES (?, ?)')
+    this.selectOutbox = db.prepare(`SELECT l.id, l.from_id, l.to_id, l.text, l.at, l.sig FROM message_outbox o
+      JOIN message_log l ON l.id = o.id WHERE o.to_id = ? ORDER BY o.seq LIMIT ?`)
+    this.selectOutboxPeers = db.prepare('SELECT DISTINCT to_id FROM message_outbox')
+    this.deleteOutbox = db.prepare('DELETE FROM message_outbox WHERE id = ?')
+    this.countOutbox = db.prepare('SELECT COUNT(*) AS n FROM message_outbox')
+    this.trimOutbox = db.prepare('DELETE FROM message_outbox WHERE seq IN (SELECT seq FROM message_outbox ORDER BY seq LIMIT ?)')
+    // Never drop a message that still waits in the outbox: it is the outbox's only copy.
+    this.trimLog = db.prepare(`DELETE FROM message_log WHERE seq <= (SELECT MAX(seq) FROM message_log) - ?
+      AND id NOT IN (SELECT id FROM message_outbox)`)
+  }
+
+  /** Keeps a message; false if one with its ID is already kept (a redelivery). */
+  record (envelope: MessageEnvelope, direction: 'sent' | 'received'): boolean {
+    const { changes } = this.insertLog.run(envelope.id, envelope.from, envelope.to, envelope.text, envelope.at, envelope.sig, direction)
+    if (changes > 0 && ++this.insertsSincePrune >= PRUNE_EVERY_INSERTS) {
+      this.insertsSincePrune = 0
+      this.trimLog.run(this.limits.maxHistory)
+    }
+    return changes > 0
+  }
+
+  /** The last `limit` messages, oldest first. */
+  history (limit: number): Message[] {
+    const rows = this.selectHistory.all(limit) as unknown as LogRow[]
+    return rows.reverse().map(row => ({ id: row.id, from: row.from_id, to: row.to_id, text: row.text, at: row.at }))
+  }
+
+  /** Queues a kept message for delivery; returns how many were dropped to stay within bounds. */
+  enqueue (id: string, to: string): number {
+    this.insertOutbox.run(id, to)
+    const { n } = this.countOutbox.get() as { n: number }
+    const excess = n - this.limits.maxOutbox
+    if (excess > 0) this.trimOutbox.run(excess)
+    return Math.max(0, excess)
+  }
+
+  pendingFor (to: string, limit: number): MessageEnvelope[] {
+    const rows = this.selectOutbox.all(to, limit) as unknown as LogRow[]
+    return rows.map(row => ({ id: row.id, from: row.from_id, to: row.to_id, text: row.text, at: row.at, sig: row.sig }))
+  }
+
+  pendingPeers (): string[] {
+    return (this.selectOutboxPeers.all() as Array<{ to_id: string }>).map(row => row.to_id)
+  }
+
+  delivered (id: string): void {
+    this.deleteOutbox.run(id)
+  }
+}

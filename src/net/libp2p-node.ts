@@ -1,0 +1,100 @@
+// Builds the libp2p host of a node: TCP + private network (swarm key) + Noise + Yamux, identify
+// and ping, mDNS on request, and the limits that keep a flood of connections or streams from
+// exhausting the node.
+
+import { createLibp2p, type Libp2p } from 'libp2p'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify, type Identify } from '@libp2p/identify'
+import { ping, type Ping } from '@libp2p/ping'
+import { mdns } from '@libp2p/mdns'
+import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { privateNetwork } from './private-network.ts'
+import type { RefusalReporter } from './refusals.ts'
+import { networkKeySecret } from './swarm-key.ts'
+
+// A type alias, not an interface: libp2p's ServiceMap needs the implicit index signature.
+export type NetworkServices = {
+  identify: Identify
+  ping: Ping
+}
+
+export type NetworkLibp2p = Libp2p<NetworkServices>
+
+export interface NetworkLimits {
+  /** Upgraded connections; past this libp2p refuses inbound ones and prunes the least useful. */
+  maxConnections: number
+  /** New inbound connections per second from one host. */
+  inboundConnectionsPerHostPerSecond: number
+  /** Inbound connections in their handshake at once. */
+  maxPendingInbound: number
+  /** A connection must finish its handshake within this. */
+  handshakeTimeoutMs: number
+  /** Concurrent inbound yamux streams on one connection, all protocols together. */
+  maxStreamsPerConnection: number
+  /** Unread bytes a peer may send on one stream before it must wait (yamux window; default 16 MiB). */
+  maxStreamWindowBytes: number
+}
+
+export const DEFAULT_LIMITS: NetworkLimits = {
+  maxConnections: 128,
+  inboundConnectionsPerHostPerSecond: 10,
+  maxPendingInbound: 16,
+  handshakeTimeoutMs: 5_000,
+  maxStreamsPerConnection: 256,
+  maxStreamWindowBytes: 4 * 1024 * 1024
+}
+
+export interface Libp2pNodeOptions {
+  privateKey: PrivateKey
+  networkKey: Uint8Array
+  listen: Multiaddr
+  mdns: boolean
+  limits: NetworkLimits
+  logger: ComponentLogger
+  refusals: RefusalReporter
+}
+
+export async function createLibp2pNode (options: Libp2pNodeOptions): Promise<NetworkLibp2p> {
+  const { limits, refusals } = options
+  const protector = privateNetwork({ key: networkKeySecret(options.networkKey), timeoutMs: limits.handshakeTimeoutMs })
+  return await createLibp2p<NetworkServices>({
+    privateKey: options.privateKey,
+    logger: options.logger,
+    addresses: { listen: [options.listen.toString()] },
+    transports: [tcp({
+      // Sockets, not upgraded connections: leaves room for handshakes in flight above maxConnections.
+      maxConnections: limits.maxConnections + limits.maxPendingInbound,
+      inboundSocketInactivityTimeout: 60_000,
+      outboundSocketInactivityTimeout: 60_000
+    })],
+    connectionProtector: () => refusals.guard(protector),
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux({
+      maxInboundStreams: limits.maxStreamsPerConnection,
+      maxOutboundStreams: limits.maxStreamsPerConnection,
+      streamOptions: { maxStreamWindowSize: limits.maxStreamWindowBytes }
+    })],
+    peerDiscovery: options.mdns ? [mdns()] : [],
+    services: {
+      identify: identify(),
+      ping: ping({ timeout: 5_000 })
+    },
+    connectionManager: {
+      maxConnections: limits.maxConnections,
+      inboundConnectionThreshold: limits.inboundConnectionsPerHostPerSecond,
+      maxIncomingPendingConnections: limits.maxPendingInbound,
+      inboundUpgradeTimeout: limits.handshakeTimeoutMs,
+      addressDialTimeout: limits.handshakeTimeoutMs,
+      dialTimeout: limits.handshakeTimeoutMs * 2,
+      maxParallelDials: 32,
+      maxDialQueueLength: 256,
+      // Our own PeerKeeper redials, with a back-off that never gives up on known peers.
+      reconnectRetries: 0
+    },
+    // Latency and liveness are measured by our own ping loop (latency.ts).
+    connectionMonitor: { enabled: false }
+  })
+}

@@ -1,0 +1,266 @@
+// The node's place in the network: one libp2p host plus what keeps it connected (bootstrap and
+// redial back-off, peer exchange, mDNS) and what it knows of its peers (since, addresses, latency).
+// Other subsystems register their protocols on `network.libp2p` and listen to its events.
+
+import { EventEmitter } from 'node:events'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import type { IdentifyResult, PeerId, PeerInfo as Libp2pPeerInfo, PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { Logger } from 'pino'
+import { VaultError } from '../errors.ts'
+import { PEX_PROTOCOL } from '../protocols/index.ts'
+import { isDialableTcp, toMultiaddr, withPeerId } from './addresses.ts'
+import { createLibp2pLogger } from './libp2p-log.ts'
+import { createLibp2pNode, DEFAULT_LIMITS, type NetworkLibp2p, type NetworkLimits } from './libp2p-node.ts'
+import { LatencyProbe } from './latency.ts'
+import { PeerExchange } from './peer-exchange.ts'
+import { PeerKeeper } from './peer-keeper.ts'
+import { PeerTable, type PeerInfo } from './peer-table.ts'
+import { RefusalReporter, type Refusal } from './refusals.ts'
+
+export interface NetworkTiming {
+  /** First redial of a dropped peer or bootstrap address; doubles per failure… */
+  redialInitialMs: number
+  /** …up to this. */
+  redialMaxMs: number
+  pingIntervalMs: number
+  /** Delay before telling our peers about a new peer (batches a burst of joins). */
+  peerExchangeDelayMs: number
+  /** Deadline of one peer exchange or ping. */
+  requestTimeoutMs: number
+}
+
+export const DEFAULT_TIMING: NetworkTiming = {
+  redialInitialMs: 1_000,
+  redialMaxMs: 30_000,
+  pingIntervalMs: 10_000,
+  peerExchangeDelayMs: 500,
+  requestTimeoutMs: 5_000
+}
+
+export interface NetworkOptions {
+  /** The node's Ed25519 identity key; the node ID is its peer ID. */
+  privateKey: PrivateKey
+  /** The bytes of the swarm key file (network.key). */
+  networkKey: Uint8Array
+  /** 'host:port' or a multiaddr; port 0 picks a free port. */
+  listen: string
+  /** 'host:port' or multiaddrs, with or without /p2p/. */
+  bootstrap: string[]
+  mdns: boolean
+  log: Logger
+  /** Swap peer lists with peers (default true; tests turn it off to build sparse topologies). */
+  peerExchange?: boolean
+  timing?: Partial<NetworkTiming>
+  limits?: Partial<NetworkLimits>
+}
+
+export interface NetworkStats {
+  connectedPeers: number
+  /** Connections that failed the private-network handshake (another key, garbage). */
+  refusedConnections: number
+  /** Inbound connections turned away by a limit (rate per host, pending handshakes, max). */
+  deniedConnections: number
+  dials: number
+  dialFailures: number
+  peerExchanges: number
+  connects: number
+  disconnects: number
+}
+
+export interface NetworkEvents {
+  'peer:connect': [nodeId: string]
+  'peer:disconnect': [nodeId: string]
+  refused: [refusal: Refusal]
+}
+
+interface Running {
+  libp2p: NetworkLibp2p
+  refusals: RefusalReporter
+  keeper: PeerKeeper
+  exchange: PeerExchange | undefined
+  latency: LatencyProbe
+}
+
+export class Network extends EventEmitter<NetworkEvents> {
+  readonly nodeId: string
+  private readonly options: NetworkOptions
+  private readonly log: Logger
+  private readonly listenAddr: Multiaddr
+  private readonly bootstrapAddrs: Multiaddr[]
+  private readonly timing: NetworkTiming
+  private readonly limits: NetworkLimits
+  private readonly peerTable = new PeerTable()
+  private running: Running | undefined
+  private starting: Promise<void> | undefined
+  private counters = { connects: 0, disconnects: 0 }
+
+  constructor (options: NetworkOptions) {
+    super()
+    this.options = options
+    this.nodeId = peerIdFromPrivateKey(options.privateKey).toString()
+    this.log = options.log.child({ sub: 'net' })
+    this.listenAddr = parseListenAddr(options.listen)
+    this.bootstrapAddrs = options.bootstrap.map(toMultiaddr)
+    this.timing = { ...DEFAULT_TIMING, ...options.timing }
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits }
+  }
+
+  /** The libp2p host, to register protocols on and dial; only while started. */
+  get libp2p (): NetworkLibp2p {
+    if (this.running == null) throw new VaultError('NOT_RUNNING', 'the network is not started')
+    return this.running.libp2p
+  }
+
+  async start (): Promise<void> {
+    this.starting ??= this.startOnce().catch((err: unknown) => {
+      this.starting = undefined
+      throw err
+    })
+    await this.starting
+  }
+
+  private async startOnce (): Promise<void> {
+    const refusals = new RefusalReporter(this.log, refusal => this.emitSafely('refused', refusal))
+    const logger = createLibp2pLogger(this.log.child({ sub: 'libp2p' }), {
+      onUpgradeFailure: (direction, remoteAddr, err) => refusals.upgradeFailed(direction, remoteAddr, err),
+      onInboundDenied: (remoteAddr, why) => refusals.inboundDenied(remoteAddr, why)
+    })
+    let libp2p: NetworkLibp2p
+    try {
+      libp2p = await createLibp2pNode({
+        privateKey: this.options.privateKey,
+        networkKey: this.options.networkKey,
+        listen: this.listenAddr,
+        mdns: this.options.mdns,
+        limits: this.limits,
+        logger,
+        refusals
+      })
+    } catch (err) {
+      throw new VaultError('BAD_INPUT', `could not listen on ${this.options.listen}: ${(err as Error).message}`, { cause: err })
+    }
+    const keeper = new PeerKeeper({
+      libp2p,
+      log: this.log,
+      redialInitialMs: this.timing.redialInitialMs,
+      redialMaxMs: this.timing.redialMaxMs,
+      maxAttemptsUnproven: 3,
+      maxKnownPeers: this.limits.maxConnections * 2
+    })
+    const exchange = this.options.peerExchange === false
+      ? undefined
+      : new PeerExchange({ libp2p, log: this.log, peers: this.peerTable, keeper, announceDelayMs: this.timing.peerExchangeDelayMs, timeoutMs: this.timing.requestTimeoutMs })
+    const latency = new LatencyProbe({ libp2p, log: this.log, peers: this.peerTable, intervalMs: this.timing.pingIntervalMs, timeoutMs: this.timing.requestTimeoutMs, maxFailures: 3 })
+    this.running = { libp2p, refusals, keeper, exchange, latency }
+    libp2p.addEventListener('peer:connect', this.onConnect)
+    libp2p.addEventListener('peer:disconnect', this.onDisconnect)
+    libp2p.addEventListener('peer:identify', this.onIdentify)
+    libp2p.addEventListener('peer:discovery', this.onDiscovery)
+    await exchange?.start()
+    latency.start()
+    keeper.start(this.bootstrapAddrs)
+    this.log.info({ nodeId: this.nodeId, addresses: this.addresses() }, 'network started')
+  }
+
+  /** Closes every connection, listener and timer. Safe to call twice, or without start(). */
+  async stop (): Promise<void> {
+    await this.starting?.catch(() => {})
+    const running = this.running
+    if (running == null) return
+    this.running = undefined
+    this.starting = undefined
+    running.refusals.stopping = true
+    running.keeper.stop()
+    running.exchange?.stop()
+    running.latency.stop()
+    const { libp2p } = running
+    libp2p.removeEventListener('peer:connect', this.onConnect)
+    libp2p.removeEventListener('peer:identify', this.onIdentify)
+    libp2p.removeEventListener('peer:discovery', this.onDiscovery)
+    await libp2p.stop()
+    libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
+    for (const nodeId of this.peerTable.ids()) this.peerTable.remove(nodeId)
+    this.log.info({ nodeId: this.nodeId }, 'network stopped')
+  }
+
+  /** Our listen addresses, each ending in /p2p/<node id>. */
+  addresses (): string[] {
+    return this.running?.libp2p.getMultiaddrs().map(String) ?? []
+  }
+
+  peers (): PeerInfo[] {
+    return this.peerTable.list()
+  }
+
+  isConnected (nodeId: string): boolean {
+    return this.peerTable.has(nodeId)
+  }
+
+  stats (): NetworkStats {
+    const running = this.running
+    return {
+      connectedPeers: this.peerTable.size,
+      refusedConnections: running?.refusals.refused ?? 0,
+      deniedConnections: running?.refusals.denied ?? 0,
+      dials: running?.keeper.dials ?? 0,
+      dialFailures: running?.keeper.dialFailures ?? 0,
+      peerExchanges: running?.exchange?.exchanges ?? 0,
+      ...this.counters
+    }
+  }
+
+  private readonly onConnect = (evt: CustomEvent<PeerId>): void => {
+    const running = this.running
+    if (running == null) return
+    const nodeId = evt.detail.toString()
+    this.peerTable.add(nodeId, running.libp2p.getConnections(evt.detail)[0]?.remoteAddr)
+    running.keeper.connected(nodeId)
+    void running.latency.probe(nodeId)
+    this.counters.connects++
+    this.log.info({ peer: nodeId }, 'peer connected')
+    this.emitSafely('peer:connect', nodeId)
+  }
+
+  private readonly onDisconnect = (evt: CustomEvent<PeerId>): void => {
+    const nodeId = evt.detail.toString()
+    if (!this.peerTable.has(nodeId)) return
+    this.peerTable.remove(nodeId)
+    this.running?.keeper.disconnected(nodeId)
+    this.counters.disconnects++
+    this.log.info({ peer: nodeId }, 'peer disconnected')
+    this.emitSafely('peer:disconnect', nodeId)
+  }
+
+  private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
+    const nodeId = evt.detail.peerId.toString()
+    this.peerTable.setListenAddrs(nodeId, evt.detail.listenAddrs)
+    if (evt.detail.protocols.includes(PEX_PROTOCOL)) this.running?.exchange?.peerIdentified(nodeId)
+  }
+
+  /** mDNS (and the peer store) report peers here; the keeper dials the ones not connected. */
+  private readonly onDiscovery = (evt: CustomEvent<Libp2pPeerInfo>): void => {
+    const nodeId = evt.detail.id.toString()
+    if (nodeId === this.nodeId) return
+    this.running?.keeper.consider(nodeId, evt.detail.multiaddrs.filter(isDialableTcp).map(ma => withPeerId(ma, nodeId)))
+  }
+
+  /** A listener that throws must not break libp2p's event dispatch. */
+  private emitSafely<E extends keyof NetworkEvents> (event: E, ...args: NetworkEvents[E]): void {
+    try {
+      (this.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args)
+    } catch (err) {
+      this.log.error({ event, err: (err as Error).message }, 'network event listener failed')
+    }
+  }
+}
+
+function parseListenAddr (listen: string): Multiaddr {
+  const text = listen.trim().replace(/^localhost:/, '127.0.0.1:')
+  const ma = toMultiaddr(text)
+  const names = ma.getComponents().map(c => c.name)
+  if (!['ip4', 'ip6'].includes(names[0]) || names[1] !== 'tcp' || names.length !== 2) {
+    throw new VaultError('BAD_INPUT', `listen address must be an IP address and TCP port (host:port or /ip4/…/tcp/…), got ${listen}`)
+  }
+  return ma
+}
