@@ -13,7 +13,7 @@ import { initDataDir, readNetworkKeyFile, type InitResult } from './init.ts'
 import { startNetworking, type Networking } from './networking.ts'
 import { fileHealth, type FileHealth } from '../replication/index.ts'
 import type { NetworkTiming } from '../net/index.ts'
-import type { Messenger } from '../messaging/index.ts'
+import { ANNOUNCEMENT_KINDS, type Messenger } from '../messaging/index.ts'
 import { VaultError } from '../errors.ts'
 import { nodeConfigSchema, type NodeConfig, type ResolvedNodeConfig } from './config.ts'
 import { acquireRunLock, releaseRunLock } from './run-lock.ts'
@@ -114,6 +114,17 @@ export class VaultNode {
   messenger (): Messenger {
     if (this.networking === undefined) throw new VaultError('NOT_RUNNING', 'the network is not running')
     return this.networking.messenger
+  }
+
+  /**
+   * Tells every node that this owner stored or removed a file: sizes only, never a name or an ID,
+   * so holders learn nothing they could not see on their own disk. Best effort.
+   */
+  announceFile (what: 'stored' | 'removed', bytes: number): void {
+    const kind = what === 'stored' ? ANNOUNCEMENT_KINDS.fileStored : ANNOUNCEMENT_KINDS.fileRemoved
+    this.networking?.messenger.announce(kind, { owner: this.nodeId, bytes }).catch((err: unknown) => {
+      this.log.debug({ err, kind }, 'announcement not sent')
+    })
   }
 
   /** Peer connects and disconnects, for live views; returns the unsubscribe function. */

@@ -131,3 +131,32 @@ test('a holder stopped during a put does not stall it: the copies go to the next
   }
   assert.equal(sha(await readBytes(a, 'during.bin')), sha(bytes))
 })
+
+test('every node hears that an owner stored or removed a file, with its size and nothing else', async (t) => {
+  const { nodes: [a, b, c] } = await startCluster(t, 3)
+  const heard: Array<{ from: string, kind: string, data: Record<string, unknown> }> = []
+  for (const n of [b, c]) n.messenger().onAnnouncement(x => heard.push(x))
+  const { token } = JSON.parse(await readFile(a.paths.apiFile, 'utf8'))
+  const headers = { authorization: `Bearer ${token}` }
+  const put = await fetch(`${a.apiUrl}/api/files?name=announced.txt`, { method: 'POST', headers: { ...headers, 'content-type': 'application/octet-stream' }, body: 'twelve bytes' })
+  assert.equal(put.status, 201)
+  await waitFor('b and c to hear file-stored', () => heard.filter(x => x.kind === 'file-stored').length === 2)
+  assert.equal((await fetch(`${a.apiUrl}/api/files/announced.txt`, { method: 'DELETE', headers })).status, 200)
+  await waitFor('b and c to hear file-removed', () => heard.filter(x => x.kind === 'file-removed').length === 2)
+  for (const x of heard.filter(x => x.kind.startsWith('file-'))) {
+    assert.equal(x.from, a.nodeId)
+    assert.deepEqual(x.data, { owner: a.nodeId, bytes: 12 })
+  }
+})
+
+test('--replicas all keeps a copy on every peer, including one that joins later', async (t) => {
+  const cluster = await startCluster(t, 3, { replicas: 'all' })
+  const [a, b, c] = cluster.nodes
+  const result = await putBytes(a, 'everywhere.bin', randomBytes(1024 * 1024))
+  assert.equal(result.replicas, 3)
+  assert.equal(result.target, 'all')
+  const d = await cluster.add()
+  await waitForMesh([a, b, c, d])
+  await waitFor('the new peer to get its copy', async () => JSON.stringify(await blobsIn(d, a.nodeId)) === JSON.stringify(await blobsIn(a, a.nodeId)) && a.vault.list()[0].replicas === 4, 15_000)
+  assert.equal(a.status().underReplicated, 0)
+})

@@ -43,6 +43,7 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode): void {
       expectedSize,
       replicas
     })
+    node.announceFile('stored', result.size)
     return await reply.status(201).send(result)
   })
 
@@ -82,7 +83,9 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode): void {
 
   app.delete('/api/files/:ref', async (request) => {
     const { ref } = parse(refParams, request.params)
-    return fileView(await node.vault.remove(ref))
+    const removed = await node.vault.remove(ref)
+    node.announceFile('removed', removed.size)
+    return fileView(removed)
   })
 
   app.get('/api/files/:ref/health', async (request) => {
