@@ -11,6 +11,7 @@ import { registerGet } from './commands/get.ts'
 import { registerCatalog, registerHealth } from './commands/catalog.ts'
 import { registerStatus } from './commands/status.ts'
 import { registerMsg } from './commands/msg.ts'
+import { registerRecover } from './commands/recover.ts'
 
 export function buildProgram (): Command {
   const program = new Command('distri-vault')
@@ -30,6 +31,7 @@ export function buildProgram (): Command {
   registerStatus(program)
   registerHealth(program)
   registerMsg(program)
+  registerRecover(program)
   for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError('(run with --help for usage)')
   return program
 }

@@ -11,7 +11,7 @@ import { startApiServer, type ApiServer } from '../api/index.ts'
 import { dataPaths, type DataPaths } from './data-dir.ts'
 import { initDataDir, readNetworkKeyFile, type InitResult } from './init.ts'
 import { startNetworking, type Networking } from './networking.ts'
-import { fileHealth, type FileHealth } from '../replication/index.ts'
+import { fileHealth, recoverBlobs, type FileHealth, type RecoverProgress } from '../replication/index.ts'
 import type { NetworkTiming } from '../net/index.ts'
 import { ANNOUNCEMENT_KINDS, type Messenger } from '../messaging/index.ts'
 import { VaultError } from '../errors.ts'
@@ -141,6 +141,27 @@ export class VaultNode {
     }
   }
 
+  /** Pulls every blob of this owner back from the peers, then rebuilds the catalog from them. */
+  async recover (onProgress?: (progress: RecoverProgress) => void): Promise<RecoverProgress & { files: number }> {
+    const networking = this.networking
+    if (networking === undefined) throw new VaultError('NOT_RUNNING', 'the network is not running')
+    const peers = networking.network.peers().map(p => p.nodeId)
+    if (peers.length === 0) throw new VaultError('UNREACHABLE', 'no peer is connected: start the node with --peer HOST:PORT of a node of your network, then run recover again')
+    const result = await recoverBlobs({
+      client: networking.client,
+      store: this.vault.store,
+      holders: this.vault.catalog.holders,
+      ownerId: this.nodeId,
+      peers,
+      log: this.log.child({ sub: 'recover' }),
+      onProgress
+    })
+    const rebuilt = await this.vault.rebuild()
+    this.vault.catalog.refreshAllReplicas()
+    this.log.info({ ...result, files: rebuilt.files }, 'recovered from peers')
+    return { ...result, files: rebuilt.files }
+  }
+
   async health (ref: string): Promise<FileHealth> {
     const record = this.vault.resolve(ref)
     return await fileHealth({
@@ -161,6 +182,7 @@ export class VaultNode {
   private async doStop (): Promise<void> {
     await this.api?.close().catch((err: unknown) => this.log.warn({ err }, 'closing the API failed'))
     await this.networking?.stop().catch((err: unknown) => this.log.warn({ err }, 'stopping the network failed'))
+    this.networking = undefined
     this.catalog?.close()
     if (this.started) {
       await rm(this.paths.apiFile, { force: true })

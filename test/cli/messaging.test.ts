@@ -4,12 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { CLI, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
-
-function hostPort (multiaddr: string): string {
-  const m = /^\/ip4\/([^/]+)\/tcp\/(\d+)/.exec(multiaddr)
-  return `${m![1]}:${m![2]}`
-}
+import { CLI, hostPort, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
 
 test('msg listen prints direct and broadcast messages as they arrive; offline messages wait for reconnect', { timeout: 90_000 }, async (t) => {
   const dir = await tempDir(t)

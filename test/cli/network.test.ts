@@ -3,9 +3,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
-import { writeFile } from 'node:fs/promises'
+import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
+import { hostPort, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
@@ -13,12 +13,13 @@ test('three node processes join from one bootstrap address, replicate, and survi
   const dir = await tempDir(t)
   const nodes: CliNode[] = []
   t.after(async () => { await Promise.all(nodes.map(async n => await n.kill())) })
+  const { phrase } = JSON.parse((await runCli(['init', '--data', join(dir, 'a'), '--json'])).stdout)
   const a = await startCliNode(join(dir, 'a'))
   nodes.push(a)
   for (const name of ['b', 'c']) {
     const init = await runCli(['init', '--data', join(dir, name), '--join', join(dir, 'a', 'network.key'), '--json'])
     assert.equal(init.code, 0, init.stderr)
-    nodes.push(await startCliNode(join(dir, name), ['--peer', a.p2p.replace(/\/p2p\/.*$/, '').replace(/^\/ip4\/([^/]+)\/tcp\/(\d+)$/, '$1:$2')]))
+    nodes.push(await startCliNode(join(dir, name), ['--peer', hostPort(a.p2p)]))
   }
   const [, b, c] = nodes
   await waitFor('every node to list the two others in peers', async () => {
@@ -53,4 +54,17 @@ test('three node processes join from one bootstrap address, replicate, and survi
   const noKey = await runCli(['get', JSON.parse(put.stdout).id, '--data', c.dataDir, '-o', join(dir, 'x')])
   assert.equal(noKey.code, 1)
   assert.match(noKey.stderr, /\(NOT_FOUND\)/)
+
+  // a's disk is gone: the phrase, the network key from a peer, and `recover` bring every file back.
+  await rm(join(dir, 'a'), { recursive: true, force: true })
+  const restored = await runCli(['init', '--recover', '--data', join(dir, 'a2'), '--join', join(dir, 'b', 'network.key'), '--json'], { input: phrase })
+  assert.equal(JSON.parse(restored.stdout).nodeId, a.nodeId)
+  const a2 = await startCliNode(join(dir, 'a2'), ['--peer', hostPort(b.p2p)])
+  nodes.push(a2)
+  await waitFor('a2 to see b and c', async () => JSON.parse((await runCli(['peers', '--data', a2.dataDir, '--json'])).stdout).length === 2, 20_000, 200)
+  const recover = await runCli(['recover', '--data', a2.dataDir, '--json'])
+  assert.equal(recover.code, 0, recover.stderr)
+  assert.equal(JSON.parse(recover.stdout).files, 1)
+  const back = await runCli(['get', 'f.bin', '-o', '-', '--data', a2.dataDir])
+  assert.equal(sha(back.stdoutBytes), sha(bytes))
 })

@@ -86,3 +86,10 @@ export async function waitFor<T> (what: string, check: () => Promise<T | undefin
     await new Promise((resolve) => setTimeout(resolve, everyMs))
   }
 }
+
+/** "host:port" of an /ip4/…/tcp/… multiaddr, the form a user types after --peer. */
+export function hostPort (multiaddr: string): string {
+  const m = /^\/ip4\/([^/]+)\/tcp\/(\d+)/.exec(multiaddr)
+  if (m === null) throw new Error(`not an ip4/tcp multiaddr: ${multiaddr}`)
+  return `${m[1]}:${m[2]}`
+}

@@ -13,6 +13,9 @@ export const FAST_TIMING = { redialInitialMs: 200, redialMaxMs: 1_000, pingInter
 export interface Cluster {
   nodes: VaultNode[]
   root: string
+  /** Recovery phrase of each node, by node ID. */
+  phrases: Map<string, string>
+  networkKeyFile: string
   /** Starts one more node of this network (or restarts a stopped one on its data dir). */
   add: (overrides?: Partial<NodeConfig>, dataDir?: string) => Promise<VaultNode>
   stop: () => Promise<void>
@@ -24,10 +27,16 @@ export async function startCluster (t: { after: (fn: () => Promise<void>) => voi
   let count = 0
   const log = pino({ level: process.env.DV_TEST_LOG ?? 'silent' })
   const firstDir = join(root, 'n0')
-  await initDataDir({ dataDir: firstDir })
+  const phrases = new Map<string, string>()
+  const first = await initDataDir({ dataDir: firstDir })
+  phrases.set(first.nodeId, first.phrase!)
+  const networkKeyFile = join(firstDir, 'network.key')
   const add = async (more: Partial<NodeConfig> = {}, dataDir?: string): Promise<VaultNode> => {
     const dir = dataDir ?? join(root, `n${count++}`)
-    if (dataDir === undefined && dir !== firstDir) await initDataDir({ dataDir: dir, joinKeyFile: join(firstDir, 'network.key') })
+    if (dataDir === undefined && dir !== firstDir) {
+      const made = await initDataDir({ dataDir: dir, joinKeyFile: networkKeyFile })
+      phrases.set(made.nodeId, made.phrase!)
+    }
     const bootstrap = nodes.find(n => n.networking !== undefined)
     const node = await createNode({
       dataDir: dir,
@@ -47,7 +56,7 @@ export async function startCluster (t: { after: (fn: () => Promise<void>) => voi
   t.after(stop)
   for (let i = 0; i < size; i++) await add()
   await waitForMesh(nodes.slice(0, size))
-  return { nodes, root, add, stop }
+  return { nodes, root, phrases, networkKeyFile, add, stop }
 }
 
 /** Waits until every running node of `nodes` is connected to every other. */

@@ -1,0 +1,73 @@
+// `recover`: an owner whose disk died (same phrase, same node ID) asks every peer which of its blobs
+// they keep in storage/<owner id>/, pulls back those it lacks (each one hash-verified before it is
+// written), and records who holds what. The caller then rebuilds the catalog from the manifests.
+import type { Logger } from 'pino'
+import type { HolderIndex } from '../catalog/index.ts'
+import type { BlobStore } from '../store/index.ts'
+import type { BlockClient } from './block-client.ts'
+import { Limiter } from './limiter.ts'
+
+export interface RecoverProgress {
+  phase: 'listing' | 'fetching' | 'done'
+  peers: number
+  /** Distinct blobs of this owner found on peers. */
+  found: number
+  /** Blobs pulled back so far, and their bytes. */
+  fetched: number
+  bytes: number
+  /** Blobs found but not fetched from any holder (all of them failed or lied). */
+  failed: number
+}
+
+export interface RecoverOptions {
+  client: BlockClient
+  store: BlobStore
+  holders: HolderIndex
+  ownerId: string
+  peers: string[]
+  log: Logger
+  onProgress?: (progress: RecoverProgress) => void
+  signal?: AbortSignal
+  concurrency?: number
+}
+
+export async function recoverBlobs (o: RecoverOptions): Promise<RecoverProgress> {
+  const progress: RecoverProgress = { phase: 'listing', peers: o.peers.length, found: 0, fetched: 0, bytes: 0, failed: 0 }
+  const holdersOf = new Map<string, string[]>()
+  await Promise.all(o.peers.map(async peer => {
+    try {
+      for await (const id of o.client.listBlobs(peer, o.ownerId, o.signal)) {
+        const holders = holdersOf.get(id)
+        if (holders === undefined) holdersOf.set(id, [peer])
+        else holders.push(peer)
+      }
+    } catch (err) {
+      o.log.warn({ peer, err: (err as Error).message }, 'could not list what this peer holds for us; recovering from the others')
+    }
+  }))
+  progress.found = holdersOf.size
+  progress.phase = 'fetching'
+  o.onProgress?.({ ...progress })
+  const limiter = new Limiter(o.concurrency ?? 4)
+  await Promise.all([...holdersOf].map(async ([id, holders]) => await limiter.run(async () => {
+    o.holders.add(id, holders)
+    if (await o.store.has(o.ownerId, id)) return
+    for (const peer of holders) {
+      try {
+        const bytes = await o.client.getBlob(peer, o.ownerId, id, o.signal)
+        await o.store.put(o.ownerId, id, bytes)
+        progress.fetched++
+        progress.bytes += bytes.length
+        o.onProgress?.({ ...progress })
+        return
+      } catch (err) {
+        if (o.signal?.aborted === true) throw err
+        o.log.debug({ peer, id: id.slice(0, 12), err: (err as Error).message }, 'fetch failed; trying another holder')
+      }
+    }
+    progress.failed++
+  }, o.signal)))
+  progress.phase = 'done'
+  o.onProgress?.({ ...progress })
+  return progress
+}
