@@ -6,7 +6,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from 'pino'
 import type { Network } from '../net/index.ts'
 import { FrameStream, handleProtocol, MessageAck, MessageEnvelope, MSG_MAX_FRAME_BYTES, MSG_PROTOCOL, requestJson } from '../protocols/index.ts'
-import { checkMessage, frameFailureVerdict } from './envelope-checks.ts'
+import { checkMessage, readInboundFrame } from './envelope-checks.ts'
 import type { DeliveryQueues } from './delivery-queues.ts'
 import type { MessengerStats } from './stats.ts'
 
@@ -35,17 +35,7 @@ export class DirectMessages {
       const frames = new FrameStream(stream, { maxFrameBytes: MSG_MAX_FRAME_BYTES })
       const signal = AbortSignal.timeout(this.options.timeoutMs)
       const sender = connection.remotePeer.toString()
-      let envelope: MessageEnvelope | null
-      try {
-        envelope = await frames.readJson(MessageEnvelope, { signal })
-      } catch (err) {
-        const verdict = frameFailureVerdict(err)
-        if (verdict != null) {
-          stats.dropped[verdict]++
-          log.warn({ peer: sender, verdict, err: (err as Error).message }, 'dropped a direct message')
-        }
-        throw err
-      }
+      const envelope = await readInboundFrame(frames, MessageEnvelope, { signal, stats, log, peer: sender, what: 'a direct message' })
       if (envelope == null) return
       const verdict = await checkMessage(envelope, { to: network.nodeId, from: sender })
       if (verdict !== 'ok') {

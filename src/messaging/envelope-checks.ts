@@ -2,7 +2,10 @@
 // the messenger's stats: "forged" (bad signature, or not from who it claims), "oversized" (text
 // over 64 KiB), "malformed" (valid frame, impossible content), "stale" (flooded too long ago).
 
-import type { AnnouncementEnvelope, MessageEnvelope } from '../protocols/index.ts'
+import type { Logger } from 'pino'
+import type { z } from 'zod'
+import type { AnnouncementEnvelope, FrameStream, MessageEnvelope } from '../protocols/index.ts'
+import type { MessengerStats } from './stats.ts'
 import { MAX_TEXT_BYTES } from '../protocols/index.ts'
 import { announcementSigningBytes, messageSigningBytes, verifySignature } from './signing.ts'
 
@@ -43,4 +46,21 @@ export function frameFailureVerdict (err: unknown): DropReason | undefined {
   if (code === 'TOO_LARGE') return 'oversized'
   if (code === 'BAD_FRAME') return 'malformed'
   return undefined
+}
+
+export interface InboundFrameContext { signal: AbortSignal, stats: MessengerStats, log: Logger, peer: string, what: string }
+
+/** Reads the one frame of an inbound stream; a frame too big or not the schema is counted as
+ * dropped and logged before the error goes on to abort the stream. */
+export async function readInboundFrame<S extends z.ZodType> (frames: FrameStream, schema: S, ctx: InboundFrameContext): Promise<z.infer<S> | null> {
+  try {
+    return await frames.readJson(schema, { signal: ctx.signal })
+  } catch (err) {
+    const verdict = frameFailureVerdict(err)
+    if (verdict != null) {
+      ctx.stats.dropped[verdict]++
+      ctx.log.warn({ peer: ctx.peer, verdict, err: (err as Error).message }, `dropped ${ctx.what}`)
+    }
+    throw err
+  }
 }

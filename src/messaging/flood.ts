@@ -11,7 +11,7 @@ import {
   type AnnouncementEnvelope, type MessageEnvelope
 } from '../protocols/index.ts'
 import type { DeliveryQueues } from './delivery-queues.ts'
-import { checkAnnouncement, checkMessage, frameFailureVerdict, isFresh, type Verdict } from './envelope-checks.ts'
+import { checkAnnouncement, checkMessage, readInboundFrame, isFresh, type Verdict } from './envelope-checks.ts'
 import type { SeenSet } from './seen-set.ts'
 import type { MessengerStats } from './stats.ts'
 
@@ -41,17 +41,7 @@ export class Flood {
       const frames = new FrameStream(stream, { maxFrameBytes: ANNOUNCE_MAX_FRAME_BYTES })
       const signal = AbortSignal.timeout(this.options.timeoutMs)
       const relay = connection.remotePeer.toString()
-      let frame: FloodFrame | null
-      try {
-        frame = await frames.readJson(FloodFrame, { signal })
-      } catch (err) {
-        const verdict = frameFailureVerdict(err)
-        if (verdict != null) {
-          stats.dropped[verdict]++
-          log.warn({ peer: relay, verdict, err: (err as Error).message }, 'dropped a flooded envelope')
-        }
-        throw err
-      }
+      const frame = await readInboundFrame(frames, FloodFrame, { signal, stats, log, peer: relay, what: 'a flooded envelope' })
       if (frame == null) return
       const verdict = await this.receive(frame, relay)
       await frames.writeJson({ ok: verdict === 'ok' } satisfies FloodAck, { signal })

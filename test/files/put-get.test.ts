@@ -1,8 +1,9 @@
 // put then get: what goes in comes out byte for byte, whole or by range, by name, ID or prefix.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { truncate } from 'node:fs/promises'
+import { flipByte } from '../helpers/fs.ts'
 import { randomBytes } from 'node:crypto'
-import { open as openFile } from 'node:fs/promises'
 import { Readable } from 'node:stream'
 import { inPieces, openTestVault, readAll, vaultError } from './fixture.ts'
 
@@ -122,15 +123,7 @@ test('a chunk damaged on disk makes the read fail with CORRUPT, and other files 
   await vault.put(inPieces(data), { name: 'victim.bin' })
   await vault.put(inPieces(other), { name: 'other.bin' })
   const file = await vault.open('victim.bin')
-  const fh = await openFile(store.pathOf(identity.nodeId, file.manifest.chunks[1].id), 'r+')
-  try {
-    const byte = Buffer.alloc(1)
-    await fh.read(byte, 0, 1, 1000)
-    byte[0] ^= 0x04
-    await fh.write(byte, 0, 1, 1000)
-  } finally {
-    await fh.close()
-  }
+  await flipByte(store.pathOf(identity.nodeId, file.manifest.chunks[1].id), 1000, 0x04)
   await assert.rejects(readAll(vault, file), vaultError('CORRUPT'))
   // The first chunk alone is still served: damage is detected per chunk, not silently passed on.
   assert.ok((await readAll(vault, file, { start: 0, end: 999 })).equals(data.subarray(0, 1000)))
@@ -142,12 +135,7 @@ test('putting a file again after one of its chunks was damaged on disk stores a 
   const data = randomBytes(3 * MiB)
   await vault.put(inPieces(data), { name: 'photo.raw' })
   const damaged = (await vault.open('photo.raw')).manifest.chunks[0].id
-  const fh = await openFile(store.pathOf(identity.nodeId, damaged), 'r+')
-  try {
-    await fh.truncate(100)
-  } finally {
-    await fh.close()
-  }
+  await truncate(store.pathOf(identity.nodeId, damaged), 100)
   await assert.rejects(readAll(vault, 'photo.raw'), vaultError('CORRUPT'))
   // The user puts the original again: dedup must not keep pointing at the damaged copy.
   await vault.put(inPieces(data), { name: 'photo.raw' })

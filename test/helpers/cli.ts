@@ -1,10 +1,9 @@
 // Runs the real CLI as child processes: one-shot verbs, and nodes started with `start` that are
 // waited for (their `ready` line) and stopped (SIGTERM, SIGKILL as a fault) by the test.
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+
+export { tempDir } from './fs.ts'
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url))
 
@@ -69,12 +68,6 @@ export async function startCliNode (dataDir: string, extraArgs: string[] = [], t
   }
 }
 
-/** A temp dir removed when the test ends (registered on the test context). */
-export async function tempDir (t: { after: (fn: () => Promise<void>) => void }, prefix = 'dv-test-'): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), prefix))
-  t.after(async () => { await rm(dir, { recursive: true, force: true }) })
-  return dir
-}
 
 /** Waits for a condition, failing loudly with `what` after `timeoutMs`. */
 export async function waitFor<T> (what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, everyMs = 50): Promise<T> {

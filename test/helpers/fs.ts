@@ -1,6 +1,6 @@
 // Temp-dir helpers for tests: real directories under the OS temp dir, removed when the test (or
 // suite) ends, whether it passed or failed.
-import { mkdtemp, readdir, rm } from 'node:fs/promises'
+import { mkdtemp, open, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 
@@ -24,4 +24,17 @@ export async function listFiles (dir: string): Promise<string[]> {
     throw err
   }
   return entries.filter(e => e.isFile()).map(e => join(e.parentPath, e.name)).sort()
+}
+
+/** Damages a file in place: XORs the byte at `offset` with `mask` (a disk that lies). */
+export async function flipByte (path: string, offset: number, mask = 0x01): Promise<void> {
+  const fh = await open(path, 'r+')
+  try {
+    const one = Buffer.alloc(1)
+    await fh.read(one, 0, 1, offset)
+    one[0] ^= mask
+    await fh.write(one, 0, 1, offset)
+  } finally {
+    await fh.close()
+  }
 }

@@ -3,11 +3,11 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { open, readdir, stat, writeFile, mkdir } from 'node:fs/promises'
+import { readdir, stat, writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { BlobStore } from '../../src/store/index.ts'
 import { sha256Hex } from '../../src/crypto/index.ts'
-import { listFiles, tempDir, type Cleanup } from '../helpers/fs.ts'
+import { flipByte, listFiles, tempDir, type Cleanup } from '../helpers/fs.ts'
 
 const OWNER_A = '12D3KooWCBuyAyFWJYKQ2tz6VcFxtq9feZ4VcC12RCpgyfF96D9q'
 const OWNER_B = '12D3KooWQYhTNQdmr3ArTeUHRYzFg94BKyTkoWBDWez9kSCVe2Xo'
@@ -61,15 +61,7 @@ test('a byte flipped on disk makes get fail with CORRUPT instead of returning ba
   const { store } = await newStore(t)
   const b = blob(4096)
   await store.put(OWNER_A, b.id, b.data)
-  const fh = await open(store.pathOf(OWNER_A, b.id), 'r+')
-  try {
-    const one = Buffer.alloc(1)
-    await fh.read(one, 0, 1, 2000)
-    one[0] ^= 0x80
-    await fh.write(one, 0, 1, 2000)
-  } finally {
-    await fh.close()
-  }
+  await flipByte(store.pathOf(OWNER_A, b.id), 2000, 0x80)
   await assert.rejects(store.get(OWNER_A, b.id), { name: 'VaultError', code: 'CORRUPT' })
 })
 
