@@ -70,6 +70,8 @@ export function toVaultError (err: unknown): VaultError {
   const e = err as NodeJS.ErrnoException
   if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') return new VaultError('DISK_FULL', 'the disk is full', { cause: err })
   if (e?.code === 'ECONNRESET' || e?.message === 'aborted') return new VaultError('TRUNCATED', 'the upload was interrupted; nothing was stored', { cause: err })
+  if (e?.code === 'EADDRINUSE') return new VaultError('BAD_INPUT', `address already in use: ${e.message.replace(/^listen EADDRINUSE: address already in use /, '')} (another node or program listens there; choose another port)`, { cause: err })
+  if (e?.code === 'EACCES' && e.syscall === 'listen') return new VaultError('BAD_INPUT', `not allowed to listen there: ${e.message}`, { cause: err })
   if (e?.code === 'ENOENT') return new VaultError('NOT_FOUND', e.message, { cause: err })
   return new VaultError('INTERNAL', e?.message ?? String(err), { cause: err })
 }

@@ -138,7 +138,10 @@ export class Network extends EventEmitter<NetworkEvents> {
         refusals
       })
     } catch (err) {
-      throw new VaultError('BAD_INPUT', `could not listen on ${this.options.listen}: ${(err as Error).message}`, { cause: err })
+      // libp2p wraps the socket error with a multi-line explanation and a stack: keep the one fact.
+      const message = (err as Error).message
+      const why = /EADDRINUSE/.test(message) ? 'address already in use (another node or program listens there; choose another port)' : message.split('\n').find(line => /E[A-Z]+:/.test(line))?.trim() ?? message.split('\n')[0]
+      throw new VaultError('BAD_INPUT', `could not listen on ${this.options.listen}: ${why}`, { cause: err })
     }
     const keeper = new PeerKeeper({
       libp2p,

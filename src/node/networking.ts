@@ -30,6 +30,15 @@ export async function startNetworking (config: ResolvedNodeConfig, tuning: NodeT
     timing: tuning.networkTiming
   })
   await network.start()
+  try {
+    return await joinVault(config, tuning, identity, network, vault, log)
+  } catch (err) {
+    await network.stop()
+    throw err
+  }
+}
+
+async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identity: Identity, network: Network, vault: Vault, log: Logger): Promise<Networking> {
   const livePeers = (): string[] => network.peers().map(p => p.nodeId)
   const blockServer = new BlockServer({ libp2p: network.libp2p, store: vault.store, log, maxStorageBytes: config.maxStorageBytes })
   await blockServer.start()
