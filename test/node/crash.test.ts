@@ -76,3 +76,25 @@ test('a lost catalog.db is rebuilt from the sealed manifests alone', async (t) =
     assert.equal(sha((await runCli(['get', name, '-o', '-', '--data', data])).stdoutBytes), sha(bytes), name)
   }
 })
+
+test('an upload cut off mid-way stores nothing, leaves no blob behind, and the node keeps serving', async (t) => {
+  const dir = await tempDir(t)
+  const data = join(dir, 'node')
+  const node = await startCliNode(data)
+  t.after(async () => { await node.kill() })
+  const ownFolder = join(data, 'storage', node.nodeId)
+  const { token } = JSON.parse(await readFile(join(data, 'api.json'), 'utf8'))
+  const upload = request(`${node.api}/api/files?name=cut.bin`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': 20 * 1024 * 1024 }
+  })
+  upload.on('error', () => {})
+  upload.write(randomBytes(6 * 1024 * 1024))
+  await waitFor('some chunks of the cut upload on disk', async () => await countFiles(ownFolder) >= 2, 15_000)
+  upload.destroy()
+  await waitFor('the cut upload to be cleaned up', async () => await countFiles(ownFolder) === 0, 15_000)
+  const ls = await runCli(['ls', '--data', data, '--json'])
+  assert.deepEqual(JSON.parse(ls.stdout), [])
+  assert.equal((await runCli(['put', '-', '--name', 'after.txt', '--data', data], { input: 'still here' })).code, 0)
+  assert.equal((await runCli(['get', 'after.txt', '-o', '-', '--data', data])).stdout, 'still here')
+})
