@@ -29,8 +29,12 @@ export interface PutResult {
   underReplicated: boolean
 }
 
-/** Seals and writes at most this many chunks at once: overlaps hashing with disk I/O, bounds memory. */
-const WRITES_IN_FLIGHT = 4
+/**
+ * Chunks being sealed, written and replicated at once. Sealing runs on the thread pool, so this is
+ * what lets a put use every core and overlap crypto with disk and network; it also bounds memory
+ * (each in-flight chunk holds at most 4 MiB of plaintext and its sealed copy).
+ */
+const CHUNKS_IN_FLIGHT = 6
 
 export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Array>, options: PutOptions): Promise<PutResult> {
   const name = checkFileName(options.name)
@@ -41,23 +45,23 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
   const inflight = new Set<Promise<void>>()
   let failure: unknown
   let size = 0
+  let done = 0
   let previous: FileRecord | undefined
   let result: PutResult
   try {
     for await (const plain of chunkStream(source)) {
       if (failure !== undefined) throw failure
-      const chunk = sealChunk(vaultKey, plain)
-      catalog.addChunk(row, chunks.length, chunk.id, chunk.size)
-      chunks.push({ id: chunk.id, key: chunk.key, size: chunk.size })
-      size += chunk.size
+      const seq = chunks.length
+      chunks.push({ id: '', key: '', size: plain.length }) // filled in when sealed; order is by seq
+      size += plain.length
       if (options.expectedSize !== undefined && size > options.expectedSize) {
         throw new VaultError('BAD_INPUT', `upload is larger than the announced ${options.expectedSize} bytes`)
       }
-      const write: Promise<void> = storeBlob(ctx, chunk.id, chunk.sealed, target)
-        .then(() => options.onProgress?.(size), (err: unknown) => { failure ??= err })
-        .finally(() => inflight.delete(write))
-      inflight.add(write)
-      if (inflight.size >= WRITES_IN_FLIGHT) await Promise.race(inflight)
+      const job: Promise<void> = sealAndStore(ctx, row, seq, plain, target)
+        .then((sealed) => { chunks[seq] = sealed; done += sealed.size; options.onProgress?.(done) }, (err: unknown) => { failure ??= err })
+        .finally(() => inflight.delete(job))
+      inflight.add(job)
+      if (inflight.size >= CHUNKS_IN_FLIGHT) await Promise.race(inflight)
     }
     await Promise.all(inflight)
     if (failure !== undefined) throw failure
@@ -90,4 +94,13 @@ async function storeBlob (ctx: VaultContext, id: string, sealed: Buffer, target:
   if (ctx.replication === undefined || target === 1) return
   const holders = await ctx.replication.replicate(id, sealed, target)
   ctx.catalog.holders.add(id, holders)
+}
+
+/** Seals one chunk, records it in the pending file (before it touches the disk, so a crash or a
+ * concurrent rm knows it), then stores and replicates it. */
+async function sealAndStore (ctx: VaultContext, row: number, seq: number, plain: Uint8Array, target: ReplicaTarget): Promise<Manifest['chunks'][number]> {
+  const chunk = await sealChunk(ctx.vaultKey, plain)
+  ctx.catalog.addChunk(row, seq, chunk.id, chunk.size)
+  await storeBlob(ctx, chunk.id, chunk.sealed, target)
+  return { id: chunk.id, key: chunk.key, size: chunk.size }
 }

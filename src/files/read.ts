@@ -39,7 +39,8 @@ export async function * readFileBytes (ctx: VaultContext, owner: string, manifes
     offset += chunk.size
   }
   const load = async (c: Manifest['chunks'][number]): Promise<Buffer> =>
-    openChunk(c.id, c.key, await readBlob(ctx.store, ctx.remote, owner, c.id, signal))
+    // readBlob's sources (the store, the holders' client) check the hash before returning.
+    await openChunk(c.id, c.key, await readBlob(ctx.store, ctx.remote, owner, c.id, signal), { hashVerified: true })
   const pending: Array<Promise<Buffer>> = []
   let next = 0
   const fill = (): void => {

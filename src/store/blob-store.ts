@@ -5,7 +5,7 @@ import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promis
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { VaultError, toVaultError } from '../errors.ts'
-import { sha256Hex } from '../crypto/index.ts'
+import { sha256HexAsync } from '../crypto/index.ts'
 import { fsyncDir } from './atomic.ts'
 
 const BLOB_ID = /^[0-9a-f]{64}$/
@@ -82,7 +82,7 @@ export class BlobStore {
    */
   async put (owner: string, id: string, data: Uint8Array, trusted = false): Promise<void> {
     const target = this.pathOf(owner, id)
-    if (!trusted && sha256Hex(data) !== id) throw new VaultError('CORRUPT', 'blob does not match its ID')
+    if (!trusted && await sha256HexAsync(data) !== id) throw new VaultError('CORRUPT', 'blob does not match its ID')
     await this.withLock(`${owner}/${id}`, async () => await this.write(target, owner, id, data))
   }
 
@@ -119,7 +119,7 @@ export class BlobStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new VaultError('NOT_FOUND', `blob ${id.slice(0, 12)}… is not stored here`)
       throw toVaultError(err)
     }
-    if (sha256Hex(data) !== id) throw new VaultError('CORRUPT', `blob ${id.slice(0, 12)}… is corrupt on disk`)
+    if (await sha256HexAsync(data) !== id) throw new VaultError('CORRUPT', `blob ${id.slice(0, 12)}… is corrupt on disk`)
     return data
   }
 
@@ -194,7 +194,7 @@ async function onDisk (path: string, id: string, size: number): Promise<'intact'
   }
   if (found !== size) return found
   try {
-    return sha256Hex(await readFile(path)) === id ? 'intact' : found
+    return await sha256HexAsync(await readFile(path)) === id ? 'intact' : found
   } catch {
     return found
   }

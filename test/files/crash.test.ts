@@ -21,7 +21,7 @@ test('recovering from a crashed put drops the half file and orphans and keeps co
 
   // A put killed half-way: a pending row with two chunks, one already on disk and one shared with done.bin.
   const row = tv.catalog.beginFile()
-  const halfChunk = sealChunk(identity.vaultKey, randomBytes(300_000))
+  const halfChunk = await sealChunk(identity.vaultKey, randomBytes(300_000))
   tv.catalog.addChunk(row, 0, halfChunk.id, halfChunk.size)
   tv.catalog.addChunk(row, 1, doneFile.manifest.chunks[0].id, doneFile.manifest.chunks[0].size)
   await tv.store.put(identity.nodeId, halfChunk.id, halfChunk.sealed, true)
@@ -72,8 +72,9 @@ test('a put that dies mid-stream is never listed, and after recovery the same pu
   }
   void tv.vault.put(dying(), { name: 'half.bin' }).catch(() => {})
   await stalled
-  const claimed = (tv.catalog.db.prepare('SELECT count(DISTINCT chunk_id) AS n FROM file_chunks').get() as { n: number }).n
-  await waitFor(async () => (await tv.blobFiles()).length === claimed + 1, 'the half put\'s chunks to reach the disk')
+  // Sealing runs on the thread pool: wait until the half put's chunks are claimed and on disk.
+  const claimed = (): number => (tv.catalog.db.prepare('SELECT count(DISTINCT chunk_id) AS n FROM file_chunks').get() as { n: number }).n
+  await waitFor(async () => claimed() > earlierBlobs.length - 1 && (await tv.blobFiles()).length === claimed() + 1, 'the half put\'s chunks to reach the disk')
   assert.ok((await tv.blobFiles()).length > earlierBlobs.length, 'the half put wrote chunks')
   assert.deepEqual(tv.vault.list().map(f => f.name), ['earlier.bin'], 'a half file is never listed')
 
