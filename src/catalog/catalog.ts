@@ -2,7 +2,7 @@
 // uses. It never holds a name or a key in clear: names are sealed with a key derived from the
 // vault key and looked up by HMAC, keys stay inside the sealed manifests. Everything here can be
 // rebuilt from the manifests in storage/<own id>/ (see files/rebuild.ts).
-import { DatabaseSync } from 'node:sqlite'
+import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { createHmac } from 'node:crypto'
 import { deriveKey, open, seal } from '../crypto/index.ts'
 import { HolderIndex } from './holders.ts'
@@ -23,7 +23,10 @@ interface FileRow { row: number, file_id: string, name_sealed: Uint8Array, size:
 
 const SCHEMA = `
 PRAGMA journal_mode = WAL;
-PRAGMA synchronous = FULL;
+-- NORMAL: in WAL mode a commit survives a crash of the process but may be lost on power loss. The
+-- commits a user relies on (a file completed, a file removed) are made FULL by durably(); the rest
+-- (a put's chunk rows, message history) can be redone or are cleaned up after a crash.
+PRAGMA synchronous = NORMAL;
 PRAGMA foreign_keys = ON;
 CREATE TABLE IF NOT EXISTS files (
   row INTEGER PRIMARY KEY,
@@ -51,6 +54,7 @@ CREATE INDEX IF NOT EXISTS file_chunks_by_chunk ON file_chunks (chunk_id);
 export class Catalog {
   readonly db: DatabaseSync
   readonly holders: HolderIndex
+  private insertChunk: StatementSync | undefined
   private readonly nameKey: Buffer
 
   constructor (path: string, vaultKey: Uint8Array) {
@@ -79,13 +83,29 @@ export class Catalog {
     return Number(res.lastInsertRowid)
   }
 
+  /** Claims a chunk for a put in progress: visible at once (rm's garbage collection sees it), not
+   * synced (after a crash the pending file is dropped and its blobs are collected anyway). */
   addChunk (row: number, seq: number, chunkId: string, size: number): void {
-    this.db.prepare('INSERT INTO file_chunks (file_row, seq, chunk_id, size) VALUES (?, ?, ?, ?)').run(row, seq, chunkId, size)
+    this.insertChunk ??= this.db.prepare('INSERT INTO file_chunks (file_row, seq, chunk_id, size) VALUES (?, ?, ?, ?)')
+    this.insertChunk.run(row, seq, chunkId, size)
   }
 
+  /** The put is done: this commit is synced, so a file reported stored stays listed. */
   completeFile (row: number, file: Omit<FileRecord, 'row'>): void {
-    this.db.prepare(`UPDATE files SET file_id = ?, name_mac = ?, name_sealed = ?, size = ?, mtime = ?, ctime = ?, replicas = ?, target = ?, state = 'complete' WHERE row = ?`)
-      .run(file.id, this.nameMac(file.name), seal(this.nameKey, Buffer.from(file.name)), file.size, file.mtime, file.ctime, file.replicas, file.target, row)
+    this.durably(() => this.db.prepare(`UPDATE files SET file_id = ?, name_mac = ?, name_sealed = ?, size = ?, mtime = ?, ctime = ?, replicas = ?, target = ?, state = 'complete' WHERE row = ?`)
+      .run(file.id, this.nameMac(file.name), seal(this.nameKey, Buffer.from(file.name)), file.size, file.mtime, file.ctime, file.replicas, file.target, row))
+  }
+
+  /** Runs `fn` with synchronous = FULL: its commit (and every WAL frame before it) is fsynced. */
+  durably<T> (fn: () => T): T {
+    // Inside a transaction the level cannot change: the enclosing commit decides (rebuild's inserts).
+    if (this.db.isTransaction) return fn()
+    this.db.exec('PRAGMA synchronous = FULL')
+    try {
+      return fn()
+    } finally {
+      this.db.exec('PRAGMA synchronous = NORMAL')
+    }
   }
 
   /** Adds a whole known file at once (catalog rebuild). */
@@ -100,12 +120,12 @@ export class Catalog {
 
   /** Deletes a file row; returns the chunk IDs that no file (complete or pending) references any more. */
   deleteFile (row: number): string[] {
-    return this.transaction(() => {
+    return this.durably(() => this.transaction(() => {
       const chunks = this.db.prepare('SELECT DISTINCT chunk_id FROM file_chunks WHERE file_row = ?').all(row) as Array<{ chunk_id: string }>
       this.db.prepare('DELETE FROM files WHERE row = ?').run(row)
       const stillUsed = this.db.prepare('SELECT 1 FROM file_chunks WHERE chunk_id = ? LIMIT 1')
       return chunks.map(c => c.chunk_id).filter(id => stillUsed.get(id) === undefined)
-    })
+    }))
   }
 
   /** Rows of puts that never finished (a crash): their chunk IDs are returned for cleanup. */

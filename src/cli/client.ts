@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { z } from 'zod'
 import { VaultError, type ErrorCode } from '../errors.ts'
-import { dataPaths } from '../node/index.ts'
+import { dataPaths } from '../node/data-dir.ts'
 
 const apiFileSchema = z.object({ url: z.string().url(), token: z.string().min(1), pid: z.number().optional(), nodeId: z.string().optional() })
 const errorSchema = z.object({ error: z.object({ code: z.string(), message: z.string() }) })

@@ -5,10 +5,10 @@ import { formatBytes } from './output.ts'
 
 const MIN_BYTES_FOR_BAR = 4 * 1024 * 1024
 
-export interface Progress { add: (bytes: number) => void, stop: () => void }
+export interface Progress { enabled: boolean, add: (bytes: number) => void, stop: () => void }
 
 export function createProgress (label: string, totalBytes: number, json: boolean): Progress {
-  if (json || process.stderr.isTTY !== true || totalBytes < MIN_BYTES_FOR_BAR) return { add: () => {}, stop: () => {} }
+  if (json || process.stderr.isTTY !== true || totalBytes < MIN_BYTES_FOR_BAR) return { enabled: false, add: () => {}, stop: () => {} }
   const bar = new cliProgress.SingleBar({
     format: `${label} [{bar}] {percentage}% | {done} / {size} | {speed}`,
     stream: process.stderr,
@@ -19,6 +19,7 @@ export function createProgress (label: string, totalBytes: number, json: boolean
   let done = 0
   bar.start(totalBytes, 0, { done: formatBytes(0), size: formatBytes(totalBytes), speed: '' })
   return {
+    enabled: true,
     add (bytes: number) {
       done += bytes
       const seconds = Math.max(0.001, (Date.now() - started) / 1000)

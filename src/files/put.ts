@@ -34,7 +34,7 @@ export interface PutResult {
  * what lets a put use every core and overlap crypto with disk and network; it also bounds memory
  * (each in-flight chunk holds at most 4 MiB of plaintext and its sealed copy).
  */
-const CHUNKS_IN_FLIGHT = 6
+const CHUNKS_IN_FLIGHT = 4
 
 export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Array>, options: PutOptions): Promise<PutResult> {
   const name = checkFileName(options.name)

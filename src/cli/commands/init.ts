@@ -1,6 +1,6 @@
 // `init`: new identity + recovery phrase (shown once) + network key, or `--recover` from a phrase.
 import type { Command } from 'commander'
-import { initDataDir, resolveDataDir } from '../../node/index.ts'
+import { resolveDataDir } from '../../node/data-dir.ts'
 import { withCommon, type CommonOptions } from '../common.ts'
 import { printJson, printLine } from '../output.ts'
 
@@ -14,6 +14,7 @@ export function registerInit (program: Command): void {
     .action(async (flags: InitFlags) => {
       const dataDir = resolveDataDir(flags.data)
       const recoverPhrase = flags.recover === true ? await readPhrase() : undefined
+      const { initDataDir } = await import('../../node/index.ts')
       const result = await initDataDir({ dataDir, joinKeyFile: flags.join, recoverPhrase })
       if (flags.json === true) {
         printJson({ nodeId: result.nodeId, ...(result.phrase !== undefined ? { phrase: result.phrase } : {}), dataDir })

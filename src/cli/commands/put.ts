@@ -83,11 +83,12 @@ async function putOne (client: ApiClient, upload: Upload, replicas: string | und
   const query = new URLSearchParams({ name: upload.name })
   if (replicas !== undefined) query.set('replicas', replicas)
   if (upload.mtime !== undefined) query.set('mtime', upload.mtime.toISOString())
-  const source = upload.path === '-' ? process.stdin : createReadStream(upload.path)
-  const counted = source.pipe(new Transform({
-    transform (chunk: Buffer, _enc, done) { progress.add(chunk.length); done(null, chunk) }
-  }))
-  source.on('error', (err: Error) => counted.destroy(err))
+  // 1 MiB reads: a quarter of the system calls and buffers of the 64 KiB default.
+  const source = upload.path === '-' ? process.stdin : createReadStream(upload.path, { highWaterMark: 1024 * 1024 })
+  const counted = !progress.enabled
+    ? source
+    : source.pipe(new Transform({ transform (chunk: Buffer, _enc, done) { progress.add(chunk.length); done(null, chunk) } }))
+  if (counted !== source) source.on('error', (err: Error) => counted.destroy(err))
   const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream' }
   if (upload.size !== undefined) headers['content-length'] = upload.size
   return await client.json<PutResult>(`/api/files?${query.toString()}`, { method: 'POST', headers, body: counted })

@@ -1,6 +1,7 @@
 // `start`: run the node in the foreground until SIGINT/SIGTERM, then stop cleanly.
 import type { Command } from 'commander'
-import { createNode, parseReplicas, parseSize, resolveDataDir, DEFAULT_API, DEFAULT_LISTEN, DEFAULT_REPLICAS } from '../../node/index.ts'
+import { parseReplicas, parseSize, DEFAULT_API, DEFAULT_LISTEN, DEFAULT_REPLICAS } from '../../node/config.ts'
+import { resolveDataDir } from '../../node/data-dir.ts'
 import { VaultError } from '../../errors.ts'
 import { withCommon, type CommonOptions } from '../common.ts'
 import { printJson, printLine, reportError } from '../output.ts'
@@ -36,6 +37,7 @@ export function registerStart (program: Command): void {
     .option('--max-storage <size>', 'cap on what this node holds for others, e.g. 50GB')
     .option('--log-level <level>', 'log level on stderr (trace, debug, info, warn, error)', process.env.DV_LOG_LEVEL ?? 'info')
     .action(async (flags: StartFlags) => {
+      const { createNode } = await import('../../node/index.ts')
       const node = await createNode({
         dataDir: resolveDataDir(flags.data),
         listen: flags.listen,
