@@ -51,7 +51,9 @@ export function registerStart (program: Command): void {
         logLevel: flags.logLevel
       })
       if (node.initialized?.phrase !== undefined && flags.json !== true) printPhrase(node.initialized.phrase, process.stderr)
-      const p2p = node.status().addresses[0] ?? ''
+      // The address other machines can dial comes first; loopback only when there is nothing else.
+      const addresses = node.status().addresses
+      const p2p = addresses.find(a => !/^\/ip[46]\/(127\.|::1\/)/.test(a)) ?? addresses[0] ?? ''
       if (flags.json === true) {
         printJson({ event: 'ready', nodeId: node.nodeId, p2p, api: node.apiUrl, dataDir: node.paths.root, ...(node.initialized?.phrase !== undefined ? { phrase: node.initialized.phrase } : {}) })
       } else {
