@@ -160,3 +160,22 @@ test('--replicas all keeps a copy on every peer, including one that joins later'
   await waitFor('the new peer to get its copy', async () => JSON.stringify(await blobsIn(d, a.nodeId)) === JSON.stringify(await blobsIn(a, a.nodeId)) && a.vault.list()[0].replicas === 4, 15_000)
   assert.equal(a.status().underReplicated, 0)
 })
+
+test('a get through a capability keeps going when the owner stops in the middle of it', async (t) => {
+  const cluster = await startCluster(t, 3)
+  const [a, b, c] = cluster.nodes
+  const bytes = randomBytes(24 * 1024 * 1024)
+  await putBytes(a, 'long.bin', bytes, 3)
+  const capability = await a.vault.share('long.bin')
+  const d = await cluster.add()
+  await waitForMesh([a, b, c, d])
+  const file = await d.vault.open(capability)
+  const parts: Buffer[] = []
+  let stopped: Promise<void> | undefined
+  for await (const part of d.vault.read(file)) {
+    parts.push(part)
+    stopped ??= a.stop() // the owner, asked first for every chunk, goes away after the first one
+  }
+  await stopped
+  assert.equal(sha(Buffer.concat(parts)), sha(bytes))
+})
