@@ -68,3 +68,30 @@ test('three node processes join from one bootstrap address, replicate, and survi
   const back = await runCli(['get', 'f.bin', '-o', '-', '--data', a2.dataDir])
   assert.equal(sha(back.stdoutBytes), sha(bytes))
 })
+
+test('a holder process SIGKILLed in the middle of a put does not stall it: the put completes with 3 copies', { timeout: 120_000 }, async (t) => {
+  const dir = await tempDir(t)
+  const nodes: CliNode[] = []
+  t.after(async () => { await Promise.all(nodes.map(async n => await n.kill())) })
+  const a = await startCliNode(join(dir, 'a'))
+  nodes.push(a)
+  for (const name of ['b', 'c', 'd']) {
+    assert.equal((await runCli(['init', '--data', join(dir, name), '--join', join(dir, 'a', 'network.key')])).code, 0)
+    nodes.push(await startCliNode(join(dir, name), ['--peer', hostPort(a.p2p)]))
+  }
+  const [, b] = nodes
+  await waitFor('a to see its three peers', async () => JSON.parse((await runCli(['peers', '--data', a.dataDir, '--json'])).stdout).length === 3, 20_000, 200)
+  const bytes = randomBytes(40 * 1024 * 1024)
+  await writeFile(join(dir, 'big.bin'), bytes)
+  const put = runCli(['put', join(dir, 'big.bin'), '--data', a.dataDir, '--json'])
+  await waitFor('the first copies on b', async () => {
+    const status = JSON.parse((await runCli(['status', '--data', b.dataDir, '--json'])).stdout)
+    return (status.storage[a.nodeId] ?? 0) > 0
+  }, 30_000, 20)
+  await b.kill()
+  const done = await put
+  assert.equal(done.code, 0, done.stderr)
+  assert.equal(JSON.parse(done.stdout).replicas, 3)
+  const got = await runCli(['get', 'big.bin', '-o', '-', '--data', a.dataDir])
+  assert.equal(sha(got.stdoutBytes), sha(bytes))
+})
