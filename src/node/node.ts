@@ -87,7 +87,11 @@ export class VaultNode {
     const catalogExisted = await stat(this.paths.catalog).then(() => true, () => false)
     const store = new BlobStore(this.paths.storage)
     await store.start()
-    this.catalog = new Catalog(this.paths.catalog, this.identity.vaultKey)
+    try {
+      this.catalog = new Catalog(this.paths.catalog, this.identity.vaultKey)
+    } catch (err) {
+      throw new VaultError('CORRUPT', `${this.paths.catalog} cannot be opened (${(err as Error).message}); move it away and start again: the catalog is rebuilt from the sealed manifests`, { cause: err })
+    }
     this.vault = new Vault({ nodeId: this.identity.nodeId, vaultKey: this.identity.vaultKey, store, catalog: this.catalog, defaultReplicas: this.config.replicas })
     if (!catalogExisted) {
       const rebuilt = await this.vault.rebuild()
