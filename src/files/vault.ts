@@ -105,7 +105,13 @@ export class Vault implements VaultContext {
       if (await this.store.delete(this.nodeId, id, () => this.catalog.isReferenced(id))) deleted.push(id)
       else if (!this.catalog.isReferenced(id)) deleted.push(id) // gone locally already; holders may still have it
     }
-    if (deleted.length > 0) await this.replication?.removed(deleted)
+    if (deleted.length === 0) return
+    if (this.replication !== undefined) {
+      await this.replication.removed(deleted)
+    } else {
+      // No network yet (crash clean-up at start): holders we know of hear it when they reconnect.
+      for (const [peer, ids] of this.catalog.holders.drop(deleted)) this.catalog.holders.queueDeletes(peer, ids)
+    }
   }
 
   async rebuild (): Promise<RebuildResult> {
@@ -119,10 +125,12 @@ export class Vault implements VaultContext {
   async recoverFromCrash (): Promise<{ pendingDropped: number, orphansRemoved: number }> {
     const before = this.catalog.countPending()
     await this.collect(this.catalog.dropPending())
-    let orphansRemoved = 0
+    const orphans: string[] = []
     for await (const id of this.store.list(this.nodeId)) {
-      if (!this.catalog.isReferenced(id) && await this.store.delete(this.nodeId, id, () => this.catalog.isReferenced(id))) orphansRemoved++
+      if (!this.catalog.isReferenced(id)) orphans.push(id)
     }
-    return { pendingDropped: before, orphansRemoved }
+    // Through collect(), so the holders that got copies of them are told too.
+    await this.collect(orphans)
+    return { pendingDropped: before, orphansRemoved: orphans.length }
   }
 }

@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
-import { readdir, readFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startCluster, putBytes, readBytes, waitForMesh } from '../helpers/cluster.ts'
 import { waitFor } from '../helpers/cli.ts'
@@ -178,4 +178,26 @@ test('a get through a capability keeps going when the owner stops in the middle 
   }
   await stopped
   assert.equal(sha(Buffer.concat(parts)), sha(bytes))
+})
+
+test('chunks of a put cut short by a crash are dropped from the holders too once the owner is back', async (t) => {
+  const cluster = await startCluster(t, 3)
+  const [a, b, c] = cluster.nodes
+  await putBytes(a, 'half.bin', randomBytes(3 * 1024 * 1024), 3)
+  assert.ok((await blobsIn(b, a.nodeId)).length > 0)
+  const dir = a.paths.root
+  await a.stop()
+  // Make it look like a's process died in the middle of that put: the file is still pending and
+  // node.pid names a process that is gone.
+  const { DatabaseSync } = await import('node:sqlite')
+  const db = new DatabaseSync(join(dir, 'catalog.db'))
+  db.exec("UPDATE files SET state = 'pending'")
+  db.close()
+  await writeFile(join(dir, 'node.pid'), '999999\n')
+  const back = await cluster.add({}, dir)
+  await waitForMesh([back, b, c])
+  assert.deepEqual(back.vault.list(), [])
+  assert.deepEqual(await blobsIn(back, back.nodeId), [])
+  await waitFor('b and c to drop the crashed put\'s blobs', async () =>
+    (await blobsIn(b, back.nodeId)).length === 0 && (await blobsIn(c, back.nodeId)).length === 0, 15_000)
 })
