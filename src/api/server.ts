@@ -28,6 +28,9 @@ export async function startApiServer (options: ApiServerOptions): Promise<ApiSer
   nodeRoutes(app, options.node)
   messageRoutes(app, options.node)
   await app.listen({ host, port })
+  if (!['127.0.0.1', '::1', 'localhost'].includes(host)) {
+    options.log.warn({ host }, 'the HTTP API listens beyond this machine: anyone who can reach it and has the token in api.json controls the node')
+  }
   const address = app.server.address()
   const boundPort = typeof address === 'object' && address !== null ? address.port : port
   const urlHost = host.includes(':') ? `[${host}]` : host === '0.0.0.0' ? '127.0.0.1' : host

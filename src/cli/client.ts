@@ -71,6 +71,8 @@ export class ApiClient {
 function replyError (status: number, body: Buffer): VaultError {
   const parsed = errorSchema.safeParse(safeJson(body.toString('utf8')))
   if (parsed.success) return new VaultError(parsed.data.error.code as ErrorCode, parsed.data.error.message)
+  if (status === 401) return new VaultError('UNAUTHORIZED', 'the node refused the API token')
+  if (status < 500) return new VaultError('BAD_INPUT', `the node refused the request (HTTP ${status}: ${body.toString('utf8').slice(0, 200)})`)
   return new VaultError('INTERNAL', `the node answered HTTP ${status}`)
 }
 

@@ -17,7 +17,6 @@ export function buildProgram (): Command {
   const program = new Command('distri-vault')
     .description('decentralized, encrypted, peer-to-peer file vault')
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)')
     .exitOverride()
     .configureOutput({
       // Usage errors come out in the one error format; help text goes to stdout as usual.
@@ -32,17 +31,19 @@ export function buildProgram (): Command {
   registerHealth(program)
   registerMsg(program)
   registerRecover(program)
-  for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError('(run with --help for usage)')
   return program
 }
 
 export async function main (argv: string[]): Promise<number> {
+  // `distri-vault status | head -2`: the reader went away, which is not an error of ours.
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0) })
   try {
     await buildProgram().parseAsync(argv)
     return 0
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0
+      // --help and --version succeed; a missing subcommand ('commander.help': help shown as an error) is bad usage.
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version') return 0
       return 2
     }
     if (err instanceof VaultError || err instanceof Error) return reportError(err)

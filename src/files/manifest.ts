@@ -11,7 +11,9 @@ export const manifestSchema = z.object({
   size: z.number().int().nonnegative(),
   mtime: z.string(),
   ctime: z.string(),
-  chunks: z.array(z.object({ id: hex64, key: hex64, size: z.number().int().positive() }))
+  chunks: z.array(z.object({ id: hex64, key: hex64, size: z.number().int().positive() })),
+  /** Copies wanted, the owner's counted (0 = every peer); kept so a recovered catalog keeps it. */
+  target: z.number().int().min(0).max(64).optional()
 })
 
 export type Manifest = z.infer<typeof manifestSchema>

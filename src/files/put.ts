@@ -69,12 +69,12 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
       throw new VaultError('TRUNCATED', `upload ended after ${size} of ${options.expectedSize} bytes; nothing was stored`)
     }
     const now = new Date().toISOString()
-    const manifest: Manifest = { v: 1, name, size, mtime: (options.mtime ?? new Date()).toISOString(), ctime: now, chunks }
+    const manifest: Manifest = { v: 1, name, size, mtime: (options.mtime ?? new Date()).toISOString(), ctime: now, chunks, target: target === 'all' ? 0 : target }
     const sealed = sealManifest(vaultKey, manifest)
     await storeBlob(ctx, sealed.id, sealed.sealed, target)
     previous = catalog.byName(name)
     const replicas = 1 + catalog.holders.minHolders(row, sealed.id)
-    catalog.completeFile(row, { id: sealed.id, name, size, mtime: manifest.mtime, ctime: now, replicas, target: target === 'all' ? 0 : target })
+    catalog.completeFile(row, { id: sealed.id, name, size, mtime: manifest.mtime, ctime: now, replicas, target: manifest.target ?? 1 })
     const wanted = target === 'all' ? (ctx.replication?.allTarget() ?? 1) : target
     result = { id: sealed.id, name, size, replicas, target, underReplicated: replicas < wanted }
   } catch (err) {

@@ -26,7 +26,7 @@ export async function rebuildCatalog (ctx: VaultContext, defaultTarget: number):
         mtime: manifest.mtime,
         ctime: manifest.ctime,
         replicas: 1,
-        target: defaultTarget
+        target: manifest.target ?? defaultTarget
       }, manifest.chunks)
       result.files++
     } catch {

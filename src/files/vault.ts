@@ -68,7 +68,13 @@ export class Vault implements VaultContext {
     // An own file's name wins over the capability syntax: "dv1.notes.txt" is a legal file name.
     if (isCapability(ref) && this.catalog.byName(ref) === undefined) {
       const cap = parseCapability(ref)
-      const manifest = await loadSharedManifest(this, cap.ownerId, cap.fileId, cap.readKey)
+      const manifest = await loadSharedManifest(this, cap.ownerId, cap.fileId, cap.readKey).catch((err: unknown) => {
+        // The blob is there and intact (its hash matched) but the key does not open it: a bad capability.
+        if (err instanceof VaultError && err.code === 'CORRUPT' && /authentication failed/.test(err.message)) {
+          throw new VaultError('BAD_INPUT', 'the capability\'s key does not open this file (was the capability altered?)')
+        }
+        throw err
+      })
       return { id: cap.fileId, owner: cap.ownerId, name: manifest.name, size: manifest.size, mtime: manifest.mtime, manifest }
     }
     const record = this.resolve(ref)

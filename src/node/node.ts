@@ -99,7 +99,8 @@ export class VaultNode {
     }
     if (unclean) {
       const cleaned = await this.vault.recoverFromCrash()
-      this.log.warn(cleaned, 'the last run did not stop cleanly: dropped unfinished puts and orphaned blobs')
+      if (cleaned.pendingDropped + cleaned.orphansRemoved > 0) this.log.warn(cleaned, 'the last run did not stop cleanly: dropped unfinished puts and orphaned blobs')
+      else this.log.info('the last run did not stop cleanly; nothing was left half-done')
     }
   }
 
@@ -163,7 +164,7 @@ export class VaultNode {
     const rebuilt = await this.vault.rebuild()
     this.vault.catalog.refreshAllReplicas()
     this.log.info({ ...result, files: rebuilt.files }, 'recovered from peers')
-    return { ...result, files: rebuilt.files }
+    return { ...result, files: this.vault.catalog.countFiles() }
   }
 
   async health (ref: string): Promise<FileHealth> {

@@ -69,6 +69,19 @@ test('a user stores, lists, reads, shares and removes files through the CLI', as
   const stdinBack = await runCli(['get', 'notes/today.txt', '-o', '-', '--data', data])
   assert.equal(stdinBack.stdout, 'hello from stdin\n')
 
+  // Without -o: ./<name> in the current folder, never overwritten; -o DIR: DIR/<name>.
+  const cwd = join(dir, 'downloads')
+  await mkdir(cwd)
+  assert.equal((await runCli(['get', 'photo.jpg', '--data', data], { cwd })).code, 0)
+  assert.equal(sha(await readFile(join(cwd, 'photo.jpg'))), sha(content))
+  const again = await runCli(['get', 'photo.jpg', '--data', data], { cwd })
+  assert.equal(again.code, 1)
+  assert.match(again.stderr, /\(ALREADY_EXISTS\)/)
+  const intoDir = join(dir, 'into')
+  await mkdir(intoDir)
+  assert.equal((await runCli(['get', 'photo.jpg', '-o', intoDir, '--data', data])).code, 0)
+  assert.equal(sha(await readFile(join(intoDir, 'photo.jpg'))), sha(content))
+
   const share = await runCli(['share', 'photo.jpg', '--data', data, '--json'])
   const { capability } = JSON.parse(share.stdout)
   assert.match(capability, /^dv1\.[0-9a-f]{64}\.12D3KooW\w+\.[0-9a-f]{64}$/)

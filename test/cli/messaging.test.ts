@@ -21,7 +21,9 @@ test('msg listen prints direct and broadcast messages as they arrive; offline me
   const listen = spawn(process.execPath, [CLI, 'msg', 'listen', '--json', '--data', b.dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })
   t.after(() => { listen.kill('SIGKILL') })
   let attached = false
-  listen.stderr.on('data', () => { attached = true })
+  let listenErr = ''
+  listen.stderr.on('data', (d: Buffer) => { attached = true; listenErr += d.toString() })
+  const listenExit = new Promise<number | null>(resolve => listen.on('exit', code => resolve(code)))
   const lines: Array<{ from: string, to: string, text: string, at: string, seenAt: number }> = []
   let partial = ''
   listen.stdout.on('data', (d: Buffer) => {
@@ -48,6 +50,8 @@ test('msg listen prints direct and broadcast messages as they arrive; offline me
   assert.equal(toUnknown.code, 0)
   assert.match(toUnknown.stdout, /offline.*kept.*reconnects/)
   await b.stop()
+  assert.equal(await listenExit, 1, 'msg listen ends when its node stops')
+  assert.match(listenErr, /error: the node stopped \(NOT_RUNNING\)\n$/)
   const later = await runCli(['msg', 'send', b.nodeId, 'while you were away', '--data', a.dataDir, '--json'])
   assert.equal(JSON.parse(later.stdout).delivered, false)
   b = await startCliNode(join(dir, 'b'), ['--peer', hostPort(a.p2p)])

@@ -9,11 +9,11 @@ import { VaultError } from '../../errors.ts'
 import { parseRange } from '../range.ts'
 
 const putQuery = z.object({
-  name: z.string().min(1),
-  replicas: z.string().regex(/^([1-9]\d?|all)$/, 'replicas must be 1..99 or "all"').optional(),
+  name: z.string().min(1, 'the file name is empty'),
+  replicas: z.string().regex(/^([1-9]\d?|all)$/, 'must be a number from 1 to 64 or "all"').refine(r => r === 'all' || Number(r) <= 64, 'must be a number from 1 to 64 or "all"').optional(),
   mtime: z.string().datetime({ offset: true }).optional()
 })
-const refParams = z.object({ ref: z.string().min(1).max(8192) })
+const refParams = z.object({ ref: z.string().min(1, 'give a file name, ID or capability').max(8192) })
 
 export function fileView (f: FileRecord): { id: string, name: string, size: number, mtime: string, replicas: number } {
   return { id: f.id, name: f.name, size: f.size, mtime: f.mtime, replicas: f.replicas }

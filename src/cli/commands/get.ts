@@ -26,23 +26,30 @@ export function registerGet (program: Command): void {
       let received = 0
       const progress = createProgress('get', size, flags.json === true || flags.output === '-')
       // A second 'data' listener beside the pipe counts the bytes without an extra stream in the path.
-      res.on('data', (chunk: Buffer) => { received += chunk.length; progress.add(chunk.length) })
+      // It starts the flow, so it is attached in the same tick as the pipe: no await in between.
+      const copyTo = async (dest: NodeJS.WritableStream): Promise<void> => {
+        res.on('data', (chunk: Buffer) => { received += chunk.length; progress.add(chunk.length) })
+        await pipeline(res, dest).catch(wrapStreamError)
+      }
       const checkComplete = (): void => {
         if (received !== size) throw new VaultError('TRUNCATED', `the node sent ${received} of ${size} bytes (see the node's log)`)
       }
       try {
         if (flags.output === '-') {
-          await pipeline(res, process.stdout).catch(wrapStreamError)
+          await copyTo(process.stdout)
           checkComplete()
           return
         }
-        const target = flags.output ?? basename(name)
+        if (flags.output === '') throw new VaultError('BAD_USAGE', '-o needs a path (or - for stdout)')
+        // -o DIR writes DIR/<file name>, as cp does.
+        const isDir = flags.output !== undefined && await stat(flags.output).then(s => s.isDirectory(), () => false)
+        const target = flags.output === undefined ? basename(name) : isDir ? join(flags.output, basename(name)) : flags.output
         if (flags.output === undefined && await stat(target).then(() => true, () => false)) {
           throw new VaultError('ALREADY_EXISTS', `${target} already exists here; choose where to write with -o PATH`)
         }
         const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(4).toString('hex')}.part`)
         try {
-          await pipeline(res, createWriteStream(tmp, { flags: 'wx', highWaterMark: 1024 * 1024 })).catch(wrapStreamError)
+          await copyTo(createWriteStream(tmp, { flags: 'wx', highWaterMark: 1024 * 1024 }))
           checkComplete()
           await rename(tmp, target)
         } catch (err) {

@@ -34,7 +34,8 @@ export function registerMsg (program: Command): void {
     .action(async (flags: CommonOptions) => {
       const res = await (await clientFor(flags)).send('/api/events', { headers: { accept: 'text/event-stream' } })
       process.stderr.write('listening for messages (Ctrl-C to stop)\n')
-      for await (const event of sseEvents(res)) {
+      const events = sseEvents(res)
+      for await (const event of stopsWithNode(events)) {
         if (event.type !== 'message') continue
         const m = JSON.parse(event.data) as Message
         if (flags.json === true) printJson({ id: m.id, from: m.from, to: m.to, text: m.text, at: m.at })
@@ -72,5 +73,14 @@ async function * sseEvents (stream: AsyncIterable<Buffer | string>): AsyncGenera
       }
       if (data.length > 0) yield { type, data: data.join('\n') }
     }
+  }
+}
+
+/** The event stream ends or breaks when the node stops: that is NOT_RUNNING, whatever the socket said. */
+async function * stopsWithNode<T> (events: AsyncIterable<T>): AsyncGenerator<T> {
+  try {
+    yield * events
+  } catch (err) {
+    throw new VaultError('NOT_RUNNING', 'the node stopped', { cause: err })
   }
 }

@@ -5,6 +5,7 @@ import { basename, join, relative, resolve } from 'node:path'
 import { Transform } from 'node:stream'
 import type { Command } from 'commander'
 import { VaultError } from '../../errors.ts'
+import { parseReplicas } from '../../node/config.ts'
 import type { ApiClient } from '../client.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { formatBytes, printJson, printLine } from '../output.ts'
@@ -22,7 +23,7 @@ export function registerPut (program: Command): void {
     .option('--name <name>', 'name in the vault (a folder: the prefix of its files)')
     .option('--replicas <n>', 'copies in all, this node counted')
     .action(async (paths: string[], flags: PutFlags) => {
-      if (flags.replicas !== undefined && !/^(\d+|all)$/.test(flags.replicas)) throw new VaultError('BAD_USAGE', `--replicas must be a number or "all", got ${JSON.stringify(flags.replicas)}`)
+      if (flags.replicas !== undefined) parseReplicas(flags.replicas)
       if (flags.name !== undefined && paths.length > 1) throw new VaultError('BAD_USAGE', '--name works with one PATH only')
       const uploads = await planUploads(paths, flags.name)
       const client = await clientFor(flags)
@@ -90,6 +91,7 @@ async function putOne (client: ApiClient, upload: Upload, replicas: string | und
     : source.pipe(new Transform({ transform (chunk: Buffer, _enc, done) { progress.add(chunk.length); done(null, chunk) } }))
   if (counted !== source) source.on('error', (err: Error) => counted.destroy(err))
   const headers: Record<string, string | number> = { 'content-type': 'application/octet-stream' }
-  if (upload.size !== undefined) headers['content-length'] = upload.size
+  // A size of 0 may be a file whose size the kernel does not know (/proc): stream it without a length.
+  if (upload.size !== undefined && upload.size > 0) headers['content-length'] = upload.size
   return await client.json<PutResult>(`/api/files?${query.toString()}`, { method: 'POST', headers, body: counted })
 }

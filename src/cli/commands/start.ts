@@ -1,6 +1,8 @@
 // `start`: run the node in the foreground until SIGINT/SIGTERM, then stop cleanly.
 import type { Command } from 'commander'
-import { parseReplicas, parseSize, DEFAULT_API, DEFAULT_LISTEN, DEFAULT_REPLICAS } from '../../node/config.ts'
+import { parseHostPort, parseReplicas, parseSize, DEFAULT_API, DEFAULT_LISTEN, DEFAULT_REPLICAS } from '../../node/config.ts'
+// addresses.ts alone (multiaddr parsing), not net/index.ts: the flags are checked before libp2p loads.
+import { toMultiaddr } from '../../net/addresses.ts'
 import { resolveDataDir } from '../../node/data-dir.ts'
 import { VaultError } from '../../errors.ts'
 import { withCommon, type CommonOptions } from '../common.ts'
@@ -37,6 +39,7 @@ export function registerStart (program: Command): void {
     .option('--max-storage <size>', 'cap on what this node holds for others, e.g. 50GB')
     .option('--log-level <level>', 'log level on stderr (trace, debug, info, warn, error)', process.env.DV_LOG_LEVEL ?? 'info')
     .action(async (flags: StartFlags) => {
+      checkStartFlags(flags)
       const { createNode } = await import('../../node/index.ts')
       const node = await createNode({
         dataDir: resolveDataDir(flags.data),
@@ -73,4 +76,23 @@ export function registerStart (program: Command): void {
         process.on('SIGTERM', onSignal)
       })
     })
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
+
+/** Everything a user typed is checked before the node starts: a typo is a usage error (exit 2). */
+function checkStartFlags (flags: StartFlags): void {
+  if (!LOG_LEVELS.includes(flags.logLevel)) throw new VaultError('BAD_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(flags.logLevel)}`)
+  parseHostPort(flags.api, '--api')
+  asUsage('--listen', () => flags.listen.startsWith('/') ? toMultiaddr(flags.listen) : parseHostPort(flags.listen, '--listen'))
+  for (const peer of flags.peer) asUsage('--peer', () => toMultiaddr(peer))
+}
+
+function asUsage (flag: string, check: () => unknown): void {
+  try {
+    check()
+  } catch (err) {
+    if (err instanceof VaultError && err.code === 'BAD_INPUT') throw new VaultError('BAD_USAGE', `${flag}: ${err.message}`)
+    throw err
+  }
 }
