@@ -196,6 +196,11 @@ export class Network extends EventEmitter<NetworkEvents> {
     return this.peerTable.list()
   }
 
+  /** Known peers that are not connected now (redialled with back-off). */
+  awayPeers (): Array<{ nodeId: string, addresses: string[], awaySince: Date }> {
+    return this.running?.keeper.away() ?? []
+  }
+
   isConnected (nodeId: string): boolean {
     return this.peerTable.has(nodeId)
   }

@@ -97,6 +97,13 @@ export class PeerKeeper {
     this.schedule(target, target.backoff.nextDelayMs())
   }
 
+  /** Peers we were connected to this run and are redialling now, with when they went away. */
+  away (): Array<{ nodeId: string, addresses: string[], awaySince: Date }> {
+    return [...this.targets.values()]
+      .filter(t => t.proven && t.peerId !== undefined && !this.isConnected(t.peerId))
+      .map(t => ({ nodeId: t.peerId!, addresses: t.addrs.map(String), awaySince: new Date(t.disconnectedAt) }))
+  }
+
   private target (key: string, peerId?: string, addrs: Multiaddr[] = []): Target {
     let target = this.targets.get(key)
     if (target == null) {

@@ -35,7 +35,8 @@ export interface NodeTuning {
   blockTimeoutMs?: number
 }
 
-export interface PeerStatus { nodeId: string, addresses: string[], latencyMs: number | null, since: string }
+/** A peer: connected (since = when the connection opened) or known and away (since = when it left). */
+export interface PeerStatus { nodeId: string, addresses: string[], latencyMs: number | null, since: string, connected: boolean }
 
 export class VaultNode {
   readonly config: ResolvedNodeConfig
@@ -109,7 +110,10 @@ export class VaultNode {
     return {
       nodeId: this.nodeId,
       addresses: network?.addresses() ?? [],
-      peers: network?.peers() ?? [],
+      peers: [
+        ...(network?.peers() ?? []).map(p => ({ ...p, connected: true })),
+        ...(network?.awayPeers() ?? []).map(p => ({ nodeId: p.nodeId, addresses: p.addresses, latencyMs: null, since: p.awaySince.toISOString(), connected: false }))
+      ],
       files: this.vault.catalog.countFiles(),
       storage: this.vault.store.usage(),
       underReplicated: this.vault.catalog.countUnderReplicated(this.networking?.replication.allTarget() ?? 1)

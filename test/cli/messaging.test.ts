@@ -32,7 +32,7 @@ test('msg listen prints direct and broadcast messages as they arrive; offline me
     partial = parts.pop()!
     for (const line of parts) lines.push({ ...JSON.parse(line), seenAt: Date.now() })
   })
-  await waitFor('b connected to a', async () => JSON.parse((await runCli(['peers', '--data', b.dataDir, '--json'])).stdout).length === 1, 15_000, 100)
+  await waitFor('b connected to a', async () => JSON.parse((await runCli(['peers', '--data', b.dataDir, '--json'])).stdout).filter((p: { connected: boolean }) => p.connected).length === 1, 15_000, 100)
   await waitFor('msg listen to be attached', () => attached, 10_000)
 
   const direct = await runCli(['msg', 'send', b.nodeId, 'hello b', '--data', a.dataDir, '--json'])

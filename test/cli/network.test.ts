@@ -25,7 +25,7 @@ test('three node processes join from one bootstrap address, replicate, and survi
   await waitFor('every node to list the two others in peers', async () => {
     for (const n of nodes) {
       const peers = JSON.parse((await runCli(['peers', '--data', n.dataDir, '--json'])).stdout)
-      if (peers.length !== 2) return false
+      if (peers.filter((p: { connected: boolean }) => p.connected).length !== 2) return false
     }
     return true
   }, 20_000, 200)
@@ -48,6 +48,10 @@ test('three node processes join from one bootstrap address, replicate, and survi
   const cap = (await runCli(['share', 'f.bin', '--data', a.dataDir])).stdout.trim()
 
   await a.kill()
+  await waitFor('c to list a as a known peer that is away', async () => {
+    const peers = JSON.parse((await runCli(['peers', '--data', c.dataDir, '--json'])).stdout)
+    return peers.some((p: { nodeId: string, connected: boolean, latencyMs: number | null }) => p.nodeId === a.nodeId && !p.connected && p.latencyMs === null)
+  }, 15_000, 200)
   const got = await runCli(['get', cap, '-o', '-', '--data', c.dataDir])
   assert.equal(got.code, 0, got.stderr)
   assert.equal(sha(got.stdoutBytes), sha(bytes))
@@ -61,7 +65,7 @@ test('three node processes join from one bootstrap address, replicate, and survi
   assert.equal(JSON.parse(restored.stdout).nodeId, a.nodeId)
   const a2 = await startCliNode(join(dir, 'a2'), ['--peer', hostPort(b.p2p)])
   nodes.push(a2)
-  await waitFor('a2 to see b and c', async () => JSON.parse((await runCli(['peers', '--data', a2.dataDir, '--json'])).stdout).length === 2, 20_000, 200)
+  await waitFor('a2 to see b and c', async () => JSON.parse((await runCli(['peers', '--data', a2.dataDir, '--json'])).stdout).filter((p: { connected: boolean }) => p.connected).length === 2, 20_000, 200)
   const recover = await runCli(['recover', '--data', a2.dataDir, '--json'])
   assert.equal(recover.code, 0, recover.stderr)
   assert.equal(JSON.parse(recover.stdout).files, 1)
@@ -80,7 +84,7 @@ test('a holder process SIGKILLed in the middle of a put does not stall it: the p
     nodes.push(await startCliNode(join(dir, name), ['--peer', hostPort(a.p2p)]))
   }
   const [, b] = nodes
-  await waitFor('a to see its three peers', async () => JSON.parse((await runCli(['peers', '--data', a.dataDir, '--json'])).stdout).length === 3, 20_000, 200)
+  await waitFor('a to see its three peers', async () => JSON.parse((await runCli(['peers', '--data', a.dataDir, '--json'])).stdout).filter((p: { connected: boolean }) => p.connected).length === 3, 20_000, 200)
   const bytes = randomBytes(40 * 1024 * 1024)
   await writeFile(join(dir, 'big.bin'), bytes)
   const put = runCli(['put', join(dir, 'big.bin'), '--data', a.dataDir, '--json'])

@@ -12,7 +12,8 @@ export function registerStatus (program: Command): void {
       if (flags.json === true) { printJson(status); return }
       printLine(`node      ${status.nodeId}`)
       for (const addr of status.addresses) printLine(`address   ${addr}`)
-      printLine(`peers     ${status.peers.length} connected`)
+      const away = status.peers.filter(p => !p.connected).length
+      printLine(`peers     ${status.peers.length - away} connected${away > 0 ? `, ${away} away` : ''}`)
       printLine(`files     ${status.files}${status.underReplicated > 0 ? ` (${status.underReplicated} under-replicated)` : ''}`)
       const owners = Object.entries(status.storage)
       if (owners.length === 0) printLine('storage   nothing stored yet')
@@ -20,12 +21,12 @@ export function registerStatus (program: Command): void {
     })
 
   withCommon(program.command('peers'))
-    .description('connected peers with their addresses and latency')
+    .description('connected peers (addresses, latency, since when) and known peers that are away')
     .action(async (flags: CommonOptions) => {
       const peers = await (await clientFor(flags)).json<PeerStatus[]>('/api/peers')
       if (flags.json === true) { printJson(peers); return }
       if (peers.length === 0) { printLine('no peers connected (start with --peer HOST:PORT, or --mdns on a LAN)'); return }
-      printLine(formatTable(['NODE ID', 'LATENCY', 'SINCE', 'ADDRESSES'],
-        peers.map(p => [p.nodeId, p.latencyMs === null ? '-' : `${p.latencyMs} ms`, p.since.slice(0, 19).replace('T', ' '), p.addresses.join(' ')])))
+      printLine(formatTable(['NODE ID', 'STATE', 'LATENCY', 'SINCE', 'ADDRESSES'],
+        peers.map(p => [p.nodeId, p.connected ? 'connected' : 'away', p.latencyMs === null ? '-' : `${p.latencyMs} ms`, p.since.slice(0, 19).replace('T', ' '), p.addresses.join(' ')])))
     })
 }
