@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
-import { readFile, stat, writeFile, mkdir } from 'node:fs/promises'
+import { readFile, stat, symlink, writeFile, mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runCli, startCliNode, tempDir } from '../helpers/cli.ts'
 
@@ -117,10 +117,13 @@ test('a folder is stored file by file under its name', async (t) => {
   await mkdir(join(dir, 'album', 'raw'), { recursive: true })
   await writeFile(join(dir, 'album', 'a.txt'), 'A')
   await writeFile(join(dir, 'album', 'raw', 'b.txt'), 'B')
+  await symlink(join(dir, 'album', 'a.txt'), join(dir, 'album', 'link.txt'))
+  await symlink(join(dir, 'album', 'raw'), join(dir, 'album', 'raw-link'))
   const put = await runCli(['put', join(dir, 'album'), '--data', data, '--json'])
   assert.equal(put.code, 0, put.stderr)
   const names = put.stdout.trim().split('\n').map(l => JSON.parse(l).name)
-  assert.deepEqual(names, ['album/a.txt', 'album/raw/b.txt'])
+  assert.deepEqual(names, ['album/a.txt', 'album/link.txt', 'album/raw/b.txt'])
+  assert.match(put.stderr, /warning: skipped .*raw-link: a link to a folder/)
   assert.equal((await runCli(['get', 'album/raw/b.txt', '-o', '-', '--data', data])).stdout, 'B')
 })
 
@@ -144,6 +147,11 @@ test('errors are one line with a stable code and the right exit status', async (
   assert.match(usage.stderr, /^error: .* \(BAD_USAGE\)/)
   const badFlag = await runCli(['ls', '--bogus'])
   assert.equal(badFlag.code, 2)
+  assert.match(badFlag.stderr, /^error: unknown option '--bogus' \(BAD_USAGE\)\n$/, 'exactly one line')
+  for (const args of [['put', '-', '--name', 'x', '--replicas', '0'], ['start', '--peer', 'garbage'], ['start', '--log-level', 'loud'], []]) {
+    const r = await runCli([...args, '--data', join(dir, 'unused')], { input: 'x' })
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`)
+  }
   const trick = await runCli(['put', '-', '--name', '../../etc/passwd', '--data', data], { input: 'x' })
   assert.equal(trick.code, 1)
   assert.match(trick.stderr, /\(BAD_INPUT\)/)

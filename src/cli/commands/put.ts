@@ -77,6 +77,11 @@ async function * walk (dir: string): AsyncGenerator<string> {
     const full = join(dir, entry.name)
     if (entry.isDirectory()) yield * walk(full)
     else if (entry.isFile()) yield full
+    else if (entry.isSymbolicLink()) {
+      // A link to a file is stored as that file; links to folders are not followed (no loops).
+      if ((await stat(full).catch(() => null))?.isFile() === true) yield full
+      else process.stderr.write(`warning: skipped ${full}: a link to a folder or to nothing\n`)
+    }
   }
 }
 
