@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { CLI, hostPort, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
+import { CLI, hostPort, joinCliNode, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
 
 test('msg listen prints direct and broadcast messages as they arrive; offline messages wait for reconnect', { timeout: 90_000 }, async (t) => {
   const dir = await tempDir(t)
@@ -12,10 +12,7 @@ test('msg listen prints direct and broadcast messages as they arrive; offline me
   t.after(async () => { await Promise.all(nodes.map(async n => await n.kill())) })
   const a = await startCliNode(join(dir, 'a'))
   nodes.push(a)
-  for (const name of ['b', 'c']) {
-    assert.equal((await runCli(['init', '--data', join(dir, name), '--join', join(dir, 'a', 'network.key')])).code, 0)
-  }
-  let b = await startCliNode(join(dir, 'b'), ['--peer', hostPort(a.p2p)])
+  let b = await joinCliNode(join(dir, 'b'), a)
   nodes.push(b)
 
   const listen = spawn(process.execPath, [CLI, 'msg', 'listen', '--json', '--data', b.dataDir], { stdio: ['ignore', 'pipe', 'pipe'] })

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
 import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { hostPort, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
+import { hostPort, joinCliNode, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
@@ -16,11 +16,7 @@ test('three node processes join from one bootstrap address, replicate, and survi
   const { phrase } = JSON.parse((await runCli(['init', '--data', join(dir, 'a'), '--json'])).stdout)
   const a = await startCliNode(join(dir, 'a'))
   nodes.push(a)
-  for (const name of ['b', 'c']) {
-    const init = await runCli(['init', '--data', join(dir, name), '--join', join(dir, 'a', 'network.key'), '--json'])
-    assert.equal(init.code, 0, init.stderr)
-    nodes.push(await startCliNode(join(dir, name), ['--peer', hostPort(a.p2p)]))
-  }
+  for (const name of ['b', 'c']) nodes.push(await joinCliNode(join(dir, name), a))
   const [, b, c] = nodes
   await waitFor('every node to list the two others in peers', async () => {
     for (const n of nodes) {
@@ -79,10 +75,7 @@ test('a holder process SIGKILLed in the middle of a put does not stall it: the p
   t.after(async () => { await Promise.all(nodes.map(async n => await n.kill())) })
   const a = await startCliNode(join(dir, 'a'))
   nodes.push(a)
-  for (const name of ['b', 'c', 'd']) {
-    assert.equal((await runCli(['init', '--data', join(dir, name), '--join', join(dir, 'a', 'network.key')])).code, 0)
-    nodes.push(await startCliNode(join(dir, name), ['--peer', hostPort(a.p2p)]))
-  }
+  for (const name of ['b', 'c', 'd']) nodes.push(await joinCliNode(join(dir, name), a))
   const [, b] = nodes
   await waitFor('a to see its three peers', async () => JSON.parse((await runCli(['peers', '--data', a.dataDir, '--json'])).stdout).filter((p: { connected: boolean }) => p.connected).length === 3, 20_000, 200)
   const bytes = randomBytes(40 * 1024 * 1024)

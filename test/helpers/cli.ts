@@ -1,6 +1,7 @@
 // Runs the real CLI as child processes: one-shot verbs, and nodes started with `start` that are
 // waited for (their `ready` line) and stopped (SIGTERM, SIGKILL as a fault) by the test.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 export { tempDir } from './fs.ts'
@@ -85,4 +86,11 @@ export function hostPort (multiaddr: string): string {
   const m = /^\/ip4\/([^/]+)\/tcp\/(\d+)/.exec(multiaddr)
   if (m === null) throw new Error(`not an ip4/tcp multiaddr: ${multiaddr}`)
   return `${m[1]}:${m[2]}`
+}
+
+/** A node process of `first`'s network on `dataDir`: `init --join` its network.key, `start --peer` it. */
+export async function joinCliNode (dataDir: string, first: CliNode): Promise<CliNode> {
+  const init = await runCli(['init', '--data', dataDir, '--join', join(first.dataDir, 'network.key')])
+  if (init.code !== 0) throw new Error(`init --join failed: ${init.stderr}`)
+  return await startCliNode(dataDir, ['--peer', hostPort(first.p2p)])
 }
