@@ -9,6 +9,7 @@ import { errorHandler } from './errors.ts'
 import { fileRoutes } from './routes/files.ts'
 import { nodeRoutes } from './routes/node.ts'
 import { messageRoutes } from './routes/messages.ts'
+import { metricsRoutes } from './routes/metrics.ts'
 
 export interface ApiServerOptions { node: VaultNode, listen: string, token: string, log: Logger }
 export interface ApiServer { url: string, close: () => Promise<void> }
@@ -27,6 +28,7 @@ export async function startApiServer (options: ApiServerOptions): Promise<ApiSer
   fileRoutes(app, options.node)
   nodeRoutes(app, options.node)
   messageRoutes(app, options.node)
+  metricsRoutes(app, options.node)
   await app.listen({ host, port })
   if (!['127.0.0.1', '::1', 'localhost'].includes(host)) {
     options.log.warn({ host }, 'the HTTP API listens beyond this machine: anyone who can reach it and has the token in api.json controls the node')

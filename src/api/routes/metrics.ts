@@ -1,0 +1,43 @@
+// /metrics for Prometheus (no token: counts only, nothing about content or names). prom-client is
+// loaded on the first scrape, so a node nobody scrapes does not pay for it in memory.
+import type { FastifyInstance } from 'fastify'
+import type { VaultNode } from '../../node/index.ts'
+
+type Registry = import('prom-client').Registry
+
+async function createRegistry (node: VaultNode): Promise<Registry> {
+  const client = await import('prom-client')
+  const registry = new client.Registry()
+  client.collectDefaultMetrics({ register: registry, prefix: 'distri_vault_' })
+  const gauge = (name: string, help: string, labelNames: string[], collect: (g: import('prom-client').Gauge) => void): void => {
+    registry.registerMetric(new client.Gauge({ name, help, labelNames, registers: [], collect () { collect(this) } }))
+  }
+  gauge('distri_vault_peers', 'Peers by state', ['state'], (g) => {
+    const peers = node.status().peers
+    g.set({ state: 'connected' }, peers.filter(p => p.connected).length)
+    g.set({ state: 'away' }, peers.filter(p => !p.connected).length)
+  })
+  gauge('distri_vault_files', 'Files of this owner', [], (g) => g.set(node.status().files))
+  gauge('distri_vault_files_under_replicated', 'Files below their copy target', [], (g) => g.set(node.status().underReplicated))
+  gauge('distri_vault_stored_bytes', 'Bytes held per owner folder', ['owner'], (g) => {
+    g.reset()
+    for (const [owner, bytes] of Object.entries(node.status().storage)) g.set({ owner }, bytes)
+  })
+  gauge('distri_vault_messages_dropped', 'Messages dropped on receipt, by reason', ['reason'], (g) => {
+    const dropped: Record<string, number> = node.networking?.messenger.stats().dropped ?? {}
+    for (const [reason, count] of Object.entries(dropped)) g.set({ reason }, count)
+  })
+  gauge('distri_vault_connections_refused', 'Connections refused at the private-network handshake', [], (g) => {
+    g.set(node.networking?.network.stats().refusedConnections ?? 0)
+  })
+  return registry
+}
+
+export function metricsRoutes (app: FastifyInstance, node: VaultNode): void {
+  let registry: Promise<Registry> | undefined
+  app.get('/metrics', async (_request, reply) => {
+    registry ??= createRegistry(node)
+    const r = await registry
+    return await reply.header('content-type', r.contentType).send(await r.metrics())
+  })
+}
