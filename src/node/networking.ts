@@ -13,6 +13,8 @@ export interface Networking {
   network: Network
   replicator: Replicator
   client: BlockClient
+  /** Node IDs of the peers connected now. */
+  livePeers: () => string[]
   replication: OwnerReplication
   blockServer: BlockServer
   messenger: Messenger
@@ -58,6 +60,7 @@ async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identi
     network,
     replicator,
     client,
+    livePeers,
     replication,
     blockServer,
     messenger,

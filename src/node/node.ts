@@ -106,18 +106,27 @@ export class VaultNode {
   }
 
   status (): NodeStatus {
-    const network = this.networking?.network
     return {
       nodeId: this.nodeId,
-      addresses: network?.addresses() ?? [],
-      peers: [
-        ...(network?.peers() ?? []).map(p => ({ ...p, connected: true })),
-        ...(network?.awayPeers() ?? []).map(p => ({ nodeId: p.nodeId, addresses: p.addresses, latencyMs: null, since: p.awaySince.toISOString(), connected: false }))
-      ],
+      addresses: this.networking?.network.addresses() ?? [],
+      peers: this.peers(),
       files: this.vault.catalog.countFiles(),
       storage: this.vault.store.usage(),
-      underReplicated: this.vault.catalog.countUnderReplicated(this.networking?.replication.allTarget() ?? 1)
+      underReplicated: this.countUnderReplicated()
     }
+  }
+
+  /** Connected peers first, then the known ones that are away. */
+  peers (): PeerStatus[] {
+    const network = this.networking?.network
+    return [
+      ...(network?.peers() ?? []).map(p => ({ ...p, connected: true })),
+      ...(network?.awayPeers() ?? []).map(p => ({ nodeId: p.nodeId, addresses: p.addresses, latencyMs: null, since: p.awaySince.toISOString(), connected: false }))
+    ]
+  }
+
+  countUnderReplicated (): number {
+    return this.vault.catalog.countUnderReplicated(this.networking?.replication.allTarget() ?? 1)
   }
 
   messenger (): Messenger {
@@ -154,7 +163,7 @@ export class VaultNode {
   async recover (onProgress?: (progress: RecoverProgress) => void): Promise<RecoverProgress & { files: number }> {
     const networking = this.networking
     if (networking === undefined) throw new VaultError('NOT_RUNNING', 'the network is not running')
-    const peers = networking.network.peers().map(p => p.nodeId)
+    const peers = networking.livePeers()
     if (peers.length === 0) throw new VaultError('UNREACHABLE', 'no peer is connected: start the node with --peer HOST:PORT of a node of your network, then run recover again')
     const result = await recoverBlobs({
       client: networking.client,
@@ -177,7 +186,7 @@ export class VaultNode {
       catalog: this.vault.catalog,
       store: this.vault.store,
       ownerId: this.nodeId,
-      livePeers: this.networking?.network.peers().map(p => p.nodeId) ?? [],
+      livePeers: this.networking?.livePeers() ?? [],
       client: this.networking?.client
     }, record)
   }

@@ -69,7 +69,7 @@ async function confirmations (src: HealthSources, live: Set<string>, holdersOf: 
   return result
 }
 
+/** A chunk used twice in one file (repeated content) is one blob. */
 function dedupe (chunks: Array<{ id: string, size: number }>): Array<{ id: string, size: number }> {
-  const seen = new Set<string>()
-  return chunks.filter(c => !seen.has(c.id) && seen.add(c.id) !== undefined)
+  return [...new Map(chunks.map(c => [c.id, c])).values()]
 }

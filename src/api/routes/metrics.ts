@@ -13,15 +13,15 @@ async function createRegistry (node: VaultNode): Promise<Registry> {
     registry.registerMetric(new client.Gauge({ name, help, labelNames, registers: [], collect () { collect(this) } }))
   }
   gauge('distri_vault_peers', 'Peers by state', ['state'], (g) => {
-    const peers = node.status().peers
+    const peers = node.peers()
     g.set({ state: 'connected' }, peers.filter(p => p.connected).length)
     g.set({ state: 'away' }, peers.filter(p => !p.connected).length)
   })
-  gauge('distri_vault_files', 'Files of this owner', [], (g) => g.set(node.status().files))
-  gauge('distri_vault_files_under_replicated', 'Files below their copy target', [], (g) => g.set(node.status().underReplicated))
+  gauge('distri_vault_files', 'Files of this owner', [], (g) => g.set(node.vault.catalog.countFiles()))
+  gauge('distri_vault_files_under_replicated', 'Files below their copy target', [], (g) => g.set(node.countUnderReplicated()))
   gauge('distri_vault_stored_bytes', 'Bytes held per owner folder', ['owner'], (g) => {
     g.reset()
-    for (const [owner, bytes] of Object.entries(node.status().storage)) g.set({ owner }, bytes)
+    for (const [owner, bytes] of Object.entries(node.vault.store.usage())) g.set({ owner }, bytes)
   })
   gauge('distri_vault_messages_dropped', 'Messages dropped on receipt, by reason', ['reason'], (g) => {
     const dropped: Record<string, number> = node.networking?.messenger.stats().dropped ?? {}

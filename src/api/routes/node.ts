@@ -5,7 +5,7 @@ import { toVaultError } from '../../errors.ts'
 
 export function nodeRoutes (app: FastifyInstance, node: VaultNode): void {
   app.get('/api/status', async () => node.status())
-  app.get('/api/peers', async () => node.status().peers)
+  app.get('/api/peers', async () => node.peers())
 
   // Recovery can take long: progress streams as one JSON object per line, the summary last.
   app.post('/api/recover', async (_request, reply) => {
