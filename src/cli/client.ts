@@ -68,6 +68,32 @@ export class ApiClient {
   }
 }
 
+/**
+ * The lines of an NDJSON reply (long jobs that report progress), parsed. A line with `error` ends
+ * the job: it is thrown as the VaultError it names.
+ */
+export async function * ndjsonLines<T extends object> (res: IncomingMessage): AsyncGenerator<T> {
+  let buffer = ''
+  for await (const part of res) {
+    buffer += (part as Buffer).toString()
+    let nl: number
+    while ((nl = buffer.indexOf('\n')) >= 0) {
+      const line = safeJson(buffer.slice(0, nl)) as (T & { error?: unknown }) | undefined
+      buffer = buffer.slice(nl + 1)
+      if (line === undefined || typeof line !== 'object' || line === null) throw new VaultError('INTERNAL', 'the node sent a reply that is not JSON')
+      const error = errorSchema.safeParse(line)
+      if (error.success) throw new VaultError(error.data.error.code as ErrorCode, error.data.error.message)
+      yield line as T
+    }
+  }
+}
+
+/** Whether the node's API is on this machine (then it can read this machine's files itself). */
+export function isLoopback (url: string): boolean {
+  const host = new URL(url).hostname
+  return host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)
+}
+
 function replyError (status: number, body: Buffer): VaultError {
   const parsed = errorSchema.safeParse(safeJson(body.toString('utf8')))
   if (parsed.success) return new VaultError(parsed.data.error.code as ErrorCode, parsed.data.error.message)

@@ -7,6 +7,7 @@ import { VaultError, toVaultError } from '../errors.ts'
 import type { FileRecord } from '../catalog/index.ts'
 import type { ReplicaTarget, VaultContext } from './context.ts'
 import { checkFileName, type Manifest } from './manifest.ts'
+import { noteStreamed } from '../runtime/index.ts'
 
 export interface PutOptions {
   name: string
@@ -30,11 +31,15 @@ export interface PutResult {
 }
 
 /**
- * Chunks being sealed, written and replicated at once. Sealing runs on the thread pool, so this is
- * what lets a put use every core and overlap crypto with disk and network; it also bounds memory
- * (each in-flight chunk holds at most 4 MiB of plaintext and its sealed copy).
+ * Chunks being sealed, written and replicated at once. Sealing and writing run on worker threads
+ * (workers/), so this is what lets a put use every core and overlap crypto with fsync and network;
+ * it also bounds memory (each in-flight chunk holds at most 4 MiB of plaintext and its sealed
+ * copy). 6: measured on 2 cores, 4 left the CPU idle behind fsyncs (0.48× → 0.70× of the limit).
+ * The byte cap keeps memory flat when the chunks are big (low-entropy data hits the 4 MiB maximum):
+ * a 1 GiB file of zeros peaked at 275 MiB RSS with the count alone.
  */
-const CHUNKS_IN_FLIGHT = 4
+const CHUNKS_IN_FLIGHT = 6
+const BYTES_IN_FLIGHT = 8 * 1024 * 1024
 
 export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Array>, options: PutOptions): Promise<PutResult> {
   const name = checkFileName(options.name)
@@ -44,6 +49,7 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
   const chunks: Manifest['chunks'] = []
   const inflight = new Set<Promise<void>>()
   let failure: unknown
+  let inflightBytes = 0
   let size = 0
   let done = 0
   let previous: FileRecord | undefined
@@ -54,14 +60,17 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
       const seq = chunks.length
       chunks.push({ id: '', key: '', size: plain.length }) // filled in when sealed; order is by seq
       size += plain.length
+      noteStreamed(plain.length)
       if (options.expectedSize !== undefined && size > options.expectedSize) {
         throw new VaultError('BAD_INPUT', `upload is larger than the announced ${options.expectedSize} bytes`)
       }
+      const bytes = plain.length
+      inflightBytes += bytes
       const job: Promise<void> = sealAndStore(ctx, row, seq, plain, target)
         .then((sealed) => { chunks[seq] = sealed; done += sealed.size; options.onProgress?.(done) }, (err: unknown) => { failure ??= err })
-        .finally(() => inflight.delete(job))
+        .finally(() => { inflight.delete(job); inflightBytes -= bytes })
       inflight.add(job)
-      if (inflight.size >= CHUNKS_IN_FLIGHT) await Promise.race(inflight)
+      while (inflight.size >= CHUNKS_IN_FLIGHT || inflightBytes >= BYTES_IN_FLIGHT) await Promise.race(inflight)
     }
     await Promise.all(inflight)
     if (failure !== undefined) throw failure
@@ -90,16 +99,18 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
 
 /** Writes a sealed blob to the owner's folder durably, then has its copies made on peers. */
 async function storeBlob (ctx: VaultContext, id: string, sealed: Buffer, target: ReplicaTarget): Promise<void> {
-  await ctx.store.put(ctx.nodeId, id, sealed, true)
-  if (ctx.replication === undefined || target === 1) return
-  const holders = await ctx.replication.replicate(id, sealed, target)
+  const replication = target === 1 ? undefined : ctx.replication
+  // No copies to make: the store may take the buffer to its writer thread as it is.
+  await ctx.store.put(ctx.nodeId, id, sealed, true, replication === undefined)
+  if (replication === undefined) return
+  const holders = await replication.replicate(id, sealed, target)
   ctx.catalog.holders.add(id, holders)
 }
 
 /** Seals one chunk, records it in the pending file (before it touches the disk, so a crash or a
  * concurrent rm knows it), then stores and replicates it. */
 async function sealAndStore (ctx: VaultContext, row: number, seq: number, plain: Uint8Array, target: ReplicaTarget): Promise<Manifest['chunks'][number]> {
-  const chunk = await sealChunk(ctx.vaultKey, plain)
+  const chunk = await sealChunk(ctx.vaultKey, plain, { consume: true })
   ctx.catalog.addChunk(row, seq, chunk.id, chunk.size)
   await storeBlob(ctx, chunk.id, chunk.sealed, target)
   return { id: chunk.id, key: chunk.key, size: chunk.size }

@@ -5,6 +5,7 @@ import { VaultError } from '../errors.ts'
 import { readBlob } from './chunk-source.ts'
 import type { VaultContext } from './context.ts'
 import { parseManifest, type Manifest } from './manifest.ts'
+import { noteStreamed } from '../runtime/index.ts'
 
 /** Chunks read ahead of the consumer: overlaps fetching with writing, bounds memory (4 × ≤4 MiB). */
 const READ_AHEAD = 4
@@ -40,7 +41,7 @@ export async function * readFileBytes (ctx: VaultContext, owner: string, manifes
   }
   const load = async (c: Manifest['chunks'][number]): Promise<Buffer> =>
     // readBlob's sources (the store, the holders' client) check the hash before returning.
-    await openChunk(c.id, c.key, await readBlob(ctx.store, ctx.remote, owner, c.id, signal), { hashVerified: true })
+    await openChunk(c.id, c.key, await readBlob(ctx.store, ctx.remote, owner, c.id, signal), { hashVerified: true, consume: true })
   const pending: Array<Promise<Buffer>> = []
   let next = 0
   const fill = (): void => {
@@ -54,6 +55,7 @@ export async function * readFileBytes (ctx: VaultContext, owner: string, manifes
     fill()
     const plain = await pending.shift()!
     if (plain.length !== part.chunk.size) throw new VaultError('CORRUPT', 'a chunk has the wrong size')
+    noteStreamed(plain.length)
     yield part.from === 0 && part.to === plain.length ? plain : plain.subarray(part.from, part.to)
   }
 }

@@ -17,6 +17,7 @@ import { ANNOUNCEMENT_KINDS, type Messenger } from '../messaging/index.ts'
 import { VaultError } from '../errors.ts'
 import { nodeConfigSchema, type NodeConfig, type ResolvedNodeConfig } from './config.ts'
 import { acquireRunLock, releaseRunLock } from './run-lock.ts'
+import { tuneHeapForStreaming } from '../runtime/index.ts'
 
 export interface NodeStatus {
   nodeId: string
@@ -65,6 +66,7 @@ export class VaultNode {
   get nodeId (): string { return this.identity.nodeId }
 
   async start (): Promise<void> {
+    tuneHeapForStreaming()
     if (!await hasIdentity(this.paths.root)) this.initialized = await initDataDir({ dataDir: this.paths.root })
     this.identity = await loadIdentity(this.paths.root)
     const unclean = await acquireRunLock(this.paths.runMarker)

@@ -3,7 +3,7 @@
 import type { Libp2p } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { VaultError } from '../errors.ts'
-import { sha256HexAsync } from '../crypto/index.ts'
+import { sha256Keep } from '../crypto/index.ts'
 import { FrameStream, timeoutSignal } from '../protocols/index.ts'
 import { assertBlobId, assertOwnerId } from '../store/index.ts'
 import { Limiter } from './limiter.ts'
@@ -56,8 +56,9 @@ export class BlockClient {
       const { size } = await readReply(frames, getReplySchema, peerId, timeout)
       const data = await frames.readFrame({ signal: timeout })
       if (data?.byteLength !== size) throw new VaultError('TRUNCATED', `peer ${shortId(peerId)} sent ${data?.byteLength ?? 0} of ${size} bytes`)
-      if (await sha256HexAsync(data) !== id) throw new VaultError('CORRUPT', `peer ${shortId(peerId)} returned bytes that do not match blob ${id.slice(0, 12)}…`)
-      return Buffer.from(data.buffer, data.byteOffset, data.byteLength)
+      const checked = await sha256Keep(data)
+      if (checked.hex !== id) throw new VaultError('CORRUPT', `peer ${shortId(peerId)} returned bytes that do not match blob ${id.slice(0, 12)}…`)
+      return checked.data
     })
   }
 

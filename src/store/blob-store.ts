@@ -5,8 +5,9 @@ import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promis
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { VaultError, toVaultError } from '../errors.ts'
-import { sha256HexAsync } from '../crypto/index.ts'
+import { sha256HexAsync, sha256Keep } from '../crypto/index.ts'
 import { fsyncDir } from './atomic.ts'
+import { offloads, runJob } from '../workers/index.ts'
 
 const BLOB_ID = /^[0-9a-f]{64}$/
 const OWNER_ID = /^[1-9A-HJ-NP-Za-km-z]{20,80}$/
@@ -79,11 +80,24 @@ export class BlobStore {
   /**
    * Stores `data` as blob `id` durably. Idempotent. The hash is checked unless the caller has
    * just computed it itself (`trusted`, the owner's own sealing), which saves a pass over the bytes.
+   * `consume`: the caller is done with `data`, so a big blob moves to a worker thread uncopied
+   * (and `data` is empty afterwards).
    */
-  async put (owner: string, id: string, data: Uint8Array, trusted = false): Promise<void> {
+  async put (owner: string, id: string, data: Uint8Array, trusted = false, consume = false): Promise<void> {
     const target = this.pathOf(owner, id)
     if (!trusted && await sha256HexAsync(data) !== id) throw new VaultError('CORRUPT', 'blob does not match its ID')
-    await this.withLock(`${owner}/${id}`, async () => await this.write(target, owner, id, data))
+    await this.withLock(`${owner}/${id}`, async () => {
+      if (offloads(data.byteLength)) await this.writeOnWorker(target, owner, id, data, consume)
+      else await this.write(target, owner, id, data)
+    })
+  }
+
+  /** Big blobs: the whole atomic write as one job on a worker thread (store/blob-file.ts). */
+  private async writeOnWorker (target: string, owner: string, id: string, data: Uint8Array, consume: boolean): Promise<void> {
+    const size = data.byteLength
+    const tmp = join(this.tmpDir, randomBytes(8).toString('hex'))
+    const { found } = await runJob({ op: 'writeBlob', id, tmp, target, data }, consume)
+    if (found !== 'intact') this.count(owner, size - (found === 'missing' ? 0 : found))
   }
 
   private async write (target: string, owner: string, id: string, data: Uint8Array): Promise<void> {
@@ -119,8 +133,9 @@ export class BlobStore {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new VaultError('NOT_FOUND', `blob ${id.slice(0, 12)}… is not stored here`)
       throw toVaultError(err)
     }
-    if (await sha256HexAsync(data) !== id) throw new VaultError('CORRUPT', `blob ${id.slice(0, 12)}… is corrupt on disk`)
-    return data
+    const checked = await sha256Keep(data)
+    if (checked.hex !== id) throw new VaultError('CORRUPT', `blob ${id.slice(0, 12)}… is corrupt on disk`)
+    return checked.data
   }
 
   /** Reads the first bytes of a blob, unverified: only for recognising manifests by their header. */
@@ -194,7 +209,7 @@ async function onDisk (path: string, id: string, size: number): Promise<'intact'
   }
   if (found !== size) return found
   try {
-    return await sha256HexAsync(await readFile(path)) === id ? 'intact' : found
+    return (await sha256Keep(await readFile(path))).hex === id ? 'intact' : found
   } catch {
     return found
   }

@@ -171,3 +171,25 @@ test('storing a blob again over a damaged copy on disk repairs it and keeps usag
   assert.ok((await restarted.get(OWNER_A, truncated.id)).equals(truncated.data))
   assert.deepEqual(restarted.usage(), { [OWNER_A]: 6000 })
 })
+
+test('big blobs, written on a worker thread, get the same guarantees: exact bytes, no temp file, dedup, repair', async (t) => {
+  const { dir, store } = await newStore(t)
+  const size = 300 * 1024 // over the inline threshold of workers/
+  const [a, b] = [blob(size), blob(size)]
+  const handedOver = Buffer.from(a.data)
+  await store.put(OWNER_A, a.id, handedOver, false, true)
+  assert.equal(handedOver.length, 0, 'consumed: the buffer moved to the writer thread')
+  await Promise.all([store.put(OWNER_A, b.id, b.data), store.put(OWNER_A, b.id, b.data)])
+  assert.equal(b.data.length, size, 'not consumed: the caller keeps its bytes')
+  assert.ok((await store.get(OWNER_A, a.id)).equals(a.data))
+  assert.ok((await store.get(OWNER_A, b.id)).equals(b.data))
+  assert.deepEqual(await readdir(join(dir, 'storage', '.tmp')), [])
+  assert.deepEqual(store.usage(), { [OWNER_A]: 2 * size })
+
+  await flipByte(store.pathOf(OWNER_A, a.id), 1234)
+  await assert.rejects(store.get(OWNER_A, a.id), { name: 'VaultError', code: 'CORRUPT' })
+  await store.put(OWNER_A, a.id, Buffer.from(a.data), true, true) // a damaged copy never satisfies dedup
+  assert.ok((await store.get(OWNER_A, a.id)).equals(a.data))
+  assert.deepEqual(store.usage(), { [OWNER_A]: 2 * size })
+  assert.equal((await listFiles(join(dir, 'storage'))).length, 2)
+})

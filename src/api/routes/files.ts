@@ -5,13 +5,20 @@ import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
 import type { VaultNode } from '../../node/index.ts'
 import type { FileRecord } from '../../catalog/index.ts'
-import { VaultError } from '../../errors.ts'
+import { VaultError, toVaultError } from '../../errors.ts'
+import { checkFileName, openLocalFile, type ReplicaTarget } from '../../files/index.ts'
 import { parseRange } from '../range.ts'
 
 const putQuery = z.object({
   name: z.string().min(1, 'the file name is empty'),
   replicas: z.string().regex(/^([1-9]\d?|all)$/, 'must be a number from 1 to 64 or "all"').refine(r => r === 'all' || Number(r) <= 64, 'must be a number from 1 to 64 or "all"').optional(),
   mtime: z.string().datetime({ offset: true }).optional()
+})
+const importBody = z.object({
+  path: z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'must not contain NUL'),
+  name: z.string().min(1, 'the file name is empty'),
+  replicas: putQuery.shape.replicas,
+  mtime: putQuery.shape.mtime
 })
 const refParams = z.object({ ref: z.string().min(1, 'give a file name, ID or capability').max(8192) })
 
@@ -28,6 +35,18 @@ function parse<S extends z.ZodType> (schema: S, value: unknown): z.infer<S> {
   return result.data
 }
 
+function parseReplicaQuery (replicas: string | undefined): ReplicaTarget | undefined {
+  return replicas === undefined ? undefined : replicas === 'all' ? 'all' : Number(replicas)
+}
+
+/** The client hung up: the put stops at the next read and stores nothing, as a cut-off upload does. */
+async function * untilAborted (source: AsyncIterable<Buffer>, signal: AbortSignal): AsyncGenerator<Buffer> {
+  for await (const part of source) {
+    if (signal.aborted) throw new VaultError('TRUNCATED', 'the client went away before the file was stored')
+    yield part
+  }
+}
+
 export function fileRoutes (app: FastifyInstance, node: VaultNode): void {
   // Uploads are never buffered: the raw request stream goes straight into the chunker.
   app.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
@@ -36,7 +55,7 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode): void {
     const query = parse(putQuery, request.query)
     const length = request.headers['content-length']
     const expectedSize = length === undefined ? undefined : Number(length)
-    const replicas = query.replicas === undefined ? undefined : query.replicas === 'all' ? 'all' as const : Number(query.replicas)
+    const replicas = parseReplicaQuery(query.replicas)
     const result = await node.vault.put(request.raw, {
       name: query.name,
       mtime: query.mtime === undefined ? undefined : new Date(query.mtime),
@@ -45,6 +64,42 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode): void {
     })
     node.announceFile('stored', result.size)
     return await reply.status(201).send(result)
+  })
+
+  // put of a file on the node's own machine: the node reads the path itself (files/local-file.ts).
+  // The answer is NDJSON: {"progress": bytes} lines, then {"result": …} or {"error": …}.
+  app.post('/api/files/import', async (request, reply) => {
+    const body = parse(importBody, request.body)
+    // Everything that can be refused is refused before the stream starts, with a plain status.
+    checkFileName(body.name)
+    const file = await openLocalFile(body.path)
+    const closed = new AbortController()
+    request.raw.socket.on('close', () => closed.abort())
+    reply.hijack()
+    const raw = reply.raw
+    raw.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' })
+    let lastWrite = 0
+    try {
+      const result = await node.vault.put(untilAborted(file.bytes, closed.signal), {
+        name: body.name,
+        mtime: body.mtime === undefined ? file.mtime : new Date(body.mtime),
+        expectedSize: file.size,
+        replicas: parseReplicaQuery(body.replicas),
+        onProgress: (bytes) => {
+          const now = Date.now()
+          if (now - lastWrite < 200) return
+          lastWrite = now
+          raw.write(JSON.stringify({ progress: bytes }) + '\n')
+        }
+      })
+      node.announceFile('stored', result.size)
+      raw.end(JSON.stringify({ result }) + '\n')
+    } catch (err) {
+      const error = toVaultError(err)
+      raw.end(JSON.stringify({ error: { code: error.code, message: error.message } }) + '\n')
+    } finally {
+      await file.close()
+    }
   })
 
   app.get('/api/files', async () => node.vault.list().map(fileView))

@@ -6,7 +6,7 @@ import { Transform } from 'node:stream'
 import type { Command } from 'commander'
 import { VaultError } from '../../errors.ts'
 import { parseReplicas } from '../../node/config.ts'
-import type { ApiClient } from '../client.ts'
+import { isLoopback, ndjsonLines, type ApiClient } from '../client.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { formatBytes, printJson, printLine } from '../output.ts'
 import { createProgress, type Progress } from '../progress.ts'
@@ -86,6 +86,36 @@ async function * walk (dir: string): AsyncGenerator<string> {
 }
 
 async function putOne (client: ApiClient, upload: Upload, replicas: string | undefined, progress: Progress): Promise<PutResult> {
+  if (upload.path !== '-' && isLoopback(client.url) && process.env.DV_PUT_STREAM !== '1') {
+    const done = await importLocal(client, upload, replicas, progress)
+    if (done !== undefined) return done
+  }
+  return await streamOne(client, upload, replicas, progress)
+}
+
+/**
+ * The node is on this machine: it reads the file itself (POST /api/files/import), which saves the
+ * copy through this process and HTTP. Undefined when the node cannot read it (another user, another
+ * mount namespace, an older node): then the bytes are streamed as usual.
+ */
+async function importLocal (client: ApiClient, upload: Upload, replicas: string | undefined, progress: Progress): Promise<PutResult | undefined> {
+  const body = JSON.stringify({ path: resolve(upload.path), name: upload.name, replicas, mtime: upload.mtime?.toISOString() })
+  let res
+  try {
+    res = await client.send('/api/files/import', { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+  } catch (err) {
+    if (err instanceof VaultError && (err.code === 'FORBIDDEN' || err.code === 'NOT_FOUND')) return undefined
+    throw err
+  }
+  let reported = 0
+  for await (const line of ndjsonLines<{ progress?: number, result?: PutResult }>(res)) {
+    if (line.progress !== undefined) { progress.add(line.progress - reported); reported = line.progress }
+    if (line.result !== undefined) { progress.add(line.result.size - reported); return line.result }
+  }
+  throw new VaultError('TRUNCATED', 'the node stopped answering before the file was stored')
+}
+
+async function streamOne (client: ApiClient, upload: Upload, replicas: string | undefined, progress: Progress): Promise<PutResult> {
   const query = new URLSearchParams({ name: upload.name })
   if (replicas !== undefined) query.set('replicas', replicas)
   if (upload.mtime !== undefined) query.set('mtime', upload.mtime.toISOString())

@@ -1,11 +1,12 @@
 // `recover`: after `init --recover` on a new disk, pull this owner's blobs back from the peers and
 // rebuild the catalog, with progress.
 import type { Command } from 'commander'
-import { VaultError, type ErrorCode } from '../../errors.ts'
+import { VaultError } from '../../errors.ts'
+import { ndjsonLines } from '../client.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { formatBytes, printJson, printLine } from '../output.ts'
 
-interface Progress { phase: string, peers: number, found: number, fetched: number, bytes: number, failed: number, files?: number, error?: { code: string, message: string } }
+interface Progress { phase: string, peers: number, found: number, fetched: number, bytes: number, failed: number, files?: number }
 
 export function registerRecover (program: Command): void {
   withCommon(program.command('recover'))
@@ -14,16 +15,9 @@ export function registerRecover (program: Command): void {
       const res = await (await clientFor(flags)).send('/api/recover', { method: 'POST' })
       const tty = process.stderr.isTTY === true && flags.json !== true
       let last: Progress | undefined
-      let buffer = ''
-      for await (const part of res) {
-        buffer += part.toString()
-        let nl: number
-        while ((nl = buffer.indexOf('\n')) >= 0) {
-          last = JSON.parse(buffer.slice(0, nl)) as Progress
-          buffer = buffer.slice(nl + 1)
-          if (last.error !== undefined) throw new VaultError(last.error.code as ErrorCode, last.error.message)
-          if (tty) process.stderr.write(`\r${last.phase}: ${last.fetched}/${last.found} blobs, ${formatBytes(last.bytes)} from ${last.peers} peer(s)   `)
-        }
+      for await (const line of ndjsonLines<Progress>(res)) {
+        last = line
+        if (tty) process.stderr.write(`\r${last.phase}: ${last.fetched}/${last.found} blobs, ${formatBytes(last.bytes)} from ${last.peers} peer(s)   `)
       }
       if (tty) process.stderr.write('\n')
       if (last?.phase !== 'done') throw new VaultError('TRUNCATED', 'the node stopped answering before recovery finished')

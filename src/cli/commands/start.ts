@@ -6,6 +6,7 @@ import { toMultiaddr } from '../../net/addresses.ts'
 import { resolveDataDir } from '../../node/data-dir.ts'
 import { VaultError } from '../../errors.ts'
 import { withCommon, type CommonOptions } from '../common.ts'
+import { relaunchWithNodeFlags } from '../../runtime/index.ts'
 import { printJson, printLine, reportError } from '../output.ts'
 import { printPhrase } from './init.ts'
 
@@ -40,6 +41,7 @@ export function registerStart (program: Command): void {
     .option('--log-level <level>', 'log level on stderr (trace, debug, info, warn, error)', process.env.DV_LOG_LEVEL ?? 'info')
     .action(async (flags: StartFlags) => {
       checkStartFlags(flags)
+      relaunchWithNodeFlags() // returns only when already relaunched (or it cannot be)
       const { createNode } = await import('../../node/index.ts')
       const node = await createNode({
         dataDir: resolveDataDir(flags.data),

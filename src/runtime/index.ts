@@ -1,0 +1,3 @@
+// runtime/: process-wide tuning of the JS runtime for a node that streams large files.
+export { tuneHeapForStreaming, noteStreamed, heapTuned } from './heap.ts'
+export { relaunchWithNodeFlags } from './relaunch.ts'

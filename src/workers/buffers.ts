@@ -1,0 +1,21 @@
+// Buffers that cross threads: moving one (its memory changes owner, no copy) and freeing one early.
+
+export function asBuffer (view: Uint8Array): Buffer {
+  return Buffer.isBuffer(view) ? view : Buffer.from(view.buffer, view.byteOffset, view.byteLength)
+}
+
+/**
+ * Frees the memory behind `view` now, if the view is all of it, rather than when the garbage
+ * collector gets to it: megabytes of buffers a second otherwise make V8 run a full collection
+ * every few chunks ("external memory pressure"). Only for buffers nobody else holds.
+ */
+export function release (view: Uint8Array): void {
+  for (const buffer of movable(view)) (buffer as ArrayBuffer & { transfer: (length: number) => ArrayBuffer }).transfer(0)
+}
+
+/** The view's memory, when the view is all of it (so moving it moves nothing else). */
+export function movable (view: Uint8Array): ArrayBuffer[] {
+  const buffer = view.buffer
+  if (!(buffer instanceof ArrayBuffer) || view.byteLength === 0) return []
+  return view.byteOffset === 0 && view.byteLength === buffer.byteLength ? [buffer] : []
+}

@@ -1,0 +1,47 @@
+// The jobs a byte worker does, as plain messages, and how one is done. Shared by the worker
+// (worker.ts) and the pool's inline path (small inputs, or no workers), so both give exactly the
+// same results. Imports crypto/ and store/ modules directly, not their index files: those
+// subsystems use this pool, and their index files would make the import graph a cycle.
+import { openChunkSync, sealChunkSync, sha256HexSync, type SealedChunk } from '../crypto/chunk-cipher.ts'
+import { writeBlobSync, type BlobOnDisk } from '../store/blob-file.ts'
+import { asBuffer, movable } from './buffers.ts'
+
+export type WorkerJob =
+  | { op: 'seal', vaultKey: Uint8Array, data: Uint8Array }
+  | { op: 'open', id: string, key: string, hashVerified: boolean, data: Uint8Array }
+  | { op: 'sha256', data: Uint8Array, giveBack?: boolean }
+  | { op: 'writeBlob', id: string, tmp: string, target: string, data: Uint8Array }
+
+export interface WorkerResults {
+  seal: SealedChunk
+  open: Buffer
+  sha256: { hex: string, data: Buffer }
+  writeBlob: BlobOnDisk
+}
+
+export type ResultOf<J extends WorkerJob> = WorkerResults[J['op']]
+
+/** Does `job`; returns its result and the buffers in it that can move back without a copy. */
+export function performJob (job: WorkerJob): { result: WorkerResults[WorkerJob['op']], transfer: ArrayBuffer[] } {
+  switch (job.op) {
+    case 'seal': {
+      const chunk = sealChunkSync(job.vaultKey, job.data)
+      return { result: chunk, transfer: movable(chunk.sealed) }
+    }
+    case 'open': {
+      const plain = openChunkSync(job.id, job.key, job.data, job.hashVerified)
+      return { result: plain, transfer: movable(plain) }
+    }
+    case 'sha256': {
+      const data = job.giveBack === true ? asBuffer(job.data) : Buffer.alloc(0)
+      return { result: { hex: sha256HexSync(job.data), data }, transfer: movable(data) }
+    }
+    case 'writeBlob':
+      return { result: writeBlobSync(job.tmp, job.target, job.id, job.data), transfer: [] }
+  }
+}
+
+/** Whether the worker is done with the job's input buffer once the job is (it may free it then). */
+export function inputIsSpent (job: WorkerJob): boolean {
+  return job.op !== 'sha256' || job.giveBack !== true
+}
