@@ -2,6 +2,7 @@
 // mask before the target size and an easier one after it, cut-point skipping below the minimum).
 // Works as an async generator over any byte stream, holding at most one chunk in memory.
 import { GEAR } from './gear.ts'
+import { releaseArrayBuffer } from '../workers/buffers.ts'
 
 export interface ChunkerOptions { minBytes: number, avgBytes: number, maxBytes: number }
 
@@ -12,7 +13,12 @@ function topBits (bits: number): number {
   return (0xffffffff << (32 - bits)) >>> 0
 }
 
-export async function * chunkStream (source: AsyncIterable<Uint8Array>, options: ChunkerOptions = DEFAULT_CHUNKING): AsyncGenerator<Buffer> {
+/**
+ * Cuts `source` into chunks, each a Buffer of its own. `ownsInput`: the source's buffers belong to
+ * the chunker (a file the node reads itself), so each is freed as soon as its bytes are copied into
+ * chunks, instead of waiting for the garbage collector (which lets memory pile up under load).
+ */
+export async function * chunkStream (source: AsyncIterable<Uint8Array>, options: ChunkerOptions = DEFAULT_CHUNKING, ownsInput = false): AsyncGenerator<Buffer> {
   const { minBytes, avgBytes, maxBytes } = options
   const bits = Math.round(Math.log2(avgBytes))
   const maskHard = topBits(bits + 2) | 0
@@ -33,14 +39,25 @@ export async function * chunkStream (source: AsyncIterable<Uint8Array>, options:
         break
       }
       parts.push(piece.subarray(0, cut))
-      yield parts.length === 1 ? Buffer.from(parts[0]) : Buffer.concat(parts, length + cut)
+      const chunk = parts.length === 1 ? Buffer.from(parts[0]) : Buffer.concat(parts, length + cut)
+      // Every input buffer in `parts` is now copied, except the current piece's if bytes remain.
+      if (ownsInput) freeAll(parts, cut < piece.length ? piece.buffer : undefined)
+      yield chunk
       parts = []
       length = 0
       hash = 0
       piece = piece.subarray(cut)
     }
   }
-  if (length > 0) yield Buffer.concat(parts, length)
+  if (length > 0) {
+    const last = Buffer.concat(parts, length)
+    if (ownsInput) freeAll(parts, undefined)
+    yield last
+  }
+}
+
+function freeAll (parts: Buffer[], keep: ArrayBufferLike | undefined): void {
+  for (const part of parts) if (part.buffer !== keep) releaseArrayBuffer(part.buffer)
 }
 
 interface Cutter { minBytes: number, avgBytes: number, maxBytes: number, maskHard: number, maskEasy: number, hash: number }

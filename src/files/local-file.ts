@@ -1,10 +1,12 @@
-// Reading a file that is on the node's own machine, for `put` when the CLI and the node share one:
-// the node reads the path itself instead of receiving the bytes over HTTP. That skips a copy through
-// two processes and the HTTP stack (a third of a put's CPU on 2 cores, docs/PERFORMANCE.md); the
-// bytes then take exactly the same path as an upload (chunker, sealing, store).
-import { open, type FileHandle } from 'node:fs/promises'
-import { isAbsolute } from 'node:path'
+// Files on the node's own machine, for `put` and `get -o PATH` when the CLI and the node share one:
+// the node reads or writes the path itself instead of moving the bytes over HTTP. That skips a copy
+// through a second process and the HTTP stack (a third of a put's CPU on 2 cores, and half of a
+// get's, docs/PERFORMANCE.md); the bytes take exactly the same path through the vault otherwise.
+import { randomBytes } from 'node:crypto'
+import { open, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises'
+import { basename, dirname, isAbsolute, join } from 'node:path'
 import { VaultError, toVaultError } from '../errors.ts'
+import { release } from '../workers/index.ts'
 
 /** Reads of 1 MiB: few system calls, and each read is a buffer of its own the chunker can keep. */
 const READ_BYTES = 1024 * 1024
@@ -57,4 +59,51 @@ async function * readAll (fh: FileHandle): AsyncGenerator<Buffer> {
   } finally {
     await next.catch(() => {}) // never leave a read running on a handle about to be closed
   }
+}
+
+/** The folder `target` goes in, if the path is absolute and the folder is there. */
+export async function checkLocalTarget (target: string): Promise<string> {
+  if (!isAbsolute(target)) throw new VaultError('BAD_INPUT', `the path must be absolute: ${target}`)
+  const dir = dirname(target)
+  const info = await stat(dir).catch(() => null)
+  if (info === null || !info.isDirectory()) throw new VaultError('NOT_FOUND', `the node finds no folder ${dir}`)
+  return dir
+}
+
+/**
+ * Writes `bytes` to `target` on the node's own machine, as `get -o PATH` does on the CLI's side:
+ * into a temp file beside it, renamed over `target` once complete (a failure leaves nothing
+ * half-written), with the file's mtime. Each buffer is freed once written: they are the read
+ * path's own plaintext, and a full collection would otherwise have to find them.
+ */
+export async function saveLocalFile (target: string, bytes: AsyncIterable<Buffer>, mtime: Date, onProgress?: (bytes: number) => void): Promise<number> {
+  const dir = await checkLocalTarget(target)
+  const tmp = join(dir, `.${basename(target)}.${randomBytes(4).toString('hex')}.part`)
+  let fh: FileHandle
+  try {
+    fh = await open(tmp, 'wx')
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new VaultError('FORBIDDEN', `the node may not write in ${dir}`)
+    throw toVaultError(err)
+  }
+  let written = 0
+  try {
+    try {
+      for await (const part of bytes) {
+        for (let at = 0; at < part.length;) at += (await fh.write(part, at, part.length - at)).bytesWritten
+        written += part.length
+        release(part)
+        onProgress?.(written)
+      }
+    } finally {
+      await fh.close()
+    }
+    await rename(tmp, target)
+  } catch (err) {
+    await rm(tmp, { force: true })
+    throw toVaultError(err)
+  }
+  await utimes(target, mtime, mtime).catch(() => {})
+  return written
 }

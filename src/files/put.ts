@@ -1,7 +1,7 @@
 // put: stream → chunks → sealed blobs in storage/<own id>/ → sealed manifest → catalog.
 // The catalog row stays 'pending' until the manifest is durable, so a crash never lists a half file;
 // the pending row also keeps this put's chunks safe from a concurrent rm's garbage collection.
-import { chunkStream } from '../chunker/index.ts'
+import { chunkStream, DEFAULT_CHUNKING } from '../chunker/index.ts'
 import { sealChunk, sealManifest } from '../crypto/index.ts'
 import { VaultError, toVaultError } from '../errors.ts'
 import type { FileRecord } from '../catalog/index.ts'
@@ -17,6 +17,8 @@ export interface PutOptions {
   /** Copies wanted in all, the owner's counted. */
   replicas?: ReplicaTarget
   onProgress?: (bytes: number) => void
+  /** The source's buffers are the put's to free once chunked (a file the node reads itself). */
+  ownedSource?: boolean
 }
 
 export interface PutResult {
@@ -55,7 +57,7 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
   let previous: FileRecord | undefined
   let result: PutResult
   try {
-    for await (const plain of chunkStream(source)) {
+    for await (const plain of chunkStream(source, DEFAULT_CHUNKING, options.ownedSource === true)) {
       if (failure !== undefined) throw failure
       const seq = chunks.length
       chunks.push({ id: '', key: '', size: plain.length }) // filled in when sealed; order is by seq

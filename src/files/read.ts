@@ -39,9 +39,27 @@ export async function * readFileBytes (ctx: VaultContext, owner: string, manifes
     }
     offset += chunk.size
   }
-  const load = async (c: Manifest['chunks'][number]): Promise<Buffer> =>
-    // readBlob's sources (the store, the holders' client) check the hash before returning.
-    await openChunk(c.id, c.key, await readBlob(ctx.store, ctx.remote, owner, c.id, signal), { hashVerified: true, consume: true })
+  const load = async (c: Manifest['chunks'][number]): Promise<Buffer> => {
+    // The local copy is checked (hash, then tag) by openChunk in one job on a worker; a damaged
+    // or missing one is fetched from the holders, whose client checks the hash on arrival.
+    const local = await ctx.store.getUnverified(owner, c.id)
+    let damaged: VaultError | undefined
+    if (local !== undefined) {
+      try {
+        return await openChunk(c.id, c.key, local, { consume: true })
+      } catch (err) {
+        if (ctx.remote === undefined || !(err instanceof VaultError) || err.code !== 'CORRUPT') throw err
+        damaged = err
+      }
+    }
+    try {
+      return await openChunk(c.id, c.key, await readBlob(ctx.store, ctx.remote, owner, c.id, signal), { hashVerified: true, consume: true })
+    } catch (err) {
+      // Say first what went wrong here: the local copy is bad; the holders are only the way out.
+      if (damaged === undefined || (err instanceof VaultError && err.code === 'CORRUPT')) throw err
+      throw new VaultError('CORRUPT', `${damaged.message}, and no holder supplied a good copy (${err instanceof Error ? err.message : String(err)})`)
+    }
+  }
   const pending: Array<Promise<Buffer>> = []
   let next = 0
   const fill = (): void => {

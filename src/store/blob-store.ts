@@ -138,6 +138,19 @@ export class BlobStore {
     return checked.data
   }
 
+  /**
+   * Reads a blob's bytes WITHOUT checking them, or undefined if it is not stored here: only for a
+   * caller that verifies the hash itself in the same pass as its own work (openChunk does).
+   */
+  async getUnverified (owner: string, id: string): Promise<Buffer | undefined> {
+    try {
+      return await readFile(this.pathOf(owner, id))
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+      throw toVaultError(err)
+    }
+  }
+
   /** Reads the first bytes of a blob, unverified: only for recognising manifests by their header. */
   async head (owner: string, id: string, bytes: number): Promise<Buffer> {
     const fh = await open(this.pathOf(owner, id), 'r')

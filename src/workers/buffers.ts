@@ -10,7 +10,13 @@ export function asBuffer (view: Uint8Array): Buffer {
  * every few chunks ("external memory pressure"). Only for buffers nobody else holds.
  */
 export function release (view: Uint8Array): void {
-  for (const buffer of movable(view)) (buffer as ArrayBuffer & { transfer: (length: number) => ArrayBuffer }).transfer(0)
+  for (const buffer of movable(view)) releaseArrayBuffer(buffer)
+}
+
+/** Frees an ArrayBuffer now (all views of it become empty); a second call does nothing. */
+export function releaseArrayBuffer (buffer: ArrayBufferLike): void {
+  if (!(buffer instanceof ArrayBuffer) || buffer.detached) return
+  buffer.transfer(0)
 }
 
 /** The view's memory, when the view is all of it (so moving it moves nothing else). */

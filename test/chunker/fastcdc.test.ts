@@ -117,3 +117,23 @@ test('property: any split of any input yields chunks that rebuild the input, ide
     }
   ), { numRuns: 200 })
 })
+
+test('a chunker that owns its input gives the same chunks and frees every input buffer once copied', async () => {
+  const data = randomBytes(9 * MiB + 12345)
+  const expected = await chunksOf(inPieces(data, 64 * KiB))
+  const fed: Buffer[] = []
+  async function * ownBuffers (): AsyncGenerator<Buffer> {
+    for (let i = 0; i < data.length; i += MiB) {
+      const own = Buffer.alloc(Math.min(MiB, data.length - i))
+      data.copy(own, 0, i)
+      fed.push(own)
+      yield own
+    }
+  }
+  const got: Buffer[] = []
+  for await (const chunk of chunkStream(ownBuffers(), DEFAULT_CHUNKING, true)) got.push(Buffer.from(chunk))
+  assert.deepEqual(got.map((c) => c.length), expected.map((c) => c.length))
+  assert.ok(Buffer.concat(got).equals(data))
+  assert.ok(fed.length > 5)
+  for (const b of fed) assert.equal(b.length, 0, 'freed (detached) after its bytes went into chunks')
+})

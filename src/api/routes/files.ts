@@ -1,12 +1,15 @@
 // /api/files: streamed upload (put), list (ls), streamed download with Range (get), delete (rm),
 // share. `:ref` is a name (URL-encoded), a file ID or ID prefix, or a capability string.
-import { Readable } from 'node:stream'
-import type { FastifyInstance } from 'fastify'
+import type { OutgoingHttpHeaders } from 'node:http'
+import { once } from 'node:events'
+import type { FastifyInstance, FastifyReply } from 'fastify'
+import { release } from '../../workers/index.ts'
 import { z } from 'zod'
 import type { VaultNode } from '../../node/index.ts'
 import type { FileRecord } from '../../catalog/index.ts'
-import { VaultError, toVaultError } from '../../errors.ts'
-import { checkFileName, openLocalFile, type ReplicaTarget } from '../../files/index.ts'
+import { VaultError } from '../../errors.ts'
+import { checkFileName, checkLocalTarget, openLocalFile, saveLocalFile, type ReplicaTarget } from '../../files/index.ts'
+import { progressLines, replyNdjson } from '../ndjson.ts'
 import { parseRange } from '../range.ts'
 
 const putQuery = z.object({
@@ -19,6 +22,10 @@ const importBody = z.object({
   name: z.string().min(1, 'the file name is empty'),
   replicas: putQuery.shape.replicas,
   mtime: putQuery.shape.mtime
+})
+const exportBody = z.object({
+  ref: z.string().min(1, 'give a file name, ID or capability').max(8192),
+  path: importBody.shape.path
 })
 const refParams = z.object({ ref: z.string().min(1, 'give a file name, ID or capability').max(8192) })
 
@@ -37,6 +44,35 @@ function parse<S extends z.ZodType> (schema: S, value: unknown): z.infer<S> {
 
 function parseReplicaQuery (replicas: string | undefined): ReplicaTarget | undefined {
   return replicas === undefined ? undefined : replicas === 'all' ? 'all' : Number(replicas)
+}
+
+/**
+ * import and export touch the node's own disk: only for a client on the same machine. With the API
+ * on a public address, a token copied elsewhere must not become a way into this machine's files.
+ */
+function assertLocalClient (address: string | undefined, what: string): void {
+  const local = address !== undefined && (address === '::1' || /^(::ffff:)?127\./.test(address))
+  if (!local) throw new VaultError('FORBIDDEN', `${what}: only clients on the same machine may use it`)
+}
+
+/**
+ * Streams `source` as the body, honouring back-pressure, and frees each buffer as soon as the socket
+ * has taken it. Left to the garbage collector, plaintext buffers that waited on a slow reader get
+ * promoted and pile up until a full collection: tens of MiB of RSS on a 1 GiB get. A failure
+ * mid-stream cuts the connection, so the client sees a short body, never a wrong one.
+ */
+async function sendReleasing (reply: FastifyReply, status: number, source: AsyncIterable<Buffer>, signal: AbortSignal): Promise<void> {
+  reply.hijack()
+  const raw = reply.raw
+  raw.writeHead(status, reply.getHeaders() as OutgoingHttpHeaders)
+  try {
+    for await (const part of source) {
+      if (!raw.write(part, () => release(part))) await once(raw, 'drain', { signal })
+    }
+    raw.end()
+  } catch (err) {
+    raw.destroy(err as Error)
+  }
 }
 
 /** The client hung up: the put stops at the next read and stores nothing, as a cut-off upload does. */
@@ -69,37 +105,45 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode): void {
   // put of a file on the node's own machine: the node reads the path itself (files/local-file.ts).
   // The answer is NDJSON: {"progress": bytes} lines, then {"result": …} or {"error": …}.
   app.post('/api/files/import', async (request, reply) => {
+    assertLocalClient(request.socket.remoteAddress, 'import reads the node\'s own disk')
     const body = parse(importBody, request.body)
     // Everything that can be refused is refused before the stream starts, with a plain status.
     checkFileName(body.name)
     const file = await openLocalFile(body.path)
     const closed = new AbortController()
     request.raw.socket.on('close', () => closed.abort())
-    reply.hijack()
-    const raw = reply.raw
-    raw.writeHead(200, { 'content-type': 'application/x-ndjson', 'cache-control': 'no-store' })
-    let lastWrite = 0
     try {
-      const result = await node.vault.put(untilAborted(file.bytes, closed.signal), {
-        name: body.name,
-        mtime: body.mtime === undefined ? file.mtime : new Date(body.mtime),
-        expectedSize: file.size,
-        replicas: parseReplicaQuery(body.replicas),
-        onProgress: (bytes) => {
-          const now = Date.now()
-          if (now - lastWrite < 200) return
-          lastWrite = now
-          raw.write(JSON.stringify({ progress: bytes }) + '\n')
-        }
+      await replyNdjson(reply, async (send) => {
+        const result = await node.vault.put(untilAborted(file.bytes, closed.signal), {
+          name: body.name,
+          mtime: body.mtime === undefined ? file.mtime : new Date(body.mtime),
+          expectedSize: file.size,
+          replicas: parseReplicaQuery(body.replicas),
+          ownedSource: true,
+          onProgress: progressLines(send)
+        })
+        node.announceFile('stored', result.size)
+        return { result }
       })
-      node.announceFile('stored', result.size)
-      raw.end(JSON.stringify({ result }) + '\n')
-    } catch (err) {
-      const error = toVaultError(err)
-      raw.end(JSON.stringify({ error: { code: error.code, message: error.message } }) + '\n')
     } finally {
       await file.close()
     }
+  })
+
+  // get -o PATH on the node's own machine: the node writes the file itself. NDJSON as for import;
+  // the result is {id, name, size, path}. The body's `path` is the final file, chosen by the client.
+  app.post('/api/files/export', async (request, reply) => {
+    assertLocalClient(request.socket.remoteAddress, 'export writes to the node\'s own disk')
+    const body = parse(exportBody, request.body)
+    // Everything that can be refused is refused before the stream starts, with a plain status.
+    await checkLocalTarget(body.path)
+    const file = await node.vault.open(body.ref)
+    const closed = new AbortController()
+    request.raw.socket.on('close', () => closed.abort())
+    await replyNdjson(reply, async (send) => {
+      const size = await saveLocalFile(body.path, node.vault.read(file, undefined, closed.signal), new Date(file.mtime), progressLines(send))
+      return { result: { id: file.id, name: file.name, size, path: body.path } }
+    })
   })
 
   app.get('/api/files', async () => node.vault.list().map(fileView))
@@ -130,10 +174,11 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode): void {
       reply.status(206)
       reply.header('content-range', `bytes ${range.start}-${range.end}/${file.size}`)
       reply.header('content-length', range.end - range.start + 1)
-      return await reply.send(Readable.from(node.vault.read(file, range, abort.signal), { objectMode: false }))
+      await sendReleasing(reply, 206, node.vault.read(file, range, abort.signal), abort.signal)
+      return
     }
     reply.header('content-length', file.size)
-    return await reply.send(Readable.from(node.vault.read(file, undefined, abort.signal), { objectMode: false }))
+    await sendReleasing(reply, 200, node.vault.read(file, undefined, abort.signal), abort.signal)
   })
 
   app.delete('/api/files/:ref', async (request) => {

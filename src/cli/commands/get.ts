@@ -1,12 +1,13 @@
 // `get NAME|ID|CAP [-o PATH|-]`: streams the file to PATH (atomically: temp file, then rename) or stdout.
 import { createWriteStream } from 'node:fs'
 import { rename, rm, stat, utimes } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { basename, dirname, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import { randomBytes } from 'node:crypto'
 import type { Command } from 'commander'
 import { VaultError } from '../../errors.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
+import { followJob, isLoopback, type ApiClient } from '../client.ts'
 import { printJson } from '../output.ts'
 import { createProgress } from '../progress.ts'
 
@@ -18,13 +19,17 @@ export function registerGet (program: Command): void {
     .argument('<ref>', 'file name, file ID (or a prefix of 8+ hex digits) or capability string')
     .option('-o, --output <path>', 'where to write it ("-" = stdout; default: the file name in the current folder)')
     .action(async (ref: string, flags: GetFlags) => {
+      if (flags.output === '') throw new VaultError('BAD_USAGE', '-o needs a path (or - for stdout)')
       const client = await clientFor(flags)
+      if (flags.output !== '-' && isLoopback(client.url) && process.env.DV_GET_STREAM !== '1') {
+        if (await exportLocal(client, ref, flags)) return
+      }
       const res = await client.send(`/api/files/${encodeURIComponent(ref)}`)
       const size = Number(res.headers['content-length'])
       const name = decodeURIComponent(String(res.headers['x-dv-name'] ?? 'file'))
       const id = String(res.headers['x-dv-id'] ?? '')
       let received = 0
-      const progress = createProgress('get', size, flags.json === true || flags.output === '-')
+      const progress = await createProgress('get', size, flags.json === true || flags.output === '-')
       // A second 'data' listener beside the pipe counts the bytes without an extra stream in the path.
       // It starts the flow, so it is attached in the same tick as the pipe: no await in between.
       const copyTo = async (dest: NodeJS.WritableStream): Promise<void> => {
@@ -40,13 +45,7 @@ export function registerGet (program: Command): void {
           checkComplete()
           return
         }
-        if (flags.output === '') throw new VaultError('BAD_USAGE', '-o needs a path (or - for stdout)')
-        // -o DIR writes DIR/<file name>, as cp does.
-        const isDir = flags.output !== undefined && await stat(flags.output).then(s => s.isDirectory(), () => false)
-        const target = flags.output === undefined ? basename(name) : isDir ? join(flags.output, basename(name)) : flags.output
-        if (flags.output === undefined && await stat(target).then(() => true, () => false)) {
-          throw new VaultError('ALREADY_EXISTS', `${target} already exists here; choose where to write with -o PATH`)
-        }
+        const target = await chooseTarget(flags.output, name)
         const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(4).toString('hex')}.part`)
         try {
           await copyTo(createWriteStream(tmp, { flags: 'wx', highWaterMark: 1024 * 1024 }))
@@ -64,6 +63,41 @@ export function registerGet (program: Command): void {
         res.destroy()
       }
     })
+}
+
+/** Where the file goes: -o PATH, -o DIR/<name> (as cp does), or ./<name>, never overwriting then. */
+async function chooseTarget (output: string | undefined, name: string): Promise<string> {
+  const isDir = output !== undefined && await stat(output).then(s => s.isDirectory(), () => false)
+  const target = output === undefined ? basename(name) : isDir ? join(output, basename(name)) : output
+  if (output === undefined && await stat(target).then(() => true, () => false)) {
+    throw new VaultError('ALREADY_EXISTS', `${target} already exists here; choose where to write with -o PATH`)
+  }
+  return target
+}
+
+/**
+ * The node is on this machine: it writes the file itself (POST /api/files/export), which saves the
+ * copy through HTTP and this process. False when the node cannot write there (another user,
+ * another mount namespace, an older node): then the bytes are streamed as usual.
+ */
+async function exportLocal (client: ApiClient, ref: string, flags: GetFlags): Promise<boolean> {
+  const info = await client.json<{ id: string, name: string, size: number }>(`/api/files/${encodeURIComponent(ref)}/info`)
+  const target = await chooseTarget(flags.output, info.name)
+  let res
+  try {
+    res = await client.send('/api/files/export', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ref, path: resolve(target) }) })
+  } catch (err) {
+    if (err instanceof VaultError && (err.code === 'FORBIDDEN' || err.code === 'NOT_FOUND')) return false
+    throw err
+  }
+  const progress = await createProgress('get', info.size, flags.json === true)
+  try {
+    const result = await followJob<{ id: string, name: string, size: number }>(res, progress, 'written')
+    if (flags.json === true) printJson({ id: result.id, name: result.name, size: result.size, path: target })
+    return true
+  } finally {
+    progress.stop()
+  }
 }
 
 function wrapStreamError (err: NodeJS.ErrnoException): never {

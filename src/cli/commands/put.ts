@@ -5,8 +5,8 @@ import { basename, join, relative, resolve } from 'node:path'
 import { Transform } from 'node:stream'
 import type { Command } from 'commander'
 import { VaultError } from '../../errors.ts'
-import { parseReplicas } from '../../node/config.ts'
-import { isLoopback, ndjsonLines, type ApiClient } from '../client.ts'
+import { parseReplicas } from '../../node/flags.ts'
+import { followJob, isLoopback, type ApiClient } from '../client.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { formatBytes, printJson, printLine } from '../output.ts'
 import { createProgress, type Progress } from '../progress.ts'
@@ -28,7 +28,7 @@ export function registerPut (program: Command): void {
       const uploads = await planUploads(paths, flags.name)
       const client = await clientFor(flags)
       const total = uploads.reduce((n, u) => n + (u.size ?? 0), 0)
-      const progress = createProgress('put', total, flags.json === true)
+      const progress = await createProgress('put', total, flags.json === true)
       try {
         for (const upload of uploads) {
           const result = await putOne(client, upload, flags.replicas, progress)
@@ -107,12 +107,7 @@ async function importLocal (client: ApiClient, upload: Upload, replicas: string 
     if (err instanceof VaultError && (err.code === 'FORBIDDEN' || err.code === 'NOT_FOUND')) return undefined
     throw err
   }
-  let reported = 0
-  for await (const line of ndjsonLines<{ progress?: number, result?: PutResult }>(res)) {
-    if (line.progress !== undefined) { progress.add(line.progress - reported); reported = line.progress }
-    if (line.result !== undefined) { progress.add(line.result.size - reported); return line.result }
-  }
-  throw new VaultError('TRUNCATED', 'the node stopped answering before the file was stored')
+  return await followJob<PutResult>(res, progress, 'stored')
 }
 
 async function streamOne (client: ApiClient, upload: Upload, replicas: string | undefined, progress: Progress): Promise<PutResult> {

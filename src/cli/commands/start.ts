@@ -1,8 +1,6 @@
 // `start`: run the node in the foreground until SIGINT/SIGTERM, then stop cleanly.
 import type { Command } from 'commander'
-import { parseHostPort, parseReplicas, parseSize, DEFAULT_API, DEFAULT_LISTEN, DEFAULT_REPLICAS } from '../../node/config.ts'
-// addresses.ts alone (multiaddr parsing), not net/index.ts: the flags are checked before libp2p loads.
-import { toMultiaddr } from '../../net/addresses.ts'
+import { parseHostPort, parseReplicas, parseSize, DEFAULT_API, DEFAULT_LISTEN, DEFAULT_REPLICAS } from '../../node/flags.ts'
 import { resolveDataDir } from '../../node/data-dir.ts'
 import { VaultError } from '../../errors.ts'
 import { withCommon, type CommonOptions } from '../common.ts'
@@ -40,7 +38,7 @@ export function registerStart (program: Command): void {
     .option('--max-storage <size>', 'cap on what this node holds for others, e.g. 50GB')
     .option('--log-level <level>', 'log level on stderr (trace, debug, info, warn, error)', process.env.DV_LOG_LEVEL ?? 'info')
     .action(async (flags: StartFlags) => {
-      checkStartFlags(flags)
+      await checkStartFlags(flags)
       relaunchWithNodeFlags() // returns only when already relaunched (or it cannot be)
       const { createNode } = await import('../../node/index.ts')
       const node = await createNode({
@@ -83,7 +81,10 @@ export function registerStart (program: Command): void {
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
 
 /** Everything a user typed is checked before the node starts: a typo is a usage error (exit 2). */
-function checkStartFlags (flags: StartFlags): void {
+async function checkStartFlags (flags: StartFlags): Promise<void> {
+  // addresses.ts alone (multiaddr parsing), not net/index.ts: the flags are checked before libp2p
+  // loads; and only here, so the other verbs do not load multiaddr at all.
+  const { toMultiaddr } = await import('../../net/addresses.ts')
   if (!LOG_LEVELS.includes(flags.logLevel)) throw new VaultError('BAD_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(flags.logLevel)}`)
   parseHostPort(flags.api, '--api')
   asUsage('--listen', () => flags.listen.startsWith('/') ? toMultiaddr(flags.listen) : parseHostPort(flags.listen, '--listen'))
