@@ -124,7 +124,7 @@ test('generic sealing authenticates its associated data', async () => {
   assert.throws(() => open(key, sealed.subarray(0, 27)), corrupt)
 })
 
-test('a chunk sealed on the thread pool is standard AES-256-GCM: createDecipheriv opens it too', async () => {
+test('a chunk sealed on a worker thread is standard AES-256-GCM: createDecipheriv opens it too', async () => {
   const plain = randomBytes(70_000)
   const chunk = await sealChunk(randomKey(), plain)
   // [format 1][nonce 12][ciphertext][tag 16], the format byte as AAD: the layout aead.open reads.

@@ -72,7 +72,7 @@ test('a put that dies mid-stream is never listed, and after recovery the same pu
   }
   void tv.vault.put(dying(), { name: 'half.bin' }).catch(() => {})
   await stalled
-  // Sealing runs on the thread pool: wait until the half put's chunks are claimed and on disk.
+  // Sealing runs on worker threads: wait until the half put's chunks are claimed and on disk.
   const claimed = (): number => (tv.catalog.db.prepare('SELECT count(DISTINCT chunk_id) AS n FROM file_chunks').get() as { n: number }).n
   await waitFor(async () => claimed() > earlierBlobs.length - 1 && (await tv.blobFiles()).length === claimed() + 1, 'the half put\'s chunks to reach the disk')
   assert.ok((await tv.blobFiles()).length > earlierBlobs.length, 'the half put wrote chunks')
