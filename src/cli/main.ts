@@ -2,8 +2,10 @@
 // The `distri-vault` entry point. It turns on Node's on-disk compile cache before anything else
 // loads (each CLI command is a new process: the cache saves ~20 ms of parsing per command), then
 // runs the program (program.ts).
-import { enableCompileCache } from 'node:module'
+import * as nodeModule from 'node:module'
 
-enableCompileCache()
+// Optional chaining: Node < 22.1 has no compile cache (bin/distri-vault.js moves such Nodes to the
+// pinned one anyway, but `node dist/cli/main.js` by hand should still get a clear error later).
+nodeModule.enableCompileCache?.()
 const { main } = await import('./program.ts')
 process.exitCode = await main(process.argv)

@@ -61,23 +61,24 @@ async function * readAll (fh: FileHandle): AsyncGenerator<Buffer> {
   }
 }
 
-/** The folder `target` goes in, if the path is absolute and the folder is there. */
-export async function checkLocalTarget (target: string): Promise<string> {
+/**
+ * A file about to be written at `target` on the node's own machine, as `get -o PATH` does on the
+ * CLI's side: a temp file beside it, renamed over `target` once complete (a failure leaves nothing
+ * half-written), with the file's mtime. The temp file is created here, before any byte is sent, so
+ * a path the node may not write to is refused up front (and the CLI can fall back to streaming).
+ */
+export interface LocalTarget {
+  /** Writes `bytes`, then renames into place; frees each buffer once written (the read path's own plaintext). */
+  save: (bytes: AsyncIterable<Buffer>, mtime: Date, onProgress?: (bytes: number) => void) => Promise<number>
+  /** Drops the temp file (when the job fails before `save`). */
+  discard: () => Promise<void>
+}
+
+export async function createLocalFile (target: string): Promise<LocalTarget> {
   if (!isAbsolute(target)) throw new VaultError('BAD_INPUT', `the path must be absolute: ${target}`)
   const dir = dirname(target)
   const info = await stat(dir).catch(() => null)
   if (info === null || !info.isDirectory()) throw new VaultError('NOT_FOUND', `the node finds no folder ${dir}`)
-  return dir
-}
-
-/**
- * Writes `bytes` to `target` on the node's own machine, as `get -o PATH` does on the CLI's side:
- * into a temp file beside it, renamed over `target` once complete (a failure leaves nothing
- * half-written), with the file's mtime. Each buffer is freed once written: they are the read
- * path's own plaintext, and a full collection would otherwise have to find them.
- */
-export async function saveLocalFile (target: string, bytes: AsyncIterable<Buffer>, mtime: Date, onProgress?: (bytes: number) => void): Promise<number> {
-  const dir = await checkLocalTarget(target)
   const tmp = join(dir, `.${basename(target)}.${randomBytes(4).toString('hex')}.part`)
   let fh: FileHandle
   try {
@@ -87,8 +88,12 @@ export async function saveLocalFile (target: string, bytes: AsyncIterable<Buffer
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new VaultError('FORBIDDEN', `the node may not write in ${dir}`)
     throw toVaultError(err)
   }
-  let written = 0
-  try {
+  const discard = async (): Promise<void> => {
+    await fh.close().catch(() => {})
+    await rm(tmp, { force: true })
+  }
+  const save = async (bytes: AsyncIterable<Buffer>, mtime: Date, onProgress?: (bytes: number) => void): Promise<number> => {
+    let written = 0
     try {
       for await (const part of bytes) {
         for (let at = 0; at < part.length;) at += (await fh.write(part, at, part.length - at)).bytesWritten
@@ -96,14 +101,14 @@ export async function saveLocalFile (target: string, bytes: AsyncIterable<Buffer
         release(part)
         onProgress?.(written)
       }
-    } finally {
       await fh.close()
+      await rename(tmp, target)
+    } catch (err) {
+      await discard()
+      throw toVaultError(err)
     }
-    await rename(tmp, target)
-  } catch (err) {
-    await rm(tmp, { force: true })
-    throw toVaultError(err)
+    await utimes(target, mtime, mtime).catch(() => {})
+    return written
   }
-  await utimes(target, mtime, mtime).catch(() => {})
-  return written
+  return { save, discard }
 }

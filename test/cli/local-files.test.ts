@@ -5,7 +5,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { chmod, chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runCli, startCliNode, tempDir } from '../helpers/cli.ts'
 import { flipByte, listFiles } from '../helpers/fs.ts'
@@ -143,4 +143,29 @@ test('the export API refuses bad paths with stable codes, and a chunk that fails
   assert.equal(bad.code, 1)
   assert.match(bad.stderr, /\(CORRUPT\)/)
   assert.deepEqual(await readdir(out), [])
+})
+
+// Needs root, to run the node as another user: the node then may not read the CLI user's private
+// file nor write into its private folder, and the CLI must fall back to streaming, with the same result.
+const NOBODY = { uid: 65534, gid: 65534 }
+test('a node that may not read or write the paths: put and get fall back to streaming and still work', { skip: process.getuid?.() !== 0 ? 'needs root to run the node as another user' : false }, async (t) => {
+  const dir = await tempDir(t)
+  await chmod(dir, 0o755)
+  const data = join(dir, 'node')
+  await mkdir(data)
+  await chown(data, NOBODY.uid, NOBODY.gid)
+  const node = await startCliNode(data, ['--replicas', '1'], 30_000, NOBODY)
+  t.after(async () => { await node.kill() })
+  const content = randomBytes(5 * 1024 * 1024)
+  const mine = join(dir, 'mine')
+  await mkdir(mine, { mode: 0o700 })
+  await writeFile(join(mine, 'private.bin'), content, { mode: 0o600 })
+
+  const put = await runCli(['put', join(mine, 'private.bin'), '--json', '--data', data])
+  assert.equal(put.code, 0, put.stderr)
+  assert.equal(JSON.parse(put.stdout).size, content.length)
+  const get = await runCli(['get', 'private.bin', '-o', join(mine, 'back.bin'), '--json', '--data', data])
+  assert.equal(get.code, 0, get.stderr)
+  assert.ok((await readFile(join(mine, 'back.bin'))).equals(content))
+  assert.deepEqual((await readdir(mine)).sort(), ['back.bin', 'private.bin'])
 })

@@ -37,9 +37,10 @@ export interface CliNode {
   kill: () => Promise<void>
 }
 
-export async function startCliNode (dataDir: string, extraArgs: string[] = [], timeoutMs = 30_000): Promise<CliNode> {
+/** `as`: run the node as another user (tests of a node that may not touch the CLI user's files). */
+export async function startCliNode (dataDir: string, extraArgs: string[] = [], timeoutMs = 30_000, as?: { uid: number, gid: number }): Promise<CliNode> {
   const args = [CLI, 'start', '--data', dataDir, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', '--json', ...extraArgs]
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], ...as })
   let stdout = ''
   let stderr = ''
   proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })

@@ -8,7 +8,7 @@ import { z } from 'zod'
 import type { VaultNode } from '../../node/index.ts'
 import type { FileRecord } from '../../catalog/index.ts'
 import { VaultError } from '../../errors.ts'
-import { checkFileName, checkLocalTarget, openLocalFile, saveLocalFile, type ReplicaTarget } from '../../files/index.ts'
+import { checkFileName, createLocalFile, openLocalFile, type ReplicaTarget } from '../../files/index.ts'
 import { progressLines, replyNdjson } from '../ndjson.ts'
 import { parseRange } from '../range.ts'
 
@@ -136,12 +136,12 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode): void {
     assertLocalClient(request.socket.remoteAddress, 'export writes to the node\'s own disk')
     const body = parse(exportBody, request.body)
     // Everything that can be refused is refused before the stream starts, with a plain status.
-    await checkLocalTarget(body.path)
     const file = await node.vault.open(body.ref)
+    const target = await createLocalFile(body.path)
     const closed = new AbortController()
     request.raw.socket.on('close', () => closed.abort())
     await replyNdjson(reply, async (send) => {
-      const size = await saveLocalFile(body.path, node.vault.read(file, undefined, closed.signal), new Date(file.mtime), progressLines(send))
+      const size = await target.save(node.vault.read(file, undefined, closed.signal), new Date(file.mtime), progressLines(send))
       return { result: { id: file.id, name: file.name, size, path: body.path } }
     })
   })
