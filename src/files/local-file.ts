@@ -1,12 +1,12 @@
 // Files on the node's own machine, for `put` and `get -o PATH` when the CLI and the node share one:
 // the node reads or writes the path itself instead of moving the bytes over HTTP. That skips a copy
 // through a second process and the HTTP stack (a third of a put's CPU on 2 cores, and half of a
-// get's, docs/PERFORMANCE.md); the bytes take exactly the same path through the vault otherwise.
+// get's, docs/PERFORMANCE.md). A put's bytes then take exactly the path of an upload; a get's are
+// written in place by the workers (read.ts, writeFileAt).
 import { randomBytes } from 'node:crypto'
 import { open, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join } from 'node:path'
 import { VaultError, toVaultError } from '../errors.ts'
-import { release } from '../workers/index.ts'
 
 /** Reads of 1 MiB: few system calls, and each read is a buffer of its own the chunker can keep. */
 const READ_BYTES = 1024 * 1024
@@ -68,9 +68,11 @@ async function * readAll (fh: FileHandle): AsyncGenerator<Buffer> {
  * a path the node may not write to is refused up front (and the CLI can fall back to streaming).
  */
 export interface LocalTarget {
-  /** Writes `bytes`, then renames into place; frees each buffer once written (the read path's own plaintext). */
-  save: (bytes: AsyncIterable<Buffer>, mtime: Date, onProgress?: (bytes: number) => void) => Promise<number>
-  /** Drops the temp file (when the job fails before `save`). */
+  /** The temp file's descriptor: writers place their bytes by position. */
+  fd: number
+  /** Renames the complete temp file into place and sets its mtime. */
+  commit: (mtime: Date) => Promise<void>
+  /** Drops the temp file (the write failed or was abandoned). */
   discard: () => Promise<void>
 }
 
@@ -88,27 +90,16 @@ export async function createLocalFile (target: string): Promise<LocalTarget> {
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new VaultError('FORBIDDEN', `the node may not write in ${dir}`)
     throw toVaultError(err)
   }
-  const discard = async (): Promise<void> => {
-    await fh.close().catch(() => {})
-    await rm(tmp, { force: true })
-  }
-  const save = async (bytes: AsyncIterable<Buffer>, mtime: Date, onProgress?: (bytes: number) => void): Promise<number> => {
-    let written = 0
-    try {
-      for await (const part of bytes) {
-        for (let at = 0; at < part.length;) at += (await fh.write(part, at, part.length - at)).bytesWritten
-        written += part.length
-        release(part)
-        onProgress?.(written)
-      }
+  return {
+    fd: fh.fd,
+    commit: async (mtime) => {
       await fh.close()
       await rename(tmp, target)
-    } catch (err) {
-      await discard()
-      throw toVaultError(err)
+      await utimes(target, mtime, mtime).catch(() => {})
+    },
+    discard: async () => {
+      await fh.close().catch(() => {})
+      await rm(tmp, { force: true })
     }
-    await utimes(target, mtime, mtime).catch(() => {})
-    return written
   }
-  return { save, discard }
 }

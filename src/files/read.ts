@@ -1,11 +1,16 @@
 // get: sealed manifest → verified chunks → plaintext bytes, streamed in order. Only the byte
 // range asked for is read, and a few chunks are fetched ahead so remote holders overlap.
+import { write } from 'node:fs'
+import { promisify } from 'node:util'
 import { openChunk, openManifest, unwrapReadKey, MANIFEST_HEADER_BYTES } from '../crypto/index.ts'
 import { VaultError } from '../errors.ts'
 import { readBlob } from './chunk-source.ts'
 import type { VaultContext } from './context.ts'
 import { parseManifest, type Manifest } from './manifest.ts'
 import { noteStreamed } from '../runtime/index.ts'
+import { release, runJob } from '../workers/index.ts'
+
+const writeAt = promisify(write)
 
 /** Chunks read ahead of the consumer: overlaps fetching with writing, bounds memory (4 × ≤4 MiB). */
 const READ_AHEAD = 4
@@ -26,6 +31,60 @@ export async function loadSharedManifest (ctx: VaultContext, owner: string, file
   return parseManifest(openManifest(fileId, Buffer.from(readKeyHex, 'hex'), sealed))
 }
 
+type Chunk = Manifest['chunks'][number]
+
+/** A chunk missing here (or `damaged` here) from the holders; plain store rules without a network. */
+async function loadFromHolders (ctx: VaultContext, owner: string, c: Chunk, signal?: AbortSignal, damaged?: VaultError): Promise<Buffer> {
+  try {
+    return await openChunk(c.id, c.key, await readBlob(ctx.store, ctx.remote, owner, c.id, signal), { hashVerified: true, consume: true })
+  } catch (err) {
+    // Say first what went wrong here: the local copy is bad; the holders are only the way out.
+    if (damaged === undefined || (err instanceof VaultError && err.code === 'CORRUPT')) throw err
+    throw new VaultError('CORRUPT', `${damaged.message}, and no holder supplied a good copy (${err instanceof Error ? err.message : String(err)})`)
+  }
+}
+
+/** Chunks being written at once by writeFileAt: queued jobs hold no buffers, only running ones do. */
+const WRITE_AHEAD = 8
+
+/**
+ * Writes the whole file into the open file `fd` (get to a file on the node's machine): each chunk
+ * is read, checked, decrypted and written at its offset by one worker job, several at once, so no
+ * byte crosses threads; a chunk missing or damaged here comes from the holders instead. Resolves
+ * with the bytes written.
+ */
+export async function writeFileAt (ctx: VaultContext, owner: string, manifest: Manifest, fd: number, signal?: AbortSignal, onProgress?: (bytes: number) => void): Promise<number> {
+  const inflight = new Set<Promise<void>>()
+  let failure: unknown
+  let position = 0
+  let done = 0
+  for (const chunk of manifest.chunks) {
+    if (signal?.aborted === true) failure ??= new VaultError('TRUNCATED', 'the client went away before the file was written')
+    if (failure !== undefined) break
+    const at = position
+    position += chunk.size
+    const job: Promise<void> = writeChunkAt(ctx, owner, chunk, fd, at, signal)
+      .then(() => { done += chunk.size; noteStreamed(chunk.size); onProgress?.(done) }, (err: unknown) => { failure ??= err })
+      .finally(() => inflight.delete(job))
+    inflight.add(job)
+    while (inflight.size >= WRITE_AHEAD) await Promise.race(inflight)
+  }
+  await Promise.all(inflight)
+  if (failure !== undefined) throw failure
+  return position
+}
+
+async function writeChunkAt (ctx: VaultContext, owner: string, c: Chunk, fd: number, position: number, signal?: AbortSignal): Promise<void> {
+  const { status } = await runJob({ op: 'openToFile', id: c.id, key: c.key, size: c.size, blobPath: ctx.store.pathOf(owner, c.id), fd, position }, false)
+  if (status === 'ok') return
+  const damaged = status === 'corrupt' ? new VaultError('CORRUPT', `chunk ${c.id.slice(0, 12)}… does not match its hash`) : undefined
+  if (damaged !== undefined && ctx.remote === undefined) throw damaged
+  const plain = await loadFromHolders(ctx, owner, c, signal, damaged)
+  if (plain.length !== c.size) throw new VaultError('CORRUPT', 'a chunk has the wrong size')
+  for (let at = 0; at < plain.length;) at += (await writeAt(fd, plain, at, plain.length - at, position + at)).bytesWritten
+  release(plain)
+}
+
 /** Streams the plaintext of `range` (whole file by default); every chunk is verified before use. */
 export async function * readFileBytes (ctx: VaultContext, owner: string, manifest: Manifest, range?: ByteRange, signal?: AbortSignal): AsyncGenerator<Buffer> {
   const start = range?.start ?? 0
@@ -39,25 +98,16 @@ export async function * readFileBytes (ctx: VaultContext, owner: string, manifes
     }
     offset += chunk.size
   }
-  const load = async (c: Manifest['chunks'][number]): Promise<Buffer> => {
+  const load = async (c: Chunk): Promise<Buffer> => {
     // The local copy is checked (hash, then tag) by openChunk in one job on a worker; a damaged
     // or missing one is fetched from the holders, whose client checks the hash on arrival.
     const local = await ctx.store.getUnverified(owner, c.id)
-    let damaged: VaultError | undefined
-    if (local !== undefined) {
-      try {
-        return await openChunk(c.id, c.key, local, { consume: true })
-      } catch (err) {
-        if (ctx.remote === undefined || !(err instanceof VaultError) || err.code !== 'CORRUPT') throw err
-        damaged = err
-      }
-    }
+    if (local === undefined) return await loadFromHolders(ctx, owner, c, signal)
     try {
-      return await openChunk(c.id, c.key, await readBlob(ctx.store, ctx.remote, owner, c.id, signal), { hashVerified: true, consume: true })
+      return await openChunk(c.id, c.key, local, { consume: true })
     } catch (err) {
-      // Say first what went wrong here: the local copy is bad; the holders are only the way out.
-      if (damaged === undefined || (err instanceof VaultError && err.code === 'CORRUPT')) throw err
-      throw new VaultError('CORRUPT', `${damaged.message}, and no holder supplied a good copy (${err instanceof Error ? err.message : String(err)})`)
+      if (ctx.remote === undefined || !(err instanceof VaultError) || err.code !== 'CORRUPT') throw err
+      return await loadFromHolders(ctx, owner, c, signal, err)
     }
   }
   const pending: Array<Promise<Buffer>> = []

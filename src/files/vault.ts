@@ -9,7 +9,7 @@ import type { RemoteBlobs } from './chunk-source.ts'
 import type { BlobReplication, ReplicaTarget, VaultContext } from './context.ts'
 import type { Manifest } from './manifest.ts'
 import { putFile, type PutOptions, type PutResult } from './put.ts'
-import { loadOwnManifest, loadSharedManifest, readFileBytes, type ByteRange } from './read.ts'
+import { loadOwnManifest, loadSharedManifest, readFileBytes, writeFileAt, type ByteRange } from './read.ts'
 import { rebuildCatalog, type RebuildResult } from './rebuild.ts'
 
 export interface VaultOptions {
@@ -84,6 +84,11 @@ export class Vault implements VaultContext {
 
   read (file: OpenFile, range?: ByteRange, signal?: AbortSignal): AsyncGenerator<Buffer> {
     return readFileBytes(this, file.owner, file.manifest, range, signal)
+  }
+
+  /** Writes the whole file into the open file `fd`, chunks in parallel at their offsets; resolves with its size. */
+  async writeTo (file: OpenFile, fd: number, signal?: AbortSignal, onProgress?: (bytes: number) => void): Promise<number> {
+    return await writeFileAt(this, file.owner, file.manifest, fd, signal, onProgress)
   }
 
   async remove (ref: string): Promise<FileRecord> {

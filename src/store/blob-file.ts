@@ -31,6 +31,21 @@ export function writeBlobSync (tmp: string, target: string, id: string, data: Ui
   }
 }
 
+/** A blob file's bytes, unchecked, or undefined if there is none (the caller verifies them). */
+export function readBlobSync (path: string): Buffer | undefined {
+  try {
+    return readFileSync(path)
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw err
+  }
+}
+
+/** Writes all of `data` to `fd` at `position` (pwrite: several writers may fill one file at once). */
+export function writeAllAtSync (fd: number, data: Uint8Array, position: number): void {
+  for (let at = 0; at < data.byteLength;) at += writeSync(fd, data, at, data.byteLength - at, position + at)
+}
+
 /** Whether a blob file is already there and good; else the size of the damaged copy it replaces. */
 export function onDiskSync (path: string, id: string, size: number): BlobOnDisk['found'] {
   let found: number

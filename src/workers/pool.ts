@@ -102,6 +102,11 @@ export function offloads (bytes: number): boolean {
  * caller gives up `task.data`, which then moves to the worker instead of being copied.
  */
 export async function runJob<J extends WorkerJob> (task: J, consume: boolean): Promise<ResultOf<J>> {
+  if (!('data' in task)) {
+    // A job that names its bytes (a file) instead of carrying them: nothing to move.
+    if (!offloads(task.size)) return performJob(task).result as ResultOf<J>
+    return revive(task.op, await leastBusy().run(nextJob++, task, [])) as ResultOf<J>
+  }
   if (!offloads(task.data.byteLength)) return performJob(task).result as ResultOf<J>
   let data = task.data
   let transfer = consume ? movable(data) : []
@@ -128,6 +133,7 @@ function revive (op: WorkerJob['op'], result: unknown): unknown {
       const r = result as { hex: string, data: Uint8Array }
       return { hex: r.hex, data: asBuffer(r.data) }
     }
-    case 'writeBlob': return result
+    case 'writeBlob':
+    case 'openToFile': return result
   }
 }

@@ -1,7 +1,7 @@
 // A byte worker thread: does the jobs the pool posts (jobs.ts) and posts the results back, moving
 // result buffers instead of copying them. Errors go back as {code, message}.
 import { parentPort } from 'node:worker_threads'
-import { inputIsSpent, performJob, type WorkerJob } from './jobs.ts'
+import { performJob, spentInput, type WorkerJob } from './jobs.ts'
 import { release } from './buffers.ts'
 import { toVaultError } from '../errors.ts'
 
@@ -19,6 +19,7 @@ port.on('message', ({ job, task }: Request) => {
     port.postMessage({ job, ok: false, code: error.code, message: error.message })
   } finally {
     // The input came here moved or copied: this thread holds its only reference.
-    if (inputIsSpent(task)) release(task.data)
+    const input = spentInput(task)
+    if (input !== undefined) release(input)
   }
 })

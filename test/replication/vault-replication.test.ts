@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { open, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startCluster, putBytes, readBytes, waitForMesh } from '../helpers/cluster.ts'
 import { waitFor } from '../helpers/cli.ts'
@@ -200,4 +200,27 @@ test('chunks of a put cut short by a crash are dropped from the holders too once
   assert.deepEqual(await blobsIn(back, back.nodeId), [])
   await waitFor('b and c to drop the crashed put\'s blobs', async () =>
     (await blobsIn(b, back.nodeId)).length === 0 && (await blobsIn(c, back.nodeId)).length === 0, 15_000)
+})
+
+test('a get written straight to a file takes chunks missing or damaged here from the holders', async (t) => {
+  const { nodes: [a] } = await startCluster(t, 2)
+  const bytes = randomBytes(6 * 1024 * 1024)
+  await putBytes(a, 'to-file.bin', bytes, 2)
+  const file = await a.vault.open('to-file.bin')
+  const [lost, flipped] = file.manifest.chunks
+  await rm(a.vault.store.pathOf(a.nodeId, lost.id))
+  const damaged = await readFile(a.vault.store.pathOf(a.nodeId, flipped.id))
+  damaged[100] ^= 1
+  await writeFile(a.vault.store.pathOf(a.nodeId, flipped.id), damaged)
+
+  const out = join(a.paths.root, 'out.bin')
+  const fh = await open(out, 'w')
+  let progress = 0
+  try {
+    assert.equal(await a.vault.writeTo(file, fh.fd, undefined, (n) => { progress = n }), bytes.length)
+  } finally {
+    await fh.close()
+  }
+  assert.equal(progress, bytes.length)
+  assert.equal(sha(await readFile(out)), sha(bytes))
 })

@@ -141,8 +141,14 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode): void {
     const closed = new AbortController()
     request.raw.socket.on('close', () => closed.abort())
     await replyNdjson(reply, async (send) => {
-      const size = await target.save(node.vault.read(file, undefined, closed.signal), new Date(file.mtime), progressLines(send))
-      return { result: { id: file.id, name: file.name, size, path: body.path } }
+      try {
+        const size = await node.vault.writeTo(file, target.fd, closed.signal, progressLines(send))
+        await target.commit(new Date(file.mtime))
+        return { result: { id: file.id, name: file.name, size, path: body.path } }
+      } catch (err) {
+        await target.discard()
+        throw err
+      }
     })
   })
 
