@@ -172,7 +172,7 @@ test('storing a blob again over a damaged copy on disk repairs it and keeps usag
   assert.deepEqual(restarted.usage(), { [OWNER_A]: 6000 })
 })
 
-test('big blobs, written on a worker thread, get the same guarantees: exact bytes, no temp file, dedup, repair', async (t) => {
+test('big blobs, written on a worker thread, get the same guarantees: exact bytes, no temp file, dedup, repair', { skip: process.env.DV_WORKERS === '0' ? 'worker threads turned off' : false }, async (t) => {
   const { dir, store } = await newStore(t)
   const size = 300 * 1024 // over the inline threshold of workers/
   const [a, b] = [blob(size), blob(size)]

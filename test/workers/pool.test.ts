@@ -9,8 +9,9 @@ import { openChunkSync, sealChunkSync } from '../../src/crypto/chunk-cipher.ts'
 import { offloads } from '../../src/workers/index.ts'
 
 const BIG = 1024 * 1024 + 17 // over the inline threshold: runs on a worker
+const needsWorkers = { skip: process.env.DV_WORKERS === '0' ? 'worker threads turned off' : false }
 
-test('a chunk sealed on a worker is byte for byte the chunk sealed inline, and opens back', async () => {
+test('a chunk sealed on a worker is byte for byte the chunk sealed inline, and opens back', needsWorkers, async () => {
   assert.ok(offloads(BIG), 'this size goes to a worker')
   const key = randomKey()
   const plain = randomBytes(BIG)
@@ -24,7 +25,7 @@ test('a chunk sealed on a worker is byte for byte the chunk sealed inline, and o
   assert.ok(openChunkSync(onWorker.id, onWorker.key, onWorker.sealed).equals(plain))
 })
 
-test('consume moves a whole buffer to the worker; a view or a kept buffer is copied and left intact', async () => {
+test('consume moves a whole buffer to the worker; a view or a kept buffer is copied and left intact', needsWorkers, async () => {
   const key = randomKey()
   const original = randomBytes(BIG)
   const expected = sealChunkSync(key, original).id
