@@ -85,7 +85,7 @@ function leastBusy (): ByteWorker {
   const idle = workers.find((w) => w.pending.size === 0)
   if (idle !== undefined) return idle
   if (workers.length < WORKERS) {
-    const fresh = new ByteWorker((dead) => { workers.splice(workers.indexOf(dead), 1) })
+    const fresh = new ByteWorker((dead) => { const at = workers.indexOf(dead); if (at >= 0) workers.splice(at, 1) })
     workers.push(fresh)
     return fresh
   }
