@@ -104,6 +104,20 @@ export async function * ndjsonLines<T extends object> (res: IncomingMessage): As
 }
 
 /**
+ * Starts an import or export: the node reads or writes a path on its own machine. Undefined when
+ * it cannot reach that path (FORBIDDEN: another user; NOT_FOUND: another mount namespace, or a node
+ * without the route): the caller then moves the bytes over HTTP instead.
+ */
+export async function startLocalJob (client: ApiClient, route: '/api/files/import' | '/api/files/export', body: object): Promise<IncomingMessage | undefined> {
+  try {
+    return await client.send(route, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+  } catch (err) {
+    if (err instanceof VaultError && (err.code === 'FORBIDDEN' || err.code === 'NOT_FOUND')) return undefined
+    throw err
+  }
+}
+
+/**
  * Follows a job answered as `{"progress": bytes}` lines and a `{"result": …}` line (import and
  * export), feeding the progress bar; resolves with the result.
  */

@@ -64,7 +64,7 @@ export async function writeFileAt (ctx: VaultContext, owner: string, manifest: M
     const at = position
     position += chunk.size
     const job: Promise<void> = writeChunkAt(ctx, owner, chunk, fd, at, signal)
-      .then(() => { done += chunk.size; noteStreamed(chunk.size); onProgress?.(done) }, (err: unknown) => { failure ??= err })
+      .then(() => { done += chunk.size; onProgress?.(done) }, (err: unknown) => { failure ??= err })
       .finally(() => inflight.delete(job))
     inflight.add(job)
     while (inflight.size >= WRITE_AHEAD) await Promise.race(inflight)

@@ -39,8 +39,3 @@ export function noteStreamed (bytes: number): void {
   since = 0
   collect({ type: 'minor' })
 }
-
-/** Whether the pacing is on (for tests and the bench). */
-export function heapTuned (): boolean {
-  return collect !== undefined
-}

@@ -1,13 +1,12 @@
 // The on-disk store of sealed blobs (chunks and manifests), one folder per owner:
 // storage/<owner-id>/<2 hex>/<2 hex>/<blob id>. Blobs are content-addressed (SHA-256 of the
 // sealed bytes), written atomically through storage/.tmp, and verified on every read.
-import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { VaultError, toVaultError } from '../errors.ts'
 import { sha256HexAsync, sha256Keep } from '../crypto/index.ts'
-import { fsyncDir } from './atomic.ts'
-import { offloads, runJob } from '../workers/index.ts'
+import { runJob } from '../workers/index.ts'
 
 const BLOB_ID = /^[0-9a-f]{64}$/
 const OWNER_ID = /^[1-9A-HJ-NP-Za-km-z]{20,80}$/
@@ -86,53 +85,30 @@ export class BlobStore {
   async put (owner: string, id: string, data: Uint8Array, trusted = false, consume = false): Promise<void> {
     const target = this.pathOf(owner, id)
     if (!trusted && await sha256HexAsync(data) !== id) throw new VaultError('CORRUPT', 'blob does not match its ID')
-    await this.withLock(`${owner}/${id}`, async () => {
-      if (offloads(data.byteLength)) await this.writeOnWorker(target, owner, id, data, consume)
-      else await this.write(target, owner, id, data)
-    })
+    await this.withLock(`${owner}/${id}`, async () => await this.write(target, owner, id, data, consume))
   }
 
-  /** Big blobs: the whole atomic write as one job on a worker thread (store/blob-file.ts). */
-  private async writeOnWorker (target: string, owner: string, id: string, data: Uint8Array, consume: boolean): Promise<void> {
+  /**
+   * The atomic write (temp file, fsync, rename, fsync of the folder; skipped when an intact copy is
+   * there) as one job on a worker thread (store/blob-file.ts). A damaged copy never satisfies dedup:
+   * the new put would point at bytes that never read back.
+   */
+  private async write (target: string, owner: string, id: string, data: Uint8Array, consume: boolean): Promise<void> {
     const size = data.byteLength
     const tmp = join(this.tmpDir, randomBytes(8).toString('hex'))
-    const { found } = await runJob({ op: 'writeBlob', id, tmp, target, data }, consume)
-    if (found !== 'intact') this.count(owner, size - (found === 'missing' ? 0 : found))
-  }
-
-  private async write (target: string, owner: string, id: string, data: Uint8Array): Promise<void> {
-    // A damaged copy must not satisfy dedup: the new put would point at bytes that never read back.
-    const found = await onDisk(target, id, data.length)
-    if (found === 'intact') return
-    const tmp = join(this.tmpDir, randomBytes(8).toString('hex'))
+    let found: 'intact' | 'missing' | number
     try {
-      const fh = await open(tmp, 'w', 0o600)
-      try {
-        await fh.writeFile(data)
-        await fh.sync()
-      } finally {
-        await fh.close()
-      }
-      const dir = join(target, '..')
-      await mkdir(dir, { recursive: true })
-      await rename(tmp, target)
-      await fsyncDir(dir)
-      this.count(owner, data.length - (found === 'missing' ? 0 : found))
+      ({ found } = await runJob({ op: 'writeBlob', id, tmp, target, data }, consume))
     } catch (err) {
-      await rm(tmp, { force: true })
-      throw toVaultError(err)
+      throw toVaultError(err) // inline (DV_WORKERS=0) the errno error arrives as it is
     }
+    if (found !== 'intact') this.count(owner, size - (found === 'missing' ? 0 : found))
   }
 
   /** Reads a blob and checks its hash: a corrupt or missing blob never reaches the caller. */
   async get (owner: string, id: string): Promise<Buffer> {
-    let data: Buffer
-    try {
-      data = await readFile(this.pathOf(owner, id))
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw new VaultError('NOT_FOUND', `blob ${id.slice(0, 12)}… is not stored here`)
-      throw toVaultError(err)
-    }
+    const data = await this.getUnverified(owner, id)
+    if (data === undefined) throw new VaultError('NOT_FOUND', `blob ${id.slice(0, 12)}… is not stored here`)
     const checked = await sha256Keep(data)
     if (checked.hex !== id) throw new VaultError('CORRUPT', `blob ${id.slice(0, 12)}… is corrupt on disk`)
     return checked.data
@@ -209,22 +185,6 @@ export class BlobStore {
   /** Bytes held per owner folder. */
   usage (): Record<string, number> {
     return Object.fromEntries([...this.bytesByOwner].filter(([, bytes]) => bytes > 0))
-  }
-}
-
-/** Whether a blob file is already there and good; else the size of the damaged copy it replaces. */
-async function onDisk (path: string, id: string, size: number): Promise<'intact' | 'missing' | number> {
-  let found: number
-  try {
-    found = (await stat(path)).size
-  } catch {
-    return 'missing'
-  }
-  if (found !== size) return found
-  try {
-    return (await sha256Keep(await readFile(path))).hex === id ? 'intact' : found
-  } catch {
-    return found
   }
 }
 

@@ -4,7 +4,8 @@
 // Why threads of our own and not WebCrypto (which also runs on a thread pool): WebCrypto copies
 // every input and output buffer, and on a 2-core machine those copies and the garbage they make
 // cost more CPU than the hashing itself. Here a buffer the caller gives up (`consume`) moves to a
-// worker and back without a copy. Small inputs are done inline: a message costs more than they do.
+// worker and back without a copy. Small CPU jobs are done inline: a message costs more than they do;
+// jobs that wait on the disk never are.
 //
 // Workers are started on first use, kept unref'd while idle (they never hold a process open) and
 // replaced if one dies; a job on a dead worker fails with INTERNAL, never hangs. A blob is written
@@ -20,7 +21,7 @@ import { asBuffer, movable } from './buffers.ts'
 const INLINE_BYTES = 64 * 1024
 /** One per core, at most 4: measured on 2 cores, a third or fourth worker only added switching. */
 const WORKERS = Math.max(1, Math.min(4, availableParallelism()))
-/** `DV_WORKERS=0` does everything inline (for comparison, or where threads are unwelcome). */
+/** `DV_WORKERS=0` does everything inline, disk jobs included (for comparison, or where threads are unwelcome). */
 const DISABLED = process.env.DV_WORKERS === '0'
 
 interface Pending { resolve: (value: unknown) => void, reject: (err: Error) => void }
@@ -92,9 +93,15 @@ function leastBusy (): ByteWorker {
   return workers.reduce((a, b) => (b.pending.size < a.pending.size ? b : a))
 }
 
-/** Whether a job on this many bytes goes to a worker (else runJob does it inline). */
+/** Whether a CPU job on this many bytes goes to a worker (else runJob does it inline). */
 export function offloads (bytes: number): boolean {
   return !DISABLED && bytes >= INLINE_BYTES
+}
+
+/** Jobs that wait on the disk (fsync, file reads) always go to a worker: inline they would stall the event loop. */
+function runsInline (task: WorkerJob): boolean {
+  if (task.op === 'writeBlob' || task.op === 'openToFile') return DISABLED
+  return !offloads(task.data.byteLength)
 }
 
 /**
@@ -102,12 +109,9 @@ export function offloads (bytes: number): boolean {
  * caller gives up `task.data`, which then moves to the worker instead of being copied.
  */
 export async function runJob<J extends WorkerJob> (task: J, consume: boolean): Promise<ResultOf<J>> {
-  if (!('data' in task)) {
-    // A job that names its bytes (a file) instead of carrying them: nothing to move.
-    if (!offloads(task.size)) return performJob(task).result as ResultOf<J>
-    return revive(task.op, await leastBusy().run(nextJob++, task, [])) as ResultOf<J>
-  }
-  if (!offloads(task.data.byteLength)) return performJob(task).result as ResultOf<J>
+  if (runsInline(task)) return performJob(task).result as ResultOf<J>
+  // A job that names its bytes (a file) instead of carrying them: nothing to move.
+  if (!('data' in task)) return revive(task.op, await leastBusy().run(nextJob++, task, [])) as ResultOf<J>
   let data = task.data
   let transfer = consume ? movable(data) : []
   if (transfer.length === 0) {

@@ -75,6 +75,16 @@ async function sendReleasing (reply: FastifyReply, status: number, source: Async
   }
 }
 
+/**
+ * Aborted when the connection closes before the answer is complete: the work for it stops. (The
+ * response's own 'close', not the socket's: a kept-alive socket would collect one listener per request.)
+ */
+function clientGone (reply: FastifyReply): AbortSignal {
+  const gone = new AbortController()
+  reply.raw.on('close', () => { if (!reply.raw.writableFinished) gone.abort() })
+  return gone.signal
+}
+
 /** The client hung up: the put stops at the next read and stores nothing, as a cut-off upload does. */
 async function * untilAborted (source: AsyncIterable<Buffer>, signal: AbortSignal): AsyncGenerator<Buffer> {
   for await (const part of source) {
@@ -110,11 +120,10 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode): void {
     // Everything that can be refused is refused before the stream starts, with a plain status.
     checkFileName(body.name)
     const file = await openLocalFile(body.path)
-    const closed = new AbortController()
-    request.raw.socket.on('close', () => closed.abort())
+    const gone = clientGone(reply)
     try {
       await replyNdjson(reply, async (send) => {
-        const result = await node.vault.put(untilAborted(file.bytes, closed.signal), {
+        const result = await node.vault.put(untilAborted(file.bytes, gone), {
           name: body.name,
           mtime: body.mtime === undefined ? file.mtime : new Date(body.mtime),
           expectedSize: file.size,
@@ -138,11 +147,10 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode): void {
     // Everything that can be refused is refused before the stream starts, with a plain status.
     const file = await node.vault.open(body.ref)
     const target = await createLocalFile(body.path)
-    const closed = new AbortController()
-    request.raw.socket.on('close', () => closed.abort())
+    const gone = clientGone(reply)
     await replyNdjson(reply, async (send) => {
       try {
-        const size = await node.vault.writeTo(file, target.fd, closed.signal, progressLines(send))
+        const size = await node.vault.writeTo(file, target.fd, gone, progressLines(send))
         await target.commit(new Date(file.mtime))
         return { result: { id: file.id, name: file.name, size, path: body.path } }
       } catch (err) {
@@ -174,17 +182,16 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode): void {
       reply.header('content-range', `bytes */${file.size}`)
       throw new VaultError('BAD_RANGE', `range not satisfiable for a file of ${file.size} bytes`)
     }
-    const abort = new AbortController()
-    request.raw.on('close', () => abort.abort())
+    const gone = clientGone(reply)
     if (range.kind === 'partial') {
       reply.status(206)
       reply.header('content-range', `bytes ${range.start}-${range.end}/${file.size}`)
       reply.header('content-length', range.end - range.start + 1)
-      await sendReleasing(reply, 206, node.vault.read(file, range, abort.signal), abort.signal)
+      await sendReleasing(reply, 206, node.vault.read(file, range, gone), gone)
       return
     }
     reply.header('content-length', file.size)
-    await sendReleasing(reply, 200, node.vault.read(file, undefined, abort.signal), abort.signal)
+    await sendReleasing(reply, 200, node.vault.read(file, undefined, gone), gone)
   })
 
   app.delete('/api/files/:ref', async (request) => {

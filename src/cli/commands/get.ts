@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import type { Command } from 'commander'
 import { VaultError } from '../../errors.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
-import { followJob, isLoopback, type ApiClient } from '../client.ts'
+import { followJob, isLoopback, startLocalJob, type ApiClient } from '../client.ts'
 import { printJson } from '../output.ts'
 import { createProgress } from '../progress.ts'
 
@@ -83,13 +83,8 @@ async function chooseTarget (output: string | undefined, name: string): Promise<
 async function exportLocal (client: ApiClient, ref: string, flags: GetFlags): Promise<boolean> {
   const info = await client.json<{ id: string, name: string, size: number }>(`/api/files/${encodeURIComponent(ref)}/info`)
   const target = await chooseTarget(flags.output, info.name)
-  let res
-  try {
-    res = await client.send('/api/files/export', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ref, path: resolve(target) }) })
-  } catch (err) {
-    if (err instanceof VaultError && (err.code === 'FORBIDDEN' || err.code === 'NOT_FOUND')) return false
-    throw err
-  }
+  const res = await startLocalJob(client, '/api/files/export', { ref, path: resolve(target) })
+  if (res === undefined) return false
   const progress = await createProgress('get', info.size, flags.json === true)
   try {
     const result = await followJob<{ id: string, name: string, size: number }>(res, progress, 'written')

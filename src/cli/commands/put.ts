@@ -6,7 +6,7 @@ import { Transform } from 'node:stream'
 import type { Command } from 'commander'
 import { VaultError } from '../../errors.ts'
 import { parseReplicas } from '../../node/flags.ts'
-import { followJob, isLoopback, type ApiClient } from '../client.ts'
+import { followJob, isLoopback, startLocalJob, type ApiClient } from '../client.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { formatBytes, printJson, printLine } from '../output.ts'
 import { createProgress, type Progress } from '../progress.ts'
@@ -99,15 +99,8 @@ async function putOne (client: ApiClient, upload: Upload, replicas: string | und
  * mount namespace, an older node): then the bytes are streamed as usual.
  */
 async function importLocal (client: ApiClient, upload: Upload, replicas: string | undefined, progress: Progress): Promise<PutResult | undefined> {
-  const body = JSON.stringify({ path: resolve(upload.path), name: upload.name, replicas, mtime: upload.mtime?.toISOString() })
-  let res
-  try {
-    res = await client.send('/api/files/import', { method: 'POST', headers: { 'content-type': 'application/json' }, body })
-  } catch (err) {
-    if (err instanceof VaultError && (err.code === 'FORBIDDEN' || err.code === 'NOT_FOUND')) return undefined
-    throw err
-  }
-  return await followJob<PutResult>(res, progress, 'stored')
+  const res = await startLocalJob(client, '/api/files/import', { path: resolve(upload.path), name: upload.name, replicas, mtime: upload.mtime?.toISOString() })
+  return res === undefined ? undefined : await followJob<PutResult>(res, progress, 'stored')
 }
 
 async function streamOne (client: ApiClient, upload: Upload, replicas: string | undefined, progress: Progress): Promise<PutResult> {
