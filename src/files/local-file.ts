@@ -123,6 +123,7 @@ export interface LocalTarget {
 
 export async function createLocalFile (target: string): Promise<LocalTarget> {
   if (!isAbsolute(target)) throw new VaultError('BAD_INPUT', `the path must be absolute: ${target}`)
+  if (Buffer.byteLength(basename(target)) > NAME_MAX_BYTES) throw new VaultError('BAD_INPUT', `the file name is too long for this file system (over ${NAME_MAX_BYTES} bytes): ${basename(target).slice(0, 40)}…`)
   const dir = dirname(target)
   const info = await stat(dir).catch(() => null)
   if (info === null || !info.isDirectory()) throw new VaultError('NOT_FOUND', `the node finds no folder ${dir}`)

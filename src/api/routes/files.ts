@@ -141,10 +141,13 @@ async function putUpload (node: VaultNode, request: FastifyRequest, reply: Fasti
 export function fileRoutes (app: FastifyInstance, node: VaultNode, options: FileRouteOptions): void {
   // Uploads are never buffered: the raw request stream goes straight into the chunker, whatever
   // its Content-Type. In a context of its own whose one body parser hands the stream on untouched
-  // (fastify's JSON and text parsers would consume it; the JSON routes below keep them).
+  // (fastify's JSON and text parsers would consume it; the JSON routes below keep them). The type
+  // means nothing to a vault file, so it is dropped before fastify looks at it: even a malformed
+  // one ("foo") is no reason to refuse the bytes.
   void app.register(async (uploads) => {
     uploads.removeAllContentTypeParsers()
     uploads.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
+    uploads.addHook('preParsing', async (request) => { delete request.headers['content-type'] })
     uploads.post('/api/files', async (request, reply) => await putUpload(node, request, reply))
   })
 

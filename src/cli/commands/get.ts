@@ -76,6 +76,9 @@ async function chooseTarget (output: string | undefined, name: string): Promise<
     process.stderr.write(`note: the file's name is ${Buffer.byteLength(basename(name))} bytes, longer than a file name can be here (${NAME_MAX_BYTES}); writing it as ${JSON.stringify(base.length > 60 ? base.slice(0, 40) + '…' + base.slice(-16) : base)} (choose another with -o PATH)\n`)
   }
   const target = output === undefined ? base : isDir ? join(output, base) : output
+  if (Buffer.byteLength(basename(target)) > NAME_MAX_BYTES) {
+    throw new VaultError('BAD_INPUT', `the output name is too long for a file here (${Buffer.byteLength(basename(target))} bytes, at most ${NAME_MAX_BYTES}); choose a shorter one with -o PATH`)
+  }
   if (output === undefined && await stat(target).then(() => true, () => false)) {
     throw new VaultError('ALREADY_EXISTS', `${target} already exists here; choose where to write with -o PATH`)
   }
