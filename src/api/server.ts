@@ -1,6 +1,6 @@
 // The HTTP API: fastify on 127.0.0.1 by default, deny-by-default access (guard.ts: Host, Origin,
 // bearer token), JSON errors with stable codes, streamed uploads and downloads.
-import Fastify from 'fastify'
+import Fastify, { type FastifyReply } from 'fastify'
 import type { Logger } from 'pino'
 import type { VaultNode } from '../node/index.ts'
 import { parseHostPort } from '../node/config.ts'
@@ -31,7 +31,17 @@ export interface ApiServer {
 
 export async function startApiServer (options: ApiServerOptions): Promise<ApiServer> {
   const { host, port } = parseHostPort(options.listen, '--api')
-  const app = Fastify({ logger: false, forceCloseConnections: true, bodyLimit: 1024 * 1024, routerOptions: { maxParamLength: 8192 } })
+  const app = Fastify({
+    logger: false,
+    forceCloseConnections: true,
+    bodyLimit: 1024 * 1024,
+    routerOptions: { maxParamLength: 8192 },
+    // A URL the router cannot even decode (a malformed %-escape) is refused before any route or
+    // hook: answered in our error shape, without echoing it.
+    frameworkErrors: (_error, _request, reply) => {
+      void (reply as FastifyReply).status(400).send({ error: { code: 'BAD_INPUT', message: 'malformed URL' } })
+    }
+  })
   const routes: ApiRoute[] = []
   app.addHook('onRoute', (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url })

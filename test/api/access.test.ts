@@ -75,6 +75,9 @@ function pathVariants (path: string, port: number): string[] {
     `${pathname};x=1${q}`,
     `${pathname}${q === '' ? '?' : q + '&'}token=${TOKEN}`,
     `${pathname}#frag`,
+    `${pathname}%zz${q}`, // malformed escapes
+    `/%E0%A4%A${pathname}${q}`,
+    `${pathname}%00${q}`,
     `http://127.0.0.1:${port}${path}`, // absolute-form
     `http://localhost:${port}${path}`,
     `http://evil.com${path}`,
