@@ -63,8 +63,10 @@ function checkBrowserOrigin (request: FastifyRequest, hosts: Set<string>): void 
   if (origin !== undefined && !(origin.startsWith('http://') && hosts.has(origin.slice('http://'.length)))) {
     throw new VaultError('FORBIDDEN', 'requests from another site\'s page are refused (Origin)')
   }
+  // Only the API's own pages ("same-origin") and the user's own navigation ("none") may change
+  // anything; "same-site" is another port of this host, "cross-site" any other page.
   const site = request.headers['sec-fetch-site']
-  if (site === 'cross-site' || site === 'same-site') {
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') {
     throw new VaultError('FORBIDDEN', 'requests from another site\'s page are refused (Sec-Fetch-Site)')
   }
 }

@@ -171,7 +171,8 @@ test('a state-changing request from another site\'s page is refused (Origin, Sec
     { Origin: `http://localhost:${port + 1}` },
     { Origin: `http://127.0.0.1:${port}/` },
     { 'Sec-Fetch-Site': 'cross-site' },
-    { 'Sec-Fetch-Site': 'same-site' }
+    { 'Sec-Fetch-Site': 'same-site' },
+    { 'Sec-Fetch-Site': 'cross-site, same-origin' }
   ]
   for (const route of changing) {
     for (const headers of foreign) {

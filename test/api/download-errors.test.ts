@@ -11,13 +11,13 @@ import { putBytes, startCluster } from '../helpers/cluster.ts'
 import { flipByte } from '../helpers/fs.ts'
 
 /** GETs `url` and reads the body to its end or its failure: status, bytes received, how it ended. */
-async function download (url: string, headers: Record<string, string>): Promise<{ status: number, length: number, received: number, clean: boolean, body: Buffer }> {
+async function download (url: string, headers: Record<string, string>): Promise<{ status: number, type: string, length: number, received: number, clean: boolean, body: Buffer }> {
   return await new Promise((resolve, reject) => {
     get(url, { headers, agent: false }, (res) => {
       const parts: Buffer[] = []
       let received = 0
       res.on('data', (d: Buffer) => { received += d.length; if (parts.length < 4) parts.push(d) })
-      const done = (clean: boolean): void => resolve({ status: res.statusCode ?? 0, length: Number(res.headers['content-length']), received, clean, body: Buffer.concat(parts) })
+      const done = (clean: boolean): void => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), length: Number(res.headers['content-length']), received, clean, body: Buffer.concat(parts) })
       res.on('end', () => done(res.complete))
       res.on('error', () => done(false))
       res.on('aborted', () => done(false))
@@ -51,6 +51,7 @@ test('a download whose chunks are damaged or gone answers a JSON error before th
   const corrupt = await download(`${url}/api/files/first-bad.bin`, auth)
   assert.equal(corrupt.status, 500, corrupt.body.toString())
   assert.equal(JSON.parse(corrupt.body.toString()).error.code, 'CORRUPT')
+  assert.match(corrupt.type, /^application\/json/)
 
   await rm((await chunks('first-gone.bin'))[0])
   const gone = await download(`${url}/api/files/first-gone.bin`, auth)

@@ -9,7 +9,7 @@ import { z } from 'zod'
 import type { VaultNode } from '../../node/index.ts'
 import type { FileRecord } from '../../catalog/index.ts'
 import { VaultError } from '../../errors.ts'
-import { checkFileName, createLocalFile, fitFileName, openLocalFile, type ReplicaTarget } from '../../files/index.ts'
+import { checkFileName, createLocalFile, fitFileName, openLocalFile, type ByteRange, type OpenFile, type ReplicaTarget } from '../../files/index.ts'
 import { progressLines, replyNdjson } from '../ndjson.ts'
 import { parseRange } from '../range.ts'
 import type { ApiStats } from '../server.ts'
@@ -122,6 +122,21 @@ async function * untilAborted (source: AsyncIterable<Buffer>, signal: AbortSigna
   }
 }
 
+/** The headers of a download: what it is (name, ID, mtime) and which bytes of it follow. */
+function downloadHeaders (file: OpenFile, partial: ByteRange | undefined): Record<string, string | number> {
+  return {
+    'accept-ranges': 'bytes',
+    'x-dv-name': encodeURIComponent(file.name),
+    'x-dv-id': file.id,
+    'x-dv-mtime': file.mtime,
+    'content-type': 'application/octet-stream',
+    'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(fitFileName(file.name.split('/').pop() ?? 'file'))}`,
+    ...(partial === undefined
+      ? { 'content-length': file.size }
+      : { 'content-range': `bytes ${partial.start}-${partial.end}/${file.size}`, 'content-length': partial.end - partial.start + 1 })
+  }
+}
+
 /** POST /api/files?name=…: the request body, as raw bytes, becomes the file. */
 async function putUpload (node: VaultNode, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const query = parse(putQuery, request.query)
@@ -211,12 +226,6 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode, options: File
     const { ref } = parse(refParams, request.params)
     const file = await node.vault.open(ref)
     const range = parseRange(request.headers.range, file.size)
-    reply.header('accept-ranges', 'bytes')
-    reply.header('x-dv-name', encodeURIComponent(file.name))
-    reply.header('x-dv-id', file.id)
-    reply.header('x-dv-mtime', file.mtime)
-    reply.header('content-type', 'application/octet-stream')
-    reply.header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(fitFileName(file.name.split('/').pop() ?? 'file'))}`)
     if (range.kind === 'unsatisfiable') {
       reply.header('content-range', `bytes */${file.size}`)
       throw new VaultError('BAD_RANGE', `range not satisfiable for a file of ${file.size} bytes`)
@@ -225,12 +234,8 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode, options: File
     const partial = range.kind === 'partial' ? range : undefined
     const bytes = node.vault.read(file, partial, gone)
     const first = await firstPart(bytes, options)
-    if (partial !== undefined) {
-      reply.header('content-range', `bytes ${partial.start}-${partial.end}/${file.size}`)
-      reply.header('content-length', partial.end - partial.start + 1)
-    } else {
-      reply.header('content-length', file.size)
-    }
+    // Only now the download's own headers: an error above is a plain JSON answer.
+    void reply.headers(downloadHeaders(file, partial))
     await sendReleasing(reply, partial !== undefined ? 206 : 200, first, bytes, gone, options)
   })
 
