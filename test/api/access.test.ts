@@ -6,19 +6,21 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { pino } from 'pino'
+import { networkInterfaces } from 'node:os'
 import { startApiServer, PUBLIC_ROUTES, type ApiServer, type ApiRoute } from '../../src/api/index.ts'
+import { allowedHosts } from '../../src/api/guard.ts'
 import { putBytes, startCluster } from '../helpers/cluster.ts'
 import { rawRequest, type RawResponse } from '../helpers/raw-http.ts'
 
 const TOKEN = 'a'.repeat(64)
 
 /** A one-node cluster with a file `a.txt`, and an API server (same code as the node's) with a known token. */
-async function apiUnderTest (t: Parameters<typeof startCluster>[0]): Promise<{ api: ApiServer, port: number }> {
+async function apiUnderTest (t: Parameters<typeof startCluster>[0]): Promise<{ api: ApiServer, port: number, nodePort: number }> {
   const cluster = await startCluster(t, 1)
   await putBytes(cluster.nodes[0], 'a.txt', Buffer.from('secret content'))
   const api = await startApiServer({ node: cluster.nodes[0], listen: '127.0.0.1:0', token: TOKEN, log: pino({ level: 'silent' }) })
   t.after(async () => { await api.close() })
-  return { api, port: Number(new URL(api.url).port) }
+  return { api, port: Number(new URL(api.url).port), nodePort: Number(new URL(cluster.nodes[0].apiUrl).port) }
 }
 
 /** A concrete path for a route pattern: every parameter is the file `a.txt`. */
@@ -86,8 +88,14 @@ function pathVariants (path: string, port: number): string[] {
 }
 
 test('every route but GET/HEAD /metrics needs the token: none or a wrong one is 401, whatever the path spelling or request-line form', async (t) => {
-  const { api, port } = await apiUnderTest(t)
+  const { api, port, nodePort } = await apiUnderTest(t)
   assert.ok(api.routes.length >= 15, `the routes are recorded (${api.routes.length})`)
+  // The node's own API server is the same code: the bypass of issue 14 is closed there too.
+  for (const target of ['/%61pi/files', '/api/files', `http://127.0.0.1:${nodePort}/api/files`]) {
+    const res = await send(nodePort, { method: 'GET', target })
+    assert.ok([400, 401].includes(res.status), `node's API, ${target}: ${res.status}`)
+    assert.doesNotMatch(res.body, /a\.txt/)
+  }
   assert.deepEqual(api.routes.filter(isPublic).map(r => `${r.method} ${r.url}`).sort(), ['GET /metrics', 'HEAD /metrics'],
     'the public allowlist is exactly the metrics scrape: a new public route must be argued for here')
   let checked = 0
@@ -193,4 +201,16 @@ test('a state-changing request from another site\'s page is refused (Origin, Sec
   // Reads are not refused for their Origin (a foreign page cannot read the answer without CORS, nor send the token).
   const read = await send(port, { method: 'GET', target: '/api/files', headers: { Origin: 'http://evil.com', ...bearer(TOKEN) } })
   assert.equal(read.status, 200)
+})
+
+test('the Host names allowed are the loopback names and the listen address, with the port; a wildcard listen adds the machine\'s addresses', () => {
+  assert.deepEqual([...allowedHosts('127.0.0.1', 7071)].sort(), ['127.0.0.1:7071', '[::1]:7071', 'localhost:7071'])
+  assert.deepEqual([...allowedHosts('::1', 80)].sort(), ['127.0.0.1', '127.0.0.1:80', '[::1]', '[::1]:80', 'localhost', 'localhost:80'])
+  assert.ok(allowedHosts('MyHost.lan', 7071).has('myhost.lan:7071'))
+  const machine = Object.values(networkInterfaces()).flat().map(a => a!.address.toLowerCase())
+  for (const wildcard of ['0.0.0.0', '::']) {
+    const hosts = allowedHosts(wildcard, 7071)
+    for (const address of machine) assert.ok(hosts.has(address.includes(':') ? `[${address}]:7071` : `${address}:7071`), address)
+    assert.ok(!hosts.has('0.0.0.0:7071') && !hosts.has('[::]:7071'), 'a wildcard is no name to ask for')
+  }
 })

@@ -6,7 +6,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { get } from 'node:http'
-import { readFile, rm } from 'node:fs/promises'
+import { rm } from 'node:fs/promises'
+import { pino } from 'pino'
+import { startApiServer } from '../../src/api/index.ts'
 import { putBytes, startCluster } from '../helpers/cluster.ts'
 import { flipByte } from '../helpers/fs.ts'
 
@@ -28,8 +30,13 @@ async function download (url: string, headers: Record<string, string>): Promise<
 test('a download whose chunks are damaged or gone answers a JSON error before the status, or is cut off mid-way and counted', async (t) => {
   const cluster = await startCluster(t, 2)
   const [owner] = cluster.nodes
-  const { url, token } = JSON.parse(await readFile(owner.paths.apiFile, 'utf8'))
-  const auth = { authorization: `Bearer ${token}` }
+  // The node's API code on a server of its own, whose log the test reads.
+  const logged: Array<{ level: number, msg: string }> = []
+  const log = pino({ level: 'info' }, { write: (line: string) => { logged.push(JSON.parse(line)) } })
+  const api = await startApiServer({ node: owner, listen: '127.0.0.1:0', token: 't'.repeat(64), log })
+  t.after(async () => { await api.close() })
+  const url = api.url
+  const auth = { authorization: `Bearer ${'t'.repeat(64)}` }
   // One copy only (the owner's): the other node is a peer that answers "not found" for every chunk.
   const chunks = async (name: string): Promise<string[]> => (await owner.vault.open(name)).manifest.chunks.map(c => owner.vault.store.pathOf(owner.nodeId, c.id))
   // Each file its own random bytes, so no chunk is shared (deduplicated) between the cases.
@@ -69,6 +76,7 @@ test('a download whose chunks are damaged or gone answers a JSON error before th
   assert.equal(cut.clean, false, 'the client sees an aborted response, not a clean end')
   assert.ok(cut.body.equals(files.get('late-bad.bin')!.subarray(0, cut.body.length)), 'what arrived is right')
 
+  assert.ok(logged.some(l => l.level === 50 && /mid-stream/.test(l.msg)), 'the cut-off download is logged as an error')
   const metrics = await (await fetch(`${url}/metrics`)).text()
   assert.match(metrics, /^distri_vault_download_failures_total\{stage="before_status"\} 3$/m)
   assert.match(metrics, /^distri_vault_download_failures_total\{stage="mid_stream"\} 1$/m)
