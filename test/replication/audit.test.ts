@@ -3,7 +3,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
-import { copyFile, rm, unlink, readFile, writeFile } from 'node:fs/promises'
+import { copyFile, rm, unlink, readFile } from 'node:fs/promises'
+import { flipByte } from '../helpers/fs.ts'
 import { join } from 'node:path'
 import { startCluster, putBytes, readBytes, waitForMesh, type Cluster } from '../helpers/cluster.ts'
 import { waitFor } from '../helpers/cli.ts'
@@ -50,4 +51,53 @@ test('holders that lose their disks one after the other are caught by audits and
   assert.equal(result.failed, 0)
   assert.deepEqual(n1again.vault.list().map(f => `${f.name} ${f.id} ${f.size}`), listed)
   for (const [name, bytes] of files) assert.equal(sha(await readBytes(n1again, name)), sha(bytes), name)
+})
+
+/** One blob of `owner` on `holder`'s disk: its ID and path. */
+async function someHeldBlob (holder: VaultNode, owner: string): Promise<{ id: string, path: string }> {
+  for await (const id of holder.vault.store.list(owner)) return { id, path: holder.vault.store.pathOf(owner, id) }
+  throw new Error('the holder holds nothing for the owner')
+}
+
+async function intactOn (node: VaultNode, owner: string, id: string): Promise<boolean> {
+  const bytes = await readFile(node.vault.store.pathOf(owner, id)).catch(() => undefined)
+  return bytes !== undefined && sha(bytes) === id
+}
+
+test('a blob file deleted behind the owner\'s back is caught by the next audit and remade on that holder', async (t) => {
+  const cluster = await startCluster(t, 3, { auditEverySeconds: 1 })
+  const [n1, n2] = cluster.nodes
+  await putBytes(n1, 'doc.bin', randomBytes(300_000), 3)
+  const blob = await someHeldBlob(n2, n1.nodeId)
+  await unlink(blob.path)
+  await waitFor('an audit to find the copy missing', () => n1.networking!.auditor.faults().missing >= 1, 15_000)
+  await waitFor('repair to put the copy back', async () => await intactOn(n2, n1.nodeId, blob.id) && n1.vault.list()[0].replicas === 3, 15_000)
+  assert.equal(n1.networking!.auditor.faults().wrong, 0)
+})
+
+test('a holder whose blob bytes are flipped on disk fails the proof, is counted in /metrics, is never shown as confirmed, and the copy is remade', async (t) => {
+  // Audits run only when the test says so (the period is an hour), so each step is deterministic.
+  const cluster = await startCluster(t, 3, { auditEverySeconds: 3600 })
+  const [n1, n2] = cluster.nodes
+  const file = await putBytes(n1, 'flip.bin', randomBytes(300_000), 3)
+  const blob = await someHeldBlob(n2, n1.nodeId)
+  await flipByte(blob.path, 100, 0xff)
+
+  const auditor = n1.networking!.auditor
+  await auditor.audit(n2.nodeId)
+  assert.equal(auditor.faults().wrong, 1, 'the wrong proof is a fault')
+  assert.equal(auditor.faults().missing, 0, 'HAS alone would have believed the holder')
+  assert.equal(n1.vault.list()[0].replicas, 2, 'the copy no longer counts')
+  assert.equal(n1.status().underReplicated, 1)
+  const metrics = await (await fetch(`${n1.apiUrl}/metrics`)).text()
+  assert.match(metrics, /distri_vault_holder_faults_total\{kind="wrong"\} 1/)
+  const health = await n1.health(file.id)
+  const held = health.blobs.find(b => b.id === blob.id)!
+  assert.ok(!held.holders.some(h => h.nodeId === n2.nodeId && h.confirmed === true), 'health does not confirm a copy that failed its proof')
+
+  await waitFor('repair to rewrite the damaged copy', async () => await intactOn(n2, n1.nodeId, blob.id) && n1.vault.list()[0].replicas === 3, 15_000)
+  await auditor.audit(n2.nodeId)
+  assert.equal(auditor.faults().wrong, 1, 'the remade copy passes')
+  const after = (await n1.health(file.id)).blobs.find(b => b.id === blob.id)!
+  assert.ok(after.holders.some(h => h.nodeId === n2.nodeId && h.confirmed === true), 'the remade copy is confirmed again')
 })

@@ -30,6 +30,17 @@ async function createRegistry (node: VaultNode): Promise<Registry> {
   gauge('distri_vault_connections_refused', 'Connections refused at the private-network handshake', [], (g) => {
     g.set(node.networking?.network.stats().refusedConnections ?? 0)
   })
+  registry.registerMetric(new client.Counter({
+    name: 'distri_vault_holder_faults_total',
+    help: 'Copies of this owner\'s blobs that holders failed: missing (audit, report), wrong (proof or bytes served), timeout',
+    labelNames: ['kind'],
+    registers: [],
+    collect () {
+      this.reset()
+      for (const [kind, count] of Object.entries(node.networking?.auditor.faults() ?? {})) this.inc({ kind }, count)
+    }
+  }))
+  gauge('distri_vault_scrub_bad_blobs', 'Damaged blobs the scrub found on this node\'s disk since start', [], (g) => g.set(node.networking?.scrubber.badFound() ?? 0))
   return registry
 }
 
