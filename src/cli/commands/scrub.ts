@@ -22,8 +22,8 @@ export function registerScrub (program: Command): void {
       if (tty) process.stderr.write('\n')
       if (last?.phase !== 'done') throw new VaultError('TRUNCATED', 'the node stopped answering before the scrub finished')
       const { checked, bytes, bad, repaired = 0, reported = 0, failed = 0 } = last
+      if (failed > 0) process.stderr.write(`warning: ${failed} damaged blob(s) of this node could not be fetched from any holder; run scrub again when more peers are online\n`)
       if (flags.json === true) { printJson({ checked, bytes, bad, repaired, reported, failed }); return }
       printLine(`checked ${checked} blob(s) (${formatBytes(bytes)}): ${bad} bad, ${repaired} repaired from holders, ${reported} reported to their owners`)
-      if (failed > 0) process.stderr.write(`warning: ${failed} damaged blob(s) of this node could not be fetched from any holder; run scrub again when more peers are online\n`)
     })
 }
