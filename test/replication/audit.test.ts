@@ -101,3 +101,19 @@ test('a holder whose blob bytes are flipped on disk fails the proof, is counted 
   const after = (await n1.health(file.id)).blobs.find(b => b.id === blob.id)!
   assert.ok(after.holders.some(h => h.nodeId === n2.nodeId && h.confirmed === true), 'the remade copy is confirmed again')
 })
+
+test('a holder that serves bytes that fail their hash is counted and its copy stops counting', async (t) => {
+  const cluster = await startCluster(t, 2, { auditEverySeconds: 0 })
+  const [owner, holder] = cluster.nodes
+  const file = await putBytes(owner, 'served.bin', randomBytes(300_000), 2)
+  const chunk = owner.vault.catalog.chunksOf(owner.vault.resolve(file.id).row)[0].id
+  await unlink(owner.vault.store.pathOf(owner.nodeId, chunk)) // the owner needs the holder's copy
+  await flipByte(holder.vault.store.pathOf(owner.nodeId, chunk), 50)
+
+  await assert.rejects(readBytes(owner, file.id))
+  assert.equal(owner.networking!.auditor.faults().wrong, 1)
+  assert.deepEqual(owner.vault.catalog.holders.of(chunk), [], 'the bad copy is no longer recorded')
+  assert.equal(owner.vault.list()[0].replicas, 1)
+  const health = await owner.health(file.id)
+  assert.ok(!health.blobs.some(b => b.holders.some(h => h.confirmed === true && b.id === chunk)))
+})
