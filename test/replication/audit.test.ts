@@ -3,8 +3,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
-import { copyFile, rm, unlink, readFile } from 'node:fs/promises'
+import { copyFile, rm, unlink } from 'node:fs/promises'
 import { flipByte } from '../helpers/fs.ts'
+import { intactOn, someHeldBlob } from '../helpers/blobs.ts'
 import { join } from 'node:path'
 import { startCluster, putBytes, readBytes, waitForMesh, type Cluster } from '../helpers/cluster.ts'
 import { waitFor } from '../helpers/cli.ts'
@@ -52,17 +53,6 @@ test('holders that lose their disks one after the other are caught by audits and
   assert.deepEqual(n1again.vault.list().map(f => `${f.name} ${f.id} ${f.size}`), listed)
   for (const [name, bytes] of files) assert.equal(sha(await readBytes(n1again, name)), sha(bytes), name)
 })
-
-/** One blob of `owner` on `holder`'s disk: its ID and path. */
-async function someHeldBlob (holder: VaultNode, owner: string): Promise<{ id: string, path: string }> {
-  for await (const id of holder.vault.store.list(owner)) return { id, path: holder.vault.store.pathOf(owner, id) }
-  throw new Error('the holder holds nothing for the owner')
-}
-
-async function intactOn (node: VaultNode, owner: string, id: string): Promise<boolean> {
-  const bytes = await readFile(node.vault.store.pathOf(owner, id)).catch(() => undefined)
-  return bytes !== undefined && sha(bytes) === id
-}
 
 test('a blob file deleted behind the owner\'s back is caught by the next audit and remade on that holder', async (t) => {
   const cluster = await startCluster(t, 3, { auditEverySeconds: 1 })

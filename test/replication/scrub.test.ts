@@ -3,8 +3,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import { flipByte } from '../helpers/fs.ts'
+import { intactOn, someHeldBlob } from '../helpers/blobs.ts'
 import { startCluster, putBytes, readBytes } from '../helpers/cluster.ts'
 import { waitFor } from '../helpers/cli.ts'
 import type { VaultNode } from '../../src/index.ts'
@@ -12,16 +12,9 @@ import type { VaultNode } from '../../src/index.ts'
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
 async function flipOne (node: VaultNode, owner: string): Promise<string> {
-  for await (const id of node.vault.store.list(owner)) {
-    await flipByte(node.vault.store.pathOf(owner, id), 7)
-    return id
-  }
-  throw new Error('nothing stored for that owner')
-}
-
-async function intactOn (node: VaultNode, owner: string, id: string): Promise<boolean> {
-  const bytes = await readFile(node.vault.store.pathOf(owner, id)).catch(() => undefined)
-  return bytes !== undefined && sha(bytes) === id
+  const blob = await someHeldBlob(node, owner)
+  await flipByte(blob.path, 7)
+  return blob.id
 }
 
 test('scrub replaces a damaged blob of the node\'s own from a holder', async (t) => {
