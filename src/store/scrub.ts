@@ -1,7 +1,7 @@
 // Scrub: re-reads every blob on this node's disk and checks it against its ID (SHA-256), at a
 // capped read rate so a background pass never competes with puts and gets for the disk.
 import { setTimeout as sleep } from 'node:timers/promises'
-import { sha256HexAsync } from '../crypto/index.ts'
+import { sha256Keep } from '../crypto/index.ts'
 import type { BlobStore } from './blob-store.ts'
 
 export interface ScrubbedBlob {
@@ -28,9 +28,10 @@ export async function * verifyBlobs (store: BlobStore, options: VerifyOptions = 
       options.signal?.throwIfAborted()
       const data = await store.getUnverified(owner, id)
       if (data === undefined) continue // deleted while we walked
-      const intact = await sha256HexAsync(data) === id
-      total += data.byteLength
-      yield { owner, id, bytes: data.byteLength, intact }
+      const bytes = data.byteLength
+      const intact = (await sha256Keep(data)).hex === id // the buffer moves to the worker, uncopied
+      total += bytes
+      yield { owner, id, bytes, intact }
       // Pace to the cap: wait until the bytes read so far fit in the time spent.
       if (rate > 0 && Number.isFinite(rate)) {
         const aheadMs = total / rate * 1000 - (Date.now() - started)
