@@ -48,3 +48,15 @@ test('scrub deletes a damaged blob held for another owner and reports it; the ow
   assert.equal(owner.networking!.auditor.faults().missing, 1, 'the owner dropped the copy the holder reported')
   await waitFor('the owner to re-replicate the reported blob', async () => await intactOn(holder, owner.nodeId, id) && owner.vault.list()[0].replicas === 2, 15_000)
 })
+
+test('a report of lost copies from a node that is not a recorded holder changes nothing', async (t) => {
+  const cluster = await startCluster(t, 3, { auditEverySeconds: 0 })
+  const [owner] = cluster.nodes
+  const file = await putBytes(owner, 'two.bin', randomBytes(100_000), 2)
+  const [recorded] = owner.vault.catalog.holders.of(file.id)
+  const stranger = cluster.nodes.find(n => n !== owner && n.nodeId !== recorded)!
+  assert.equal(await stranger.networking!.client.reportLost(owner.nodeId, [file.id]), 0)
+  assert.deepEqual(owner.vault.catalog.holders.of(file.id), [recorded])
+  assert.equal(owner.vault.list()[0].replicas, 2)
+  assert.equal(owner.networking!.auditor.faults().missing, 0)
+})
