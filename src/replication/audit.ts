@@ -162,7 +162,7 @@ export class Auditor {
       const page = this.o.catalog.holders.heldBy(peer, after, MAX_IDS_PER_REQUEST)
       if (page.length === 0) break
       after = page[page.length - 1]
-      const held = await this.ask(peer, page, async () => await this.o.client.hasBlobs(peer, this.o.ownerId, page, signal))
+      const held = await this.ask(peer, 'has', page, async () => await this.o.client.hasBlobs(peer, this.o.ownerId, page, signal))
       if (held === undefined) return
       this.summaryNow.checked += page.length
       const missing = page.filter(id => !held.has(id))
@@ -189,7 +189,7 @@ export class Auditor {
     }
     const ids = [...expected.keys()]
     if (ids.length === 0) return
-    const proofs = await this.ask(peer, ids, async () => await this.o.client.proveBlobs(peer, this.o.ownerId, nonce, ids, this.abort.signal))
+    const proofs = await this.ask(peer, 'prove', ids, async () => await this.o.client.proveBlobs(peer, this.o.ownerId, nonce, ids, this.abort.signal))
     if (proofs === undefined) return
     const missing = ids.filter((_, i) => proofs[i] === null)
     const wrong = ids.filter((id, i) => proofs[i] !== null && proofs[i] !== expected.get(id))
@@ -205,10 +205,12 @@ export class Auditor {
    * One audit request. A holder that times out `timeoutsBeforeDrop` times in a row loses these
    * copies; any other failure (it went away, an old node) just ends this audit.
    */
-  private async ask<T> (peer: string, ids: string[], request: () => Promise<T>): Promise<T | undefined> {
+  private async ask<T> (peer: string, op: 'has' | 'prove', ids: string[], request: () => Promise<T>): Promise<T | undefined> {
+    // Counted per op: a holder whose HAS answers but whose proofs never do is still judged.
+    const key = `${op} ${peer}`
     try {
       const answer = await request()
-      this.timeouts.delete(peer)
+      this.timeouts.delete(key)
       return answer
     } catch (err) {
       if (this.abort.signal.aborted) throw err
@@ -217,10 +219,10 @@ export class Auditor {
         this.log.debug({ peer: shortId(peer), code, err: (err as Error).message }, 'audit request failed')
         return undefined
       }
-      const count = (this.timeouts.get(peer) ?? 0) + 1
-      this.timeouts.set(peer, count)
+      const count = (this.timeouts.get(key) ?? 0) + 1
+      this.timeouts.set(key, count)
       if (count >= (this.o.timeoutsBeforeDrop ?? 3)) {
-        this.timeouts.delete(peer)
+        this.timeouts.delete(key)
         this.fault(peer, ids, 'timeout')
       }
       return undefined

@@ -107,3 +107,20 @@ test('a holder that serves bytes that fail their hash is counted and its copy st
   const health = await owner.health(file.id)
   assert.ok(!health.blobs.some(b => b.holders.some(h => h.confirmed === true && b.id === chunk)))
 })
+
+test('a holder that never answers its audits loses the copies asked about after 3 timeouts in a row', async (t) => {
+  const cluster = await startCluster(t, 3, { auditEverySeconds: 3600 })
+  const [owner, holder] = cluster.nodes
+  await putBytes(owner, 'slow.bin', randomBytes(100_000), 3)
+  // Fault injected: the holder's disk hangs on reads (HAS, a stat, still answers).
+  holder.vault.store.getUnverified = async () => await new Promise<never>(() => {})
+  const auditor = owner.networking!.auditor
+  for (let i = 1; i <= 2; i++) {
+    await auditor.audit(holder.nodeId)
+    assert.equal(auditor.faults().timeout, 0, `one timeout (${i}) is not a verdict`)
+    assert.equal(owner.vault.list()[0].replicas, 3)
+  }
+  await auditor.audit(holder.nodeId)
+  assert.equal(auditor.faults().timeout, 2, 'the chunk and the manifest the audit asked about')
+  assert.ok(!owner.vault.catalog.holders.of(owner.vault.list()[0].id).includes(holder.nodeId), 'its copies no longer count')
+})
