@@ -39,6 +39,7 @@ export interface AuditorOptions {
 export interface AuditSummary {
   /** When the last audit of a holder finished (null: none yet). */
   at: string | null
+  /** Audits of a holder completed. */
   holders: number
   /** Copies checked by HAS, and of those proven with the bytes. */
   checked: number
@@ -140,35 +141,49 @@ export class Auditor {
    * stop counting at once and repair is scheduled. Returns the catalog records dropped.
    */
   fault (peer: string, blobIds: string[], kind: HolderFaultKind): number {
-    const failed = this.failedCopies.get(peer) ?? new Set<string>()
-    for (const id of blobIds) failed.add(id)
-    this.failedCopies.set(peer, failed)
+    const dropped = this.dropCopies(peer, blobIds, kind)
+    if (dropped > 0) this.copiesLost(peer, dropped)
+    return dropped
+  }
+
+  /** Drops the records of these copies; only copies we had recorded count (a concurrent `rm` may have dropped the rest). */
+  private dropCopies (peer: string, blobIds: string[], kind: HolderFaultKind): number {
     const dropped = this.o.catalog.holders.dropCopies(peer, blobIds)
-    // Only copies we had recorded count as faults: a concurrent `rm` may have dropped the rest.
-    this.faultTotals[kind] += dropped.length
     if (dropped.length === 0) return 0
+    // Only recorded copies are remembered, so a peer's reports cannot grow this set at will.
+    const failed = this.failedCopies.get(peer) ?? new Set<string>()
+    for (const id of dropped) failed.add(id)
+    this.failedCopies.set(peer, failed)
+    this.faultTotals[kind] += dropped.length
     this.summaryNow.dropped += dropped.length
-    this.log.warn({ peer: shortId(peer), kind, copies: dropped.length }, 'holder failed an audit: its copies no longer count and are remade')
+    return dropped.length
+  }
+
+  private copiesLost (peer: string, copies: number): void {
+    this.log.warn({ peer: shortId(peer), copies }, 'holder failed an audit: its copies no longer count and are remade')
     this.o.catalog.refreshAllReplicas()
     this.o.onCopiesLost()
-    return dropped.length
   }
 
   private async auditNow (peer: string): Promise<void> {
     const signal = this.abort.signal
     const sample = new Sample(this.o.sampleBlobs ?? MAX_PROVE_IDS, this.failedCopies.get(peer))
     let after = ''
+    let dropped = 0
+    let answered = true
     for (;;) {
       const page = this.o.catalog.holders.heldBy(peer, after, MAX_IDS_PER_REQUEST)
       if (page.length === 0) break
       after = page[page.length - 1]
       const held = await this.ask(peer, 'has', page, async () => await this.o.client.hasBlobs(peer, this.o.ownerId, page, signal))
-      if (held === undefined) return
+      if (held === undefined) { answered = false; break }
       this.summaryNow.checked += page.length
-      const missing = page.filter(id => !held.has(id))
-      if (missing.length > 0) this.fault(peer, missing, 'missing')
+      // Per page, but replica counts are refreshed once: a holder may have lost a million copies.
+      dropped += this.dropCopies(peer, page.filter(id => !held.has(id)), 'missing')
       for (const id of page) if (held.has(id)) sample.offer(id)
     }
+    if (dropped > 0) this.copiesLost(peer, dropped)
+    if (!answered) return
     await this.prove(peer, sample.picked())
     this.summaryNow.holders++
     this.summaryNow.at = new Date().toISOString()
@@ -197,8 +212,8 @@ export class Auditor {
     const failed = this.failedCopies.get(peer)
     for (const id of ids) if (!missing.includes(id) && !wrong.includes(id)) failed?.delete(id)
     if (failed?.size === 0) this.failedCopies.delete(peer)
-    if (missing.length > 0) this.fault(peer, missing, 'missing')
-    if (wrong.length > 0) this.fault(peer, wrong, 'wrong')
+    const dropped = this.dropCopies(peer, missing, 'missing') + this.dropCopies(peer, wrong, 'wrong')
+    if (dropped > 0) this.copiesLost(peer, dropped)
   }
 
   /**
