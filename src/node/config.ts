@@ -12,7 +12,8 @@ export const nodeConfigSchema = z.object({
   replicas: z.union([z.number().int().min(1).max(64), z.literal('all')]).default(DEFAULT_REPLICAS),
   mdns: z.boolean().default(false),
   repairAfterSeconds: z.number().nonnegative().default(600),
-  scrubEverySeconds: z.number().nonnegative().default(0),
+  scrubEverySeconds: z.number().nonnegative().default(86_400),
+  auditEverySeconds: z.number().nonnegative().default(300),
   maxStorageBytes: z.number().int().nonnegative().optional(),
   logLevel: z.string().default('info')
 })

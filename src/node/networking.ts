@@ -3,7 +3,7 @@
 import type { Logger } from 'pino'
 import { createNetwork, type Network } from '../net/index.ts'
 import { createMessenger, type Messenger } from '../messaging/index.ts'
-import { BlockClient, BlockServer, OwnerReplication, Replicator } from '../replication/index.ts'
+import { Auditor, BlockClient, BlockServer, OwnerReplication, Replicator, Scrubber } from '../replication/index.ts'
 import type { Vault } from '../files/index.ts'
 import type { Identity } from '../identity/index.ts'
 import type { ResolvedNodeConfig } from './config.ts'
@@ -17,6 +17,8 @@ export interface Networking {
   livePeers: () => string[]
   replication: OwnerReplication
   blockServer: BlockServer
+  auditor: Auditor
+  scrubber: Scrubber
   messenger: Messenger
   stop: () => Promise<void>
 }
@@ -42,14 +44,35 @@ export async function startNetworking (config: ResolvedNodeConfig, tuning: NodeT
 
 async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identity: Identity, network: Network, vault: Vault, log: Logger): Promise<Networking> {
   const livePeers = (): string[] => network.peers().map(p => p.nodeId)
-  const blockServer = new BlockServer({ libp2p: network.libp2p, store: vault.store, log, maxStorageBytes: config.maxStorageBytes })
+  // The auditor is made below; a holder's report of lost copies can only arrive after start().
+  let auditor: Auditor | undefined
+  const blockServer = new BlockServer({ libp2p: network.libp2p, store: vault.store, log, maxStorageBytes: config.maxStorageBytes, onLost: (holder, ids) => auditor?.fault(holder, ids, 'missing') ?? 0 })
   await blockServer.start()
   const client = new BlockClient({ libp2p: network.libp2p, timeoutMs: tuning.blockTimeoutMs })
-  const replicator = new Replicator({ client, store: vault.store, ownerId: identity.nodeId, livePeers, log })
+  const onWrongBytes = (peer: string, owner: string, id: string): void => {
+    if (owner === identity.nodeId) auditor?.fault(peer, [id], 'wrong')
+    else auditor?.countFault('wrong')
+  }
+  const replicator = new Replicator({ client, store: vault.store, ownerId: identity.nodeId, livePeers, log, onWrongBytes })
   const replication = new OwnerReplication({ replicator, catalog: vault.catalog, ownerId: identity.nodeId, livePeers, log, repairAfterMs: config.repairAfterSeconds * 1000, repairEveryMs: tuning.repairEveryMs })
+  auditor = startAuditor(config, tuning, identity, vault, client, livePeers, log, () => replication.schedule(0))
+  const scrubber = new Scrubber({
+    store: vault.store,
+    ownerId: identity.nodeId,
+    client,
+    fetchOwn: async (id, signal) => await replicator.fetch(identity.nodeId, id, signal),
+    livePeers,
+    log,
+    everyMs: config.scrubEverySeconds * 1000,
+    bytesPerSecond: tuning.scrubBytesPerSecond
+  })
+  scrubber.start()
   vault.remote = replicator
   vault.replication = replication
-  const onConnect = (peer: string): void => replication.peerConnected(peer)
+  const onConnect = (peer: string): void => {
+    replication.peerConnected(peer)
+    auditor?.peerConnected(peer)
+  }
   const onDisconnect = (peer: string): void => replication.peerDisconnected(peer)
   network.on('peer:connect', onConnect)
   network.on('peer:disconnect', onDisconnect)
@@ -63,11 +86,15 @@ async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identi
     livePeers,
     replication,
     blockServer,
+    auditor,
+    scrubber,
     messenger,
     stop: async () => {
       await messenger.stop()
       network.off('peer:connect', onConnect)
       network.off('peer:disconnect', onDisconnect)
+      await scrubber.stop()
+      await auditor?.stop()
       await replication.stop()
       vault.remote = undefined
       vault.replication = undefined
@@ -75,4 +102,21 @@ async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identi
       await network.stop()
     }
   }
+}
+
+function startAuditor (config: ResolvedNodeConfig, tuning: NodeTuning, identity: Identity, vault: Vault, client: BlockClient, livePeers: () => string[], log: Logger, onCopiesLost: () => void): Auditor {
+  const auditor = new Auditor({
+    client,
+    store: vault.store,
+    catalog: vault.catalog,
+    ownerId: identity.nodeId,
+    livePeers,
+    log,
+    auditEveryMs: config.auditEverySeconds * 1000,
+    afterConnectMs: tuning.auditAfterConnectMs,
+    budgetBytesPerPeriod: tuning.auditBudgetBytes,
+    onCopiesLost
+  })
+  auditor.start()
+  return auditor
 }

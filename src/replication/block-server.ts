@@ -4,6 +4,7 @@
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { VaultError } from '../errors.ts'
+import { proofOf } from './audit-proof.ts'
 import { FrameStream, handleProtocol, timeoutSignal } from '../protocols/index.ts'
 import type { BlobStore } from '../store/index.ts'
 import {
@@ -23,6 +24,8 @@ export interface BlockServerOptions {
   maxInboundStreams?: number
   onStored?: (owner: string, id: string, bytes: number) => void
   onDeleted?: (owner: string, id: string) => void
+  /** A holder reports that its copies of these blobs of ours are gone; returns the records dropped. */
+  onLost?: (holder: string, ids: string[]) => number
 }
 
 type Request<Op extends BlockRequest['op']> = Extract<BlockRequest, { op: Op }>
@@ -124,6 +127,8 @@ export class BlockServer {
       case 'delete': return await this.delete(request, frames, remote, signal)
       case 'has': return await this.has(request, frames, signal)
       case 'list': return await this.list(request, frames, remote)
+      case 'prove': return await this.prove(request, frames, remote, signal)
+      case 'lost': return await this.lost(request, frames, remote, signal)
     }
   }
 
@@ -196,5 +201,27 @@ export class BlockServer {
       }
     }
     await frames.writeJson({ ok: true, ids: page, done: true }, { signal: timeoutSignal(this.requestTimeoutMs) })
+  }
+
+  /**
+   * An owner's audit: a proof per blob from the bytes on disk now. One blob in memory at a time, at
+   * most MAX_PROVE_IDS per request. Bytes are not checked first: a damaged copy gives a wrong proof.
+   */
+  private async prove (request: Request<'prove'>, frames: FrameStream, remote: string, signal: AbortSignal): Promise<void> {
+    this.assertOwner(request.owner, remote, 'audit')
+    const proofs: Array<string | null> = []
+    for (const id of request.ids) {
+      signal.throwIfAborted()
+      const data = await this.options.store.getUnverified(request.owner, id)
+      proofs.push(data === undefined ? null : proofOf(request.nonce, data))
+    }
+    await frames.writeJson({ ok: true, proofs }, { signal })
+  }
+
+  /** A holder tells us (the owner) that it lost copies of our blobs; only its own records are dropped. */
+  private async lost (request: Request<'lost'>, frames: FrameStream, remote: string, signal: AbortSignal): Promise<void> {
+    if (request.owner !== this.selfId) throw new VaultError('FORBIDDEN', 'lost copies are reported to their owner only')
+    const dropped = this.options.onLost?.(remote, request.ids) ?? 0
+    await frames.writeJson({ ok: true, dropped }, { signal })
   }
 }

@@ -7,4 +7,6 @@ export { Replicator, type ReplicatorOptions, type ReplicateOptions, type Replica
 export { BLOCK_PROTOCOL, MAX_BLOB_BYTES, MAX_IDS_PER_REQUEST } from './block-protocol.ts'
 export { OwnerReplication, type OwnerReplicationOptions } from './owner-replication.ts'
 export { fileHealth, type FileHealth, type BlobHealth, type HolderHealth } from './health.ts'
+export { Auditor, type AuditorOptions, type AuditSummary, type HolderFaultKind } from './audit.ts'
+export { Scrubber, type ScrubberOptions, type ScrubProgress, type ScrubResult, type ScrubSummary } from './scrubber.ts'
 export { recoverBlobs, type RecoverProgress, type RecoverOptions } from './recover.ts'

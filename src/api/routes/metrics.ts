@@ -42,6 +42,17 @@ async function createRegistry (node: VaultNode, stats: ApiStats): Promise<Regist
       this.inc({ stage: 'mid_stream' }, stats.downloadFailures.midStream)
     }
   }))
+  registry.registerMetric(new client.Counter({
+    name: 'distri_vault_holder_faults_total',
+    help: 'Copies of this owner\'s blobs that holders failed: missing (audit, report), wrong (proof or bytes served), timeout',
+    labelNames: ['kind'],
+    registers: [],
+    collect () {
+      this.reset()
+      for (const [kind, count] of Object.entries(node.networking?.auditor.faults() ?? {})) this.inc({ kind }, count)
+    }
+  }))
+  gauge('distri_vault_scrub_bad_blobs', 'Damaged blobs the scrub found on this node\'s disk since start', [], (g) => g.set(node.networking?.scrubber.badFound() ?? 0))
   return registry
 }
 

@@ -16,6 +16,7 @@ interface StartFlags extends CommonOptions {
   mdns?: boolean
   repairAfter: string
   scrubEvery: string
+  auditEvery: string
   maxStorage?: string
   logLevel: string
 }
@@ -34,7 +35,8 @@ export function registerStart (program: Command): void {
     .option('--replicas <n|all>', 'copies of each chunk in all, this node counted', String(DEFAULT_REPLICAS))
     .option('--mdns', 'find peers on the local network')
     .option('--repair-after <seconds>', 'how long a holder may be away before its copies are remade', '600')
-    .option('--scrub-every <seconds>', 'verify every local chunk this often (0 = never)', '0')
+    .option('--scrub-every <seconds>', 'verify every local chunk this often, at a capped read rate (0 = never)', '86400')
+    .option('--audit-every <seconds>', 'check this often that holders still have our chunks (0 = never)', '300')
     .option('--max-storage <size>', 'cap on what this node holds for others, e.g. 50GB')
     .option('--log-level <level>', 'log level on stderr (trace, debug, info, warn, error)', process.env.DV_LOG_LEVEL ?? 'info')
     .action(async (flags: StartFlags) => {
@@ -50,6 +52,7 @@ export function registerStart (program: Command): void {
         mdns: flags.mdns === true,
         repairAfterSeconds: seconds(flags.repairAfter, '--repair-after'),
         scrubEverySeconds: seconds(flags.scrubEvery, '--scrub-every'),
+        auditEverySeconds: seconds(flags.auditEvery, '--audit-every'),
         maxStorageBytes: flags.maxStorage === undefined ? undefined : parseSize(flags.maxStorage),
         logLevel: flags.logLevel
       })
