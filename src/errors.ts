@@ -16,6 +16,7 @@ export type ErrorCode =
   | 'BAD_RANGE'
   | 'DISK_FULL'
   | 'STORAGE_FULL'
+  | 'BUSY'
   | 'NOT_RUNNING'
   | 'NOT_INITIALIZED'
   | 'UNDER_REPLICATED'
@@ -39,6 +40,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   BAD_RANGE: 416,
   DISK_FULL: 507,
   STORAGE_FULL: 507,
+  BUSY: 503,
   NOT_RUNNING: 503,
   NOT_INITIALIZED: 409,
   UNDER_REPLICATED: 503,

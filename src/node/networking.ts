@@ -3,11 +3,13 @@
 import type { Logger } from 'pino'
 import { createNetwork, type Network } from '../net/index.ts'
 import { createMessenger, type Messenger } from '../messaging/index.ts'
-import { BlockClient, BlockServer, OwnerReplication, Replicator } from '../replication/index.ts'
+import { BlockClient, BlockServer, DEFAULT_INBOUND_BUDGET, OwnerReplication, Replicator } from '../replication/index.ts'
+import { ByteBudget } from '../protocols/index.ts'
 import type { Vault } from '../files/index.ts'
 import type { Identity } from '../identity/index.ts'
 import type { ResolvedNodeConfig } from './config.ts'
 import type { NodeTuning } from './node.ts'
+import { storageCaps } from './storage-limits.ts'
 
 export interface Networking {
   network: Network
@@ -42,8 +44,7 @@ export async function startNetworking (config: ResolvedNodeConfig, tuning: NodeT
 
 async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identity: Identity, network: Network, vault: Vault, log: Logger): Promise<Networking> {
   const livePeers = (): string[] => network.peers().map(p => p.nodeId)
-  const blockServer = new BlockServer({ libp2p: network.libp2p, store: vault.store, log, maxStorageBytes: config.maxStorageBytes })
-  await blockServer.start()
+  const blockServer = await startBlockServer(config, identity, network, vault, log)
   const client = new BlockClient({ libp2p: network.libp2p, timeoutMs: tuning.blockTimeoutMs })
   const replicator = new Replicator({ client, store: vault.store, ownerId: identity.nodeId, livePeers, log })
   const replication = new OwnerReplication({ replicator, catalog: vault.catalog, ownerId: identity.nodeId, livePeers, log, repairAfterMs: config.repairAfterSeconds * 1000, repairEveryMs: tuning.repairEveryMs })
@@ -75,4 +76,18 @@ async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identi
       await network.stop()
     }
   }
+}
+
+/** The holder side, with its disk caps (defaults from the free disk) and its inbound memory budget. */
+async function startBlockServer (config: ResolvedNodeConfig, identity: Identity, network: Network, vault: Vault, log: Logger): Promise<BlockServer> {
+  const heldForOthers = Object.entries(vault.store.usage()).reduce((sum, [owner, bytes]) => owner === identity.nodeId ? sum : sum + bytes, 0)
+  const caps = await storageCaps(config, config.dataDir, heldForOthers)
+  const inboundBudget = new ByteBudget({
+    totalBytes: config.inboundBufferBytes ?? DEFAULT_INBOUND_BUDGET.totalBytes,
+    perPeerBytes: config.inboundBufferPerPeerBytes ?? DEFAULT_INBOUND_BUDGET.perPeerBytes
+  })
+  log.info({ ...caps, inboundBufferBytes: inboundBudget.totalBytes, inboundBufferPerPeerBytes: inboundBudget.perPeerBytes }, 'holder limits')
+  const blockServer = new BlockServer({ libp2p: network.libp2p, store: vault.store, log, ...caps, inboundBudget })
+  await blockServer.start()
+  return blockServer
 }
