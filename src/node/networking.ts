@@ -55,7 +55,10 @@ async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identi
   network.on('peer:connect', onConnect)
   network.on('peer:disconnect', onDisconnect)
   replication.start()
-  const messenger = createMessenger({ network, db: vault.catalog.db, privateKey: identity.privateKey, log })
+  const messenger = createMessenger({
+    network, db: vault.catalog.db, privateKey: identity.privateKey, log,
+    senderRate: { burst: config.messageBurst, perSecond: config.messageRatePerSecond }
+  })
   await messenger.start()
   return {
     network,
