@@ -23,6 +23,8 @@ export const nodeConfigSchema = z.object({
   /** Messages (direct and to all) accepted from one sender: a burst, then so many per second. */
   messageBurst: z.number().int().min(1).default(100),
   messageRatePerSecond: z.number().positive().default(20),
+  /** Overrides of the network's connection limits (net's DEFAULT_LIMITS), for embedders and tests. */
+  networkLimits: z.record(z.string(), z.number().nonnegative()).optional(),
   logLevel: z.string().default('info')
 })
 

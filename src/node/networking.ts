@@ -31,7 +31,8 @@ export async function startNetworking (config: ResolvedNodeConfig, tuning: NodeT
     bootstrap: config.peers,
     mdns: config.mdns,
     log,
-    timing: tuning.networkTiming
+    timing: tuning.networkTiming,
+    limits: config.networkLimits
   })
   await network.start()
   try {
