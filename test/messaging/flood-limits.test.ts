@@ -49,6 +49,7 @@ test('a flooding member is limited to its rate while every broadcast of an hones
   assert.ok(fromFlooder <= rate.burst + Math.ceil(rate.perSecond * seconds) + 1, `${fromFlooder} flooded messages accepted in ${seconds.toFixed(1)} s`)
   assert.ok(fromFlooder >= rate.burst, 'the burst passes')
   const { dropped } = mr.stats()
+  t.diagnostic(`${fromFlooder} of 500 flooded messages accepted in ${seconds.toFixed(1)} s, ${dropped.rateLimited} dropped as rate-limited; ${honestTexts.length} of ${honestTexts.length} honest broadcasts arrived`)
   assert.ok(dropped.rateLimited >= 500 - fromFlooder - 25, `${dropped.rateLimited} counted as rate-limited`)
   assert.equal(atReceiver.filter(m => m.from === honest.nodeId).length, honestTexts.length)
 })
