@@ -18,7 +18,7 @@ export interface InboundGuardOptions {
   /** …for this long after its last failure: one handshake at a time, this far apart. */
   throttleMs: number
   throttledGapMs: number
-  /** Connections (waiting or in handshake) from throttled IPs, all together; past this, refused,
+  /** Connections from throttled IPs waiting for a handshake, all together; past this, refused,
    * so IPs without failures always find room in libp2p's pending-connection cap. */
   maxThrottledPending: number
 }
