@@ -3,11 +3,13 @@
 import type { Logger } from 'pino'
 import { createNetwork, type Network } from '../net/index.ts'
 import { createMessenger, type Messenger } from '../messaging/index.ts'
-import { Auditor, BlockClient, BlockServer, OwnerReplication, Replicator, Scrubber } from '../replication/index.ts'
+import { Auditor, BlockClient, BlockServer, DEFAULT_INBOUND_BUDGET, OwnerReplication, Replicator, Scrubber, type BlockServerOptions } from '../replication/index.ts'
+import { ByteBudget } from '../protocols/index.ts'
 import type { Vault } from '../files/index.ts'
 import type { Identity } from '../identity/index.ts'
 import type { ResolvedNodeConfig } from './config.ts'
 import type { NodeTuning } from './node.ts'
+import { storageCaps } from './storage-limits.ts'
 
 export interface Networking {
   network: Network
@@ -31,7 +33,8 @@ export async function startNetworking (config: ResolvedNodeConfig, tuning: NodeT
     bootstrap: config.peers,
     mdns: config.mdns,
     log,
-    timing: tuning.networkTiming
+    timing: tuning.networkTiming,
+    limits: config.networkLimits
   })
   await network.start()
   try {
@@ -46,8 +49,7 @@ async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identi
   const livePeers = (): string[] => network.peers().map(p => p.nodeId)
   // The auditor is made below; a holder's report of lost copies can only arrive after start().
   let auditor: Auditor | undefined
-  const blockServer = new BlockServer({ libp2p: network.libp2p, store: vault.store, log, maxStorageBytes: config.maxStorageBytes, onLost: (holder, ids) => auditor?.fault(holder, ids, 'missing') ?? 0 })
-  await blockServer.start()
+  const blockServer = await startBlockServer(config, identity, network, vault, log, (holder, ids) => auditor?.fault(holder, ids, 'missing') ?? 0)
   const client = new BlockClient({ libp2p: network.libp2p, timeoutMs: tuning.blockTimeoutMs })
   const onWrongBytes = (peer: string, owner: string, id: string): void => {
     if (owner === identity.nodeId) auditor?.fault(peer, [id], 'wrong')
@@ -77,7 +79,10 @@ async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identi
   network.on('peer:connect', onConnect)
   network.on('peer:disconnect', onDisconnect)
   replication.start()
-  const messenger = createMessenger({ network, db: vault.catalog.db, privateKey: identity.privateKey, log })
+  const messenger = createMessenger({
+    network, db: vault.catalog.db, privateKey: identity.privateKey, log,
+    senderRate: { burst: config.messageBurst, perSecond: config.messageRatePerSecond }
+  })
   await messenger.start()
   return {
     network,
@@ -119,4 +124,18 @@ function startAuditor (config: ResolvedNodeConfig, tuning: NodeTuning, identity:
   })
   auditor.start()
   return auditor
+}
+
+/** The holder side, with its disk caps (defaults from the free disk) and its inbound memory budget. */
+async function startBlockServer (config: ResolvedNodeConfig, identity: Identity, network: Network, vault: Vault, log: Logger, onLost: BlockServerOptions['onLost']): Promise<BlockServer> {
+  const heldForOthers = Object.entries(vault.store.usage()).reduce((sum, [owner, bytes]) => owner === identity.nodeId ? sum : sum + bytes, 0)
+  const caps = await storageCaps(config, config.dataDir, heldForOthers)
+  const inboundBudget = new ByteBudget({
+    totalBytes: config.inboundBufferBytes ?? DEFAULT_INBOUND_BUDGET.totalBytes,
+    perPeerBytes: config.inboundBufferPerPeerBytes ?? DEFAULT_INBOUND_BUDGET.perPeerBytes
+  })
+  log.info({ ...caps, inboundBufferBytes: inboundBudget.totalBytes, inboundBufferPerPeerBytes: inboundBudget.perPeerBytes }, 'holder limits')
+  const blockServer = new BlockServer({ libp2p: network.libp2p, store: vault.store, log, ...caps, inboundBudget, onLost })
+  await blockServer.start()
+  return blockServer
 }

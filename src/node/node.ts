@@ -114,6 +114,12 @@ export class VaultNode {
       const cleaned = await this.vault.recoverFromCrash()
       if (cleaned.pendingDropped + cleaned.orphansRemoved > 0) this.log.warn(cleaned, 'the last run did not stop cleanly: dropped unfinished puts and orphaned blobs')
       else this.log.info('the last run did not stop cleanly; nothing was left half-done')
+    } else if (this.catalog.countPending() > 0) {
+      // A put that failed and could not clean up after itself (the disk was full): nothing runs
+      // before start, so every pending row is a leftover.
+      const pendingDropped = this.catalog.countPending()
+      await this.vault.collect(this.catalog.dropPending())
+      this.log.warn({ pendingDropped }, 'dropped unfinished puts left by the last run')
     }
   }
 
