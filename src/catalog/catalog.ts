@@ -6,6 +6,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { createHmac } from 'node:crypto'
 import { deriveKey, open, seal } from '../crypto/index.ts'
 import { HolderIndex } from './holders.ts'
+import { JournalIndex } from './journal.ts'
 
 export interface FileRecord {
   row: number
@@ -54,6 +55,7 @@ CREATE INDEX IF NOT EXISTS file_chunks_by_chunk ON file_chunks (chunk_id);
 export class Catalog {
   readonly db: DatabaseSync
   readonly holders: HolderIndex
+  readonly journal: JournalIndex
   private insertChunk: StatementSync | undefined
   private readonly nameKey: Buffer
 
@@ -61,6 +63,7 @@ export class Catalog {
     this.db = new DatabaseSync(path)
     this.db.exec(SCHEMA)
     this.holders = new HolderIndex(this.db)
+    this.journal = new JournalIndex(this.db)
     this.nameKey = deriveKey(vaultKey, 'distri-vault/catalog/v1', 'names')
   }
 
@@ -88,6 +91,11 @@ export class Catalog {
   addChunk (row: number, seq: number, chunkId: string, size: number): void {
     this.insertChunk ??= this.db.prepare('INSERT INTO file_chunks (file_row, seq, chunk_id, size) VALUES (?, ?, ?, ?)')
     this.insertChunk.run(row, seq, chunkId, size)
+  }
+
+  /** The manifest of a put in progress, claimed before it is written, so a crash or a sweep knows it. */
+  claimManifest (row: number, fileId: string): void {
+    this.db.prepare('UPDATE files SET file_id = ? WHERE row = ?').run(fileId, row)
   }
 
   /** The put is done: this commit is synced, so a file reported stored stays listed. */
@@ -118,14 +126,29 @@ export class Catalog {
     })
   }
 
-  /** Deletes a file row; returns the chunk IDs that no file (complete or pending) references any more. */
+  /**
+   * Deletes a file row; returns the blob IDs that no file (complete or pending) references any
+   * more: its unshared chunks, and its manifest when it has one (claimed or complete).
+   */
   deleteFile (row: number): string[] {
     return this.durably(() => this.transaction(() => {
       const chunks = this.db.prepare('SELECT DISTINCT chunk_id FROM file_chunks WHERE file_row = ?').all(row) as Array<{ chunk_id: string }>
+      const file = this.db.prepare('SELECT file_id FROM files WHERE row = ?').get(row) as { file_id: string | null } | undefined
       this.db.prepare('DELETE FROM files WHERE row = ?').run(row)
       const stillUsed = this.db.prepare('SELECT 1 FROM file_chunks WHERE chunk_id = ? LIMIT 1')
-      return chunks.map(c => c.chunk_id).filter(id => stillUsed.get(id) === undefined)
+      const unused = chunks.map(c => c.chunk_id).filter(id => stillUsed.get(id) === undefined)
+      return file?.file_id == null ? unused : [...unused, file.file_id]
     }))
+  }
+
+  /** The IDs of every complete file, ascending (what a journal checkpoint lists). */
+  fileIds (): string[] {
+    return (this.db.prepare("SELECT file_id FROM files WHERE state = 'complete' ORDER BY file_id").all() as Array<{ file_id: string }>).map(r => r.file_id)
+  }
+
+  /** The row of a file by its full ID, complete or pending. */
+  rowOf (fileId: string): number | undefined {
+    return (this.db.prepare('SELECT row FROM files WHERE file_id = ?').get(fileId) as { row: number } | undefined)?.row
   }
 
   /** Rows of puts that never finished (a crash): their chunk IDs are returned for cleanup. */
@@ -161,7 +184,7 @@ export class Catalog {
   }
 
   isReferenced (blobId: string): boolean {
-    return this.db.prepare('SELECT 1 FROM file_chunks WHERE chunk_id = ? UNION ALL SELECT 1 FROM files WHERE file_id = ? LIMIT 1').get(blobId, blobId) !== undefined
+    return this.db.prepare('SELECT 1 FROM file_chunks WHERE chunk_id = ? UNION ALL SELECT 1 FROM files WHERE file_id = ? UNION ALL SELECT 1 FROM journal WHERE blob_id = ? LIMIT 1').get(blobId, blobId, blobId) !== undefined
   }
 
   countFiles (): number {
@@ -202,7 +225,9 @@ export class Catalog {
     return replicas
   }
 
+  /** Runs `fn` in one transaction; inside another, it joins it (the outer commit decides). */
   transaction<T> (fn: () => T): T {
+    if (this.db.isTransaction) return fn()
     this.db.exec('BEGIN IMMEDIATE')
     try {
       const out = fn()

@@ -8,6 +8,7 @@ import type { FileRecord } from '../catalog/index.ts'
 import type { ReplicaTarget, VaultContext } from './context.ts'
 import { checkFileName, type Manifest } from './manifest.ts'
 import { noteStreamed } from '../runtime/index.ts'
+import { widestTarget } from './journal.ts'
 
 export interface PutOptions {
   name: string
@@ -82,10 +83,16 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
     const now = new Date().toISOString()
     const manifest: Manifest = { v: 1, name, size, mtime: (options.mtime ?? new Date()).toISOString(), ctime: now, chunks, target: target === 'all' ? 0 : target }
     const sealed = sealManifest(vaultKey, manifest)
+    catalog.claimManifest(row, sealed.id)
     await storeBlob(ctx, sealed.id, sealed.sealed, target)
+    // The file exists once its add record is durable here and copied as its manifest is.
+    const record = await ctx.journal.append('add', sealed.id, widestTarget(target, ctx.defaultReplicas ?? 1))
     previous = catalog.byName(name)
     const replicas = 1 + catalog.holders.minHolders(row, sealed.id)
-    catalog.completeFile(row, { id: sealed.id, name, size, mtime: manifest.mtime, ctime: now, replicas, target: manifest.target ?? 1 })
+    catalog.durably(() => catalog.transaction(() => {
+      catalog.completeFile(row, { id: sealed.id, name, size, mtime: manifest.mtime, ctime: now, replicas, target: manifest.target ?? 1 })
+      catalog.journal.complete([record])
+    }))
     const wanted = target === 'all' ? (ctx.replication?.allTarget() ?? 1) : target
     result = { id: sealed.id, name, size, replicas, target, underReplicated: replicas < wanted }
   } catch (err) {
@@ -96,6 +103,7 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
   // Committed: the new file is listed. Same name again: the new file replaces the old one now that
   // it is durable. A failure from here on must not undo the new file (it would lose both versions).
   if (previous !== undefined) await ctx.removeRecord(previous)
+  await ctx.journal.maybeCheckpoint()
   return result
 }
 

@@ -46,7 +46,7 @@ async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identi
   await blockServer.start()
   const client = new BlockClient({ libp2p: network.libp2p, timeoutMs: tuning.blockTimeoutMs })
   const replicator = new Replicator({ client, store: vault.store, ownerId: identity.nodeId, livePeers, log })
-  const replication = new OwnerReplication({ replicator, catalog: vault.catalog, ownerId: identity.nodeId, livePeers, log, repairAfterMs: config.repairAfterSeconds * 1000, repairEveryMs: tuning.repairEveryMs })
+  const replication = new OwnerReplication({ replicator, catalog: vault.catalog, ownerId: identity.nodeId, livePeers, log, repairAfterMs: config.repairAfterSeconds * 1000, repairEveryMs: tuning.repairEveryMs, client, sweepEveryMs: tuning.sweepEveryMs })
   vault.remote = replicator
   vault.replication = replication
   const onConnect = (peer: string): void => replication.peerConnected(peer)

@@ -34,6 +34,8 @@ export interface NodeTuning {
   networkTiming?: Partial<NetworkTiming>
   repairEveryMs?: number
   blockTimeoutMs?: number
+  /** How often holders are swept for blobs this owner deleted. */
+  sweepEveryMs?: number
 }
 
 /** A peer: connected (since = when the connection opened) or known and away (since = when it left). */
@@ -105,6 +107,7 @@ export class VaultNode {
       if (cleaned.pendingDropped + cleaned.orphansRemoved > 0) this.log.warn(cleaned, 'the last run did not stop cleanly: dropped unfinished puts and orphaned blobs')
       else this.log.info('the last run did not stop cleanly; nothing was left half-done')
     }
+    if (await this.vault.startJournal()) this.log.info({ files: this.vault.catalog.countFiles() }, 'the catalog predates the journal: wrote a checkpoint of its files')
   }
 
   status (): NodeStatus {
@@ -178,8 +181,17 @@ export class VaultNode {
     })
     const rebuilt = await this.vault.rebuild()
     this.vault.catalog.refreshAllReplicas()
-    this.log.info({ ...result, files: rebuilt.files }, 'recovered from peers')
-    return { ...result, files: this.vault.catalog.countFiles() }
+    const { unlisted, ...summary } = result
+    this.log.info({ ...summary, unlisted, files: rebuilt.files, history: rebuilt.history }, 'recovered from peers')
+    // With every peer's folder seen, what the history does not use is garbage: collected here and
+    // on the holders, and the history restarts from a checkpoint of what came back. After a partial
+    // recover nothing is collected: a holder that was not seen may keep the rest of the history.
+    if (unlisted === 0 && result.failed === 0) {
+      await this.vault.collectOrphans()
+      await this.vault.journal.checkpoint()
+      void networking.replication.sweepHolders()
+    }
+    return { ...summary, files: this.vault.catalog.countFiles() }
   }
 
   async health (ref: string): Promise<FileHealth> {

@@ -7,4 +7,5 @@ export { Replicator, type ReplicatorOptions, type ReplicateOptions, type Replica
 export { BLOCK_PROTOCOL, MAX_BLOB_BYTES, MAX_IDS_PER_REQUEST } from './block-protocol.ts'
 export { OwnerReplication, type OwnerReplicationOptions } from './owner-replication.ts'
 export { fileHealth, type FileHealth, type BlobHealth, type HolderHealth } from './health.ts'
-export { recoverBlobs, type RecoverProgress, type RecoverOptions } from './recover.ts'
+export { recoverBlobs, type RecoverProgress, type RecoverOptions, type RecoverResult } from './recover.ts'
+export { HolderSweep, type HolderSweepOptions, type SweepResult } from './holder-sweep.ts'
