@@ -126,24 +126,24 @@ export class Catalog {
     })
   }
 
-  /**
-   * Deletes a file row; returns the blob IDs that no file (complete or pending) references any
-   * more: its unshared chunks, and its manifest when it has one (claimed or complete).
-   */
+  /** Deletes a file row; returns the chunk IDs that no file (complete or pending) references any more. */
   deleteFile (row: number): string[] {
     return this.durably(() => this.transaction(() => {
       const chunks = this.db.prepare('SELECT DISTINCT chunk_id FROM file_chunks WHERE file_row = ?').all(row) as Array<{ chunk_id: string }>
-      const file = this.db.prepare('SELECT file_id FROM files WHERE row = ?').get(row) as { file_id: string | null } | undefined
       this.db.prepare('DELETE FROM files WHERE row = ?').run(row)
       const stillUsed = this.db.prepare('SELECT 1 FROM file_chunks WHERE chunk_id = ? LIMIT 1')
-      const unused = chunks.map(c => c.chunk_id).filter(id => stillUsed.get(id) === undefined)
-      return file?.file_id == null ? unused : [...unused, file.file_id]
+      return chunks.map(c => c.chunk_id).filter(id => stillUsed.get(id) === undefined)
     }))
   }
 
   /** The IDs of every complete file, ascending (what a journal checkpoint lists). */
   fileIds (): string[] {
     return (this.db.prepare("SELECT file_id FROM files WHERE state = 'complete' ORDER BY file_id").all() as Array<{ file_id: string }>).map(r => r.file_id)
+  }
+
+  /** The file ID (manifest) of a row, once claimed. */
+  fileIdOf (row: number): string | undefined {
+    return (this.db.prepare('SELECT file_id FROM files WHERE row = ?').get(row) as { file_id: string | null } | undefined)?.file_id ?? undefined
   }
 
   /** The row of a file by its full ID, complete or pending. */

@@ -97,7 +97,9 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
     result = { id: sealed.id, name, size, replicas, target, underReplicated: replicas < wanted }
   } catch (err) {
     await Promise.allSettled(inflight)
-    await ctx.collect(catalog.deleteFile(row))
+    // The manifest too, when it was claimed (the row knows it): it may already be on holders.
+    const manifest = catalog.fileIdOf(row)
+    await ctx.collect([...catalog.deleteFile(row), ...(manifest === undefined ? [] : [manifest])])
     throw toVaultError(err)
   }
   // Committed: the new file is listed. Same name again: the new file replaces the old one now that

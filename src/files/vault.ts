@@ -122,15 +122,15 @@ export class Vault implements VaultContext {
   async removeRecord (record: FileRecord): Promise<void> {
     const target = widestTarget(record.target === 0 ? 'all' : record.target, this.defaultReplicas)
     const removal = await this.journal.append('remove', record.id, target)
-    await this.collect(this.finishRemoval(record.row, removal))
+    await this.collect(this.finishRemoval(record.id, record.row, removal))
     await this.journal.maybeCheckpoint()
   }
 
   /** The removal's commit: the file row goes and its remove record becomes part of the history. */
-  private finishRemoval (row: number | undefined, removal: string): string[] {
+  private finishRemoval (fileId: string, row: number | undefined, removal: string): string[] {
     return this.catalog.durably(() => this.catalog.transaction(() => {
       this.catalog.journal.complete([removal])
-      return row === undefined ? [] : this.catalog.deleteFile(row)
+      return row === undefined ? [] : [...this.catalog.deleteFile(row), fileId]
     }))
   }
 
@@ -174,7 +174,7 @@ export class Vault implements VaultContext {
   private async settlePendingRecords (): Promise<void> {
     for (const pending of this.catalog.journal.pending()) {
       if (pending.kind === 'remove' && pending.fileId !== null) {
-        await this.collect(this.finishRemoval(this.catalog.rowOf(pending.fileId), pending.blobId))
+        await this.collect(this.finishRemoval(pending.fileId, this.catalog.rowOf(pending.fileId), pending.blobId))
       } else {
         this.catalog.journal.drop([pending.blobId])
         await this.collect([pending.blobId])

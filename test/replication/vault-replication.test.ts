@@ -192,6 +192,7 @@ test('chunks of a put cut short by a crash are dropped from the holders too once
   const { DatabaseSync } = await import('node:sqlite')
   const db = new DatabaseSync(join(dir, 'catalog.db'))
   db.exec("UPDATE files SET state = 'pending'")
+  db.exec("UPDATE journal SET state = 'pending' WHERE kind = 'add'") // committed with the file, so unfinished with it
   db.close()
   await writeFile(join(dir, 'node.pid'), '999999\n')
   const back = await cluster.add({}, dir)
