@@ -36,11 +36,15 @@ test('rm while a holder is SIGSTOPped, a put SIGKILLed midway, then disk loss: r
 
   // c hangs; the rm reaches b at once, and c once it resumes (it never disconnected).
   c.proc.kill('SIGSTOP')
+  const rmStarted = Date.now()
   const removed = await runCli(['rm', 'A.bin', '--data', a.dataDir], { timeoutMs: 120_000 })
   assert.equal(removed.code, 0, removed.stderr)
+  const rmMs = Date.now() - rmStarted
   c.proc.kill('SIGCONT')
+  const resumed = Date.now()
   await waitFor('c to hold the same blobs of a as b (A dropped, the remove record there)', async () =>
     JSON.stringify(await blobsFor(c, a.nodeId)) === JSON.stringify(await blobsFor(b, a.nodeId)), 90_000, 500)
+  t.diagnostic(`rm with a hung holder took ${rmMs} ms; the holder had the deletion ${Date.now() - resumed} ms after SIGCONT`)
 
   // A put of C: a is SIGKILLed once some of its chunks reached the holders.
   const before = (await blobsFor(b, a.nodeId)).length
