@@ -141,6 +141,12 @@ export class Catalog {
     return (this.db.prepare("SELECT file_id FROM files WHERE state = 'complete' ORDER BY file_id").all() as Array<{ file_id: string }>).map(r => r.file_id)
   }
 
+  /** The widest copy target of any file (0 = every peer; 1 when there is no file). */
+  widestTarget (): number {
+    const row = this.db.prepare("SELECT min(target) AS lo, max(target) AS hi FROM files WHERE state = 'complete'").get() as { lo: number | null, hi: number | null }
+    return row.lo === 0 ? 0 : (row.hi ?? 1)
+  }
+
   /** The file ID (manifest) of a row, once claimed. */
   fileIdOf (row: number): string | undefined {
     return (this.db.prepare('SELECT file_id FROM files WHERE row = ?').get(row) as { file_id: string | null } | undefined)?.file_id ?? undefined

@@ -7,6 +7,11 @@ import type { Journal } from './journal.ts'
 /** Copies wanted in all, the owner's counted; 'all' = one on every peer. Stored as 0 in the catalog. */
 export type ReplicaTarget = number | 'all'
 
+/** The wider of two copy targets ('all' is the widest). */
+export function widestTarget (a: ReplicaTarget, b: ReplicaTarget): ReplicaTarget {
+  return a === 'all' || b === 'all' ? 'all' : Math.max(a, b)
+}
+
 /** How files/ hands its sealed blobs to replication/ without knowing the network. */
 export interface BlobReplication {
   /** Makes sure `target` copies exist in all (the owner's counted); resolves with the holders. */

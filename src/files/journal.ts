@@ -4,7 +4,8 @@
 // (the list of live file IDs, in parts) let older records be collected. `rebuild`/`recover` replay
 // it (replayJournal) and restore exactly the files that existed. Format: docs/DECISIONS.md.
 import { randomBytes } from 'node:crypto'
-import type { ReplicaTarget, VaultContext } from './context.ts'
+import { widestTarget, type ReplicaTarget, type VaultContext } from './context.ts'
+import { storeBlob } from './put.ts'
 import {
   CHECKPOINT_FILES_PER_PART, journalKey, sealJournalEntry, type CheckpointPart, type JournalEntry
 } from './journal-seal.ts'
@@ -14,11 +15,6 @@ export const CHECKPOINT_AFTER_RECORDS = 256
 
 /** Copies wanted stored as in the catalog: 0 = every peer. */
 const stored = (target: ReplicaTarget): number => target === 'all' ? 0 : target
-
-/** The wider of two copy targets ('all' is the widest). */
-export function widestTarget (a: ReplicaTarget, b: ReplicaTarget): ReplicaTarget {
-  return a === 'all' || b === 'all' ? 'all' : Math.max(a, b)
-}
 
 export class Journal {
   private readonly ctx: VaultContext
@@ -41,21 +37,13 @@ export class Journal {
     const { id, sealed } = sealJournalEntry(this.key, { v: 1, kind: op, seq, at: new Date().toISOString(), file: fileId })
     journal.claim({ blobId: id, seq, kind: op, fileId, target: stored(target) })
     try {
-      await this.store(id, sealed, target)
+      await storeBlob(this.ctx, id, sealed, target)
     } catch (err) {
       journal.drop([id])
       await this.ctx.collect([id]).catch(() => {})
       throw err
     }
     return id
-  }
-
-  /** Local write first (fsynced), then the copies; holders are recorded as for any blob. */
-  private async store (id: string, sealed: Buffer, target: ReplicaTarget): Promise<void> {
-    await this.ctx.store.put(this.ctx.nodeId, id, sealed, true)
-    const replication = target === 1 ? undefined : this.ctx.replication
-    if (replication === undefined) return
-    this.ctx.catalog.holders.add(id, await replication.replicate(id, sealed, target))
   }
 
   /** Checkpoints when enough records piled up; never fails the caller (the next append retries). */
@@ -89,7 +77,7 @@ export class Journal {
         const { id, sealed } = sealJournalEntry(this.key, entry)
         journal.claim({ blobId: id, seq, kind: 'checkpoint', fileId: null, target: stored(target) })
         written.push(id)
-        await this.store(id, sealed, target)
+        await storeBlob(this.ctx, id, sealed, target)
       }
     } catch (err) {
       journal.drop(written)
@@ -107,9 +95,8 @@ export class Journal {
 
   /** A checkpoint lists every file, so it gets at least the widest copy target of any of them. */
   private checkpointTarget (): ReplicaTarget {
-    const row = this.ctx.catalog.db.prepare("SELECT min(target) AS lo, max(target) AS hi FROM files WHERE state = 'complete'").get() as { lo: number | null, hi: number | null }
-    const widest: ReplicaTarget = row.lo === 0 ? 'all' : (row.hi ?? 1)
-    return widestTarget(widest, this.ctx.defaultReplicas ?? 1)
+    const widest = this.ctx.catalog.widestTarget()
+    return widestTarget(widest === 0 ? 'all' : widest, this.ctx.defaultReplicas ?? 1)
   }
 }
 

@@ -5,10 +5,9 @@ import { chunkStream, DEFAULT_CHUNKING } from '../chunker/index.ts'
 import { sealChunk, sealManifest } from '../crypto/index.ts'
 import { VaultError, toVaultError } from '../errors.ts'
 import type { FileRecord } from '../catalog/index.ts'
-import type { ReplicaTarget, VaultContext } from './context.ts'
+import { widestTarget, type ReplicaTarget, type VaultContext } from './context.ts'
 import { checkFileName, type Manifest } from './manifest.ts'
 import { noteStreamed } from '../runtime/index.ts'
-import { widestTarget } from './journal.ts'
 
 export interface PutOptions {
   name: string
@@ -110,7 +109,7 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
 }
 
 /** Writes a sealed blob to the owner's folder durably, then has its copies made on peers. */
-async function storeBlob (ctx: VaultContext, id: string, sealed: Buffer, target: ReplicaTarget): Promise<void> {
+export async function storeBlob (ctx: VaultContext, id: string, sealed: Buffer, target: ReplicaTarget): Promise<void> {
   const replication = target === 1 ? undefined : ctx.replication
   // No copies to make: the store may take the buffer to its writer thread as it is.
   await ctx.store.put(ctx.nodeId, id, sealed, true, replication === undefined)

@@ -6,12 +6,12 @@ import type { BlobStore } from '../store/index.ts'
 import { formatCapability, isCapability, parseCapability, unwrapReadKey, MANIFEST_HEADER_BYTES } from '../crypto/index.ts'
 import { VaultError } from '../errors.ts'
 import type { RemoteBlobs } from './chunk-source.ts'
-import type { BlobReplication, ReplicaTarget, VaultContext } from './context.ts'
+import { widestTarget, type BlobReplication, type ReplicaTarget, type VaultContext } from './context.ts'
 import type { Manifest } from './manifest.ts'
 import { putFile, type PutOptions, type PutResult } from './put.ts'
 import { loadOwnManifest, loadSharedManifest, readFileBytes, writeFileAt, type ByteRange } from './read.ts'
 import { rebuildCatalog, type RebuildResult } from './rebuild.ts'
-import { Journal, widestTarget } from './journal.ts'
+import { Journal } from './journal.ts'
 
 export interface VaultOptions {
   nodeId: string
