@@ -6,6 +6,8 @@ import type { DatabaseSync } from 'node:sqlite'
 export const JOURNAL_SCHEMA = `
 CREATE TABLE IF NOT EXISTS journal (
   blob_id TEXT PRIMARY KEY,
+  -- the history this blob belongs to (a new disk that has not run recover starts another one)
+  line TEXT NOT NULL,
   seq INTEGER NOT NULL,
   kind TEXT NOT NULL CHECK (kind IN ('add', 'remove', 'checkpoint')),
   file_id TEXT,
@@ -16,7 +18,11 @@ CREATE TABLE IF NOT EXISTS journal (
 CREATE INDEX IF NOT EXISTS journal_by_seq ON journal (seq);
 CREATE TABLE IF NOT EXISTS journal_state (
   key TEXT PRIMARY KEY,
-  value INTEGER NOT NULL
+  value NOT NULL
+) WITHOUT ROWID;
+-- histories merged into this node's own by a checkpoint: their blobs are never replayed again
+CREATE TABLE IF NOT EXISTS journal_absorbed (
+  line TEXT PRIMARY KEY
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS blob_tombstones (
   blob_id TEXT PRIMARY KEY,
@@ -26,11 +32,11 @@ CREATE TABLE IF NOT EXISTS blob_tombstones (
 
 export type JournalKind = 'add' | 'remove' | 'checkpoint'
 
-export interface JournalRow { blobId: string, seq: number, kind: JournalKind, fileId: string | null, target: number, state: 'pending' | 'complete' }
+export interface JournalRow { blobId: string, line: string, seq: number, kind: JournalKind, fileId: string | null, target: number, state: 'pending' | 'complete' }
 
-interface Row { blob_id: string, seq: number, kind: JournalKind, file_id: string | null, target: number, state: 'pending' | 'complete' }
+interface Row { blob_id: string, line: string, seq: number, kind: JournalKind, file_id: string | null, target: number, state: 'pending' | 'complete' }
 
-const toRow = (r: Row): JournalRow => ({ blobId: r.blob_id, seq: r.seq, kind: r.kind, fileId: r.file_id, target: r.target, state: r.state })
+const toRow = (r: Row): JournalRow => ({ blobId: r.blob_id, line: r.line, seq: r.seq, kind: r.kind, fileId: r.file_id, target: r.target, state: r.state })
 
 export class JournalIndex {
   private readonly db: DatabaseSync
@@ -57,10 +63,33 @@ export class JournalIndex {
     this.db.prepare("INSERT INTO journal_state (key, value) VALUES ('next_seq', ?) ON CONFLICT (key) DO UPDATE SET value = max(value, excluded.value)").run(atLeast)
   }
 
+  /** This node's own history, once it has one. */
+  line (): string | undefined {
+    return (this.db.prepare("SELECT value FROM journal_state WHERE key = 'line'").get() as { value: string } | undefined)?.value
+  }
+
+  setLine (line: string): void {
+    this.db.prepare("INSERT INTO journal_state (key, value) VALUES ('line', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value").run(line)
+  }
+
+  /** Histories merged into this one (never replayed again), and the others still in the table. */
+  absorbedLines (): string[] {
+    return (this.db.prepare('SELECT line FROM journal_absorbed ORDER BY line').all() as Array<{ line: string }>).map(r => r.line)
+  }
+
+  absorb (lines: string[]): void {
+    const insert = this.db.prepare('INSERT OR IGNORE INTO journal_absorbed (line) VALUES (?)')
+    for (const line of lines) insert.run(line)
+  }
+
+  otherLines (own: string): string[] {
+    return (this.db.prepare('SELECT DISTINCT line FROM journal WHERE line != ? ORDER BY line').all(own) as Array<{ line: string }>).map(r => r.line)
+  }
+
   /** Claims a journal blob before it touches the disk, so a crash or a sweep knows of it. */
   claim (row: Omit<JournalRow, 'state'>, state: JournalRow['state'] = 'pending'): void {
-    this.db.prepare('INSERT OR IGNORE INTO journal (blob_id, seq, kind, file_id, target, state) VALUES (?, ?, ?, ?, ?, ?)')
-      .run(row.blobId, row.seq, row.kind, row.fileId, row.target, state)
+    this.db.prepare('INSERT OR IGNORE INTO journal (blob_id, line, seq, kind, file_id, target, state) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(row.blobId, row.line, row.seq, row.kind, row.fileId, row.target, state)
   }
 
   complete (blobIds: string[]): void {
@@ -82,9 +111,10 @@ export class JournalIndex {
     return (this.db.prepare('SELECT count(*) AS n FROM journal').get() as { n: number }).n
   }
 
-  /** Records (not checkpoints) written since the newest checkpoint. */
-  recordsSinceCheckpoint (): number {
-    return (this.db.prepare("SELECT count(*) AS n FROM journal WHERE kind != 'checkpoint' AND seq > coalesce((SELECT max(seq) FROM journal WHERE kind = 'checkpoint' AND state = 'complete'), -1)").get() as { n: number }).n
+  /** Records (not checkpoints) of history `line` written since its newest checkpoint. */
+  recordsSinceCheckpoint (line: string): number {
+    return (this.db.prepare(`SELECT count(*) AS n FROM journal WHERE line = ? AND kind != 'checkpoint' AND
+      seq > coalesce((SELECT max(seq) FROM journal WHERE line = ? AND kind = 'checkpoint' AND state = 'complete'), -1)`).get(line, line) as { n: number }).n
   }
 
   /** The lowest sequence number still pending, if any: a checkpoint covers only what lies below it. */
@@ -93,10 +123,13 @@ export class JournalIndex {
     return row.s ?? undefined
   }
 
-  /** Complete records up to `covers` and every checkpoint older than `seq`: made redundant by checkpoint `seq`. */
-  supersededBy (seq: number, covers: number): string[] {
-    return (this.db.prepare(`SELECT blob_id FROM journal WHERE state = 'complete' AND (
-      (kind != 'checkpoint' AND seq <= ?) OR (kind = 'checkpoint' AND seq < ?))`).all(covers, seq) as Array<{ blob_id: string }>).map(r => r.blob_id)
+  /**
+   * What checkpoint `seq` of history `line` makes redundant: that history's complete records up to
+   * `covers` and its older checkpoints, and every blob of the other histories (it absorbs them).
+   */
+  supersededBy (line: string, seq: number, covers: number): string[] {
+    return (this.db.prepare(`SELECT blob_id FROM journal WHERE state = 'complete' AND (line != ? OR
+      (kind != 'checkpoint' AND seq <= ?) OR (kind = 'checkpoint' AND seq < ?))`).all(line, covers, seq) as Array<{ blob_id: string }>).map(r => r.blob_id)
   }
 
   /** Complete journal blobs with fewer copies than wanted (`allTarget` stands for target 0). */

@@ -16,17 +16,24 @@ export const MAX_JOURNAL_BLOB_BYTES = 96 * 1024
 
 const hex64 = z.string().regex(/^[0-9a-f]{64}$/)
 const seq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
+const hex32 = z.string().regex(/^[0-9a-f]{32}$/)
+/** Histories a checkpoint may absorb (one per disk loss with puts before `recover`). */
+export const MAX_ABSORBED_LINES = 256
 
-const recordSchema = z.object({ v: z.literal(1), kind: z.enum(['add', 'remove']), seq, at: z.string().max(40), file: hex64 }).strict()
+/** `line`: which history (a random ID made with the journal's first checkpoint) the entry belongs to. */
+const recordSchema = z.object({ v: z.literal(1), line: hex32, kind: z.enum(['add', 'remove']), seq, at: z.string().max(40), file: hex64 }).strict()
 const checkpointSchema = z.object({
   v: z.literal(1),
+  line: hex32,
   kind: z.literal('checkpoint'),
   seq,
   at: z.string().max(40),
   /** Every record up to this seq is reflected in `files`; records after it are replayed on top. */
   covers: z.number().int().min(-1),
   /** Binds the parts of one checkpoint together. */
-  cp: z.string().regex(/^[0-9a-f]{32}$/),
+  cp: hex32,
+  /** Other histories merged into this one: their blobs are never replayed again. */
+  absorbed: z.array(hex32).max(MAX_ABSORBED_LINES),
   part: z.number().int().nonnegative(),
   parts: z.number().int().positive().max(1_000_000),
   files: z.array(hex64).max(CHECKPOINT_FILES_PER_PART)

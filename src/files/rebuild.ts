@@ -37,6 +37,9 @@ export async function rebuildCatalog (ctx: VaultContext, defaultTarget: number):
   const replay = replayJournal(scan.journal)
   const result: RebuildResult = { files: 0, blobs: scan.blobs, skipped: 0, history: 'journal' }
   const { catalog } = ctx
+  // A history whose first checkpoint is missing may have started from files it never named (a
+  // vault from before the journal): every manifest no entry names counts then, rather than be lost.
+  if (replay.headless) for (const id of scan.manifests) if (!replay.mentioned.has(id)) replay.live.add(id)
   for (const id of replay.live) {
     if (catalog.rowOf(id) !== undefined) continue
     if (scan.manifests.has(id) && await insertFromManifest(ctx, id, defaultTarget)) result.files++
@@ -44,9 +47,18 @@ export async function rebuildCatalog (ctx: VaultContext, defaultTarget: number):
   }
   catalog.transaction(() => {
     for (const [blobId, entry] of replay.keep) {
-      catalog.journal.claim({ blobId, seq: entry.seq, kind: entry.kind, fileId: entry.kind === 'checkpoint' ? null : entry.file, target: defaultTarget }, 'complete')
+      catalog.journal.claim({ blobId, line: entry.line, seq: entry.seq, kind: entry.kind, fileId: entry.kind === 'checkpoint' ? null : entry.file, target: defaultTarget }, 'complete')
     }
-    catalog.journal.raiseNextSeq(replay.maxSeq + 1)
+    catalog.journal.absorb([...replay.absorbed])
+    // A node without a history of its own (a new disk) continues the one it found (the longest);
+    // the next checkpoint absorbs any other, so it is replayed no more.
+    let own = catalog.journal.line()
+    if (own === undefined && replay.lines.size > 0) {
+      own = [...replay.lines].sort(([la, a], [lb, b]) => b - a || (la < lb ? -1 : 1))[0][0]
+      catalog.journal.setLine(own)
+    }
+    const seen = own === undefined ? undefined : replay.lines.get(own)
+    if (seen !== undefined) catalog.journal.raiseNextSeq(seen + 1)
   })
   catalog.dropShadowedNames()
   return result

@@ -49,12 +49,13 @@ export class Vault implements VaultContext {
   }
 
   /**
-   * Run once at start: a catalog made before the journal existed gets a checkpoint of its files, so
-   * from then on the journal alone says which files exist (rebuild and recover replay it).
+   * Run at start: a catalog without a history yet (a new vault, or one made before the journal)
+   * gets its first checkpoint (of its files, if any), so from then on the journal alone says which
+   * files exist (rebuild and recover replay it). Resolves true when it wrote one.
    */
   async startJournal (): Promise<boolean> {
-    if (this.catalog.journal.count() > 0 || this.catalog.countFiles() === 0) return false
-    await this.journal.checkpoint()
+    if (this.catalog.journal.line() !== undefined) return false
+    await this.journal.ensureLine()
     return true
   }
 

@@ -107,7 +107,7 @@ export class VaultNode {
       if (cleaned.pendingDropped + cleaned.orphansRemoved > 0) this.log.warn(cleaned, 'the last run did not stop cleanly: dropped unfinished puts and orphaned blobs')
       else this.log.info('the last run did not stop cleanly; nothing was left half-done')
     }
-    if (await this.vault.startJournal()) this.log.info({ files: this.vault.catalog.countFiles() }, 'the catalog predates the journal: wrote a checkpoint of its files')
+    if (await this.vault.startJournal()) this.log.info({ files: this.vault.catalog.countFiles() }, 'started the journal with a checkpoint of the catalog')
   }
 
   status (): NodeStatus {
@@ -183,12 +183,12 @@ export class VaultNode {
     this.vault.catalog.refreshAllReplicas()
     const { unlisted, ...summary } = result
     this.log.info({ ...summary, unlisted, files: rebuilt.files, history: rebuilt.history }, 'recovered from peers')
-    // With every peer's folder seen, what the history does not use is garbage: collected here and
-    // on the holders, and the history restarts from a checkpoint of what came back. After a partial
+    // With every peer's folder seen, the history restarts from a checkpoint of what came back, and
+    // what it does not use is garbage: collected here and on the holders. After a partial
     // recover nothing is collected: a holder that was not seen may keep the rest of the history.
     if (unlisted === 0 && result.failed === 0) {
+      await this.vault.journal.checkpoint() // first: it absorbs any other history found, then its blobs may go
       await this.vault.collectOrphans()
-      await this.vault.journal.checkpoint()
       void networking.replication.sweepHolders()
     }
     return { ...summary, files: this.vault.catalog.countFiles() }

@@ -65,7 +65,7 @@ test('a catalog made before the journal gets a checkpoint at start; from then on
   await tv.vault.put(inPieces(Buffer.from('kept')), { name: 'kept.txt' })
   // Make it a pre-journal catalog: no journal rows, no journal blobs.
   for (const file of await tv.journalFiles()) await rm(file)
-  tv.catalog.db.exec('DELETE FROM journal')
+  tv.catalog.db.exec('DELETE FROM journal; DELETE FROM journal_state')
   assert.equal(await tv.vault.startJournal(), true)
   assert.equal(await tv.vault.startJournal(), false, 'only once')
   assert.equal((await tv.journalFiles()).length, 1, 'one checkpoint part')
@@ -81,7 +81,7 @@ test('a checkpoint collects the records it covers, and the rebuilt catalog is th
   for (const name of ['a', 'b', 'c', 'd']) await tv.vault.put(inPieces(Buffer.from(name)), { name })
   await tv.vault.remove('b')
   await tv.vault.remove('d')
-  assert.equal((await tv.journalFiles()).length, 6, 'four adds and two removes')
+  assert.equal((await tv.journalFiles()).length, 7, 'the first checkpoint, four adds and two removes')
   await tv.vault.journal.checkpoint()
   assert.equal((await tv.journalFiles()).length, 1, 'the checkpoint alone')
   await tv.vault.put(inPieces(Buffer.from('e')), { name: 'e' })
@@ -96,10 +96,11 @@ test('journal blobs of another vault, or altered ones, are not history', async (
   const kept = await tv.vault.put(inPieces(Buffer.from('stay')), { name: 'stay.txt' })
   const other = await deriveIdentity(phraseToSeed(newPhrase()))
   // Another owner's record (or a holder's forgery) saying "stay.txt was removed", at a later seq.
-  const forged = sealJournalEntry(journalKey(other.vaultKey), { v: 1, kind: 'remove', seq: 99, at: new Date().toISOString(), file: kept.id })
+  const line = tv.catalog.journal.line()!
+  const forged = sealJournalEntry(journalKey(other.vaultKey), { v: 1, line, kind: 'remove', seq: 99, at: new Date().toISOString(), file: kept.id })
   await tv.store.put(tv.identity.nodeId, forged.id, forged.sealed)
   // One of ours with a byte flipped: it no longer matches its ID, and its tag would fail anyway.
-  const real = sealJournalEntry(journalKey(tv.identity.vaultKey), { v: 1, kind: 'remove', seq: 100, at: new Date().toISOString(), file: kept.id })
+  const real = sealJournalEntry(journalKey(tv.identity.vaultKey), { v: 1, line, kind: 'remove', seq: 100, at: new Date().toISOString(), file: kept.id })
   real.sealed[real.sealed.length - 3] ^= 1
   await tv.store.put(tv.identity.nodeId, real.id, real.sealed, true)
   await tv.reopenCatalog({ wipe: true })
@@ -110,24 +111,59 @@ test('journal blobs of another vault, or altered ones, are not history', async (
 test('replay uses the newest checkpoint whose parts are all there, and records after what it covers', () => {
   const f = (n: number): string => n.toString(16).padStart(64, '0')
   const at = '2026-01-01T00:00:00.000Z'
+  const line = '1'.repeat(32)
+  const cp = (seq: number, covers: number, id: string, part: number, parts: number, files: string[], absorbed: string[] = []): JournalEntry =>
+    ({ v: 1, line, kind: 'checkpoint', seq, at, covers, cp: id.repeat(32), absorbed, part, parts, files })
   const entries = new Map<string, JournalEntry>([
-    ['r1', { v: 1, kind: 'add', seq: 1, at, file: f(1) }],
-    ['r2', { v: 1, kind: 'add', seq: 2, at, file: f(2) }],
-    ['c3a', { v: 1, kind: 'checkpoint', seq: 3, at, covers: 2, cp: 'a'.repeat(32), part: 0, parts: 2, files: [f(1)] }],
-    ['c3b', { v: 1, kind: 'checkpoint', seq: 3, at, covers: 2, cp: 'a'.repeat(32), part: 1, parts: 2, files: [f(2)] }],
-    ['r4', { v: 1, kind: 'remove', seq: 4, at, file: f(1) }],
-    ['r5', { v: 1, kind: 'add', seq: 5, at, file: f(5) }],
+    ['r1', { v: 1, line, kind: 'add', seq: 1, at, file: f(1) }],
+    ['r2', { v: 1, line, kind: 'add', seq: 2, at, file: f(2) }],
+    ['c3a', cp(3, 2, 'a', 0, 2, [f(1)])],
+    ['c3b', cp(3, 2, 'a', 1, 2, [f(2)])],
+    ['r4', { v: 1, line, kind: 'remove', seq: 4, at, file: f(1) }],
+    ['r5', { v: 1, line, kind: 'add', seq: 5, at, file: f(5) }],
     // A newer checkpoint with a part missing is ignored: the older one and the records still say it all.
-    ['c6a', { v: 1, kind: 'checkpoint', seq: 6, at, covers: 5, cp: 'b'.repeat(32), part: 0, parts: 2, files: [f(2)] }],
+    ['c6a', cp(6, 5, 'b', 0, 2, [f(2)])],
     // A record the checkpoint covers (not collected yet) changes nothing.
-    ['r0', { v: 1, kind: 'add', seq: 0, at, file: f(9) }]
+    ['r0', { v: 1, line, kind: 'add', seq: 0, at, file: f(9) }]
   ])
   const replay = replayJournal(entries)
   assert.deepEqual([...replay.live].sort(), [f(2), f(5)])
-  assert.deepEqual(replay.checkpoint, { seq: 3, covers: 2 })
+  assert.equal(replay.headless, false)
   assert.equal(replay.incomplete, 1)
-  assert.equal(replay.maxSeq, 6)
+  assert.deepEqual([...replay.lines], [[line, 6]])
   assert.deepEqual([...replay.keep.keys()].sort(), ['c3a', 'c3b', 'r4', 'r5'])
+})
+
+test('replay merges histories: a new disk\'s own history and the old one both count until one absorbs the other', () => {
+  const f = (n: number): string => n.toString(16).padStart(64, '0')
+  const at = '2026-01-01T00:00:00.000Z'
+  const [old, fresh] = ['0'.repeat(32), 'f'.repeat(32)]
+  // The old disk's history, and a new disk that put (and compacted) before running recover.
+  const entries = new Map<string, JournalEntry>([
+    ['o0', { v: 1, line: old, kind: 'checkpoint', seq: 0, at, covers: -1, cp: 'a'.repeat(32), absorbed: [], part: 0, parts: 1, files: [] }],
+    ['o1', { v: 1, line: old, kind: 'add', seq: 1, at, file: f(1) }],
+    ['o2', { v: 1, line: old, kind: 'add', seq: 2, at, file: f(2) }],
+    ['n9', { v: 1, line: fresh, kind: 'checkpoint', seq: 300, at, covers: 299, cp: 'b'.repeat(32), absorbed: [], part: 0, parts: 1, files: [f(7)] }],
+    ['n10', { v: 1, line: fresh, kind: 'remove', seq: 301, at, file: f(2) }]
+  ])
+  assert.deepEqual([...replayJournal(entries).live].sort(), [f(1), f(7)], 'both histories count; a removal in either is final')
+  entries.set('n11', { v: 1, line: fresh, kind: 'checkpoint', seq: 302, at, covers: 301, cp: 'c'.repeat(32), absorbed: [old], part: 0, parts: 1, files: [f(1), f(7)] })
+  const merged = replayJournal(entries)
+  assert.deepEqual([...merged.live].sort(), [f(1), f(7)])
+  assert.deepEqual([...merged.lines.keys()], [fresh], 'the absorbed history is replayed no more')
+})
+
+test('a history whose first checkpoint is missing keeps every manifest it does not name', async (t) => {
+  const tv = await openTestVault(t)
+  await tv.vault.put(inPieces(Buffer.from('old')), { name: 'old.txt' })
+  // A catalog from before the journal whose first checkpoint never reached any holder, then a put.
+  for (const file of await tv.journalFiles()) await rm(file)
+  tv.catalog.db.exec('DELETE FROM journal; DELETE FROM journal_state')
+  tv.catalog.journal.setLine('2'.repeat(32))
+  await tv.vault.put(inPieces(Buffer.from('new')), { name: 'new.txt' })
+  await tv.reopenCatalog({ wipe: true })
+  await tv.vault.rebuild()
+  assert.deepEqual(tv.vault.list().map(f => f.name), ['new.txt', 'old.txt'])
 })
 
 test('after a crash, an rm whose remove record was written is finished, and a put whose add record was not completed is dropped', async (t) => {

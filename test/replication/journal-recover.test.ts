@@ -6,7 +6,7 @@ import { randomBytes, createHash } from 'node:crypto'
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startCluster, putBytes, readBytes, waitForMesh } from '../helpers/cluster.ts'
-import { initDataDir } from '../../src/index.ts'
+import { initDataDir, type VaultNode } from '../../src/index.ts'
 import { sealChunk, sealManifest } from '../../src/crypto/index.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -48,3 +48,53 @@ test('after put A, put B, rm A (a holder missed it) and a put C killed midway, r
   assert.equal(result.files, 1)
   assert.equal(sha(await readBytes(again, 'B.bin')), sha(bytesB))
 })
+
+test('a new disk that puts files before running recover loses nothing: the sweep keeps the old history, recover merges both', async (t) => {
+  const cluster = await startCluster(t, 3)
+  const [a, b, c] = cluster.nodes
+  const old = randomBytes(400_000)
+  const oldPut = await putBytes(a, 'old.bin', old, 3)
+  const oldIds = [oldPut.id, ...(await a.vault.open(oldPut.id)).manifest.chunks.map(ch => ch.id)]
+  await putBytes(a, 'gone.bin', randomBytes(1000), 3)
+  await a.vault.remove('gone.bin')
+  const phrase = cluster.phrases.get(a.nodeId)!
+  await a.stop()
+  await rm(a.paths.root, { recursive: true, force: true })
+  const newDir = join(cluster.root, 'a-new')
+  await initDataDir({ dataDir: newDir, recoverPhrase: phrase, joinKeyFile: b.paths.networkKey })
+  const again = await cluster.add({}, newDir)
+  await waitForMesh([again, b, c])
+
+  // Before recover: a new file, removals of its own, compaction, and sweeps.
+  const fresh = randomBytes(300_000)
+  await putBytes(again, 'new.bin', fresh, 3)
+  await putBytes(again, 'tmp.bin', randomBytes(1000), 3)
+  await again.vault.remove('tmp.bin')
+  await again.vault.journal.checkpoint()
+  await again.networking!.replication.sweepHolders()
+  for (const holder of [b, c]) {
+    const ids = new Set(await listBlobs(holder, a.nodeId))
+    assert.ok(oldIds.every(id => ids.has(id)), 'the sweep kept every blob of the old history')
+  }
+  const result = await again.recover()
+  assert.equal(result.failed, 0)
+  assert.deepEqual(again.vault.list().map(f => f.name), ['new.bin', 'old.bin'])
+  assert.equal(sha(await readBytes(again, 'old.bin')), sha(old))
+  assert.equal(sha(await readBytes(again, 'new.bin')), sha(fresh))
+
+  // The merged history is the one from now on: another disk loss brings back the same two files.
+  await again.stop()
+  await rm(newDir, { recursive: true, force: true })
+  const third = join(cluster.root, 'a-third')
+  await initDataDir({ dataDir: third, recoverPhrase: phrase, joinKeyFile: b.paths.networkKey })
+  const thrice = await cluster.add({}, third)
+  await waitForMesh([thrice, b, c])
+  await thrice.recover()
+  assert.deepEqual(thrice.vault.list().map(f => f.name), ['new.bin', 'old.bin'])
+})
+
+async function listBlobs (holder: VaultNode, owner: string): Promise<string[]> {
+  const ids: string[] = []
+  for await (const id of holder.vault.store.list(owner)) ids.push(id)
+  return ids
+}
