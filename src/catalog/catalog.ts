@@ -6,6 +6,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { createHmac } from 'node:crypto'
 import { deriveKey, open, seal } from '../crypto/index.ts'
 import { HolderIndex } from './holders.ts'
+import { JournalIndex } from './journal.ts'
 
 export interface FileRecord {
   row: number
@@ -54,6 +55,7 @@ CREATE INDEX IF NOT EXISTS file_chunks_by_chunk ON file_chunks (chunk_id);
 export class Catalog {
   readonly db: DatabaseSync
   readonly holders: HolderIndex
+  readonly journal: JournalIndex
   private insertChunk: StatementSync | undefined
   private readonly nameKey: Buffer
 
@@ -61,6 +63,7 @@ export class Catalog {
     this.db = new DatabaseSync(path)
     this.db.exec(SCHEMA)
     this.holders = new HolderIndex(this.db)
+    this.journal = new JournalIndex(this.db)
     this.nameKey = deriveKey(vaultKey, 'distri-vault/catalog/v1', 'names')
   }
 
@@ -88,6 +91,11 @@ export class Catalog {
   addChunk (row: number, seq: number, chunkId: string, size: number): void {
     this.insertChunk ??= this.db.prepare('INSERT INTO file_chunks (file_row, seq, chunk_id, size) VALUES (?, ?, ?, ?)')
     this.insertChunk.run(row, seq, chunkId, size)
+  }
+
+  /** The manifest of a put in progress, claimed before it is written, so a crash or a sweep knows it. */
+  claimManifest (row: number, fileId: string): void {
+    this.db.prepare('UPDATE files SET file_id = ? WHERE row = ?').run(fileId, row)
   }
 
   /** The put is done: this commit is synced, so a file reported stored stays listed. */
@@ -128,6 +136,27 @@ export class Catalog {
     }))
   }
 
+  /** The IDs of every complete file, ascending (what a journal checkpoint lists). */
+  fileIds (): string[] {
+    return (this.db.prepare("SELECT file_id FROM files WHERE state = 'complete' ORDER BY file_id").all() as Array<{ file_id: string }>).map(r => r.file_id)
+  }
+
+  /** The widest copy target of any file (0 = every peer; 1 when there is no file). */
+  widestTarget (): number {
+    const row = this.db.prepare("SELECT min(target) AS lo, max(target) AS hi FROM files WHERE state = 'complete'").get() as { lo: number | null, hi: number | null }
+    return row.lo === 0 ? 0 : (row.hi ?? 1)
+  }
+
+  /** The file ID (manifest) of a row, once claimed. */
+  fileIdOf (row: number): string | undefined {
+    return (this.db.prepare('SELECT file_id FROM files WHERE row = ?').get(row) as { file_id: string | null } | undefined)?.file_id ?? undefined
+  }
+
+  /** The row of a file by its full ID, complete or pending. */
+  rowOf (fileId: string): number | undefined {
+    return (this.db.prepare('SELECT row FROM files WHERE file_id = ?').get(fileId) as { row: number } | undefined)?.row
+  }
+
   /** Rows of puts that never finished (a crash): their chunk IDs are returned for cleanup. */
   dropPending (): string[] {
     const rows = this.db.prepare("SELECT row FROM files WHERE state = 'pending'").all() as Array<{ row: number }>
@@ -161,7 +190,7 @@ export class Catalog {
   }
 
   isReferenced (blobId: string): boolean {
-    return this.db.prepare('SELECT 1 FROM file_chunks WHERE chunk_id = ? UNION ALL SELECT 1 FROM files WHERE file_id = ? LIMIT 1').get(blobId, blobId) !== undefined
+    return this.db.prepare('SELECT 1 FROM file_chunks WHERE chunk_id = ? UNION ALL SELECT 1 FROM files WHERE file_id = ? UNION ALL SELECT 1 FROM journal WHERE blob_id = ? LIMIT 1').get(blobId, blobId, blobId) !== undefined
   }
 
   countFiles (): number {
@@ -202,7 +231,9 @@ export class Catalog {
     return replicas
   }
 
+  /** Runs `fn` in one transaction; inside another, it joins it (the outer commit decides). */
   transaction<T> (fn: () => T): T {
+    if (this.db.isTransaction) return fn()
     this.db.exec('BEGIN IMMEDIATE')
     try {
       const out = fn()

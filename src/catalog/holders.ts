@@ -72,6 +72,11 @@ export class HolderIndex {
     return (this.db.prepare('SELECT blob_id FROM pending_deletes WHERE peer = ? LIMIT ?').all(peer, limit) as Array<{ blob_id: string }>).map(r => r.blob_id)
   }
 
+  /** Peers that still have deletions to hear about. */
+  peersWithPendingDeletes (): string[] {
+    return (this.db.prepare('SELECT DISTINCT peer FROM pending_deletes').all() as Array<{ peer: string }>).map(r => r.peer)
+  }
+
   clearDeletes (peer: string, blobIds: string[]): void {
     const del = this.db.prepare('DELETE FROM pending_deletes WHERE peer = ? AND blob_id = ?')
     for (const id of blobIds) del.run(peer, id)

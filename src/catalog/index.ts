@@ -1,3 +1,4 @@
 // catalog/: the embedded SQLite catalog (node:sqlite) of files, chunks, peers and messages.
 export { Catalog, type FileRecord } from './catalog.ts'
 export { HolderIndex } from './holders.ts'
+export { JournalIndex, type JournalRow, type JournalKind } from './journal.ts'

@@ -5,7 +5,7 @@ import { chunkStream, DEFAULT_CHUNKING } from '../chunker/index.ts'
 import { sealChunk, sealManifest } from '../crypto/index.ts'
 import { VaultError, toVaultError } from '../errors.ts'
 import type { FileRecord } from '../catalog/index.ts'
-import type { ReplicaTarget, VaultContext } from './context.ts'
+import { widestTarget, type ReplicaTarget, type VaultContext } from './context.ts'
 import { checkFileName, type Manifest } from './manifest.ts'
 import { noteStreamed } from '../runtime/index.ts'
 
@@ -82,10 +82,16 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
     const now = new Date().toISOString()
     const manifest: Manifest = { v: 1, name, size, mtime: (options.mtime ?? new Date()).toISOString(), ctime: now, chunks, target: target === 'all' ? 0 : target }
     const sealed = sealManifest(vaultKey, manifest)
+    catalog.claimManifest(row, sealed.id)
     await storeBlob(ctx, sealed.id, sealed.sealed, target)
+    // The file exists once its add record is durable here and copied as its manifest is.
+    const record = await ctx.journal.append('add', sealed.id, widestTarget(target, ctx.defaultReplicas ?? 1))
     previous = catalog.byName(name)
     const replicas = 1 + catalog.holders.minHolders(row, sealed.id)
-    catalog.completeFile(row, { id: sealed.id, name, size, mtime: manifest.mtime, ctime: now, replicas, target: manifest.target ?? 1 })
+    catalog.durably(() => catalog.transaction(() => {
+      catalog.completeFile(row, { id: sealed.id, name, size, mtime: manifest.mtime, ctime: now, replicas, target: manifest.target ?? 1 })
+      catalog.journal.complete([record])
+    }))
     const wanted = target === 'all' ? (ctx.replication?.allTarget() ?? 1) : target
     result = { id: sealed.id, name, size, replicas, target, underReplicated: replicas < wanted }
   } catch (err) {
@@ -93,18 +99,21 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
     // On a full disk the clean-up itself may fail: the row stays pending and the next start drops
     // it; the caller still learns the first failure (DISK_FULL), not the clean-up's.
     try {
-      await ctx.collect(catalog.deleteFile(row))
+      // The manifest too, when it was claimed (the row knows it): it may already be on holders.
+      const manifest = catalog.fileIdOf(row)
+      await ctx.collect([...catalog.deleteFile(row), ...(manifest === undefined ? [] : [manifest])])
     } catch {}
     throw toVaultError(err)
   }
   // Committed: the new file is listed. Same name again: the new file replaces the old one now that
   // it is durable. A failure from here on must not undo the new file (it would lose both versions).
   if (previous !== undefined) await ctx.removeRecord(previous)
+  await ctx.journal.maybeCheckpoint()
   return result
 }
 
 /** Writes a sealed blob to the owner's folder durably, then has its copies made on peers. */
-async function storeBlob (ctx: VaultContext, id: string, sealed: Buffer, target: ReplicaTarget): Promise<void> {
+export async function storeBlob (ctx: VaultContext, id: string, sealed: Buffer, target: ReplicaTarget): Promise<void> {
   const replication = target === 1 ? undefined : ctx.replication
   // No copies to make: the store may take the buffer to its writer thread as it is.
   await ctx.store.put(ctx.nodeId, id, sealed, true, replication === undefined)

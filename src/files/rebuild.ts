@@ -1,41 +1,107 @@
-// Rebuilds the catalog from the sealed manifests in storage/<own id>/ alone. A blob is a manifest
-// of this owner exactly when its read key unwraps with the vault key; everything else is a chunk.
+// Rebuilds the catalog from the sealed blobs in storage/<own id>/ alone. A blob is a manifest of
+// this owner exactly when its read key unwraps with the vault key, a journal blob when it opens with
+// the journal key; everything else is a chunk. When the folder holds a journal, replaying it says
+// which files exist (nothing removed comes back, nothing half-put appears); a vault from before the
+// journal has only manifests, and then every manifest is a file (the newest of each name wins).
 // This is what makes a lost catalog.db — or a whole lost disk, with `recover` — survivable.
 import { MANIFEST_HEADER_BYTES, unwrapReadKey, openManifest } from '../crypto/index.ts'
 import type { VaultContext } from './context.ts'
 import { parseManifest } from './manifest.ts'
+import { journalKey, openJournalEntry, MAX_JOURNAL_BLOB_BYTES, type JournalEntry } from './journal-seal.ts'
+import { replayJournal } from './journal.ts'
 
-export interface RebuildResult { files: number, blobs: number, skipped: number }
+export interface RebuildResult {
+  files: number
+  blobs: number
+  /** Files the history lists whose manifest is missing or damaged. */
+  skipped: number
+  /** Where the list of files came from. */
+  history: 'journal' | 'manifests'
+}
+
+interface Scan { blobs: number, journal: Map<string, JournalEntry>, manifests: Set<string> }
 
 export async function rebuildCatalog (ctx: VaultContext, defaultTarget: number): Promise<RebuildResult> {
-  const { store, catalog, nodeId, vaultKey } = ctx
-  const result: RebuildResult = { files: 0, blobs: 0, skipped: 0 }
-  for await (const id of store.list(nodeId)) {
-    result.blobs++
-    if (catalog.isReferenced(id)) continue
-    const head = await store.head(nodeId, id, MANIFEST_HEADER_BYTES).catch(() => null)
-    if (head === null) continue
-    const readKey = unwrapReadKey(vaultKey, head)
-    if (readKey === null) continue
-    try {
-      const manifest = parseManifest(openManifest(id, readKey, await store.get(nodeId, id)))
-      catalog.insertFile({
-        id,
-        name: manifest.name,
-        size: manifest.size,
-        mtime: manifest.mtime,
-        ctime: manifest.ctime,
-        replicas: 1,
-        target: manifest.target ?? defaultTarget
-      }, manifest.chunks)
-      result.files++
-    } catch {
-      // A damaged manifest is skipped, not fatal: the other files must still come back.
-      result.skipped++
+  const scan = await scanFolder(ctx)
+  if (scan.journal.size === 0) {
+    const result: RebuildResult = { files: 0, blobs: scan.blobs, skipped: 0, history: 'manifests' }
+    for (const id of scan.manifests) {
+      if (await insertFromManifest(ctx, id, defaultTarget)) result.files++
+      else result.skipped++
     }
+    // Two manifests of one name (a crash between writing a new version and dropping the old one):
+    // the newest wins, as it would have without the crash.
+    ctx.catalog.dropShadowedNames()
+    return result
   }
-  // Two manifests of one name (a crash between writing a new version and dropping the old one):
-  // the newest wins, as it would have without the crash.
+  const replay = replayJournal(scan.journal)
+  const result: RebuildResult = { files: 0, blobs: scan.blobs, skipped: 0, history: 'journal' }
+  const { catalog } = ctx
+  // A history whose first checkpoint is missing may have started from files it never named (a
+  // vault from before the journal): every manifest no entry names counts then, rather than be lost.
+  if (replay.headless) for (const id of scan.manifests) if (!replay.mentioned.has(id)) replay.live.add(id)
+  for (const id of replay.live) {
+    if (catalog.rowOf(id) !== undefined) continue
+    if (scan.manifests.has(id) && await insertFromManifest(ctx, id, defaultTarget)) result.files++
+    else result.skipped++ // its manifest is missing or damaged: the other files must still come back
+  }
+  catalog.transaction(() => {
+    for (const [blobId, entry] of replay.keep) {
+      catalog.journal.claim({ blobId, line: entry.line, seq: entry.seq, kind: entry.kind, fileId: entry.kind === 'checkpoint' ? null : entry.file, target: defaultTarget }, 'complete')
+    }
+    catalog.journal.absorb([...replay.absorbed])
+    // A node without a history of its own (a new disk) continues the one it found (the longest);
+    // the next checkpoint absorbs any other, so it is replayed no more.
+    let own = catalog.journal.line()
+    if (own === undefined && replay.lines.size > 0) {
+      own = [...replay.lines].sort(([la, a], [lb, b]) => b - a || (la < lb ? -1 : 1))[0][0]
+      catalog.journal.setLine(own)
+    }
+    const seen = own === undefined ? undefined : replay.lines.get(own)
+    if (seen !== undefined) catalog.journal.raiseNextSeq(seen + 1)
+  })
   catalog.dropShadowedNames()
   return result
+}
+
+/** Sorts the owner's blobs into journal entries and manifests not yet in the catalog. */
+async function scanFolder (ctx: VaultContext): Promise<Scan> {
+  const { store, catalog, nodeId, vaultKey } = ctx
+  const key = journalKey(vaultKey)
+  const scan: Scan = { blobs: 0, journal: new Map(), manifests: new Set() }
+  for await (const id of store.list(nodeId)) {
+    scan.blobs++
+    const small = await store.size(nodeId, id).then(size => size <= MAX_JOURNAL_BLOB_BYTES, () => false)
+    // Small blobs are read whole (hash-checked) to look for the journal; a damaged one is not history.
+    const bytes = small ? await store.get(nodeId, id).catch(() => undefined) : undefined
+    const entry = bytes === undefined ? null : openJournalEntry(key, bytes)
+    if (entry !== null) { scan.journal.set(id, entry); continue }
+    if (catalog.isReferenced(id)) continue
+    const head = bytes?.subarray(0, MANIFEST_HEADER_BYTES) ?? await store.head(nodeId, id, MANIFEST_HEADER_BYTES).catch(() => null)
+    if (head !== null && unwrapReadKey(vaultKey, head) !== null) scan.manifests.add(id)
+  }
+  return scan
+}
+
+async function insertFromManifest (ctx: VaultContext, id: string, defaultTarget: number): Promise<boolean> {
+  const { store, catalog, nodeId, vaultKey } = ctx
+  try {
+    const sealed = await store.get(nodeId, id)
+    const readKey = unwrapReadKey(vaultKey, sealed.subarray(0, MANIFEST_HEADER_BYTES))
+    if (readKey === null) return false
+    const manifest = parseManifest(openManifest(id, readKey, sealed))
+    catalog.insertFile({
+      id,
+      name: manifest.name,
+      size: manifest.size,
+      mtime: manifest.mtime,
+      ctime: manifest.ctime,
+      replicas: 1,
+      target: manifest.target ?? defaultTarget
+    }, manifest.chunks)
+    return true
+  } catch {
+    // A damaged manifest is skipped, not fatal.
+    return false
+  }
 }

@@ -6,11 +6,12 @@ import type { BlobStore } from '../store/index.ts'
 import { formatCapability, isCapability, parseCapability, unwrapReadKey, MANIFEST_HEADER_BYTES } from '../crypto/index.ts'
 import { VaultError } from '../errors.ts'
 import type { RemoteBlobs } from './chunk-source.ts'
-import type { BlobReplication, ReplicaTarget, VaultContext } from './context.ts'
+import { widestTarget, type BlobReplication, type ReplicaTarget, type VaultContext } from './context.ts'
 import type { Manifest } from './manifest.ts'
 import { putFile, type PutOptions, type PutResult } from './put.ts'
 import { loadOwnManifest, loadSharedManifest, readFileBytes, writeFileAt, type ByteRange } from './read.ts'
 import { rebuildCatalog, type RebuildResult } from './rebuild.ts'
+import { Journal } from './journal.ts'
 
 export interface VaultOptions {
   nodeId: string
@@ -34,6 +35,7 @@ export class Vault implements VaultContext {
   remote?: RemoteBlobs
   defaultReplicas: ReplicaTarget
   replication?: BlobReplication
+  readonly journal: Journal
 
   constructor (options: VaultOptions) {
     this.nodeId = options.nodeId
@@ -43,6 +45,18 @@ export class Vault implements VaultContext {
     this.remote = options.remote
     this.defaultReplicas = options.defaultReplicas ?? 1
     this.replication = options.replication
+    this.journal = new Journal(this)
+  }
+
+  /**
+   * Run at start: a catalog without a history yet (a new vault, or one made before the journal)
+   * gets its first checkpoint (of its files, if any), so from then on the journal alone says which
+   * files exist (rebuild and recover replay it). Resolves true when it wrote one.
+   */
+  async startJournal (): Promise<boolean> {
+    if (this.catalog.journal.line() !== undefined) return false
+    await this.journal.ensureLine()
+    return true
   }
 
   async put (source: AsyncIterable<Uint8Array> | Readable, options: PutOptions): Promise<PutResult> {
@@ -105,9 +119,20 @@ export class Vault implements VaultContext {
     return formatCapability({ fileId: record.id, ownerId: this.nodeId, readKey: readKey.toString('hex') })
   }
 
+  /** Removes a file: its remove record is durable (and copied) before any of its blobs is deleted. */
   async removeRecord (record: FileRecord): Promise<void> {
-    const unused = this.catalog.deleteFile(record.row)
-    await this.collect([...unused, record.id])
+    const target = widestTarget(record.target === 0 ? 'all' : record.target, this.defaultReplicas)
+    const removal = await this.journal.append('remove', record.id, target)
+    await this.collect(this.finishRemoval(record.id, record.row, removal))
+    await this.journal.maybeCheckpoint()
+  }
+
+  /** The removal's commit: the file row goes and its remove record becomes part of the history. */
+  private finishRemoval (fileId: string, row: number | undefined, removal: string): string[] {
+    return this.catalog.durably(() => this.catalog.transaction(() => {
+      this.catalog.journal.complete([removal])
+      return row === undefined ? [] : [...this.catalog.deleteFile(row), fileId]
+    }))
   }
 
   async collect (blobIds: string[]): Promise<void> {
@@ -117,6 +142,8 @@ export class Vault implements VaultContext {
       else if (!this.catalog.isReferenced(id)) deleted.push(id) // gone locally already; holders may still have it
     }
     if (deleted.length === 0) return
+    // Remembered, so the holder sweep can drop copies no deletion message ever reached.
+    this.catalog.journal.bury(deleted)
     if (this.replication !== undefined) {
       await this.replication.removed(deleted)
     } else {
@@ -135,13 +162,35 @@ export class Vault implements VaultContext {
    */
   async recoverFromCrash (): Promise<{ pendingDropped: number, orphansRemoved: number }> {
     const before = this.catalog.countPending()
+    await this.settlePendingRecords()
     await this.collect(this.catalog.dropPending())
+    const orphansRemoved = await this.collectOrphans()
+    return { pendingDropped: before, orphansRemoved }
+  }
+
+  /**
+   * Journal records a crash left unfinished: a remove record may already be on holders, so that rm
+   * is finished (it was asked for); an add record or a checkpoint part is dropped with its put.
+   */
+  private async settlePendingRecords (): Promise<void> {
+    for (const pending of this.catalog.journal.pending()) {
+      if (pending.kind === 'remove' && pending.fileId !== null) {
+        await this.collect(this.finishRemoval(pending.fileId, this.catalog.rowOf(pending.fileId), pending.blobId))
+      } else {
+        this.catalog.journal.drop([pending.blobId])
+        await this.collect([pending.blobId])
+      }
+    }
+  }
+
+  /** Deletes every blob of this owner's folder that nothing (file, put in progress, journal) uses. */
+  async collectOrphans (): Promise<number> {
     const orphans: string[] = []
     for await (const id of this.store.list(this.nodeId)) {
       if (!this.catalog.isReferenced(id)) orphans.push(id)
     }
     // Through collect(), so the holders that got copies of them are told too.
     await this.collect(orphans)
-    return { pendingDropped: before, orphansRemoved: orphans.length }
+    return orphans.length
   }
 }

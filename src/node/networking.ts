@@ -56,7 +56,7 @@ async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identi
     else auditor?.countFault('wrong')
   }
   const replicator = new Replicator({ client, store: vault.store, ownerId: identity.nodeId, livePeers, log, onWrongBytes })
-  const replication = new OwnerReplication({ replicator, catalog: vault.catalog, ownerId: identity.nodeId, livePeers, log, repairAfterMs: config.repairAfterSeconds * 1000, repairEveryMs: tuning.repairEveryMs })
+  const replication = new OwnerReplication({ replicator, catalog: vault.catalog, ownerId: identity.nodeId, livePeers, log, repairAfterMs: config.repairAfterSeconds * 1000, repairEveryMs: tuning.repairEveryMs, client, sweepEveryMs: tuning.sweepEveryMs })
   auditor = startAuditor(config, tuning, identity, vault, client, livePeers, log, () => replication.schedule(0))
   const scrubber = new Scrubber({
     store: vault.store,

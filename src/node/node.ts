@@ -44,6 +44,8 @@ export interface NodeTuning {
   auditBudgetBytes?: number
   /** Read-rate cap of the background scrub (default 4 MiB/s). */
   scrubBytesPerSecond?: number
+  /** How often holders are swept for blobs this owner deleted. */
+  sweepEveryMs?: number
 }
 
 /** A peer: connected (since = when the connection opened) or known and away (since = when it left). */
@@ -121,6 +123,7 @@ export class VaultNode {
       await this.vault.collect(this.catalog.dropPending())
       this.log.warn({ pendingDropped }, 'dropped unfinished puts left by the last run')
     }
+    if (await this.vault.startJournal()) this.log.info({ files: this.vault.catalog.countFiles() }, 'started the journal with a checkpoint of the catalog')
   }
 
   status (): NodeStatus {
@@ -196,8 +199,17 @@ export class VaultNode {
     })
     const rebuilt = await this.vault.rebuild()
     this.vault.catalog.refreshAllReplicas()
-    this.log.info({ ...result, files: rebuilt.files }, 'recovered from peers')
-    return { ...result, files: this.vault.catalog.countFiles() }
+    const { unlisted, ...summary } = result
+    this.log.info({ ...summary, unlisted, files: rebuilt.files, history: rebuilt.history }, 'recovered from peers')
+    // With every peer's folder seen, the history restarts from a checkpoint of what came back, and
+    // what it does not use is garbage: collected here and on the holders. After a partial
+    // recover nothing is collected: a holder that was not seen may keep the rest of the history.
+    if (unlisted === 0 && result.failed === 0) {
+      await this.vault.journal.checkpoint() // first: it absorbs any other history found, then its blobs may go
+      await this.vault.collectOrphans()
+      void networking.replication.sweepHolders()
+    }
+    return { ...summary, files: this.vault.catalog.countFiles() }
   }
 
   /** Verifies every blob on this node's disk now, at full speed, and heals what is bad. */

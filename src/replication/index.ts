@@ -9,4 +9,5 @@ export { OwnerReplication, type OwnerReplicationOptions } from './owner-replicat
 export { fileHealth, type FileHealth, type BlobHealth, type HolderHealth } from './health.ts'
 export { Auditor, type AuditorOptions, type AuditSummary, type HolderFaultKind } from './audit.ts'
 export { Scrubber, type ScrubberOptions, type ScrubProgress, type ScrubResult, type ScrubSummary } from './scrubber.ts'
-export { recoverBlobs, type RecoverProgress, type RecoverOptions } from './recover.ts'
+export { recoverBlobs, type RecoverProgress, type RecoverOptions, type RecoverResult } from './recover.ts'
+export { HolderSweep, type HolderSweepOptions, type SweepResult } from './holder-sweep.ts'

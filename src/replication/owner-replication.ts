@@ -1,10 +1,13 @@
 // The owner's side of replication, over its catalog: records who holds each blob, tells holders
-// about deletions (now, or when they come back), and repairs files below their copy target as soon
-// as peers appear or once a holder has been away longer than --repair-after.
+// about deletions (now, and again in every repair pass until they acknowledge), repairs files and
+// journal blobs below their copy target as soon as peers appear or once a holder has been away
+// longer than --repair-after, and sweeps holders for blobs it deleted (holder-sweep.ts).
 import type { Logger } from 'pino'
 import type { Catalog } from '../catalog/index.ts'
 import type { BlobReplication, ReplicaTarget } from '../files/index.ts'
 import type { Replicator } from './replicator.ts'
+import type { BlockClient } from './block-client.ts'
+import { HolderSweep, type SweepResult } from './holder-sweep.ts'
 
 export interface OwnerReplicationOptions {
   replicator: Replicator
@@ -16,6 +19,12 @@ export interface OwnerReplicationOptions {
   repairAfterMs: number
   /** How often the repair pass runs when nothing triggers it sooner. */
   repairEveryMs?: number
+  /** For the holder sweep (LIST); without it there is no sweep. */
+  client?: BlockClient
+  /** How often holders are swept for blobs this owner deleted (default 1 h). */
+  sweepEveryMs?: number
+  /** Back-off of deletion retries to one peer: first wait, and the most it grows to. */
+  deleteRetryMs?: { first: number, max: number }
 }
 
 export class OwnerReplication implements BlobReplication {
@@ -28,10 +37,19 @@ export class OwnerReplication implements BlobReplication {
   private running: Promise<void> | undefined
   private again = false
   private stopped = false
+  /** Peers whose queued deletions are being sent now, and when each may be retried after failing. */
+  private readonly flushing = new Map<string, Promise<void>>()
+  private readonly deleteBackoff = new Map<string, { failures: number, nextAt: number }>()
+  readonly sweeper: HolderSweep | undefined
+  private sweepTimer: NodeJS.Timeout | undefined
+  private readonly stopSignal = new AbortController()
 
   constructor (options: OwnerReplicationOptions) {
     this.o = options
     this.log = options.log.child({ sub: 'repair' })
+    if (options.client !== undefined) {
+      this.sweeper = new HolderSweep({ catalog: options.catalog, client: options.client, replicator: options.replicator, ownerId: options.ownerId, livePeers: options.livePeers, log: options.log })
+    }
   }
 
   start (): void {
@@ -39,13 +57,28 @@ export class OwnerReplication implements BlobReplication {
     for (const peer of this.o.catalog.holders.peers()) this.awaySince.set(peer, now)
     this.timer = setInterval(() => this.schedule(0), this.o.repairEveryMs ?? 30_000)
     this.timer.unref()
+    this.sweepTimer = setInterval(() => { void this.sweepHolders() }, this.o.sweepEveryMs ?? 3600_000)
+    this.sweepTimer.unref()
   }
 
   async stop (): Promise<void> {
     this.stopped = true
+    this.stopSignal.abort()
     clearInterval(this.timer)
+    clearInterval(this.sweepTimer)
     clearTimeout(this.debounce)
     await this.running
+    await Promise.allSettled(this.flushing.values())
+    await this.sweeper?.idle()
+  }
+
+  /** Sweeps every live holder for blobs this owner deleted; errors are logged, never thrown. */
+  async sweepHolders (): Promise<SweepResult> {
+    if (this.sweeper === undefined || this.stopped) return { peers: 0, deleted: 0 }
+    return await this.sweeper.sweep(this.stopSignal.signal).catch((err: unknown) => {
+      this.log.warn({ err }, 'holder sweep failed')
+      return { peers: 0, deleted: 0 }
+    })
   }
 
   allTarget (): number {
@@ -69,6 +102,7 @@ export class OwnerReplication implements BlobReplication {
 
   peerConnected (peer: string): void {
     this.awaySince.delete(peer)
+    this.deleteBackoff.delete(peer)
     void this.flushDeletes(peer)
     this.schedule(500)
   }
@@ -91,14 +125,58 @@ export class OwnerReplication implements BlobReplication {
     this.debounce.unref()
   }
 
+  /** Sends a peer its queued deletions; one flush per peer at a time. */
   private async flushDeletes (peer: string): Promise<void> {
+    let flush = this.flushing.get(peer)
+    if (flush === undefined) {
+      flush = this.sendDeletes(peer).finally(() => this.flushing.delete(peer))
+      this.flushing.set(peer, flush)
+    }
+    await flush
+  }
+
+  private async sendDeletes (peer: string): Promise<void> {
     for (;;) {
       const ids = this.o.catalog.holders.pendingDeletes(peer)
       if (ids.length === 0 || this.stopped) return
-      const { told } = await this.o.replicator.remove(ids, [peer])
-      if (!told.includes(peer)) return
+      const { told } = await this.o.replicator.remove(ids, [peer], this.stopSignal.signal).catch(() => ({ told: [] as string[] }))
+      if (!told.includes(peer)) {
+        const failures = (this.deleteBackoff.get(peer)?.failures ?? 0) + 1
+        const { first, max } = this.o.deleteRetryMs ?? { first: 1_000, max: 300_000 }
+        this.deleteBackoff.set(peer, { failures, nextAt: Date.now() + Math.min(max, first * 2 ** (failures - 1)) })
+        return
+      }
+      this.deleteBackoff.delete(peer)
       this.o.catalog.holders.clearDeletes(peer, ids)
-      this.log.info({ peer, blobs: ids.length }, 'a returning holder dropped the blobs deleted while it was away')
+      this.log.info({ peer, blobs: ids.length }, 'a holder dropped the blobs deleted while it was away or not answering')
+    }
+  }
+
+  /**
+   * Every peer with queued deletions gets them again, connected or not from our side (a hung
+   * holder never disconnects), with back-off per peer. Not awaited by the repair pass: a peer that
+   * does not answer costs it nothing.
+   */
+  private retryDeletes (): void {
+    const now = Date.now()
+    for (const peer of this.o.catalog.holders.peersWithPendingDeletes()) {
+      if (this.stopped) return
+      if ((this.deleteBackoff.get(peer)?.nextAt ?? 0) > now || this.flushing.has(peer)) continue
+      void this.flushDeletes(peer)
+    }
+  }
+
+  /** Journal blobs below their copy target get new copies, like a file's blobs. */
+  private async repairJournal (): Promise<void> {
+    const { catalog, replicator } = this.o
+    for (const row of catalog.journal.underReplicated(this.allTarget())) {
+      if (this.stopped) return
+      try {
+        const { holders } = await replicator.replicateStored(row.blobId, row.target === 0 ? 'all' : row.target, { existing: catalog.holders.of(row.blobId) })
+        catalog.holders.add(row.blobId, holders)
+      } catch (err) {
+        this.log.debug({ blob: row.blobId.slice(0, 12), err: (err as Error).message }, 'journal blob not copied; next pass')
+      }
     }
   }
 
@@ -114,7 +192,9 @@ export class OwnerReplication implements BlobReplication {
       }
     }
     if (forgot > 0) catalog.refreshAllReplicas()
+    this.retryDeletes()
     if (this.o.livePeers().length === 0) return { repaired: 0 }
+    await this.repairJournal()
     let repaired = 0
     for (const file of catalog.underReplicated(this.allTarget())) {
       if (this.stopped) break

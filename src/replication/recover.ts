@@ -31,8 +31,12 @@ export interface RecoverOptions {
   concurrency?: number
 }
 
-export async function recoverBlobs (o: RecoverOptions): Promise<RecoverProgress> {
+/** The summary, and how many peers could not list their folder (then the history may be partial). */
+export type RecoverResult = RecoverProgress & { unlisted: number }
+
+export async function recoverBlobs (o: RecoverOptions): Promise<RecoverResult> {
   const progress: RecoverProgress = { phase: 'listing', peers: o.peers.length, found: 0, fetched: 0, bytes: 0, failed: 0 }
+  let unlisted = 0
   const holdersOf = new Map<string, string[]>()
   await Promise.all(o.peers.map(async peer => {
     try {
@@ -42,6 +46,7 @@ export async function recoverBlobs (o: RecoverOptions): Promise<RecoverProgress>
         else holders.push(peer)
       }
     } catch (err) {
+      unlisted++
       o.log.warn({ peer, err: (err as Error).message }, 'could not list what this peer holds for us; recovering from the others')
     }
   }))
@@ -69,5 +74,5 @@ export async function recoverBlobs (o: RecoverOptions): Promise<RecoverProgress>
   }, o.signal)))
   progress.phase = 'done'
   o.onProgress?.({ ...progress })
-  return progress
+  return { ...progress, unlisted }
 }

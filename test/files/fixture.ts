@@ -2,7 +2,7 @@
 // storage/, a SQLite catalog.db, and an identity derived from a fresh recovery phrase.
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { BlobStore } from '../../src/store/index.ts'
 import { Catalog } from '../../src/catalog/index.ts'
 import { Vault, type OpenFile, type ByteRange } from '../../src/files/index.ts'
@@ -24,8 +24,10 @@ export interface TestVault {
   vault: Vault
   /** storage/<own node id>/ */
   ownerDir: string
-  /** Every blob file in storage/<own node id>/. */
+  /** Every blob file in storage/<own node id>/ but the journal's (the files' chunks and manifests). */
   blobFiles: () => Promise<string[]>
+  /** The journal's blob files in storage/<own node id>/ (records and checkpoint parts the catalog knows). */
+  journalFiles: () => Promise<string[]>
   /** Opens a fresh Catalog on the same catalog.db (after deleting it when `wipe`) and a Vault over it. */
   reopenCatalog: (options?: { wipe?: boolean }) => Promise<void>
 }
@@ -52,7 +54,8 @@ export async function openTestVault (scope: Cleanup, identity?: Identity): Promi
     catalog,
     vault: make(catalog),
     ownerDir,
-    blobFiles: async () => await listFiles(ownerDir),
+    blobFiles: async () => (await listFiles(ownerDir)).filter(f => !isJournalBlob(created.catalog, f)),
+    journalFiles: async () => (await listFiles(ownerDir)).filter(f => isJournalBlob(created.catalog, f)),
     reopenCatalog: async (options = {}) => {
       created.catalog.close()
       if (options.wipe === true) {
@@ -64,6 +67,10 @@ export async function openTestVault (scope: Cleanup, identity?: Identity): Promi
   }
   tv = created
   return created
+}
+
+function isJournalBlob (catalog: Catalog, file: string): boolean {
+  return catalog.db.prepare('SELECT 1 FROM journal WHERE blob_id = ?').get(basename(file)) !== undefined
 }
 
 export async function * inPieces (data: Uint8Array, pieceBytes = 64 * 1024): AsyncGenerator<Uint8Array> {

@@ -1,0 +1,199 @@
+// The owner's journal: durable facts of which files exist, kept as sealed blobs in the owner's own
+// folder and replicated like manifests, so they survive the loss of the disk. A put is complete once
+// its `add` record is; an rm writes its `remove` record before any blob is deleted. Checkpoints
+// (the list of live file IDs, in parts) let older records be collected. `rebuild`/`recover` replay
+// it (replayJournal) and restore exactly the files that existed. Format: docs/DECISIONS.md.
+import { randomBytes } from 'node:crypto'
+import { widestTarget, type ReplicaTarget, type VaultContext } from './context.ts'
+import { storeBlob } from './put.ts'
+import {
+  CHECKPOINT_FILES_PER_PART, MAX_ABSORBED_LINES, journalKey, sealJournalEntry, type CheckpointPart, type JournalEntry
+} from './journal-seal.ts'
+
+/** Records written since the last checkpoint before a new checkpoint collects them. */
+export const CHECKPOINT_AFTER_RECORDS = 256
+
+/** Copies wanted stored as in the catalog: 0 = every peer. */
+const stored = (target: ReplicaTarget): number => target === 'all' ? 0 : target
+
+export class Journal {
+  private readonly ctx: VaultContext
+  private readonly key: Buffer
+  private checkpointing: Promise<void> | undefined
+
+  constructor (ctx: VaultContext) {
+    this.ctx = ctx
+    this.key = journalKey(ctx.vaultKey)
+  }
+
+  /**
+   * Writes one record (durable here, then copied to `target` in all) and returns its blob ID,
+   * still pending: the caller completes it in the same catalog commit as the fact it records.
+   * A failure leaves nothing claimed (the blob, if written, is collected).
+   */
+  async append (op: 'add' | 'remove', fileId: string, target: ReplicaTarget): Promise<string> {
+    const journal = this.ctx.catalog.journal
+    const line = await this.ensureLine()
+    const seq = journal.takeSeq()
+    const { id, sealed } = sealJournalEntry(this.key, { v: 1, line, kind: op, seq, at: new Date().toISOString(), file: fileId })
+    journal.claim({ blobId: id, line, seq, kind: op, fileId, target: stored(target) })
+    try {
+      await storeBlob(this.ctx, id, sealed, target)
+    } catch (err) {
+      journal.drop([id])
+      await this.ctx.collect([id]).catch(() => {})
+      throw err
+    }
+    return id
+  }
+
+  /**
+   * This node's history: made on first use with a first checkpoint (the files of the catalog, none
+   * for a new vault), so every history starts from a known list. Resolves with its ID.
+   */
+  async ensureLine (): Promise<string> {
+    const existing = this.ctx.catalog.journal.line()
+    if (existing !== undefined) return existing
+    this.ctx.catalog.journal.setLine(randomBytes(16).toString('hex'))
+    await this.checkpoint()
+    return this.ctx.catalog.journal.line()!
+  }
+
+  /**
+   * Checkpoints when enough records piled up (at least a quarter of the files, so a big vault's
+   * checkpoint costs little per record); never fails the caller (the next append retries).
+   */
+  async maybeCheckpoint (): Promise<void> {
+    const { catalog } = this.ctx
+    const line = catalog.journal.line()
+    if (line === undefined || this.checkpointing !== undefined) return
+    if (catalog.journal.recordsSinceCheckpoint(line) < Math.max(CHECKPOINT_AFTER_RECORDS, Math.ceil(catalog.countFiles() / 4))) return
+    await this.checkpoint().catch(() => {})
+  }
+
+  /** Writes a checkpoint of the live files and collects the records and checkpoints it makes redundant. */
+  async checkpoint (): Promise<void> {
+    this.checkpointing ??= this.writeCheckpoint().finally(() => { this.checkpointing = undefined })
+    await this.checkpointing
+  }
+
+  private async writeCheckpoint (): Promise<void> {
+    const { catalog } = this.ctx
+    const journal = catalog.journal
+    // Synchronously, so the snapshot and `covers` agree: every record up to `covers` is complete
+    // (its file is listed or gone); later ones, even if complete, are replayed on top.
+    const line = journal.line()!
+    const seq = journal.takeSeq()
+    const covers = (journal.lowestPendingSeq() ?? seq) - 1
+    const files = catalog.fileIds()
+    const absorbed = [...new Set([...journal.absorbedLines(), ...journal.otherLines(line)])].slice(-MAX_ABSORBED_LINES)
+    const target = this.checkpointTarget()
+    const cp = randomBytes(16).toString('hex')
+    const at = new Date().toISOString()
+    const parts = Math.max(1, Math.ceil(files.length / CHECKPOINT_FILES_PER_PART))
+    const written: string[] = []
+    try {
+      for (let part = 0; part < parts; part++) {
+        const entry: CheckpointPart = { v: 1, line, kind: 'checkpoint', seq, at, covers, cp, absorbed, part, parts, files: files.slice(part * CHECKPOINT_FILES_PER_PART, (part + 1) * CHECKPOINT_FILES_PER_PART) }
+        const { id, sealed } = sealJournalEntry(this.key, entry)
+        journal.claim({ blobId: id, line, seq, kind: 'checkpoint', fileId: null, target: stored(target) })
+        written.push(id)
+        await storeBlob(this.ctx, id, sealed, target)
+      }
+    } catch (err) {
+      journal.drop(written)
+      await this.ctx.collect(written).catch(() => {})
+      throw err
+    }
+    const superseded = catalog.durably(() => catalog.transaction(() => {
+      journal.complete(written)
+      journal.absorb(absorbed)
+      const old = journal.supersededBy(line, seq, covers)
+      journal.drop(old)
+      return old
+    }))
+    await this.ctx.collect(superseded)
+  }
+
+  /** A checkpoint lists every file, so it gets at least the widest copy target of any of them. */
+  private checkpointTarget (): ReplicaTarget {
+    const widest = this.ctx.catalog.widestTarget()
+    return widestTarget(widest === 0 ? 'all' : widest, this.ctx.defaultReplicas ?? 1)
+  }
+}
+
+export interface Replay {
+  /** File IDs that exist according to the history. */
+  live: Set<string>
+  /** Every file ID any entry names (a manifest no entry names is a killed put's, or older than the journal). */
+  mentioned: Set<string>
+  /** Journal blobs still needed (each history's chosen checkpoint and the records after it). */
+  keep: Map<string, JournalEntry>
+  /** Each history found (not absorbed) and the highest sequence number seen in it. */
+  lines: Map<string, number>
+  /** Histories that checkpoints say were merged into another: ignored. */
+  absorbed: Set<string>
+  /** A history without a complete checkpoint: what it started from is unknown. */
+  headless: boolean
+  /** Checkpoints found with parts missing (ignored). */
+  incomplete: number
+}
+
+/**
+ * What the history says exists. Per history (line): the newest checkpoint whose parts are all
+ * present, plus the records after what it covers. A file is live if some history lists or adds it,
+ * unless some history removes it: file IDs are never reused, so a removal is final everywhere.
+ */
+export function replayJournal (entries: Map<string, JournalEntry>): Replay {
+  const absorbed = new Set<string>()
+  for (const entry of entries.values()) if (entry.kind === 'checkpoint') for (const line of entry.absorbed) absorbed.add(line)
+  const byLine = new Map<string, Array<[string, JournalEntry]>>()
+  const mentioned = new Set<string>()
+  for (const [id, entry] of entries) {
+    if (entry.kind === 'checkpoint') for (const file of entry.files) mentioned.add(file)
+    else mentioned.add(entry.file)
+    if (!absorbed.has(entry.line)) byLine.set(entry.line, [...(byLine.get(entry.line) ?? []), [id, entry]])
+  }
+  const replay: Replay = { live: new Set(), mentioned, keep: new Map(), lines: new Map(), absorbed, headless: false, incomplete: 0 }
+  const removed = new Set<string>()
+  for (const [line, lineEntries] of byLine) {
+    const one = replayLine(lineEntries)
+    for (const file of one.live) replay.live.add(file)
+    for (const file of one.removed) removed.add(file)
+    for (const [id, entry] of one.keep) replay.keep.set(id, entry)
+    replay.lines.set(line, one.maxSeq)
+    replay.headless ||= !one.hasCheckpoint
+    replay.incomplete += one.incomplete
+  }
+  for (const file of removed) replay.live.delete(file)
+  return replay
+}
+
+function replayLine (entries: Array<[string, JournalEntry]>): { live: Set<string>, removed: Set<string>, keep: Map<string, JournalEntry>, maxSeq: number, hasCheckpoint: boolean, incomplete: number } {
+  const byCp = new Map<string, Array<[string, CheckpointPart]>>()
+  let maxSeq = -1
+  for (const [id, entry] of entries) {
+    maxSeq = Math.max(maxSeq, entry.seq)
+    if (entry.kind === 'checkpoint') byCp.set(entry.cp, [...(byCp.get(entry.cp) ?? []), [id, entry]])
+  }
+  let chosen: Array<[string, CheckpointPart]> | undefined
+  let incomplete = 0
+  for (const parts of byCp.values()) {
+    const first = parts[0][1]
+    const consistent = parts.every(([, p]) => p.seq === first.seq && p.covers === first.covers && p.parts === first.parts)
+    if (!consistent || new Set(parts.map(([, p]) => p.part)).size !== first.parts) { incomplete++; continue }
+    const best = chosen?.[0][1]
+    if (best === undefined || first.seq > best.seq || (first.seq === best.seq && `${first.at}${first.cp}` > `${best.at}${best.cp}`)) chosen = parts
+  }
+  const covers = chosen?.[0][1].covers ?? -1
+  const live = new Set<string>(chosen?.flatMap(([, p]) => p.files) ?? [])
+  const keep = new Map<string, JournalEntry>(chosen ?? [])
+  const removed = new Set<string>()
+  for (const [id, entry] of entries) {
+    if (entry.kind === 'checkpoint' || entry.seq <= covers) continue
+    keep.set(id, entry)
+    if (entry.kind === 'add') live.add(entry.file)
+    else removed.add(entry.file)
+  }
+  return { live, removed, keep, maxSeq, hasCheckpoint: chosen !== undefined, incomplete }
+}

@@ -1,0 +1,100 @@
+// recover restores exactly the files that existed: a file removed while a holder missed the
+// deletion stays removed, and a put killed midway (its blobs left on holders) never appears.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { randomBytes, createHash } from 'node:crypto'
+import { rm } from 'node:fs/promises'
+import { join } from 'node:path'
+import { startCluster, putBytes, readBytes, waitForMesh } from '../helpers/cluster.ts'
+import { initDataDir, type VaultNode } from '../../src/index.ts'
+import { sealChunk, sealManifest } from '../../src/crypto/index.ts'
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
+
+test('after put A, put B, rm A (a holder missed it) and a put C killed midway, recover lists exactly B', async (t) => {
+  const cluster = await startCluster(t, 3)
+  const [a, b, c] = cluster.nodes
+  const bytesA = randomBytes(700_000)
+  const bytesB = randomBytes(900_000)
+  const putA = await putBytes(a, 'A.bin', bytesA, 3)
+  await putBytes(a, 'B.bin', bytesB, 3)
+
+  // rm A while c does not hear of it: c keeps every blob of A it had (as a hung holder would).
+  const fileA = await a.vault.open(putA.id)
+  const blobsOfA = [putA.id, ...fileA.manifest.chunks.map(ch => ch.id)]
+  const keptByC = await Promise.all(blobsOfA.map(async id => ({ id, bytes: await c.vault.store.get(a.nodeId, id) })))
+  await a.vault.remove('A.bin')
+  for (const blob of keptByC) await c.vault.store.put(a.nodeId, blob.id, blob.bytes)
+
+  // put C killed midway: its chunk and its manifest reached the holders, the put never returned.
+  const plainC = randomBytes(300_000)
+  const chunkC = await sealChunk(a.identity.vaultKey, Buffer.from(plainC))
+  const manifestC = sealManifest(a.identity.vaultKey, { v: 1, name: 'C.bin', size: plainC.length, mtime: new Date().toISOString(), ctime: new Date().toISOString(), chunks: [{ id: chunkC.id, key: chunkC.key, size: plainC.length }], target: 3 })
+  for (const holder of [b, c]) {
+    await a.networking!.client.putBlob(holder.nodeId, a.nodeId, chunkC.id, chunkC.sealed)
+    await a.networking!.client.putBlob(holder.nodeId, a.nodeId, manifestC.id, manifestC.sealed)
+  }
+
+  const phrase = cluster.phrases.get(a.nodeId)!
+  await a.stop()
+  await rm(a.paths.root, { recursive: true, force: true }) // the disk is gone
+  const newDir = join(cluster.root, 'a-again')
+  await initDataDir({ dataDir: newDir, recoverPhrase: phrase, joinKeyFile: b.paths.networkKey })
+  const again = await cluster.add({}, newDir)
+  await waitForMesh([again, b, c])
+  const result = await again.recover()
+  assert.equal(result.failed, 0)
+  assert.deepEqual(again.vault.list().map(f => f.name), ['B.bin'], 'nothing deleted comes back, nothing half-put appears')
+  assert.equal(result.files, 1)
+  assert.equal(sha(await readBytes(again, 'B.bin')), sha(bytesB))
+})
+
+test('a new disk that puts files before running recover loses nothing: the sweep keeps the old history, recover merges both', async (t) => {
+  const cluster = await startCluster(t, 3)
+  const [a, b, c] = cluster.nodes
+  const old = randomBytes(400_000)
+  const oldPut = await putBytes(a, 'old.bin', old, 3)
+  const oldIds = [oldPut.id, ...(await a.vault.open(oldPut.id)).manifest.chunks.map(ch => ch.id)]
+  await putBytes(a, 'gone.bin', randomBytes(1000), 3)
+  await a.vault.remove('gone.bin')
+  const phrase = cluster.phrases.get(a.nodeId)!
+  await a.stop()
+  await rm(a.paths.root, { recursive: true, force: true })
+  const newDir = join(cluster.root, 'a-new')
+  await initDataDir({ dataDir: newDir, recoverPhrase: phrase, joinKeyFile: b.paths.networkKey })
+  const again = await cluster.add({}, newDir)
+  await waitForMesh([again, b, c])
+
+  // Before recover: a new file, removals of its own, compaction, and sweeps.
+  const fresh = randomBytes(300_000)
+  await putBytes(again, 'new.bin', fresh, 3)
+  await putBytes(again, 'tmp.bin', randomBytes(1000), 3)
+  await again.vault.remove('tmp.bin')
+  await again.vault.journal.checkpoint()
+  await again.networking!.replication.sweepHolders()
+  for (const holder of [b, c]) {
+    const ids = new Set(await listBlobs(holder, a.nodeId))
+    assert.ok(oldIds.every(id => ids.has(id)), 'the sweep kept every blob of the old history')
+  }
+  const result = await again.recover()
+  assert.equal(result.failed, 0)
+  assert.deepEqual(again.vault.list().map(f => f.name), ['new.bin', 'old.bin'])
+  assert.equal(sha(await readBytes(again, 'old.bin')), sha(old))
+  assert.equal(sha(await readBytes(again, 'new.bin')), sha(fresh))
+
+  // The merged history is the one from now on: another disk loss brings back the same two files.
+  await again.stop()
+  await rm(newDir, { recursive: true, force: true })
+  const third = join(cluster.root, 'a-third')
+  await initDataDir({ dataDir: third, recoverPhrase: phrase, joinKeyFile: b.paths.networkKey })
+  const thrice = await cluster.add({}, third)
+  await waitForMesh([thrice, b, c])
+  await thrice.recover()
+  assert.deepEqual(thrice.vault.list().map(f => f.name), ['new.bin', 'old.bin'])
+})
+
+async function listBlobs (holder: VaultNode, owner: string): Promise<string[]> {
+  const ids: string[] = []
+  for await (const id of holder.vault.store.list(owner)) ids.push(id)
+  return ids
+}
