@@ -11,6 +11,12 @@ export interface DataPaths {
   storage: string
   /** Present while a node runs; found at start it means the last run did not stop cleanly. */
   runMarker: string
+  /**
+   * Written by `init --recover`, removed by the first complete `recover`: until then this disk does
+   * not know the owner's history, so deletions to holders are held back (a chunk removed here may
+   * belong to an old file too: chunk IDs depend only on the content and the vault key).
+   */
+  recoverPending: string
 }
 
 export function resolveDataDir (explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -26,6 +32,7 @@ export function dataPaths (root: string): DataPaths {
     catalog: join(root, 'catalog.db'),
     apiFile: join(root, 'api.json'),
     storage: join(root, 'storage'),
-    runMarker: join(root, 'node.pid')
+    runMarker: join(root, 'node.pid'),
+    recoverPending: join(root, 'recover-pending')
   }
 }

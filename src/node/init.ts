@@ -38,6 +38,9 @@ export async function initDataDir (options: InitOptions): Promise<InitResult> {
     networkKeyCreated = true
   }
   await mkdir(paths.storage, { recursive: true })
+  if (options.recoverPhrase !== undefined) {
+    await writeFileAtomic(paths.recoverPending, 'this identity was restored from its phrase: run `distri-vault recover`; deletions to holders wait until it has run\n', 0o600)
+  }
   return { nodeId: identity.nodeId, phrase: options.recoverPhrase === undefined ? phrase : undefined, dataDir: paths.root, networkKeyCreated }
 }
 

@@ -25,7 +25,7 @@ export interface Networking {
   stop: () => Promise<void>
 }
 
-export async function startNetworking (config: ResolvedNodeConfig, tuning: NodeTuning, identity: Identity, networkKey: Uint8Array, vault: Vault, log: Logger): Promise<Networking> {
+export async function startNetworking (config: ResolvedNodeConfig, tuning: NodeTuning, identity: Identity, networkKey: Uint8Array, vault: Vault, log: Logger, holdDeletions: () => boolean): Promise<Networking> {
   const network = createNetwork({
     privateKey: identity.privateKey,
     networkKey,
@@ -38,14 +38,14 @@ export async function startNetworking (config: ResolvedNodeConfig, tuning: NodeT
   })
   await network.start()
   try {
-    return await joinVault(config, tuning, identity, network, vault, log)
+    return await joinVault(config, tuning, identity, network, vault, log, holdDeletions)
   } catch (err) {
     await network.stop()
     throw err
   }
 }
 
-async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identity: Identity, network: Network, vault: Vault, log: Logger): Promise<Networking> {
+async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identity: Identity, network: Network, vault: Vault, log: Logger, holdDeletions: () => boolean): Promise<Networking> {
   const livePeers = (): string[] => network.peers().map(p => p.nodeId)
   // The auditor is made below; a holder's report of lost copies can only arrive after start().
   let auditor: Auditor | undefined
@@ -56,7 +56,7 @@ async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identi
     else auditor?.countFault('wrong')
   }
   const replicator = new Replicator({ client, store: vault.store, ownerId: identity.nodeId, livePeers, log, onWrongBytes })
-  const replication = new OwnerReplication({ replicator, catalog: vault.catalog, ownerId: identity.nodeId, livePeers, log, repairAfterMs: config.repairAfterSeconds * 1000, repairEveryMs: tuning.repairEveryMs, client, sweepEveryMs: tuning.sweepEveryMs })
+  const replication = new OwnerReplication({ replicator, catalog: vault.catalog, ownerId: identity.nodeId, livePeers, log, repairAfterMs: config.repairAfterSeconds * 1000, repairEveryMs: tuning.repairEveryMs, client, sweepEveryMs: tuning.sweepEveryMs, holdDeletions })
   auditor = startAuditor(config, tuning, identity, vault, client, livePeers, log, () => replication.schedule(0))
   const scrubber = new Scrubber({
     store: vault.store,

@@ -30,6 +30,8 @@ export interface NodeStatus {
   scrub: ScrubSummary | null
   /** This owner's audits of its holders since start. */
   audit: AuditSummary | null
+  /** Restored from the recovery phrase and `recover` has not completed yet (deletions are held). */
+  recoverPending: boolean
 }
 
 /** For programs embedding a node, and tests: a logger, and faster timers than a real network wants. */
@@ -64,6 +66,8 @@ export class VaultNode {
   private api: ApiServer | undefined
   networking: Networking | undefined
   private stopping: Promise<void> | undefined
+  /** This disk was restored from the phrase and has not run a complete `recover` yet (data-dir.ts). */
+  private recoverPending = false
   private started = false
 
   readonly tuning: NodeTuning
@@ -86,7 +90,9 @@ export class VaultNode {
     try {
       await this.openVault(unclean)
       const networkKey = await readNetworkKeyFile(this.paths.networkKey)
-      this.networking = await startNetworking(this.config, this.tuning, this.identity, networkKey, this.vault, this.log)
+      this.recoverPending = await stat(this.paths.recoverPending).then(() => true, () => false)
+      if (this.recoverPending) this.log.warn('this identity was restored from its recovery phrase: run `distri-vault recover`; until then deletions are not sent to holders')
+      this.networking = await startNetworking(this.config, this.tuning, this.identity, networkKey, this.vault, this.log, () => this.recoverPending)
       const token = randomBytes(32).toString('hex')
       this.api = await startApiServer({ node: this, listen: this.config.api, token, log: this.log.child({ sub: 'api' }) })
       this.apiUrl = this.api.url
@@ -135,7 +141,8 @@ export class VaultNode {
       storage: this.vault.store.usage(),
       underReplicated: this.countUnderReplicated(),
       scrub: this.networking?.scrubber.last() ?? null,
-      audit: this.networking?.auditor.summary() ?? null
+      audit: this.networking?.auditor.summary() ?? null,
+      recoverPending: this.recoverPending
     }
   }
 
@@ -207,6 +214,11 @@ export class VaultNode {
     if (unlisted === 0 && result.failed === 0) {
       await this.vault.journal.checkpoint() // first: it absorbs any other history found, then its blobs may go
       await this.vault.collectOrphans()
+      // The history is known now: the deletions held back since `init --recover` may go (minus
+      // blobs that files use again), and so may the sweep.
+      await rm(this.paths.recoverPending, { force: true })
+      this.recoverPending = false
+      networking.replication.schedule(0)
       void networking.replication.sweepHolders()
     }
     return { ...summary, files: this.vault.catalog.countFiles() }

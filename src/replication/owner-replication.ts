@@ -23,6 +23,11 @@ export interface OwnerReplicationOptions {
   client?: BlockClient
   /** How often holders are swept for blobs this owner deleted (default 1 h). */
   sweepEveryMs?: number
+  /**
+   * True while deletions must not reach holders (a disk restored from the phrase that has not run
+   * `recover`): they are queued instead, and sent once it turns false, minus blobs used again.
+   */
+  holdDeletions?: () => boolean
   /** Back-off of deletion retries to one peer: first wait, and the most it grows to. */
   deleteRetryMs?: { first: number, max: number }
 }
@@ -74,7 +79,7 @@ export class OwnerReplication implements BlobReplication {
 
   /** Sweeps every live holder for blobs this owner deleted; errors are logged, never thrown. */
   async sweepHolders (): Promise<SweepResult> {
-    if (this.sweeper === undefined || this.stopped) return { peers: 0, deleted: 0 }
+    if (this.sweeper === undefined || this.stopped || this.deletionsHeld()) return { peers: 0, deleted: 0 }
     return await this.sweeper.sweep(this.stopSignal.signal).catch((err: unknown) => {
       this.log.warn({ err }, 'holder sweep failed')
       return { peers: 0, deleted: 0 }
@@ -90,9 +95,17 @@ export class OwnerReplication implements BlobReplication {
     return (await this.o.replicator.replicate(blobId, sealed, target, { existing })).holders
   }
 
+  private deletionsHeld (): boolean {
+    return this.o.holdDeletions?.() === true
+  }
+
   async removed (blobIds: string[]): Promise<void> {
     const known = this.o.catalog.holders.drop(blobIds)
     const live = new Set(this.o.livePeers())
+    if (this.deletionsHeld()) {
+      for (const peer of new Set([...live, ...known.keys()])) this.o.catalog.holders.queueDeletes(peer, blobIds)
+      return
+    }
     // Live peers are all told (a copy may exist that we never recorded); known holders that are
     // away get the deletion queued and delivered when they reconnect.
     const { failed } = await this.o.replicator.remove(blobIds, [...live])
@@ -137,8 +150,14 @@ export class OwnerReplication implements BlobReplication {
 
   private async sendDeletes (peer: string): Promise<void> {
     for (;;) {
-      const ids = this.o.catalog.holders.pendingDeletes(peer)
-      if (ids.length === 0 || this.stopped) return
+      if (this.deletionsHeld()) return
+      const queued = this.o.catalog.holders.pendingDeletes(peer)
+      // A blob a put has used again since (same content, same ID) must stay: it leaves the queue.
+      const reused = queued.filter(id => this.o.catalog.isReferenced(id))
+      if (reused.length > 0) this.o.catalog.holders.clearDeletes(peer, reused)
+      const ids = queued.filter(id => !reused.includes(id))
+      if (queued.length === 0 || this.stopped) return
+      if (ids.length === 0) continue
       const { told } = await this.o.replicator.remove(ids, [peer], this.stopSignal.signal).catch(() => ({ told: [] as string[] }))
       if (!told.includes(peer)) {
         const failures = (this.deleteBackoff.get(peer)?.failures ?? 0) + 1

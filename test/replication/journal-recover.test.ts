@@ -7,6 +7,7 @@ import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { startCluster, putBytes, readBytes, waitForMesh } from '../helpers/cluster.ts'
 import { initDataDir, type VaultNode } from '../../src/index.ts'
+import { waitFor } from '../helpers/cli.ts'
 import { sealChunk, sealManifest } from '../../src/crypto/index.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -98,3 +99,34 @@ async function listBlobs (holder: VaultNode, owner: string): Promise<string[]> {
   for await (const id of holder.vault.store.list(owner)) ids.push(id)
   return ids
 }
+
+test('a new disk that stores and removes the same bytes as an old file before recover does not delete the old file\'s chunks on the holders', async (t) => {
+  const cluster = await startCluster(t, 3)
+  const [a, b, c] = cluster.nodes
+  const old = randomBytes(600_000)
+  await putBytes(a, 'old.bin', old, 3)
+  const phrase = cluster.phrases.get(a.nodeId)!
+  await a.stop()
+  await rm(a.paths.root, { recursive: true, force: true })
+  const newDir = join(cluster.root, 'a-same')
+  await initDataDir({ dataDir: newDir, recoverPhrase: phrase, joinKeyFile: b.paths.networkKey })
+  const again = await cluster.add({}, newDir)
+  await waitForMesh([again, b, c])
+
+  // Same bytes, so the same chunk IDs (one vault key): removing the copy must not reach the old file.
+  await putBytes(again, 'copy.bin', old, 3)
+  await again.vault.remove('copy.bin')
+  await again.networking!.replication.sweepHolders()
+  assert.equal(again.status().recoverPending, true, 'status says recover is still to run')
+  const result = await again.recover()
+  assert.equal(result.failed, 0)
+  assert.equal(again.status().recoverPending, false)
+  assert.deepEqual(again.vault.list().map(f => f.name), ['old.bin'])
+  assert.equal(sha(await readBytes(again, 'old.bin')), sha(old))
+  // And the held-back deletions, once recover has run, never take chunks a live file uses.
+  await waitFor('no deletion left queued', () => again.vault.catalog.holders.peersWithPendingDeletes().length === 0, 15_000)
+  for (const holder of [b, c]) {
+    const file = await again.vault.open('old.bin')
+    for (const ch of file.manifest.chunks) assert.equal(await holder.vault.store.has(a.nodeId, ch.id), true)
+  }
+})
