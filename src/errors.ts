@@ -16,9 +16,11 @@ export type ErrorCode =
   | 'BAD_RANGE'
   | 'DISK_FULL'
   | 'STORAGE_FULL'
+  | 'BUSY'
   | 'NOT_RUNNING'
   | 'NOT_INITIALIZED'
   | 'UNDER_REPLICATED'
+  | 'UNAVAILABLE'
   | 'UNREACHABLE'
   | 'PEER_ERROR'
   | 'TIMEOUT'
@@ -39,9 +41,11 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   BAD_RANGE: 416,
   DISK_FULL: 507,
   STORAGE_FULL: 507,
+  BUSY: 503,
   NOT_RUNNING: 503,
   NOT_INITIALIZED: 409,
   UNDER_REPLICATED: 503,
+  UNAVAILABLE: 503,
   UNREACHABLE: 503,
   PEER_ERROR: 502,
   TIMEOUT: 504,
@@ -64,11 +68,21 @@ export function isVaultError (err: unknown): err is VaultError {
   return err instanceof VaultError
 }
 
+/** SQLite's primary result codes for "no room": SQLITE_FULL (the disk, or max_page_count). */
+const SQLITE_FULL = 13
+
+/** True for node:sqlite's error when the database could not grow (its extended codes included). */
+export function isSqliteFull (err: unknown): boolean {
+  const e = err as { code?: string, errcode?: number }
+  return e?.code === 'ERR_SQLITE_ERROR' && typeof e.errcode === 'number' && (e.errcode & 0xff) === SQLITE_FULL
+}
+
 /** Map low-level errors we can name (a full disk, a missing file) onto our codes. */
 export function toVaultError (err: unknown): VaultError {
   if (err instanceof VaultError) return err
   const e = err as NodeJS.ErrnoException
   if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') return new VaultError('DISK_FULL', 'the disk is full', { cause: err })
+  if (isSqliteFull(err)) return new VaultError('DISK_FULL', 'the disk is full: the catalog (catalog.db) cannot grow', { cause: err })
   if (e?.code === 'ECONNRESET' || e?.message === 'aborted') return new VaultError('TRUNCATED', 'the upload was interrupted; nothing was stored', { cause: err })
   if (e?.code === 'EADDRINUSE') return new VaultError('BAD_INPUT', `address already in use: ${e.message.replace(/^listen EADDRINUSE: address already in use /, '')} (another node or program listens there; choose another port)`, { cause: err })
   if (e?.code === 'EACCES' && e.syscall === 'listen') return new VaultError('BAD_INPUT', `not allowed to listen there: ${e.message}`, { cause: err })

@@ -1,2 +1,3 @@
-// api/: the fastify HTTP API (bearer token, JSON errors, streamed files).
-export { startApiServer, type ApiServer, type ApiServerOptions } from './server.ts'
+// api/: the fastify HTTP API (deny-by-default access, JSON errors, streamed files).
+export { startApiServer, type ApiServer, type ApiServerOptions, type ApiRoute, type ApiStats } from './server.ts'
+export { PUBLIC_ROUTES } from './guard.ts'

@@ -209,7 +209,9 @@ export class Catalog {
       this.db.exec('COMMIT')
       return out
     } catch (err) {
-      this.db.exec('ROLLBACK')
+      // SQLite may have rolled back on its own (SQLITE_FULL can end the transaction): a second
+      // ROLLBACK would fail and hide the real error.
+      if (this.db.isTransaction) this.db.exec('ROLLBACK')
       throw err
     }
   }

@@ -48,6 +48,17 @@ export class HolderIndex {
     return Number(this.db.prepare('DELETE FROM blob_holders WHERE peer = ?').run(peer).changes)
   }
 
+  /** One page of the blobs recorded as held by `peer`, ascending, after `after`: audits walk them all. */
+  heldBy (peer: string, after = '', limit = 1024): string[] {
+    return (this.db.prepare('SELECT blob_id FROM blob_holders WHERE peer = ? AND blob_id > ? ORDER BY blob_id LIMIT ?').all(peer, after, limit) as Array<{ blob_id: string }>).map(r => r.blob_id)
+  }
+
+  /** `peer` no longer has these copies (failed audit, reported lost): returns the records removed. */
+  dropCopies (peer: string, blobIds: string[]): string[] {
+    const del = this.db.prepare('DELETE FROM blob_holders WHERE blob_id = ? AND peer = ?')
+    return blobIds.filter(id => Number(del.run(id, peer).changes) > 0)
+  }
+
   peers (): string[] {
     return (this.db.prepare('SELECT DISTINCT peer FROM blob_holders').all() as Array<{ peer: string }>).map(r => r.peer)
   }

@@ -11,6 +11,7 @@ import { registerCatalog, registerHealth } from './commands/catalog.ts'
 import { registerStatus } from './commands/status.ts'
 import { registerMsg } from './commands/msg.ts'
 import { registerRecover } from './commands/recover.ts'
+import { registerScrub } from './commands/scrub.ts'
 
 export function buildProgram (): Command {
   const program = new Command('distri-vault')
@@ -30,6 +31,7 @@ export function buildProgram (): Command {
   registerHealth(program)
   registerMsg(program)
   registerRecover(program)
+  registerScrub(program)
   return program
 }
 

@@ -4,8 +4,9 @@
 // get's, docs/PERFORMANCE.md). A put's bytes then take exactly the path of an upload; a get's are
 // written in place by the workers (read.ts, writeFileAt).
 import { randomBytes } from 'node:crypto'
+import { constants } from 'node:fs'
 import { open, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises'
-import { basename, dirname, isAbsolute, join } from 'node:path'
+import { basename, dirname, extname, isAbsolute, join } from 'node:path'
 import { VaultError, toVaultError } from '../errors.ts'
 
 /** Reads of 1 MiB: few system calls, and each read is a buffer of its own the chunker can keep. */
@@ -22,23 +23,67 @@ export interface LocalFile {
 /** Opens `path` for reading. Errors say what the node could not do, with the codes the CLI acts on. */
 export async function openLocalFile (path: string): Promise<LocalFile> {
   if (!isAbsolute(path)) throw new VaultError('BAD_INPUT', `the path must be absolute: ${path}`)
+  // Only a regular file: open() of a FIFO waits for a writer forever (holding one of libuv's four
+  // disk threads), and a device or socket is no file to store. Checked before opening (a device's
+  // open may have effects), then again on the open handle, which cannot change under us; O_NONBLOCK
+  // makes an open that raced with a swap to a FIFO return at once instead of blocking.
+  const info = await stat(path).catch((err: unknown) => { throw localPathError(err, path, 'read') })
+  if (!info.isFile()) throw notRegular(path)
   let fh: FileHandle
   try {
-    fh = await open(path, 'r')
+    fh = await open(path, constants.O_RDONLY | constants.O_NONBLOCK)
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'ENOENT' || code === 'ENOTDIR') throw new VaultError('NOT_FOUND', `the node finds no file at ${path}`)
-    if (code === 'EACCES' || code === 'EPERM') throw new VaultError('FORBIDDEN', `the node may not read ${path}`)
-    throw toVaultError(err)
+    throw localPathError(err, path, 'read')
   }
   try {
-    const info = await fh.stat()
-    if (!info.isFile()) throw new VaultError('BAD_INPUT', `${path} is not a regular file`)
-    return { size: info.size, mtime: info.mtime, bytes: readAll(fh), close: async () => await fh.close() }
+    const opened = await fh.stat()
+    if (!opened.isFile()) throw notRegular(path)
+    return { size: opened.size, mtime: opened.mtime, bytes: readAll(fh), close: async () => await fh.close() }
   } catch (err) {
     await fh.close()
     throw err
   }
+}
+
+function notRegular (path: string): VaultError {
+  return new VaultError('BAD_INPUT', `${path} is not a regular file (a folder, FIFO, socket or device is refused)`)
+}
+
+/** The file system's refusals, as the codes the CLI acts on (NOT_FOUND and FORBIDDEN: it streams instead). */
+function localPathError (err: unknown, path: string, what: 'read' | 'write' | 'write in'): VaultError {
+  const code = (err as NodeJS.ErrnoException).code
+  if (code === 'ENOENT' || code === 'ENOTDIR') return new VaultError('NOT_FOUND', `the node finds no file at ${path}`)
+  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new VaultError('FORBIDDEN', `the node may not ${what} ${path}`)
+  if (code === 'ENAMETOOLONG') return new VaultError('BAD_INPUT', `the path is too long for this file system: ${path.slice(0, 80)}…`)
+  if (code === 'ELOOP') return new VaultError('BAD_INPUT', `too many symbolic links in ${path}`)
+  return toVaultError(err)
+}
+
+/** Longest name (bytes in one path component) of the usual file systems: ext4, XFS, Btrfs, tmpfs, APFS. */
+export const NAME_MAX_BYTES = 255
+
+/**
+ * `name` (one path component) cut to at most `maxBytes` bytes of UTF-8, keeping its extension
+ * when that is short, and never splitting a character. Shorter names come back unchanged.
+ */
+export function fitFileName (name: string, maxBytes = NAME_MAX_BYTES): string {
+  if (Buffer.byteLength(name) <= maxBytes) return name
+  const ext = extname(name)
+  const keep = ext.length > 1 && Buffer.byteLength(ext) <= 32 ? ext : ''
+  let stem = ''
+  let bytes = Buffer.byteLength(keep)
+  for (const char of name.slice(0, name.length - keep.length)) {
+    bytes += Buffer.byteLength(char)
+    if (bytes > maxBytes) break
+    stem += char
+  }
+  return stem + keep
+}
+
+/** A fresh temp file name beside `target` (`.NAME.RANDOM.part`), itself short enough to create. */
+export function tempPathBeside (target: string): string {
+  const suffix = `.${randomBytes(4).toString('hex')}.part`
+  return join(dirname(target), `.${fitFileName(basename(target), NAME_MAX_BYTES - 1 - suffix.length)}${suffix}`)
 }
 
 /** Reads the file in order, one read always in flight ahead of the consumer (disk and chunker overlap). */
@@ -78,17 +123,24 @@ export interface LocalTarget {
 
 export async function createLocalFile (target: string): Promise<LocalTarget> {
   if (!isAbsolute(target)) throw new VaultError('BAD_INPUT', `the path must be absolute: ${target}`)
+  if (Buffer.byteLength(basename(target)) > NAME_MAX_BYTES) throw new VaultError('BAD_INPUT', `the file name is too long for this file system (over ${NAME_MAX_BYTES} bytes): ${basename(target).slice(0, 40)}…`)
   const dir = dirname(target)
   const info = await stat(dir).catch(() => null)
   if (info === null || !info.isDirectory()) throw new VaultError('NOT_FOUND', `the node finds no folder ${dir}`)
-  const tmp = join(dir, `.${basename(target)}.${randomBytes(4).toString('hex')}.part`)
+  // Replace only a regular file: never a folder, FIFO, socket or device (the temp file below is
+  // the node's own, created exclusively, so nothing else is ever opened for writing).
+  const existing = await stat(target).catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null
+    throw localPathError(err, target, 'write')
+  })
+  if (existing !== null && !existing.isFile()) throw notRegular(target)
+  const tmp = tempPathBeside(target)
   let fh: FileHandle
   try {
     fh = await open(tmp, 'wx')
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') throw new VaultError('FORBIDDEN', `the node may not write in ${dir}`)
-    throw toVaultError(err)
+    const e = localPathError(err, dir, 'write in')
+    throw e.code === 'NOT_FOUND' ? new VaultError('NOT_FOUND', `the node finds no folder ${dir}`) : e
   }
   return {
     fd: fh.fd,

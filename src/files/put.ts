@@ -90,7 +90,11 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
     result = { id: sealed.id, name, size, replicas, target, underReplicated: replicas < wanted }
   } catch (err) {
     await Promise.allSettled(inflight)
-    await ctx.collect(catalog.deleteFile(row))
+    // On a full disk the clean-up itself may fail: the row stays pending and the next start drops
+    // it; the caller still learns the first failure (DISK_FULL), not the clean-up's.
+    try {
+      await ctx.collect(catalog.deleteFile(row))
+    } catch {}
     throw toVaultError(err)
   }
   // Committed: the new file is listed. Same name again: the new file replaces the old one now that

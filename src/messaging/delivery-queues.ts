@@ -2,6 +2,9 @@
 // send has a deadline. A peer that let a send time out is marked stalled for as long again: sends
 // to it fail at once meanwhile (the outbox retries later) instead of each waiting out its own
 // deadline. Either way a stalled peer never holds up sends to the others.
+// The wait list of a peer is split in lanes (for flooded envelopes: one per original sender),
+// served in turn; when it is full, the longest lane gives way, so one sender's flood can delay or
+// drop its own envelopes but never starve another sender's.
 
 export interface DeliveryQueueOptions {
   /** Sends in flight to one peer at once. */
@@ -12,7 +15,10 @@ export interface DeliveryQueueOptions {
   timeoutMs: number
 }
 
-interface PeerSlots { active: number, waiting: Array<() => void> }
+/** A waiting send: granted a slot (true) or dropped to make room for a shorter lane (false). */
+type Waiter = (granted: boolean) => void
+
+interface PeerSlots { active: number, waiting: number, lanes: Map<string, Waiter[]> }
 
 const MAX_STALLED_PEERS = 1024
 
@@ -33,21 +39,25 @@ export class DeliveryQueues {
     this.options = options
   }
 
-  /** Runs `task` for `peer` in one of its slots; false if it failed, timed out or found no room. */
-  async submit (peer: string, task: DeliveryTask): Promise<boolean> {
+  /** Runs `task` for `peer` in one of its slots; false if it failed, timed out or found no room.
+   * `lane` names whose send it is, for fairness among them (default: all in one lane). */
+  async submit (peer: string, task: DeliveryTask, lane = ''): Promise<boolean> {
     if (this.abort.signal.aborted) return false
     let slots = this.peers.get(peer)
     if (slots == null) {
-      slots = { active: 0, waiting: [] }
+      slots = { active: 0, waiting: 0, lanes: new Map() }
       this.peers.set(peer, slots)
     }
     if (slots.active >= this.options.concurrencyPerPeer) {
-      if (slots.waiting.length >= this.options.maxWaitingPerPeer) {
+      if (slots.waiting >= this.options.maxWaitingPerPeer && !this.makeRoom(slots, lane)) {
         this.overflows++
         return false
       }
-      await new Promise<void>(resolve => slots.waiting.push(resolve))
-      if (this.abort.signal.aborted) return false
+      const queue = slots.lanes.get(lane) ?? []
+      slots.lanes.set(lane, queue)
+      slots.waiting++
+      const granted = await new Promise<boolean>(resolve => queue.push(resolve))
+      if (!granted || this.abort.signal.aborted) return false
     }
     slots.active++
     const deadline = AbortSignal.timeout(this.options.timeoutMs)
@@ -62,10 +72,37 @@ export class DeliveryQueues {
         this.markStalled(peer)
       }
       slots.active--
-      const next = slots.waiting.shift()
-      if (next != null) next()
+      const next = this.nextWaiter(slots)
+      if (next != null) next(true)
       else if (slots.active === 0) this.peers.delete(peer)
     }
+  }
+
+  /** The first waiter of the lane whose turn it is; that lane then goes to the back. */
+  private nextWaiter (slots: PeerSlots): Waiter | undefined {
+    for (const [lane, queue] of slots.lanes) {
+      slots.lanes.delete(lane)
+      const next = queue.shift()
+      if (queue.length > 0) slots.lanes.set(lane, queue)
+      if (next != null) {
+        slots.waiting--
+        return next
+      }
+    }
+    return undefined
+  }
+
+  /** A full wait list: drops the newest waiter of the longest lane, if that lane is longer than
+   * `lane` would be with this send; false when `lane` is itself the longest (this send overflows). */
+  private makeRoom (slots: PeerSlots, lane: string): boolean {
+    let longest: Waiter[] | undefined
+    for (const queue of slots.lanes.values()) if (longest == null || queue.length > longest.length) longest = queue
+    if (longest == null || longest.length <= (slots.lanes.get(lane)?.length ?? 0) + 1) return false
+    const dropped = longest.pop()
+    slots.waiting--
+    this.overflows++
+    dropped?.(false)
+    return true
   }
 
   private isStalled (peer: string): boolean {
@@ -88,7 +125,9 @@ export class DeliveryQueues {
   stop (): void {
     this.abort.abort()
     for (const slots of this.peers.values()) {
-      for (const wake of slots.waiting.splice(0)) wake()
+      for (const queue of slots.lanes.values()) for (const wake of queue.splice(0)) wake(false)
+      slots.lanes.clear()
+      slots.waiting = 0
     }
   }
 }

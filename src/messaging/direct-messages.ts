@@ -9,6 +9,7 @@ import { FrameStream, handleProtocol, MessageAck, MessageEnvelope, MSG_MAX_FRAME
 import { checkMessage, readInboundFrame } from './envelope-checks.ts'
 import type { DeliveryQueues } from './delivery-queues.ts'
 import type { MessengerStats } from './stats.ts'
+import type { SenderRateLimiter } from './sender-limits.ts'
 
 export interface DirectMessagesOptions {
   network: Network
@@ -16,6 +17,9 @@ export interface DirectMessagesOptions {
   queues: DeliveryQueues
   stats: MessengerStats
   timeoutMs: number
+  /** Messages per sender: past its rate a message is refused with "rateLimited" (its sender keeps
+   * it in the outbox and retries later). */
+  rate: SenderRateLimiter
   /** A verified message for us; false if it is one we already have (a redelivery). */
   onMessage: (envelope: MessageEnvelope) => boolean
 }
@@ -37,8 +41,12 @@ export class DirectMessages {
       const sender = connection.remotePeer.toString()
       const envelope = await readInboundFrame(frames, MessageEnvelope, { signal, stats, log, peer: sender, what: 'a direct message' })
       if (envelope == null) return
-      const verdict = await checkMessage(envelope, { to: network.nodeId, from: sender })
-      if (verdict !== 'ok') {
+      const checked = await checkMessage(envelope, { to: network.nodeId, from: sender })
+      const verdict = checked === 'ok' && !this.options.rate.take(sender) ? 'rateLimited' : checked
+      if (verdict === 'rateLimited') {
+        stats.dropped.rateLimited++
+        await frames.writeJson({ ok: false, id: envelope.id, error: verdict } satisfies MessageAck, { signal })
+      } else if (verdict !== 'ok') {
         stats.dropped[verdict]++
         log.warn({ peer: sender, claimedFrom: envelope.from, id: envelope.id, verdict }, 'dropped a direct message')
         await frames.writeJson({ ok: false, id: envelope.id, error: verdict } satisfies MessageAck, { signal })
@@ -63,7 +71,8 @@ export class DirectMessages {
       if (connection == null) return false
       try {
         const ack = await requestJson(connection, MSG_PROTOCOL, envelope, MessageAck, { maxFrameBytes: MSG_MAX_FRAME_BYTES, timeoutMs: this.options.timeoutMs, signal })
-        result = ack.ok && ack.id === envelope.id ? 'delivered' : 'rejected'
+        // Over our rate there: not a judgement of the message, so it stays in the outbox for later.
+        result = ack.ok && ack.id === envelope.id ? 'delivered' : ack.error === 'rateLimited' ? 'failed' : 'rejected'
         if (result === 'rejected') log.warn({ peer: envelope.to, id: envelope.id, error: ack.error }, 'the peer rejected our message')
       } catch (err) {
         log.debug({ peer: envelope.to, id: envelope.id, err: (err as Error).message }, 'direct message not delivered')

@@ -1,6 +1,7 @@
 // What a received envelope must pass before anyone sees it. Each failure has a name, counted in
 // the messenger's stats: "forged" (bad signature, or not from who it claims), "oversized" (text
-// over 64 KiB), "malformed" (valid frame, impossible content), "stale" (flooded too long ago).
+// over 64 KiB), "malformed" (valid frame, impossible content), "stale" (flooded too long ago),
+// "rateLimited" (valid, but its sender is over its rate: see sender-limits.ts).
 
 import type { Logger } from 'pino'
 import type { z } from 'zod'
@@ -9,7 +10,7 @@ import type { MessengerStats } from './stats.ts'
 import { MAX_TEXT_BYTES } from '../protocols/index.ts'
 import { announcementSigningBytes, messageSigningBytes, verifySignature } from './signing.ts'
 
-export type DropReason = 'forged' | 'oversized' | 'malformed' | 'stale'
+export type DropReason = 'forged' | 'oversized' | 'malformed' | 'stale' | 'rateLimited'
 export type Verdict = 'ok' | DropReason
 
 export interface MessageExpectations {

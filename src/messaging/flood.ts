@@ -14,6 +14,7 @@ import type { DeliveryQueues } from './delivery-queues.ts'
 import { checkAnnouncement, checkMessage, readInboundFrame, isFresh, type Verdict } from './envelope-checks.ts'
 import type { SeenSet } from './seen-set.ts'
 import type { MessengerStats } from './stats.ts'
+import type { SenderRateLimiter } from './sender-limits.ts'
 
 export interface FloodOptions {
   network: Network
@@ -24,6 +25,9 @@ export interface FloodOptions {
   timeoutMs: number
   /** Envelopes sent longer ago than this (or this far in the future) are stale. */
   maxAgeMs: number
+  /** Per-sender rates of messages to all, and of announcements. */
+  messageRate: SenderRateLimiter
+  announcementRate: SenderRateLimiter
   onMessage: (envelope: MessageEnvelope) => boolean
   onAnnouncement: (envelope: AnnouncementEnvelope) => void
 }
@@ -73,7 +77,16 @@ export class Flood {
       log.warn({ peer: relay, claimedFrom: envelope.from, id: envelope.id, type: frame.type, verdict }, 'dropped a flooded envelope')
       return verdict
     }
-    if (!seen.add(envelope.id)) return 'ok'
+    if (seen.has(envelope.id)) return 'ok'
+    // After the signature check (a forgery cannot spend someone else's tokens) and the seen-set
+    // (copies by other paths cost nothing). Not marked seen: a copy after a refill may pass.
+    const rate = frame.type === 'msg' ? this.options.messageRate : this.options.announcementRate
+    if (!rate.take(envelope.from)) {
+      stats.dropped.rateLimited++
+      log.debug({ peer: relay, from: envelope.from, id: envelope.id, type: frame.type }, 'dropped a flooded envelope over its sender\'s rate')
+      return 'rateLimited'
+    }
+    seen.add(envelope.id)
     if (frame.type === 'msg') {
       if (this.options.onMessage(frame.message)) stats.received++
     } else {
@@ -92,6 +105,7 @@ export class Flood {
 
   private async send (nodeId: string, frame: FloodFrame): Promise<boolean> {
     const { network, queues, log } = this.options
+    // One lane per original sender: a flood waits behind itself, not in front of everyone else.
     return await queues.submit(nodeId, async (signal) => {
       const connection = network.libp2p.getConnections(peerIdFromString(nodeId)).find(c => c.status === 'open')
       if (connection == null) return false
@@ -102,7 +116,7 @@ export class Flood {
         log.debug({ peer: nodeId, id: envelopeOf(frame).id, err: (err as Error).message }, 'flooded envelope not delivered')
         return false
       }
-    })
+    }, envelopeOf(frame).from)
   }
 }
 

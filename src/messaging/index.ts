@@ -7,6 +7,7 @@ export { Messenger, ANNOUNCEMENT_KINDS, DEFAULT_MESSENGER_TIMING } from './messe
 export type { MessengerOptions, MessengerTiming, Announcement, SendResult, BroadcastResult, AnnounceResult } from './messenger.ts'
 export type { Message } from './message-store.ts'
 export type { MessengerStats } from './stats.ts'
+export { DEFAULT_SENDER_RATE, SenderRateLimiter, type SenderRateOptions } from './sender-limits.ts'
 
 export function createMessenger (options: MessengerOptions): Messenger {
   return new Messenger(options)

@@ -4,6 +4,7 @@
 
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import type { MessageEnvelope } from '../protocols/index.ts'
+import { toVaultError } from '../errors.ts'
 
 export interface Message {
   id: string
@@ -77,12 +78,16 @@ export class MessageStore {
 
   /** Keeps a message; false if one with its ID is already kept (a redelivery). */
   record (envelope: MessageEnvelope, direction: 'sent' | 'received'): boolean {
-    const { changes } = this.insertLog.run(envelope.id, envelope.from, envelope.to, envelope.text, envelope.at, envelope.sig, direction)
-    if (changes > 0 && ++this.insertsSincePrune >= PRUNE_EVERY_INSERTS) {
-      this.insertsSincePrune = 0
-      this.trimLog.run(this.limits.maxHistory)
+    try {
+      const { changes } = this.insertLog.run(envelope.id, envelope.from, envelope.to, envelope.text, envelope.at, envelope.sig, direction)
+      if (changes > 0 && ++this.insertsSincePrune >= PRUNE_EVERY_INSERTS) {
+        this.insertsSincePrune = 0
+        this.trimLog.run(this.limits.maxHistory)
+      }
+      return changes > 0
+    } catch (err) {
+      throw toVaultError(err) // a full disk (SQLITE_FULL) is DISK_FULL; the statement left nothing
     }
-    return changes > 0
   }
 
   /** The last `limit` messages, oldest first. */

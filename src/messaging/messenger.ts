@@ -21,6 +21,7 @@ import { Outbox } from './outbox.ts'
 import { SeenSet } from './seen-set.ts'
 import { announcementSigningBytes, messageSigningBytes, signBytes } from './signing.ts'
 import { emptyStats, type MessengerStats } from './stats.ts'
+import { DEFAULT_SENDER_RATE, SenderRateLimiter, type SenderRateOptions } from './sender-limits.ts'
 
 export interface Announcement {
   id: string
@@ -60,6 +61,8 @@ export interface MessengerOptions {
   privateKey: PrivateKey
   log: Logger
   timing?: Partial<MessengerTiming>
+  /** Messages (direct and to all) and, apart, announcements accepted per sender (DEFAULT_SENDER_RATE). */
+  senderRate?: SenderRateOptions
 }
 
 export interface SendResult { id: string, to: string, at: string, delivered: boolean }
@@ -94,14 +97,19 @@ export class Messenger {
     const queueOptions = { concurrencyPerPeer: 4, maxWaitingPerPeer: 256, timeoutMs: this.timing.deliveryTimeoutMs }
     const directQueues = new DeliveryQueues(queueOptions)
     const floodQueues = new DeliveryQueues(queueOptions)
+    const senderRate = this.options.senderRate ?? DEFAULT_SENDER_RATE
+    // Direct messages and messages to all share one bucket per sender: both reach subscribers.
+    const messageRate = new SenderRateLimiter(senderRate)
     const direct = new DirectMessages({
-      network, log: this.log, queues: directQueues, stats: this.counters, timeoutMs: this.timing.deliveryTimeoutMs,
+      network, log: this.log, queues: directQueues, stats: this.counters, timeoutMs: this.timing.deliveryTimeoutMs, rate: messageRate,
       onMessage: envelope => this.accept(envelope)
     })
     const flood = new Flood({
       network, log: this.log, queues: floodQueues, stats: this.counters, timeoutMs: this.timing.deliveryTimeoutMs,
       seen: new SeenSet(10_000, 2 * this.timing.floodMaxAgeMs),
       maxAgeMs: this.timing.floodMaxAgeMs,
+      messageRate,
+      announcementRate: new SenderRateLimiter(senderRate),
       onMessage: envelope => this.accept(envelope),
       onAnnouncement: envelope => this.notify(this.announcementListeners, toAnnouncement(envelope))
     })

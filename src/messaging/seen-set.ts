@@ -12,6 +12,11 @@ export class SeenSet {
     this.ttlMs = ttlMs
   }
 
+  has (id: string, now = Date.now()): boolean {
+    const expiresAt = this.seen.get(id)
+    return expiresAt != null && expiresAt > now
+  }
+
   /** Records `id`; false if it was already seen. */
   add (id: string, now = Date.now()): boolean {
     const expiresAt = this.seen.get(id)

@@ -11,9 +11,11 @@ export interface MessengerStats {
     malformed: number
     /** Flooded envelopes sent too long ago (a replay, or a clock far off). */
     stale: number
+    /** Messages and announcements over their sender's rate (a flood). */
+    rateLimited: number
   }
 }
 
 export function emptyStats (): MessengerStats {
-  return { received: 0, announcements: 0, dropped: { forged: 0, oversized: 0, malformed: 0, stale: 0 } }
+  return { received: 0, announcements: 0, dropped: { forged: 0, oversized: 0, malformed: 0, stale: 0, rateLimited: 0 } }
 }

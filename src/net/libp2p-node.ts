@@ -13,6 +13,7 @@ import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { privateNetwork } from './private-network.ts'
 import type { RefusalReporter } from './refusals.ts'
+import { InboundGuard } from './inbound-guard.ts'
 import { networkKeySecret } from './swarm-key.ts'
 
 // A type alias, not an interface: libp2p's ServiceMap needs the implicit index signature.
@@ -28,8 +29,17 @@ export interface NetworkLimits {
   maxConnections: number
   /** New inbound connections per second from one host. */
   inboundConnectionsPerHostPerSecond: number
-  /** Inbound connections in their handshake at once. */
+  /** Inbound connections waiting for or in their handshake at once, all IPs together. */
   maxPendingInbound: number
+  /** Handshakes at once from one IP; more wait their turn (see inbound-guard.ts). */
+  handshakesPerHost: number
+  /** Connections from one IP waiting for a handshake; past this they are refused. */
+  queuedHandshakesPerHost: number
+  /** Failed handshakes from one IP within 10 s before it is throttled (one handshake at a time,
+   * `throttledHandshakeGapMs` apart, for `throttleMs` after its last failure). */
+  failedHandshakesBeforeThrottle: number
+  throttledHandshakeGapMs: number
+  throttleMs: number
   /** A connection must finish its handshake within this. */
   handshakeTimeoutMs: number
   /** Concurrent inbound yamux streams on one connection, all protocols together. */
@@ -40,8 +50,15 @@ export interface NetworkLimits {
 
 export const DEFAULT_LIMITS: NetworkLimits = {
   maxConnections: 128,
-  inboundConnectionsPerHostPerSecond: 10,
-  maxPendingInbound: 16,
+  // libp2p's own per-IP limit refuses whoever comes after a flood from the same IP, members too;
+  // the guard's per-IP queue and throttle do that job fairly, this is only a backstop.
+  inboundConnectionsPerHostPerSecond: 1000,
+  maxPendingInbound: 128,
+  handshakesPerHost: 4,
+  queuedHandshakesPerHost: 16,
+  failedHandshakesBeforeThrottle: 10,
+  throttledHandshakeGapMs: 100,
+  throttleMs: 60_000,
   handshakeTimeoutMs: 5_000,
   maxStreamsPerConnection: 256,
   maxStreamWindowBytes: 4 * 1024 * 1024
@@ -55,6 +72,21 @@ export interface Libp2pNodeOptions {
   limits: NetworkLimits
   logger: ComponentLogger
   refusals: RefusalReporter
+  guard: InboundGuard
+}
+
+/** The inbound guard for these limits. */
+export function createInboundGuard (limits: NetworkLimits): InboundGuard {
+  return new InboundGuard({
+    handshakesPerHost: limits.handshakesPerHost,
+    queuedPerHost: limits.queuedHandshakesPerHost,
+    failuresBeforeThrottle: limits.failedHandshakesBeforeThrottle,
+    failureWindowMs: 10_000,
+    throttleMs: limits.throttleMs,
+    throttledGapMs: limits.throttledHandshakeGapMs,
+    // Half of the pending cap: IPs without failures (members) always find room.
+    maxThrottledPending: Math.max(1, Math.floor(limits.maxPendingInbound / 2))
+  })
 }
 
 export async function createLibp2pNode (options: Libp2pNodeOptions): Promise<NetworkLibp2p> {
@@ -71,6 +103,7 @@ export async function createLibp2pNode (options: Libp2pNodeOptions): Promise<Net
       outboundSocketInactivityTimeout: 60_000
     })],
     connectionProtector: () => refusals.guard(protector),
+    connectionGater: options.guard.gater(),
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({
       maxInboundStreams: limits.maxStreamsPerConnection,

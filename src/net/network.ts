@@ -11,7 +11,8 @@ import { VaultError } from '../errors.ts'
 import { PEX_PROTOCOL } from '../protocols/index.ts'
 import { isDialableTcp, toMultiaddr, withPeerId } from './addresses.ts'
 import { createLibp2pLogger } from './libp2p-log.ts'
-import { createLibp2pNode, DEFAULT_LIMITS, type NetworkLibp2p, type NetworkLimits } from './libp2p-node.ts'
+import { createInboundGuard, createLibp2pNode, DEFAULT_LIMITS, type NetworkLibp2p, type NetworkLimits } from './libp2p-node.ts'
+import type { InboundGuard } from './inbound-guard.ts'
 import { LatencyProbe } from './latency.ts'
 import { PeerExchange } from './peer-exchange.ts'
 import { PeerKeeper } from './peer-keeper.ts'
@@ -61,6 +62,10 @@ export interface NetworkStats {
   refusedConnections: number
   /** Inbound connections turned away by a limit (rate per host, pending handshakes, max). */
   deniedConnections: number
+  /** Inbound connections refused by the per-IP handshake queue (full, or a throttled IP's share used up). */
+  guardRefusedConnections: number
+  /** Inbound handshakes that failed or were abandoned, as the per-IP guard counts them. */
+  failedHandshakes: number
   dials: number
   dialFailures: number
   peerExchanges: number
@@ -77,6 +82,7 @@ export interface NetworkEvents {
 interface Running {
   libp2p: NetworkLibp2p
   refusals: RefusalReporter
+  guard: InboundGuard
   keeper: PeerKeeper
   exchange: PeerExchange | undefined
   latency: LatencyProbe
@@ -127,8 +133,10 @@ export class Network extends EventEmitter<NetworkEvents> {
       onInboundDenied: (remoteAddr, why) => refusals.inboundDenied(remoteAddr, why)
     })
     let libp2p: NetworkLibp2p
+    const guard = createInboundGuard(this.limits)
     try {
       libp2p = await createLibp2pNode({
+        guard,
         privateKey: this.options.privateKey,
         networkKey: this.options.networkKey,
         listen: this.listenAddr,
@@ -155,7 +163,7 @@ export class Network extends EventEmitter<NetworkEvents> {
       ? undefined
       : new PeerExchange({ libp2p, log: this.log, peers: this.peerTable, keeper, announceDelayMs: this.timing.peerExchangeDelayMs, timeoutMs: this.timing.requestTimeoutMs })
     const latency = new LatencyProbe({ libp2p, log: this.log, peers: this.peerTable, intervalMs: this.timing.pingIntervalMs, timeoutMs: this.timing.requestTimeoutMs, maxFailures: 3 })
-    this.running = { libp2p, refusals, keeper, exchange, latency }
+    this.running = { libp2p, refusals, guard, keeper, exchange, latency }
     libp2p.addEventListener('peer:connect', this.onConnect)
     libp2p.addEventListener('peer:disconnect', this.onDisconnect)
     libp2p.addEventListener('peer:identify', this.onIdentify)
@@ -177,6 +185,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     running.keeper.stop()
     running.exchange?.stop()
     running.latency.stop()
+    running.guard.stop()
     const { libp2p } = running
     libp2p.removeEventListener('peer:connect', this.onConnect)
     libp2p.removeEventListener('peer:identify', this.onIdentify)
@@ -211,6 +220,8 @@ export class Network extends EventEmitter<NetworkEvents> {
       connectedPeers: this.peerTable.size,
       refusedConnections: running?.refusals.refused ?? 0,
       deniedConnections: running?.refusals.denied ?? 0,
+      guardRefusedConnections: running?.guard.refused ?? 0,
+      failedHandshakes: running?.guard.failed ?? 0,
       dials: running?.keeper.dials ?? 0,
       dialFailures: running?.keeper.dialFailures ?? 0,
       peerExchanges: running?.exchange?.exchanges ?? 0,

@@ -37,6 +37,11 @@ export class RefusalReporter {
       this.log.debug({ remoteAddr, direction, err: error }, 'connection upgrade aborted')
       return
     }
+    // Our own inbound guard turned it away (its per-IP line was full): a limit, not a handshake.
+    if (/blocked by gater\.denyInboundConnection/.test(error)) {
+      this.inboundDenied(remoteAddr, 'too many connections from this address waiting for a handshake')
+      return
+    }
     const reason = /UnexpectedPeerError|does not match/i.test(error)
       ? 'the remote has another node ID than the address said'
       : direction === 'inbound'

@@ -12,8 +12,20 @@ export const nodeConfigSchema = z.object({
   replicas: z.union([z.number().int().min(1).max(64), z.literal('all')]).default(DEFAULT_REPLICAS),
   mdns: z.boolean().default(false),
   repairAfterSeconds: z.number().nonnegative().default(600),
-  scrubEverySeconds: z.number().nonnegative().default(0),
+  scrubEverySeconds: z.number().nonnegative().default(86_400),
+  auditEverySeconds: z.number().nonnegative().default(300),
+  /** Cap on what this node holds for others; default: what it holds now + half the free disk. */
   maxStorageBytes: z.number().int().nonnegative().optional(),
+  /** Quota of any one other owner on this node; default: a quarter of the storage cap. */
+  maxPerOwnerBytes: z.number().int().nonnegative().optional(),
+  /** Memory for inbound PUT bodies in all, and per peer (see replication's DEFAULT_INBOUND_BUDGET). */
+  inboundBufferBytes: z.number().int().nonnegative().optional(),
+  inboundBufferPerPeerBytes: z.number().int().nonnegative().optional(),
+  /** Messages (direct and to all) accepted from one sender: a burst, then so many per second. */
+  messageBurst: z.number().int().min(1).default(100),
+  messageRatePerSecond: z.number().positive().default(20),
+  /** Overrides of the network's connection limits (net's DEFAULT_LIMITS), for embedders and tests. */
+  networkLimits: z.record(z.string(), z.number().nonnegative()).optional(),
   logLevel: z.string().default('info')
 })
 

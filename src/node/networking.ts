@@ -3,11 +3,13 @@
 import type { Logger } from 'pino'
 import { createNetwork, type Network } from '../net/index.ts'
 import { createMessenger, type Messenger } from '../messaging/index.ts'
-import { BlockClient, BlockServer, OwnerReplication, Replicator } from '../replication/index.ts'
+import { Auditor, BlockClient, BlockServer, DEFAULT_INBOUND_BUDGET, OwnerReplication, Replicator, Scrubber, type BlockServerOptions } from '../replication/index.ts'
+import { ByteBudget } from '../protocols/index.ts'
 import type { Vault } from '../files/index.ts'
 import type { Identity } from '../identity/index.ts'
 import type { ResolvedNodeConfig } from './config.ts'
 import type { NodeTuning } from './node.ts'
+import { storageCaps } from './storage-limits.ts'
 
 export interface Networking {
   network: Network
@@ -17,6 +19,8 @@ export interface Networking {
   livePeers: () => string[]
   replication: OwnerReplication
   blockServer: BlockServer
+  auditor: Auditor
+  scrubber: Scrubber
   messenger: Messenger
   stop: () => Promise<void>
 }
@@ -29,7 +33,8 @@ export async function startNetworking (config: ResolvedNodeConfig, tuning: NodeT
     bootstrap: config.peers,
     mdns: config.mdns,
     log,
-    timing: tuning.networkTiming
+    timing: tuning.networkTiming,
+    limits: config.networkLimits
   })
   await network.start()
   try {
@@ -42,19 +47,42 @@ export async function startNetworking (config: ResolvedNodeConfig, tuning: NodeT
 
 async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identity: Identity, network: Network, vault: Vault, log: Logger): Promise<Networking> {
   const livePeers = (): string[] => network.peers().map(p => p.nodeId)
-  const blockServer = new BlockServer({ libp2p: network.libp2p, store: vault.store, log, maxStorageBytes: config.maxStorageBytes })
-  await blockServer.start()
+  // The auditor is made below; a holder's report of lost copies can only arrive after start().
+  let auditor: Auditor | undefined
+  const blockServer = await startBlockServer(config, identity, network, vault, log, (holder, ids) => auditor?.fault(holder, ids, 'missing') ?? 0)
   const client = new BlockClient({ libp2p: network.libp2p, timeoutMs: tuning.blockTimeoutMs })
-  const replicator = new Replicator({ client, store: vault.store, ownerId: identity.nodeId, livePeers, log })
+  const onWrongBytes = (peer: string, owner: string, id: string): void => {
+    if (owner === identity.nodeId) auditor?.fault(peer, [id], 'wrong')
+    else auditor?.countFault('wrong')
+  }
+  const replicator = new Replicator({ client, store: vault.store, ownerId: identity.nodeId, livePeers, log, onWrongBytes })
   const replication = new OwnerReplication({ replicator, catalog: vault.catalog, ownerId: identity.nodeId, livePeers, log, repairAfterMs: config.repairAfterSeconds * 1000, repairEveryMs: tuning.repairEveryMs })
+  auditor = startAuditor(config, tuning, identity, vault, client, livePeers, log, () => replication.schedule(0))
+  const scrubber = new Scrubber({
+    store: vault.store,
+    ownerId: identity.nodeId,
+    client,
+    fetchOwn: async (id, signal) => await replicator.fetch(identity.nodeId, id, signal),
+    livePeers,
+    log,
+    everyMs: config.scrubEverySeconds * 1000,
+    bytesPerSecond: tuning.scrubBytesPerSecond
+  })
+  scrubber.start()
   vault.remote = replicator
   vault.replication = replication
-  const onConnect = (peer: string): void => replication.peerConnected(peer)
+  const onConnect = (peer: string): void => {
+    replication.peerConnected(peer)
+    auditor?.peerConnected(peer)
+  }
   const onDisconnect = (peer: string): void => replication.peerDisconnected(peer)
   network.on('peer:connect', onConnect)
   network.on('peer:disconnect', onDisconnect)
   replication.start()
-  const messenger = createMessenger({ network, db: vault.catalog.db, privateKey: identity.privateKey, log })
+  const messenger = createMessenger({
+    network, db: vault.catalog.db, privateKey: identity.privateKey, log,
+    senderRate: { burst: config.messageBurst, perSecond: config.messageRatePerSecond }
+  })
   await messenger.start()
   return {
     network,
@@ -63,11 +91,15 @@ async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identi
     livePeers,
     replication,
     blockServer,
+    auditor,
+    scrubber,
     messenger,
     stop: async () => {
       await messenger.stop()
       network.off('peer:connect', onConnect)
       network.off('peer:disconnect', onDisconnect)
+      await scrubber.stop()
+      await auditor?.stop()
       await replication.stop()
       vault.remote = undefined
       vault.replication = undefined
@@ -75,4 +107,35 @@ async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identi
       await network.stop()
     }
   }
+}
+
+function startAuditor (config: ResolvedNodeConfig, tuning: NodeTuning, identity: Identity, vault: Vault, client: BlockClient, livePeers: () => string[], log: Logger, onCopiesLost: () => void): Auditor {
+  const auditor = new Auditor({
+    client,
+    store: vault.store,
+    catalog: vault.catalog,
+    ownerId: identity.nodeId,
+    livePeers,
+    log,
+    auditEveryMs: config.auditEverySeconds * 1000,
+    afterConnectMs: tuning.auditAfterConnectMs,
+    budgetBytesPerPeriod: tuning.auditBudgetBytes,
+    onCopiesLost
+  })
+  auditor.start()
+  return auditor
+}
+
+/** The holder side, with its disk caps (defaults from the free disk) and its inbound memory budget. */
+async function startBlockServer (config: ResolvedNodeConfig, identity: Identity, network: Network, vault: Vault, log: Logger, onLost: BlockServerOptions['onLost']): Promise<BlockServer> {
+  const heldForOthers = Object.entries(vault.store.usage()).reduce((sum, [owner, bytes]) => owner === identity.nodeId ? sum : sum + bytes, 0)
+  const caps = await storageCaps(config, config.dataDir, heldForOthers)
+  const inboundBudget = new ByteBudget({
+    totalBytes: config.inboundBufferBytes ?? DEFAULT_INBOUND_BUDGET.totalBytes,
+    perPeerBytes: config.inboundBufferPerPeerBytes ?? DEFAULT_INBOUND_BUDGET.perPeerBytes
+  })
+  log.info({ ...caps, inboundBufferBytes: inboundBudget.totalBytes, inboundBufferPerPeerBytes: inboundBudget.perPeerBytes }, 'holder limits')
+  const blockServer = new BlockServer({ libp2p: network.libp2p, store: vault.store, log, ...caps, inboundBudget, onLost })
+  await blockServer.start()
+  return blockServer
 }

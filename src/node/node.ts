@@ -11,7 +11,7 @@ import { startApiServer, type ApiServer } from '../api/index.ts'
 import { dataPaths, type DataPaths } from './data-dir.ts'
 import { initDataDir, readNetworkKeyFile, type InitResult } from './init.ts'
 import { startNetworking, type Networking } from './networking.ts'
-import { fileHealth, recoverBlobs, type FileHealth, type RecoverProgress } from '../replication/index.ts'
+import { fileHealth, recoverBlobs, type AuditSummary, type FileHealth, type RecoverProgress, type ScrubProgress, type ScrubResult, type ScrubSummary } from '../replication/index.ts'
 import type { NetworkTiming } from '../net/index.ts'
 import { ANNOUNCEMENT_KINDS, type Messenger } from '../messaging/index.ts'
 import { VaultError } from '../errors.ts'
@@ -26,6 +26,10 @@ export interface NodeStatus {
   files: number
   storage: Record<string, number>
   underReplicated: number
+  /** The last scrub of this node's disk (null: none since start). */
+  scrub: ScrubSummary | null
+  /** This owner's audits of its holders since start. */
+  audit: AuditSummary | null
 }
 
 /** For programs embedding a node, and tests: a logger, and faster timers than a real network wants. */
@@ -34,6 +38,12 @@ export interface NodeTuning {
   networkTiming?: Partial<NetworkTiming>
   repairEveryMs?: number
   blockTimeoutMs?: number
+  /** A holder that (re)connects is audited this long after. */
+  auditAfterConnectMs?: number
+  /** Bytes of own copies read to check holders' proofs per audit period. */
+  auditBudgetBytes?: number
+  /** Read-rate cap of the background scrub (default 4 MiB/s). */
+  scrubBytesPerSecond?: number
 }
 
 /** A peer: connected (since = when the connection opened) or known and away (since = when it left). */
@@ -104,6 +114,12 @@ export class VaultNode {
       const cleaned = await this.vault.recoverFromCrash()
       if (cleaned.pendingDropped + cleaned.orphansRemoved > 0) this.log.warn(cleaned, 'the last run did not stop cleanly: dropped unfinished puts and orphaned blobs')
       else this.log.info('the last run did not stop cleanly; nothing was left half-done')
+    } else if (this.catalog.countPending() > 0) {
+      // A put that failed and could not clean up after itself (the disk was full): nothing runs
+      // before start, so every pending row is a leftover.
+      const pendingDropped = this.catalog.countPending()
+      await this.vault.collect(this.catalog.dropPending())
+      this.log.warn({ pendingDropped }, 'dropped unfinished puts left by the last run')
     }
   }
 
@@ -114,7 +130,9 @@ export class VaultNode {
       peers: this.peers(),
       files: this.vault.catalog.countFiles(),
       storage: this.vault.store.usage(),
-      underReplicated: this.countUnderReplicated()
+      underReplicated: this.countUnderReplicated(),
+      scrub: this.networking?.scrubber.last() ?? null,
+      audit: this.networking?.auditor.summary() ?? null
     }
   }
 
@@ -182,6 +200,12 @@ export class VaultNode {
     return { ...result, files: this.vault.catalog.countFiles() }
   }
 
+  /** Verifies every blob on this node's disk now, at full speed, and heals what is bad. */
+  async scrub (onProgress?: (progress: ScrubProgress) => void): Promise<ScrubResult> {
+    if (this.networking === undefined) throw new VaultError('NOT_RUNNING', 'the node is not running')
+    return await this.networking.scrubber.run({ onProgress })
+  }
+
   async health (ref: string): Promise<FileHealth> {
     const record = this.vault.resolve(ref)
     return await fileHealth({
@@ -189,7 +213,8 @@ export class VaultNode {
       store: this.vault.store,
       ownerId: this.nodeId,
       livePeers: this.networking?.livePeers() ?? [],
-      client: this.networking?.client
+      client: this.networking?.client,
+      trusted: this.networking === undefined ? undefined : (peer, blobId) => this.networking!.auditor.trusted(peer, blobId)
     }, record)
   }
 

@@ -13,6 +13,10 @@ const MIN_HIGH_WATER_BYTES = 256 * 1024
 export interface FrameStreamOptions {
   /** Largest frame (payload bytes) this side accepts or sends. */
   maxFrameBytes: number
+  /** Bytes buffered ahead of what a read waits for before the remote is paused (default: one
+   * whole largest frame). A holder sets it low, so a peer's big frame sits in memory only once a
+   * read asked for it (after its size was reserved from a budget). */
+  readAheadBytes?: number
 }
 
 export interface FrameIoOptions {
@@ -31,6 +35,10 @@ export class FrameStream {
   private failure: Error | undefined
   private wake: (() => void) | undefined
   private readonly highWaterBytes: number
+  /** Bytes the read in progress waits for: buffering up to them never pauses the remote. */
+  private wanted = 0
+  /** Closed by us: whatever the remote still sends is dropped, not kept. */
+  private discarding = false
 
   constructor (stream: Stream, options: FrameStreamOptions) {
     if (!Number.isInteger(options.maxFrameBytes) || options.maxFrameBytes < 1 || options.maxFrameBytes > 0xffffffff) {
@@ -38,7 +46,7 @@ export class FrameStream {
     }
     this.stream = stream
     this.maxFrameBytes = options.maxFrameBytes
-    this.highWaterBytes = Math.max(MIN_HIGH_WATER_BYTES, options.maxFrameBytes + HEADER_BYTES)
+    this.highWaterBytes = options.readAheadBytes ?? Math.max(MIN_HIGH_WATER_BYTES, options.maxFrameBytes + HEADER_BYTES)
     stream.addEventListener('message', this.onMessage)
     stream.addEventListener('end', this.onEnd)
     stream.addEventListener('close', this.onClose)
@@ -46,17 +54,19 @@ export class FrameStream {
   }
 
   private readonly onMessage = (evt: { data: ByteChunk }): void => {
+    if (this.discarding) return
     const bytes = evt.data.subarray()
     this.chunks.push(bytes)
     this.buffered += bytes.byteLength
     // Read-side back-pressure: a paused yamux stream stops granting window, so the sender stalls.
-    if (this.buffered >= this.highWaterBytes && this.stream.readStatus === 'readable') this.stream.pause()
+    if (this.buffered >= Math.max(this.highWaterBytes, this.wanted) && this.stream.readStatus === 'readable') this.stream.pause()
     this.notify()
   }
 
   private readonly onEnd = (): void => { this.ended = true; this.notify() }
 
   private readonly onClose = (evt: Event): void => {
+    if (this.discarding) this.detach()
     const error = (evt as Event & { error?: Error }).error
     if (error != null) this.failure ??= error
     this.ended = true
@@ -71,6 +81,15 @@ export class FrameStream {
 
   /** Waits until `bytes` are buffered; false on a clean end of stream before any of them. */
   private async fill (bytes: number, signal?: AbortSignal): Promise<boolean> {
+    this.wanted = bytes
+    try {
+      return await this.waitFor(bytes, signal)
+    } finally {
+      this.wanted = 0
+    }
+  }
+
+  private async waitFor (bytes: number, signal?: AbortSignal): Promise<boolean> {
     while (this.buffered < bytes) {
       if (this.failure != null) throw new VaultError('PEER_ERROR', `stream failed: ${this.failure.message}`, { cause: this.failure })
       if (this.ended) {
@@ -90,13 +109,13 @@ export class FrameStream {
     return true
   }
 
-  private take (bytes: number): Uint8Array {
-    const out = new Uint8Array(bytes)
+  /** Removes `bytes` from the buffer, copying them into `out` when given. */
+  private take (bytes: number, out?: Uint8Array): Uint8Array | undefined {
     let filled = 0
     while (filled < bytes) {
       const head = this.chunks[0]
       const n = Math.min(head.byteLength, bytes - filled)
-      out.set(head.subarray(0, n), filled)
+      out?.set(head.subarray(0, n), filled)
       filled += n
       if (n === head.byteLength) this.chunks.shift()
       else this.chunks[0] = head.subarray(n)
@@ -106,19 +125,44 @@ export class FrameStream {
     return out
   }
 
+  /** The next frame's length, or null when the remote closed its side cleanly between frames. */
+  private async readHeader (signal?: AbortSignal): Promise<number | null> {
+    if (!await this.fill(HEADER_BYTES, signal)) return null
+    const length = new DataView(this.take(HEADER_BYTES, new Uint8Array(HEADER_BYTES))!.buffer).getUint32(0)
+    if (length > this.maxFrameBytes) {
+      throw new VaultError('TOO_LARGE', `frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`)
+    }
+    return length
+  }
+
   /** The next frame's payload, or null when the remote closed its side cleanly between frames. */
   async readFrame (options: FrameIoOptions = {}): Promise<Uint8Array | null> {
     try {
-      if (!await this.fill(HEADER_BYTES, options.signal)) return null
-      const header = this.take(HEADER_BYTES)
-      const length = new DataView(header.buffer).getUint32(0)
-      if (length > this.maxFrameBytes) {
-        throw new VaultError('TOO_LARGE', `frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`)
-      }
+      const length = await this.readHeader(options.signal)
+      if (length === null) return null
       if (length > 0 && !await this.fill(length, options.signal)) {
         throw new VaultError('TRUNCATED', 'stream ended after a frame header')
       }
-      return this.take(length)
+      return this.take(length, new Uint8Array(length))!
+    } catch (err) {
+      this.abort(err as Error)
+      throw err
+    }
+  }
+
+  /** Reads the next frame and drops it as it arrives, never holding more than the read-ahead:
+   * keeps a stream in step past a frame that will not be used. Resolves with its length. */
+  async skipFrame (options: FrameIoOptions = {}): Promise<number | null> {
+    try {
+      const length = await this.readHeader(options.signal)
+      if (length === null) return null
+      for (let left = length; left > 0;) {
+        if (!await this.fill(1, options.signal)) throw new VaultError('TRUNCATED', 'stream ended inside a frame')
+        const n = Math.min(this.buffered, left)
+        this.take(n)
+        left -= n
+      }
+      return length
     } catch (err) {
       this.abort(err as Error)
       throw err
@@ -185,9 +229,14 @@ export class FrameStream {
     await this.writeFrame(new TextEncoder().encode(JSON.stringify(value)), options)
   }
 
-  /** Closes our writing side after flushing; the remote may still send. */
+  /** Closes our writing side after flushing; whatever the remote still sends is dropped as it
+   * arrives (not left in the stream's own buffer, which a peer could fill on every stream). */
   async close (options: FrameIoOptions = {}): Promise<void> {
-    this.detach()
+    this.discarding = true
+    this.chunks.length = 0
+    this.buffered = 0
+    if (this.stream.readStatus === 'paused') this.stream.resume()
+    if (this.stream.status !== 'open') this.detach()
     if (this.stream.status === 'open') await this.stream.close({ signal: options.signal }).catch(() => {})
   }
 

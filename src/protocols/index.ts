@@ -4,6 +4,8 @@
 export { FrameStream, parseJsonFrame } from './framing.ts'
 export type { FrameStreamOptions, FrameIoOptions } from './framing.ts'
 export { handleProtocol, timeoutSignal } from './handler.ts'
+export { ByteBudget } from './byte-budget.ts'
+export type { ByteBudgetOptions, ByteReservation } from './byte-budget.ts'
 export type { ProtocolHandler, ProtocolHandlerOptions } from './handler.ts'
 export { requestJson } from './request.ts'
 export type { RequestOptions } from './request.ts'

@@ -10,7 +10,8 @@ import { Limiter } from './limiter.ts'
 import type { z } from 'zod'
 import {
   BLOCK_PROTOCOL, MAX_BLOB_BYTES, MAX_IDS_PER_REQUEST, MAX_JSON_FRAME_BYTES, decodeBitmap, deleteReplySchema,
-  fromErrorReply, getReplySchema, hasReplySchema, isErrorReply, listReplySchema, putReplySchema, shortId, type BlockRequest
+  fromErrorReply, getReplySchema, hasReplySchema, isErrorReply, listReplySchema, putReplySchema, shortId, type BlockRequest,
+  MAX_PROVE_IDS, lostReplySchema, proveReplySchema
 } from './block-protocol.ts'
 
 export interface BlockClientOptions {
@@ -87,6 +88,34 @@ export class BlockClient {
       batch.forEach((id, i) => { if (bits[i]) held.add(id) })
     }
     return held
+  }
+
+  /**
+   * An audit of `peerId`: its proof (HMAC-SHA256 keyed by `nonce` over the bytes) for each of `ids`
+   * (at most MAX_PROVE_IDS), or null for a blob it says it lacks. Only the owner may ask.
+   */
+  async proveBlobs (peerId: string, owner: string, nonce: string, ids: string[], signal?: AbortSignal): Promise<Array<string | null>> {
+    checkIds(owner, ids)
+    if (ids.length === 0 || ids.length > MAX_PROVE_IDS) throw new VaultError('BAD_INPUT', `an audit asks for 1 to ${MAX_PROVE_IDS} blobs, got ${ids.length}`)
+    return await this.exchange(peerId, signal, async (frames, timeout) => {
+      await frames.writeJson({ op: 'prove', owner, nonce, ids } satisfies BlockRequest, { signal: timeout })
+      const { proofs } = await readReply(frames, proveReplySchema, peerId, timeout)
+      if (proofs.length !== ids.length) throw new VaultError('BAD_FRAME', `peer ${shortId(peerId)} answered ${proofs.length} proofs for ${ids.length} blobs`)
+      return proofs
+    })
+  }
+
+  /** Tells `owner` (the peer itself) that this node's copies of `ids` went bad and are deleted. */
+  async reportLost (owner: string, ids: string[], signal?: AbortSignal): Promise<number> {
+    checkIds(owner, ids)
+    let dropped = 0
+    for (const batch of batches(ids)) {
+      dropped += await this.exchange(owner, signal, async (frames, timeout) => {
+        await frames.writeJson({ op: 'lost', owner, ids: batch } satisfies BlockRequest, { signal: timeout })
+        return (await readReply(frames, lostReplySchema, owner, timeout)).dropped
+      })
+    }
+    return dropped
   }
 
   /**

@@ -14,6 +14,8 @@ export const MAX_JSON_FRAME_BYTES = 128 * 1024
 export const MAX_IDS_PER_REQUEST = 1024
 /** IDs per LIST reply frame. */
 export const LIST_PAGE_IDS = 1000
+/** Blobs per PROVE request: the holder reads at most this many blobs (≤ 4 MiB each) for one request. */
+export const MAX_PROVE_IDS = 8
 
 const blobId = z.string().regex(/^[0-9a-f]{64}$/)
 // Same alphabet as the store's folder names: base58 node IDs only, so no path tricks.
@@ -26,7 +28,11 @@ export const blockRequestSchema = z.discriminatedUnion('op', [
   z.strictObject({ op: z.literal('delete'), owner: ownerId, ids: idList }),
   z.strictObject({ op: z.literal('has'), owner: ownerId, ids: idList }),
   // `after` resumes a listing that broke off: only IDs greater than it are sent.
-  z.strictObject({ op: z.literal('list'), owner: ownerId, after: blobId.optional() })
+  z.strictObject({ op: z.literal('list'), owner: ownerId, after: blobId.optional() }),
+  // An audit: the holder answers HMAC-SHA256(key = nonce, blob bytes) per ID, or null if it lacks it.
+  z.strictObject({ op: z.literal('prove'), owner: ownerId, nonce: z.string().regex(/^[0-9a-f]{64}$/), ids: z.array(blobId).min(1).max(MAX_PROVE_IDS) }),
+  // Holder → owner: "my copies of these blobs of yours went bad and are deleted" (after a scrub).
+  z.strictObject({ op: z.literal('lost'), owner: ownerId, ids: idList })
 ])
 
 export type BlockRequest = z.infer<typeof blockRequestSchema>
@@ -45,6 +51,9 @@ export const deleteReplySchema = reply({ deleted: z.number().int().min(0).max(MA
 /** `held`: base64 bitmap, bit i (most significant first) set when the holder has ids[i]. */
 export const hasReplySchema = reply({ held: z.string().max(4 * Math.ceil(MAX_IDS_PER_REQUEST / 8 / 3) + 4) })
 export const listReplySchema = reply({ ids: z.array(blobId).max(LIST_PAGE_IDS), done: z.boolean() })
+/** `proofs[i]`: the proof for ids[i], or null when the holder does not have it. */
+export const proveReplySchema = reply({ proofs: z.array(z.union([blobId, z.null()])).max(MAX_PROVE_IDS) })
+export const lostReplySchema = reply({ dropped: z.number().int().min(0).max(MAX_IDS_PER_REQUEST) })
 
 export type ErrorReply = z.infer<typeof errorReply>
 
@@ -52,7 +61,7 @@ export type ErrorReply = z.infer<typeof errorReply>
  * Codes a holder answers with in an error frame. Anything else a peer sends is reported as
  * PEER_ERROR, so a remote can't make us raise codes that mean something local (UNAUTHORIZED…).
  */
-const REPLY_CODES = new Set<ErrorCode>(['FORBIDDEN', 'STORAGE_FULL', 'DISK_FULL', 'NOT_FOUND', 'CORRUPT', 'BAD_INPUT', 'INTERNAL'])
+const REPLY_CODES = new Set<ErrorCode>(['FORBIDDEN', 'STORAGE_FULL', 'DISK_FULL', 'NOT_FOUND', 'CORRUPT', 'BAD_INPUT', 'INTERNAL', 'BUSY'])
 
 export function isReplyable (err: unknown): err is VaultError {
   return err instanceof VaultError && REPLY_CODES.has(err.code)

@@ -4,7 +4,8 @@
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { VaultError } from '../errors.ts'
-import { FrameStream, handleProtocol, timeoutSignal } from '../protocols/index.ts'
+import { proofOf } from './audit-proof.ts'
+import { ByteBudget, FrameStream, handleProtocol, timeoutSignal, type ByteReservation } from '../protocols/index.ts'
 import type { BlobStore } from '../store/index.ts'
 import {
   BLOCK_PROTOCOL, LIST_PAGE_IDS, MAX_BLOB_BYTES, MAX_JSON_FRAME_BYTES, blockRequestSchema, encodeBitmap,
@@ -16,6 +17,10 @@ export interface BlockServerOptions {
   store: BlobStore
   /** Cap on the bytes held for other owners (this node's own folder is not counted). */
   maxStorageBytes?: number
+  /** Cap on the bytes held for any one other owner (its folder's quota on this holder). */
+  maxPerOwnerBytes?: number
+  /** Memory that PUT bodies may take, per peer and in all (default DEFAULT_INBOUND_BUDGET). */
+  inboundBudget?: ByteBudget
   log: Logger
   /** Time to receive a request and answer it (LIST is bounded per page instead). */
   requestTimeoutMs?: number
@@ -23,27 +28,40 @@ export interface BlockServerOptions {
   maxInboundStreams?: number
   onStored?: (owner: string, id: string, bytes: number) => void
   onDeleted?: (owner: string, id: string) => void
+  /** A holder reports that its copies of these blobs of ours are gone; returns the records dropped. */
+  onLost?: (holder: string, ids: string[]) => number
 }
 
 type Request<Op extends BlockRequest['op']> = Extract<BlockRequest, { op: Op }>
 
-/** A request as read off the stream; `body` holds a PUT's sealed bytes. */
-interface Incoming { request: BlockRequest, body?: Uint8Array }
+/** A request as read off the stream; `body` holds a PUT's sealed bytes, `reservation` their share
+ * of the inbound budget, `refusal` why a PUT's body was skipped instead (the budget was used up). */
+interface Incoming { request: BlockRequest, body?: Uint8Array, reservation?: ByteReservation, refusal?: VaultError }
+
+/** Before a PUT's size is reserved, a stream buffers at most this much ahead of its reads. */
+const READ_AHEAD_BYTES = 64 * 1024
+
+/** PUT bodies in memory: 4 of the largest blobs per peer (an owner's put keeps ≤ 8 MiB in flight),
+ * 64 MiB in all. A peer that withholds its bodies' last bytes pins its share, never more. */
+export const DEFAULT_INBOUND_BUDGET = { perPeerBytes: 4 * MAX_BLOB_BYTES, totalBytes: 64 * 1024 * 1024 }
 
 export class BlockServer {
   private readonly options: BlockServerOptions
   private readonly log: Logger
   private readonly selfId: string
   private readonly requestTimeoutMs: number
-  /** Bytes of PUTs accepted but not yet on disk: concurrent PUTs can't overshoot the cap together. */
+  /** Bytes of PUTs accepted but not yet on disk, by owner: concurrent PUTs can't overshoot a cap together. */
+  private readonly reservedByOwner = new Map<string, number>()
   private reservedBytes = 0
   private started = false
+  readonly inboundBudget: ByteBudget
 
   constructor (options: BlockServerOptions) {
     this.options = options
     this.log = options.log.child({ sub: 'block-server' })
     this.selfId = options.libp2p.peerId.toString()
     this.requestTimeoutMs = options.requestTimeoutMs ?? 60_000
+    this.inboundBudget = options.inboundBudget ?? new ByteBudget(DEFAULT_INBOUND_BUDGET)
   }
 
   async start (): Promise<void> {
@@ -71,17 +89,29 @@ export class BlockServer {
   }
 
   private async serve (stream: Stream, connection: Connection): Promise<void> {
-    const frames = new FrameStream(stream, { maxFrameBytes: MAX_BLOB_BYTES })
+    const frames = new FrameStream(stream, { maxFrameBytes: MAX_BLOB_BYTES, readAheadBytes: READ_AHEAD_BYTES })
     const remote = connection.remotePeer.toString()
-    const incoming = await this.readRequest(frames, timeoutSignal(this.requestTimeoutMs))
-    if (incoming == null) {
-      await frames.close()
-      return
+    let reservation: ByteReservation | undefined
+    // However the stream ends (answered, reset, timed out), its share of the budget comes back.
+    stream.addEventListener('close', () => reservation?.release(), { once: true })
+    try {
+      const incoming = await this.readRequest(frames, remote, timeoutSignal(this.requestTimeoutMs), (r) => { reservation = r })
+      if (incoming == null) {
+        await frames.close()
+        return
+      }
+      await this.answerOrRefuse(incoming, frames, remote)
+    } finally {
+      reservation?.release()
     }
+  }
+
+  private async answerOrRefuse (incoming: Incoming, frames: FrameStream, remote: string): Promise<void> {
     const { request } = incoming
     // Stream-level failures (bad frames, resets, timeouts) propagate and abort the stream; only
     // answers about the request itself travel back as error frames.
     try {
+      if (incoming.refusal !== undefined) throw incoming.refusal
       await this.answer(incoming, frames, remote)
     } catch (err) {
       if (!isReplyable(err)) throw err
@@ -93,7 +123,7 @@ export class BlockServer {
     await frames.close({ signal: timeoutSignal(this.requestTimeoutMs) })
   }
 
-  private async readRequest (frames: FrameStream, signal: AbortSignal): Promise<Incoming | null> {
+  private async readRequest (frames: FrameStream, remote: string, signal: AbortSignal, reserved: (r: ByteReservation) => void): Promise<Incoming | null> {
     const bytes = await frames.readFrame({ signal })
     if (bytes == null) return null
     if (bytes.byteLength > MAX_JSON_FRAME_BYTES) {
@@ -103,15 +133,18 @@ export class BlockServer {
     }
     const request = frames.decodeJson(blockRequestSchema, bytes)
     if (request.op === 'put') {
-      // The body is read even when the PUT will be refused: the stream stays in step, and the
-      // frame limit bounds what a refused peer can make us buffer.
-      const body = await frames.readFrame({ signal })
-      if (body == null || body.byteLength !== request.size) {
-        const err = new VaultError('BAD_FRAME', `PUT announced ${request.size} bytes, sent ${body?.byteLength ?? 0}`)
-        frames.abort(err)
-        throw err
+      // The body's memory is reserved before a byte of it is buffered. Past the peer's share or the
+      // total, the body is skipped as it arrives (the stream stays in step) and the PUT refused.
+      const reservation = this.inboundBudget.tryReserve(remote, request.size)
+      if (reservation === undefined) {
+        const skipped = await frames.skipFrame({ signal })
+        checkBodySize(frames, request.size, skipped)
+        return { request, refusal: new VaultError('BUSY', `holder is busy: PUT bodies in memory are at their limit (${this.inboundBudget.perPeerBytes} bytes per peer, ${this.inboundBudget.totalBytes} in all); try another holder or later`) }
       }
-      return { request, body }
+      reserved(reservation)
+      const body = await frames.readFrame({ signal })
+      checkBodySize(frames, request.size, body?.byteLength)
+      return { request, body: body!, reservation }
     }
     return { request }
   }
@@ -124,6 +157,8 @@ export class BlockServer {
       case 'delete': return await this.delete(request, frames, remote, signal)
       case 'has': return await this.has(request, frames, signal)
       case 'list': return await this.list(request, frames, remote)
+      case 'prove': return await this.prove(request, frames, remote, signal)
+      case 'lost': return await this.lost(request, frames, remote, signal)
     }
   }
 
@@ -134,26 +169,42 @@ export class BlockServer {
   private async put (request: Request<'put'>, body: Uint8Array, frames: FrameStream, remote: string, signal: AbortSignal): Promise<void> {
     const { owner, id, size } = request
     this.assertOwner(owner, remote, 'write into')
-    const { store, maxStorageBytes } = this.options
+    const { store } = this.options
     // A blob already here takes no new room; store.put still rewrites it if our copy went bad,
     // so the owner's repair heals a holder by sending the chunk again.
     const present = await store.has(owner, id)
-    if (!present) {
-      if (maxStorageBytes !== undefined && this.heldForOthersBytes() + this.reservedBytes + size > maxStorageBytes) {
-        throw new VaultError('STORAGE_FULL', `holder is full (cap ${maxStorageBytes} bytes for other owners)`)
-      }
-      this.reservedBytes += size
-    }
+    if (!present) this.reserveRoom(owner, size)
     try {
       await store.put(owner, id, body) // verifies SHA-256 == id and fsyncs before we ack
     } finally {
-      if (!present) this.reservedBytes -= size
+      if (!present) this.releaseRoom(owner, size)
     }
     if (!present) {
       this.options.onStored?.(owner, id, size)
       this.log.debug({ owner: shortId(owner), id: id.slice(0, 12), size }, 'stored blob for owner')
     }
     await frames.writeJson({ ok: true }, { signal })
+  }
+
+  /** Holds `size` bytes of disk for `owner` until its PUT ends, or refuses with STORAGE_FULL. */
+  private reserveRoom (owner: string, size: number): void {
+    const { maxStorageBytes, maxPerOwnerBytes } = this.options
+    if (maxStorageBytes !== undefined && this.heldForOthersBytes() + this.reservedBytes + size > maxStorageBytes) {
+      throw new VaultError('STORAGE_FULL', `holder is full (cap ${maxStorageBytes} bytes for other owners)`)
+    }
+    const ownerReserved = this.reservedByOwner.get(owner) ?? 0
+    if (maxPerOwnerBytes !== undefined && (this.options.store.usage()[owner] ?? 0) + ownerReserved + size > maxPerOwnerBytes) {
+      throw new VaultError('STORAGE_FULL', `holder is full for this owner (quota ${maxPerOwnerBytes} bytes per owner)`)
+    }
+    this.reservedBytes += size
+    this.reservedByOwner.set(owner, ownerReserved + size)
+  }
+
+  private releaseRoom (owner: string, size: number): void {
+    this.reservedBytes -= size
+    const left = (this.reservedByOwner.get(owner) ?? size) - size
+    if (left <= 0) this.reservedByOwner.delete(owner)
+    else this.reservedByOwner.set(owner, left)
   }
 
   private async get (request: Request<'get'>, frames: FrameStream, signal: AbortSignal): Promise<void> {
@@ -197,4 +248,34 @@ export class BlockServer {
     }
     await frames.writeJson({ ok: true, ids: page, done: true }, { signal: timeoutSignal(this.requestTimeoutMs) })
   }
+
+  /**
+   * An owner's audit: a proof per blob from the bytes on disk now. One blob in memory at a time, at
+   * most MAX_PROVE_IDS per request. Bytes are not checked first: a damaged copy gives a wrong proof.
+   */
+  private async prove (request: Request<'prove'>, frames: FrameStream, remote: string, signal: AbortSignal): Promise<void> {
+    this.assertOwner(request.owner, remote, 'audit')
+    const proofs: Array<string | null> = []
+    for (const id of request.ids) {
+      signal.throwIfAborted()
+      const data = await this.options.store.getUnverified(request.owner, id)
+      proofs.push(data === undefined ? null : proofOf(request.nonce, data))
+    }
+    await frames.writeJson({ ok: true, proofs }, { signal })
+  }
+
+  /** A holder tells us (the owner) that it lost copies of our blobs; only its own records are dropped. */
+  private async lost (request: Request<'lost'>, frames: FrameStream, remote: string, signal: AbortSignal): Promise<void> {
+    if (request.owner !== this.selfId) throw new VaultError('FORBIDDEN', 'lost copies are reported to their owner only')
+    const dropped = this.options.onLost?.(remote, request.ids) ?? 0
+    await frames.writeJson({ ok: true, dropped }, { signal })
+  }
+}
+
+/** A PUT body must be exactly the size its request announced; anything else breaks the stream. */
+function checkBodySize (frames: FrameStream, announced: number, received: number | null | undefined): void {
+  if (received === announced) return
+  const err = new VaultError('BAD_FRAME', `PUT announced ${announced} bytes, sent ${received ?? 0}`)
+  frames.abort(err)
+  throw err
 }

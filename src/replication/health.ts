@@ -24,6 +24,8 @@ export interface HealthSources {
   ownerId: string
   livePeers: string[]
   client?: BlockClient
+  /** False for a copy the holder failed an audit for (or served wrong bytes of): never "confirmed". */
+  trusted?: (peer: string, blobId: string) => boolean
 }
 
 export async function fileHealth (src: HealthSources, file: FileRecord): Promise<FileHealth> {
@@ -40,7 +42,7 @@ export async function fileHealth (src: HealthSources, file: FileRecord): Promise
     const holders = (holdersOf.get(blob.id) ?? []).map(nodeId => ({
       nodeId,
       online: live.has(nodeId),
-      confirmed: confirmedBy.has(nodeId) ? confirmedBy.get(nodeId)!.has(blob.id) : null
+      confirmed: src.trusted?.(nodeId, blob.id) === false ? false : confirmedBy.has(nodeId) ? confirmedBy.get(nodeId)!.has(blob.id) : null
     }))
     const copies = (local ? 1 : 0) + holders.filter(h => h.confirmed !== false).length
     report.push({ ...blob, local, holders, copies })

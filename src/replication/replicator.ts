@@ -27,6 +27,8 @@ export interface ReplicatorOptions {
   hedgeAfterMs?: number
   /** A holder that said STORAGE_FULL is tried last for this long. */
   fullHolderBackoffMs?: number
+  /** A holder served bytes that fail their hash, or said its copy is corrupt: it does not have the blob. */
+  onWrongBytes?: (peer: string, owner: string, id: string) => void
 }
 
 export interface ReplicateOptions {
@@ -138,7 +140,10 @@ export class Replicator implements RemoteBlobs {
     const order = [...(peers.includes(owner) ? [owner] : []), ...placeReplicas(id, peers.filter(peer => peer !== owner), Infinity)]
     if (order.length === 0) throw new VaultError('UNREACHABLE', `no peer to fetch blob ${id.slice(0, 12)}… from`)
     const attempt = async (peer: string, attemptSignal: AbortSignal): Promise<Buffer> =>
-      await this.downloads.run(async () => await this.options.client.getBlob(peer, owner, id, attemptSignal), attemptSignal)
+      await this.downloads.run(async () => await this.options.client.getBlob(peer, owner, id, attemptSignal), attemptSignal).catch((err: unknown) => {
+        if (err instanceof VaultError && err.code === 'CORRUPT') this.options.onWrongBytes?.(peer, owner, id)
+        throw err
+      })
     return await fetchFromFirst(order, attempt, {
       width: this.options.fetchFanOut ?? 2,
       hedgeAfterMs: this.options.hedgeAfterMs ?? 1000,

@@ -1,3 +1,4 @@
 // store/: the on-disk, content-addressed store of sealed blobs, one folder per owner.
 export { BlobStore, assertBlobId, assertOwnerId } from './blob-store.ts'
 export { writeFileAtomic, fsyncDir } from './atomic.ts'
+export { verifyBlobs, type ScrubbedBlob, type VerifyOptions } from './scrub.ts'

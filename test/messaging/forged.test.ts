@@ -76,7 +76,7 @@ test('forged, oversized and malformed messages are dropped and counted, never de
   assert.deepEqual(atA.map(m => [m.from, m.text]), [[x.nodeId, 'genuine']])
   assert.deepEqual(ma.history().map(m => m.text), ['genuine'])
   const stats = ma.stats()
-  assert.deepEqual([stats.received, stats.dropped], [1, { forged: 4, oversized: 2, malformed: 3, stale: 0 }])
+  assert.deepEqual([stats.received, stats.dropped], [1, { forged: 4, oversized: 2, malformed: 3, stale: 0, rateLimited: 0 }])
   assert.ok(a.logs.lines.some(line => line.level === 40 && line.msg === 'dropped a direct message' && line.verdict === 'forged'))
 })
 

@@ -12,7 +12,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { pino, type Logger } from 'pino'
 import { createNetwork, generateNetworkKey, type Network, type NetworkOptions, type NetworkTiming } from '../../src/net/index.ts'
-import { createMessenger, type Messenger, type MessengerTiming } from '../../src/messaging/index.ts'
+import { createMessenger, type Messenger, type MessengerTiming, type SenderRateOptions } from '../../src/messaging/index.ts'
 
 export const TEST_TIMING: NetworkTiming = {
   redialInitialMs: 150,
@@ -117,12 +117,13 @@ export class Harness {
   }
 
   /** A started messenger for `node`, on a catalog.db of its own (or the one given). */
-  async messenger (node: TestNode, options: { db?: DatabaseSync, timing?: Partial<MessengerTiming> } = {}): Promise<Messenger> {
+  async messenger (node: TestNode, options: { db?: DatabaseSync, timing?: Partial<MessengerTiming>, senderRate?: SenderRateOptions } = {}): Promise<Messenger> {
     const messenger = createMessenger({
       network: node.network,
       db: options.db ?? await this.database(),
       privateKey: node.privateKey,
       log: node.logs.log,
+      senderRate: options.senderRate,
       timing: { deliveryTimeoutMs: 2_000, outboxRetryMaxMs: 2_000, ...options.timing }
     })
     this.onCleanup(async () => { await messenger.stop() })

@@ -30,7 +30,7 @@ export interface TestNode {
   client: BlockClient
 }
 
-export interface NodeOptions extends Pick<BlockServerOptions, 'maxStorageBytes' | 'onStored' | 'onDeleted'> {
+export interface NodeOptions extends Pick<BlockServerOptions, 'maxStorageBytes' | 'maxPerOwnerBytes' | 'inboundBudget' | 'requestTimeoutMs' | 'onStored' | 'onDeleted' | 'onLost'> {
   server?: boolean
 }
 
@@ -107,8 +107,8 @@ async function startNode (psk: Uint8Array, timeoutMs: number, options: NodeOptio
   try {
     await store.start()
     if (options.server !== false) {
-      const { maxStorageBytes, onStored, onDeleted } = options
-      node.server = new BlockServer({ libp2p, store, log, maxStorageBytes, onStored, onDeleted })
+      const { server: _, ...serverOptions } = options
+      node.server = new BlockServer({ libp2p, store, log, ...serverOptions })
       await node.server.start()
     }
     return node

@@ -2,15 +2,17 @@
 // share. `:ref` is a name (URL-encoded), a file ID or ID prefix, or a capability string.
 import type { OutgoingHttpHeaders } from 'node:http'
 import { once } from 'node:events'
-import type { FastifyInstance, FastifyReply } from 'fastify'
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
+import type { Logger } from 'pino'
 import { release } from '../../workers/index.ts'
 import { z } from 'zod'
 import type { VaultNode } from '../../node/index.ts'
 import type { FileRecord } from '../../catalog/index.ts'
 import { VaultError } from '../../errors.ts'
-import { checkFileName, createLocalFile, openLocalFile, type ReplicaTarget } from '../../files/index.ts'
+import { checkFileName, createLocalFile, fitFileName, openLocalFile, type ByteRange, type OpenFile, type ReplicaTarget } from '../../files/index.ts'
 import { progressLines, replyNdjson } from '../ndjson.ts'
 import { parseRange } from '../range.ts'
+import type { ApiStats } from '../server.ts'
 
 const putQuery = z.object({
   name: z.string().min(1, 'the file name is empty'),
@@ -55,23 +57,50 @@ function assertLocalClient (address: string | undefined, what: string): void {
   if (!local) throw new VaultError('FORBIDDEN', `${what}: only clients on the same machine may use it`)
 }
 
+export interface FileRouteOptions { stats: ApiStats, log: Logger }
+
 /**
- * Streams `source` as the body, honouring back-pressure, and frees each buffer as soon as the socket
- * has taken it. Left to the garbage collector, plaintext buffers that waited on a slow reader get
- * promoted and pile up until a full collection: tens of MiB of RSS on a 1 GiB get. A failure
- * mid-stream cuts the connection, so the client sees a short body, never a wrong one.
+ * Reads the first part of a download before any status is sent, so that what can fail early (the
+ * first chunk missing here and on every holder, or damaged everywhere) is answered with a JSON
+ * error and a status rather than a connection cut before the headers.
  */
-async function sendReleasing (reply: FastifyReply, status: number, source: AsyncIterable<Buffer>, signal: AbortSignal): Promise<void> {
+async function firstPart (source: AsyncGenerator<Buffer>, options: FileRouteOptions): Promise<Buffer | undefined> {
+  try {
+    const first = await source.next()
+    return first.done === true ? undefined : first.value
+  } catch (err) {
+    options.stats.downloadFailures.beforeStatus++
+    // The file exists (its manifest opened): a chunk nobody can supply is unavailable, not "no such file".
+    if (err instanceof VaultError && err.code === 'NOT_FOUND') throw new VaultError('UNAVAILABLE', `the file's data is not available: ${err.message}`, { cause: err })
+    throw err
+  }
+}
+
+/**
+ * Streams `first` and then the rest of `source` as the body, honouring back-pressure, and frees
+ * each buffer as soon as the socket has taken it. Left to the garbage collector, plaintext buffers
+ * that waited on a slow reader get promoted and pile up until a full collection: tens of MiB of RSS
+ * on a 1 GiB get. A failure mid-stream cuts the connection before the announced Content-Length, so
+ * the client sees an incomplete body (never a clean end, never a wrong byte); it is logged and
+ * counted (distri_vault_download_failures_total).
+ */
+async function sendReleasing (reply: FastifyReply, status: number, first: Buffer | undefined, source: AsyncGenerator<Buffer>, signal: AbortSignal, options: FileRouteOptions): Promise<void> {
   reply.hijack()
   const raw = reply.raw
   raw.writeHead(status, reply.getHeaders() as OutgoingHttpHeaders)
+  const send = async (part: Buffer): Promise<void> => {
+    if (!raw.write(part, () => release(part))) await once(raw, 'drain', { signal })
+  }
   try {
-    for await (const part of source) {
-      if (!raw.write(part, () => release(part))) await once(raw, 'drain', { signal })
-    }
+    if (first !== undefined) await send(first)
+    for await (const part of source) await send(part)
     raw.end()
   } catch (err) {
-    raw.destroy(err as Error)
+    if (!signal.aborted) {
+      options.stats.downloadFailures.midStream++
+      options.log.error({ err, url: reply.request.url }, 'download failed mid-stream; the connection was cut')
+    }
+    raw.destroy()
   }
 }
 
@@ -93,23 +122,48 @@ async function * untilAborted (source: AsyncIterable<Buffer>, signal: AbortSigna
   }
 }
 
-export function fileRoutes (app: FastifyInstance, node: VaultNode): void {
-  // Uploads are never buffered: the raw request stream goes straight into the chunker.
-  app.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
+/** The headers of a download: what it is (name, ID, mtime) and which bytes of it follow. */
+function downloadHeaders (file: OpenFile, partial: ByteRange | undefined): Record<string, string | number> {
+  return {
+    'accept-ranges': 'bytes',
+    'x-dv-name': encodeURIComponent(file.name),
+    'x-dv-id': file.id,
+    'x-dv-mtime': file.mtime,
+    'content-type': 'application/octet-stream',
+    'content-disposition': `attachment; filename*=UTF-8''${encodeURIComponent(fitFileName(file.name.split('/').pop() ?? 'file'))}`,
+    ...(partial === undefined
+      ? { 'content-length': file.size }
+      : { 'content-range': `bytes ${partial.start}-${partial.end}/${file.size}`, 'content-length': partial.end - partial.start + 1 })
+  }
+}
 
-  app.post('/api/files', async (request, reply) => {
-    const query = parse(putQuery, request.query)
-    const length = request.headers['content-length']
-    const expectedSize = length === undefined ? undefined : Number(length)
-    const replicas = parseReplicaQuery(query.replicas)
-    const result = await node.vault.put(request.raw, {
-      name: query.name,
-      mtime: query.mtime === undefined ? undefined : new Date(query.mtime),
-      expectedSize,
-      replicas
-    })
-    node.announceFile('stored', result.size)
-    return await reply.status(201).send(result)
+/** POST /api/files?name=…: the request body, as raw bytes, becomes the file. */
+async function putUpload (node: VaultNode, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+  const query = parse(putQuery, request.query)
+  const length = request.headers['content-length']
+  const expectedSize = length === undefined ? undefined : Number(length)
+  const replicas = parseReplicaQuery(query.replicas)
+  const result = await node.vault.put(request.raw, {
+    name: query.name,
+    mtime: query.mtime === undefined ? undefined : new Date(query.mtime),
+    expectedSize,
+    replicas
+  })
+  node.announceFile('stored', result.size)
+  return await reply.status(201).send(result)
+}
+
+export function fileRoutes (app: FastifyInstance, node: VaultNode, options: FileRouteOptions): void {
+  // Uploads are never buffered: the raw request stream goes straight into the chunker, whatever
+  // its Content-Type. In a context of its own whose one body parser hands the stream on untouched
+  // (fastify's JSON and text parsers would consume it; the JSON routes below keep them). The type
+  // means nothing to a vault file, so it is dropped before fastify looks at it: even a malformed
+  // one ("foo") is no reason to refuse the bytes.
+  void app.register(async (uploads) => {
+    uploads.removeAllContentTypeParsers()
+    uploads.addContentTypeParser('*', (_request, payload, done) => { done(null, payload) })
+    uploads.addHook('preParsing', async (request) => { delete request.headers['content-type'] })
+    uploads.post('/api/files', async (request, reply) => await putUpload(node, request, reply))
   })
 
   // put of a file on the node's own machine: the node reads the path itself (files/local-file.ts).
@@ -172,26 +226,17 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode): void {
     const { ref } = parse(refParams, request.params)
     const file = await node.vault.open(ref)
     const range = parseRange(request.headers.range, file.size)
-    reply.header('accept-ranges', 'bytes')
-    reply.header('x-dv-name', encodeURIComponent(file.name))
-    reply.header('x-dv-id', file.id)
-    reply.header('x-dv-mtime', file.mtime)
-    reply.header('content-type', 'application/octet-stream')
-    reply.header('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(file.name.split('/').pop() ?? 'file')}`)
     if (range.kind === 'unsatisfiable') {
       reply.header('content-range', `bytes */${file.size}`)
       throw new VaultError('BAD_RANGE', `range not satisfiable for a file of ${file.size} bytes`)
     }
     const gone = clientGone(reply)
-    if (range.kind === 'partial') {
-      reply.status(206)
-      reply.header('content-range', `bytes ${range.start}-${range.end}/${file.size}`)
-      reply.header('content-length', range.end - range.start + 1)
-      await sendReleasing(reply, 206, node.vault.read(file, range, gone), gone)
-      return
-    }
-    reply.header('content-length', file.size)
-    await sendReleasing(reply, 200, node.vault.read(file, undefined, gone), gone)
+    const partial = range.kind === 'partial' ? range : undefined
+    const bytes = node.vault.read(file, partial, gone)
+    const first = await firstPart(bytes, options)
+    // Only now the download's own headers: an error above is a plain JSON answer.
+    void reply.headers(downloadHeaders(file, partial))
+    await sendReleasing(reply, partial !== undefined ? 206 : 200, first, bytes, gone, options)
   })
 
   app.delete('/api/files/:ref', async (request) => {

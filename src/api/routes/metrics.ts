@@ -2,10 +2,11 @@
 // loaded on the first scrape, so a node nobody scrapes does not pay for it in memory.
 import type { FastifyInstance } from 'fastify'
 import type { VaultNode } from '../../node/index.ts'
+import type { ApiStats } from '../server.ts'
 
 type Registry = import('prom-client').Registry
 
-async function createRegistry (node: VaultNode): Promise<Registry> {
+async function createRegistry (node: VaultNode, stats: ApiStats): Promise<Registry> {
   const client = await import('prom-client')
   const registry = new client.Registry()
   client.collectDefaultMetrics({ register: registry, prefix: 'distri_vault_' })
@@ -30,13 +31,35 @@ async function createRegistry (node: VaultNode): Promise<Registry> {
   gauge('distri_vault_connections_refused', 'Connections refused at the private-network handshake', [], (g) => {
     g.set(node.networking?.network.stats().refusedConnections ?? 0)
   })
+  registry.registerMetric(new client.Counter({
+    name: 'distri_vault_download_failures_total',
+    help: 'Downloads (GET /api/files/…) that failed, by stage: before_status (answered with a JSON error) or mid_stream (connection cut)',
+    labelNames: ['stage'],
+    registers: [],
+    collect () {
+      this.reset()
+      this.inc({ stage: 'before_status' }, stats.downloadFailures.beforeStatus)
+      this.inc({ stage: 'mid_stream' }, stats.downloadFailures.midStream)
+    }
+  }))
+  registry.registerMetric(new client.Counter({
+    name: 'distri_vault_holder_faults_total',
+    help: 'Copies of this owner\'s blobs that holders failed: missing (audit, report), wrong (proof or bytes served), timeout',
+    labelNames: ['kind'],
+    registers: [],
+    collect () {
+      this.reset()
+      for (const [kind, count] of Object.entries(node.networking?.auditor.faults() ?? {})) this.inc({ kind }, count)
+    }
+  }))
+  gauge('distri_vault_scrub_bad_blobs', 'Damaged blobs the scrub found on this node\'s disk since start', [], (g) => g.set(node.networking?.scrubber.badFound() ?? 0))
   return registry
 }
 
-export function metricsRoutes (app: FastifyInstance, node: VaultNode): void {
+export function metricsRoutes (app: FastifyInstance, node: VaultNode, stats: ApiStats): void {
   let registry: Promise<Registry> | undefined
   app.get('/metrics', async (_request, reply) => {
-    registry ??= createRegistry(node)
+    registry ??= createRegistry(node, stats)
     const r = await registry
     return await reply.header('content-type', r.contentType).send(await r.metrics())
   })

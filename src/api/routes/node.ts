@@ -20,4 +20,18 @@ export function nodeRoutes (app: FastifyInstance, node: VaultNode): void {
       return { ...result, phase: 'done' }
     })
   })
+
+  // Scrub now: progress lines ({phase: 'checking', checked, bytes, bad}), then the summary.
+  app.post('/api/scrub', async (_request, reply) => {
+    await replyNdjson(reply, async (send) => {
+      let lastWrite = 0
+      const result = await node.scrub((progress) => {
+        const now = Date.now()
+        if (now - lastWrite < 200) return
+        lastWrite = now
+        send({ phase: 'checking', ...progress })
+      })
+      return { ...result, phase: 'done' }
+    })
+  })
 }

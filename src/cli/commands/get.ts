@@ -1,11 +1,11 @@
 // `get NAME|ID|CAP [-o PATH|-]`: streams the file to PATH (atomically: temp file, then rename) or stdout.
 import { createWriteStream } from 'node:fs'
 import { rename, rm, stat, utimes } from 'node:fs/promises'
-import { basename, dirname, join, resolve } from 'node:path'
+import { basename, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
-import { randomBytes } from 'node:crypto'
 import type { Command } from 'commander'
 import { VaultError } from '../../errors.ts'
+import { fitFileName, NAME_MAX_BYTES, tempPathBeside } from '../../files/local-file.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { followJob, isLoopback, startLocalJob, type ApiClient } from '../client.ts'
 import { printJson } from '../output.ts'
@@ -46,7 +46,7 @@ export function registerGet (program: Command): void {
           return
         }
         const target = await chooseTarget(flags.output, name)
-        const tmp = join(dirname(target), `.${basename(target)}.${randomBytes(4).toString('hex')}.part`)
+        const tmp = tempPathBeside(target)
         try {
           await copyTo(createWriteStream(tmp, { flags: 'wx', highWaterMark: 1024 * 1024 }))
           checkComplete()
@@ -65,10 +65,20 @@ export function registerGet (program: Command): void {
     })
 }
 
-/** Where the file goes: -o PATH, -o DIR/<name> (as cp does), or ./<name>, never overwriting then. */
+/**
+ * Where the file goes: -o PATH, -o DIR/<name> (as cp does), or ./<name>, never overwriting then.
+ * A name longer than a file name can be here (255 bytes) is shortened, extension kept, and we say so.
+ */
 async function chooseTarget (output: string | undefined, name: string): Promise<string> {
   const isDir = output !== undefined && await stat(output).then(s => s.isDirectory(), () => false)
-  const target = output === undefined ? basename(name) : isDir ? join(output, basename(name)) : output
+  const base = fitFileName(basename(name))
+  if ((output === undefined || isDir) && base !== basename(name)) {
+    process.stderr.write(`note: the file's name is ${Buffer.byteLength(basename(name))} bytes, longer than a file name can be here (${NAME_MAX_BYTES}); writing it as ${JSON.stringify(base.length > 60 ? base.slice(0, 40) + '…' + base.slice(-16) : base)} (choose another with -o PATH)\n`)
+  }
+  const target = output === undefined ? base : isDir ? join(output, base) : output
+  if (Buffer.byteLength(basename(target)) > NAME_MAX_BYTES) {
+    throw new VaultError('BAD_INPUT', `the output name is too long for a file here (${Buffer.byteLength(basename(target))} bytes, at most ${NAME_MAX_BYTES}); choose a shorter one with -o PATH`)
+  }
   if (output === undefined && await stat(target).then(() => true, () => false)) {
     throw new VaultError('ALREADY_EXISTS', `${target} already exists here; choose where to write with -o PATH`)
   }
@@ -103,5 +113,6 @@ function wrapStreamError (err: NodeJS.ErrnoException): never {
   if (err.code === 'EPIPE') return process.exit(0)
   if (err.code === 'ENOENT') throw new VaultError('NOT_FOUND', `cannot write there: ${err.message}`)
   if (err.code === 'ENOSPC') throw new VaultError('DISK_FULL', 'the disk is full')
+  if (err.code === 'ENAMETOOLONG') throw new VaultError('BAD_INPUT', 'the output path is too long for this file system; choose a shorter one with -o PATH')
   throw new VaultError('INTERNAL', err.message, { cause: err })
 }

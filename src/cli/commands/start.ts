@@ -16,12 +16,23 @@ interface StartFlags extends CommonOptions {
   mdns?: boolean
   repairAfter: string
   scrubEvery: string
+  auditEvery: string
   maxStorage?: string
+  maxPerOwner?: string
+  inboundBuffer?: string
+  inboundBufferPerPeer?: string
+  msgBurst: string
+  msgRate: string
   logLevel: string
 }
 
 function seconds (text: string, flag: string): number {
   if (!/^\d+(\.\d+)?$/.test(text)) throw new VaultError('BAD_USAGE', `${flag} must be a number of seconds, got ${JSON.stringify(text)}`)
+  return Number(text)
+}
+
+function count (text: string, flag: string): number {
+  if (!/^\d+(\.\d+)?$/.test(text) || Number(text) <= 0) throw new VaultError('BAD_USAGE', `${flag} must be a positive number, got ${JSON.stringify(text)}`)
   return Number(text)
 }
 
@@ -34,8 +45,14 @@ export function registerStart (program: Command): void {
     .option('--replicas <n|all>', 'copies of each chunk in all, this node counted', String(DEFAULT_REPLICAS))
     .option('--mdns', 'find peers on the local network')
     .option('--repair-after <seconds>', 'how long a holder may be away before its copies are remade', '600')
-    .option('--scrub-every <seconds>', 'verify every local chunk this often (0 = never)', '0')
-    .option('--max-storage <size>', 'cap on what this node holds for others, e.g. 50GB')
+    .option('--scrub-every <seconds>', 'verify every local chunk this often, at a capped read rate (0 = never)', '86400')
+    .option('--audit-every <seconds>', 'check this often that holders still have our chunks (0 = never)', '300')
+    .option('--max-storage <size>', 'cap on what this node holds for others, e.g. 50GB (default: what it holds now + half the free disk)')
+    .option('--max-per-owner <size>', 'cap on what this node holds for any one other owner (default: a quarter of --max-storage)')
+    .option('--inbound-buffer <size>', 'memory for blobs being received from peers, all together (default 64MiB)')
+    .option('--inbound-buffer-per-peer <size>', 'memory for blobs being received from one peer (default 4 of the largest blobs, ~16MiB)')
+    .option('--msg-burst <n>', 'messages one sender may send at once (then --msg-rate)', '100')
+    .option('--msg-rate <n>', 'messages per second one sender may keep up', '20')
     .option('--log-level <level>', 'log level on stderr (trace, debug, info, warn, error)', process.env.DV_LOG_LEVEL ?? 'info')
     .action(async (flags: StartFlags) => {
       await checkStartFlags(flags)
@@ -50,7 +67,13 @@ export function registerStart (program: Command): void {
         mdns: flags.mdns === true,
         repairAfterSeconds: seconds(flags.repairAfter, '--repair-after'),
         scrubEverySeconds: seconds(flags.scrubEvery, '--scrub-every'),
+        auditEverySeconds: seconds(flags.auditEvery, '--audit-every'),
         maxStorageBytes: flags.maxStorage === undefined ? undefined : parseSize(flags.maxStorage),
+        maxPerOwnerBytes: flags.maxPerOwner === undefined ? undefined : parseSize(flags.maxPerOwner),
+        inboundBufferBytes: flags.inboundBuffer === undefined ? undefined : parseSize(flags.inboundBuffer),
+        inboundBufferPerPeerBytes: flags.inboundBufferPerPeer === undefined ? undefined : parseSize(flags.inboundBufferPerPeer),
+        messageBurst: count(flags.msgBurst, '--msg-burst'),
+        messageRatePerSecond: count(flags.msgRate, '--msg-rate'),
         logLevel: flags.logLevel
       })
       if (node.initialized?.phrase !== undefined && flags.json !== true) printPhrase(node.initialized.phrase, process.stderr)
@@ -87,6 +110,9 @@ async function checkStartFlags (flags: StartFlags): Promise<void> {
   const { toMultiaddr } = await import('../../net/addresses.ts')
   if (!LOG_LEVELS.includes(flags.logLevel)) throw new VaultError('BAD_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(flags.logLevel)}`)
   parseHostPort(flags.api, '--api')
+  for (const size of [flags.maxStorage, flags.maxPerOwner, flags.inboundBuffer, flags.inboundBufferPerPeer]) if (size !== undefined) parseSize(size)
+  if (!Number.isInteger(count(flags.msgBurst, '--msg-burst'))) throw new VaultError('BAD_USAGE', `--msg-burst must be a whole number, got ${JSON.stringify(flags.msgBurst)}`)
+  count(flags.msgRate, '--msg-rate')
   asUsage('--listen', () => flags.listen.startsWith('/') ? toMultiaddr(flags.listen) : parseHostPort(flags.listen, '--listen'))
   for (const peer of flags.peer) asUsage('--peer', () => toMultiaddr(peer))
 }

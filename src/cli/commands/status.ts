@@ -18,6 +18,10 @@ export function registerStatus (program: Command): void {
       const owners = Object.entries(status.storage)
       if (owners.length === 0) printLine('storage   nothing stored yet')
       for (const [owner, bytes] of owners) printLine(`storage   ${formatBytes(bytes).padEnd(10)} for ${owner}${owner === status.nodeId ? ' (this node)' : ''}`)
+      const scrub = status.scrub
+      printLine(scrub == null ? 'scrub     not run since start' : `scrub     ${scrub.at.slice(0, 19).replace('T', ' ')}: ${scrub.checked} checked, ${scrub.bad} bad, ${scrub.repaired} repaired`)
+      const audit = status.audit
+      if (audit != null && audit.at !== null) printLine(`audits    ${audit.checked} copies checked, ${audit.proven} proven, ${audit.dropped} dropped (last ${audit.at.slice(0, 19).replace('T', ' ')})`)
     })
 
   withCommon(program.command('peers'))
