@@ -35,6 +35,8 @@ export function unwrapReadKey (vaultKey: Uint8Array, header: Uint8Array): Buffer
 export function openManifest (id: string, readKey: Uint8Array, sealed: Uint8Array): unknown {
   if (sha256Hex(sealed) !== id) throw new VaultError('CORRUPT', `manifest ${id.slice(0, 12)}… does not match its hash`)
   if (sealed.length < MANIFEST_HEADER_BYTES) throw new VaultError('CORRUPT', 'manifest is truncated')
+  // The format byte is outside both AEADs: checked here, or a blob of another format would be read as a manifest.
+  if (sealed[0] !== FORMAT[0]) throw new VaultError('CORRUPT', `manifest format ${sealed[0]} is not known`)
   const body = open(readKey, sealed.subarray(MANIFEST_HEADER_BYTES), MANIFEST_AAD)
   try {
     return JSON.parse(body.toString('utf8'))

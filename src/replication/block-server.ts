@@ -55,6 +55,8 @@ export class BlockServer {
   private reservedBytes = 0
   private started = false
   readonly inboundBudget: ByteBudget
+  /** Requests refused (an error frame sent) and malformed streams, by code, since start: for /metrics. */
+  private readonly refusalCounts = new Map<string, number>()
 
   constructor (options: BlockServerOptions) {
     this.options = options
@@ -70,7 +72,11 @@ export class BlockServer {
       log: this.log,
       maxInboundStreams: this.options.maxInboundStreams ?? 16,
       maxOutboundStreams: 64,
-      onError: (code) => { if (code === 'BAD_FRAME' || code === 'TOO_LARGE') this.log.warn({ code }, 'peer sent a malformed block frame') }
+      onError: (code) => {
+        if (code !== 'BAD_FRAME' && code !== 'TOO_LARGE') return
+        this.countRefusal(code)
+        this.log.warn({ code }, 'peer sent a malformed block frame')
+      }
     })
     this.started = true
   }
@@ -79,6 +85,15 @@ export class BlockServer {
     if (!this.started) return
     this.started = false
     await this.options.libp2p.unhandle(BLOCK_PROTOCOL).catch(() => {})
+  }
+
+  /** What this holder refused its peers, by code (FORBIDDEN, BUSY, STORAGE_FULL, BAD_FRAME…). */
+  refusals (): Record<string, number> {
+    return Object.fromEntries(this.refusalCounts)
+  }
+
+  private countRefusal (code: string): void {
+    this.refusalCounts.set(code, (this.refusalCounts.get(code) ?? 0) + 1)
   }
 
   /** Bytes held for owners other than this node. */
@@ -117,6 +132,7 @@ export class BlockServer {
       if (!isReplyable(err)) throw err
       // Our own failures are worth an operator's attention; refusals of the peer's request are not.
       const ours = err.code === 'INTERNAL' || err.code === 'DISK_FULL'
+      this.countRefusal(err.code)
       this.log[ours ? 'warn' : 'debug']({ op: request.op, peer: shortId(remote), code: err.code, err: err.message }, 'block request failed')
       await frames.writeJson(toErrorReply(err), { signal: timeoutSignal(this.requestTimeoutMs) })
     }

@@ -52,6 +52,9 @@ async function createRegistry (node: VaultNode, stats: ApiStats): Promise<Regist
       for (const [kind, count] of Object.entries(node.networking?.auditor.faults() ?? {})) this.inc({ kind }, count)
     }
   }))
+  gauge('distri_vault_block_refusals', 'Block requests this holder refused (or malformed streams), by code', ['code'], (g) => {
+    for (const [code, count] of Object.entries(node.networking?.blockServer.refusals() ?? {})) g.set({ code }, count)
+  })
   gauge('distri_vault_scrub_bad_blobs', 'Damaged blobs the scrub found on this node\'s disk since start', [], (g) => g.set(node.networking?.scrubber.badFound() ?? 0))
   return registry
 }

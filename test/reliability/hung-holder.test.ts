@@ -1,0 +1,87 @@
+// A holder that hangs (SIGSTOP: connected, answering nothing) during a put, a get and an rm: none
+// of them stalls, and once it resumes (SIGCONT) the rm still reaches it, so after the owner loses
+// its disk `recover` brings back the file that was kept and not the one that was removed.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createHash, randomBytes } from 'node:crypto'
+import { readFile, rm, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { runCli, startCliNode, joinCliNode, hostPort, waitFor, tempDir, type CliNode } from '../helpers/cli.ts'
+
+const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
+
+test('a hung holder stalls no put, get or rm, and a file removed while it hung does not come back after recover', { timeout: 300_000 }, async (t) => {
+  const root = await tempDir(t)
+  const nodes: CliNode[] = []
+  t.after(async () => {
+    for (const n of nodes) if (n.proc.exitCode === null) n.proc.kill('SIGCONT')
+    await Promise.all(nodes.map(async n => await n.kill()))
+  })
+  const init = await runCli(['init', '--data', join(root, 'a'), '--json'])
+  const phrase = JSON.parse(init.stdout).phrase as string
+  const a = await startCliNode(join(root, 'a'))
+  nodes.push(a)
+  const b = await joinCliNode(join(root, 'b'), a)
+  const c = await joinCliNode(join(root, 'c'), a)
+  nodes.push(b, c)
+  await waitForConnected(a, 2)
+
+  const keep = randomBytes(2 * 1024 * 1024)
+  const doomed = randomBytes(2 * 1024 * 1024)
+  for (const [name, bytes] of [['keep.bin', keep], ['doomed.bin', doomed]] as const) {
+    await writeFile(join(root, name), bytes)
+    const put = await runCli(['put', join(root, name), '--data', a.dataDir, '--json'])
+    assert.equal(put.code, 0, put.stderr)
+    assert.equal(JSON.parse(put.stdout).replicas, 3)
+  }
+
+  c.proc.kill('SIGSTOP')
+  const started = Date.now()
+  const during = randomBytes(1024 * 1024)
+  await writeFile(join(root, 'during.bin'), during)
+  const put = await runCli(['put', join(root, 'during.bin'), '--data', a.dataDir, '--json'], { timeoutMs: 90_000 })
+  assert.equal(put.code, 0, put.stderr)
+  const got = await runCli(['get', 'keep.bin', '-o', '-', '--data', a.dataDir], { timeoutMs: 90_000 })
+  assert.equal(sha(got.stdoutBytes), sha(keep))
+  t.diagnostic(`put + get with a hung holder took ${Date.now() - started} ms`)
+  c.proc.kill('SIGCONT')
+  await waitForConnected(a, 2)
+
+  // The rm: c hangs just for its length, too briefly to be dropped as gone.
+  c.proc.kill('SIGSTOP')
+  const rmStarted = Date.now()
+  const removed = await runCli(['rm', 'doomed.bin', '--data', a.dataDir], { timeoutMs: 90_000 })
+  assert.equal(removed.code, 0, removed.stderr)
+  c.proc.kill('SIGCONT')
+  t.diagnostic(`rm with a hung holder took ${Date.now() - rmStarted} ms`)
+  assert.ok(Date.now() - started < 90_000)
+  // The rm reaches c after it resumes, without c ever disconnecting.
+  await waitFor('c to drop the removed file\'s blobs', async () => {
+    const status = JSON.parse((await runCli(['status', '--data', c.dataDir, '--json'])).stdout)
+    const held = status.storage[a.nodeId] ?? 0
+    return held > 0 && held < keep.length + during.length + 64 * 1024
+  }, 60_000, 500)
+
+  // a loses its disk.
+  await a.stop()
+  await writeFile(join(root, 'network.key'), await readFile(join(b.dataDir, 'network.key')))
+  await rm(a.dataDir, { recursive: true, force: true })
+  const restored = await runCli(['init', '--recover', '--data', join(root, 'a2'), '--join', join(root, 'network.key'), '--json'], { input: phrase })
+  assert.equal(restored.code, 0, restored.stderr)
+  const a2 = await startCliNode(join(root, 'a2'), ['--peer', hostPort(b.p2p)])
+  nodes.push(a2)
+  await waitForConnected(a2, 2)
+  const recover = await runCli(['recover', '--data', a2.dataDir, '--json'], { timeoutMs: 120_000 })
+  assert.equal(recover.code, 0, recover.stderr)
+  const names = (JSON.parse((await runCli(['ls', '--data', a2.dataDir, '--json'])).stdout) as Array<{ name: string }>).map(f => f.name).sort()
+  assert.deepEqual(names, ['during.bin', 'keep.bin'])
+  const back = await runCli(['get', 'keep.bin', '-o', '-', '--data', a2.dataDir])
+  assert.equal(sha(back.stdoutBytes), sha(keep))
+})
+
+async function waitForConnected (node: CliNode, count: number): Promise<void> {
+  await waitFor(`${node.dataDir} to see ${count} peers`, async () => {
+    const peers = await runCli(['peers', '--data', node.dataDir, '--json'])
+    return peers.code === 0 && JSON.parse(peers.stdout).filter((p: { connected: boolean }) => p.connected).length >= count
+  }, 30_000, 200)
+}
