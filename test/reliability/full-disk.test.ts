@@ -59,7 +59,7 @@ test('full disks: a full holder costs the owner nothing; a full owner refuses wi
     return dir
   }
   const aDir = await small('a', 40)
-  const bDir = await small('b', 24)
+  const bDir = await small('b', 12)
   if (aDir === '' || bDir === '') return
   const a = await startCliNode(join(aDir, 'data'))
   nodes.push(a)
@@ -76,8 +76,9 @@ test('full disks: a full holder costs the owner nothing; a full owner refuses wi
 
   // The holder b fills up: every put still succeeds; b stays up and answers.
   const kept: Array<[string, Buffer]> = []
-  for (let i = 0; i < 6; i++) {
-    const bytes = randomBytes(6 * 1024 * 1024)
+  // 4 × 4 MiB: more than b's 12 MiB disk holds, well within a's 40 MiB (with room for big.bin later).
+  for (let i = 0; i < 4; i++) {
+    const bytes = randomBytes(4 * 1024 * 1024)
     await writeFile(join(root, `h${i}.bin`), bytes)
     const put = await runCli(['put', join(root, `h${i}.bin`), '--data', a.dataDir, '--json'], { timeoutMs: 120_000 })
     if (put.code !== 0) {
@@ -91,7 +92,7 @@ test('full disks: a full holder costs the owner nothing; a full owner refuses wi
   assert.ok(kept.length >= 3, `only ${kept.length} puts before the owner filled up`)
   const bStatus = await runCli(['status', '--data', b2.dataDir, '--json'])
   assert.equal(bStatus.code, 0, 'the full holder still answers')
-  assert.ok(await freeBytes(bDir) < 8 * 1024 * 1024, 'b really filled up')
+  assert.ok(await freeBytes(bDir) < 4 * 1024 * 1024, 'b really filled up')
 
   // The owner a fills up: the put fails DISK_FULL, one line, no stack.
   const filler = await fill(aDir, 2 * 1024 * 1024)
