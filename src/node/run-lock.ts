@@ -3,9 +3,9 @@
 // which triggers crash clean-up. A PID alone is not proof: after a reboot or a crash the PID may
 // belong to an unrelated live process, which must not keep the node from starting.
 import { readFile, rm } from 'node:fs/promises'
-import { readFileSync } from 'node:fs'
 import { VaultError } from '../errors.ts'
 import { writeFileAtomic } from '../store/index.ts'
+import { commandLine, isAlive, processStartTime } from './processes.ts'
 
 /** Takes the lock; returns true when a previous run ended without stopping cleanly. */
 export async function acquireRunLock (path: string): Promise<boolean> {
@@ -33,32 +33,6 @@ function isSameLiveNode (pid: number, recordedStart: string | undefined): boolea
   const started = processStartTime(pid)
   if (started === undefined) return true // no /proc (not Linux, or hidden): the PID is all we have
   if (recordedStart !== undefined && recordedStart !== '') return recordedStart === started
-  const cmdline = readProc(pid, 'cmdline')
-  return cmdline === undefined || /distri-vault|cli[/\\]main\.(js|ts)/.test(cmdline.replaceAll('\0', ' '))
-}
-
-/** The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), unique with its PID. */
-function processStartTime (pid: number): string | undefined {
-  const stat = readProc(pid, 'stat')
-  if (stat === undefined) return undefined
-  // The command name (field 2) is in parentheses and may hold spaces: count fields after its end.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-  return fields[19]
-}
-
-function readProc (pid: number, file: string): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/${file}`, 'utf8')
-  } catch {
-    return undefined
-  }
-}
-
-function isAlive (pid: number): boolean {
-  try {
-    process.kill(pid, 0)
-    return true
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM'
-  }
+  const cmdline = commandLine(pid)
+  return cmdline === undefined || /distri-vault|cli[/\\]main\.(js|ts)/.test(cmdline)
 }

@@ -7,6 +7,7 @@ import { withCommon, type CommonOptions } from '../common.ts'
 import { relaunchWithNodeFlags } from '../../runtime/index.ts'
 import { printJson, printLine, reportError } from '../output.ts'
 import { printPhrase } from './init.ts'
+import type { VaultNode } from '../../node/node.ts'
 
 interface StartFlags extends CommonOptions {
   listen: string
@@ -62,20 +63,42 @@ export function registerStart (program: Command): void {
       } else {
         printLine(`ready ${node.nodeId} p2p=${p2p} api=${node.apiUrl}`)
       }
-      await new Promise<void>((resolve) => {
-        let stopping = false
-        const onSignal = (signal: string): void => {
-          if (stopping) {
-            process.stderr.write(`${signal} again: exiting without a clean stop\n`)
-            process.exit(1)
-          }
-          stopping = true
-          node.stop().then(resolve, (err: unknown) => { process.exitCode = reportError(err); resolve() })
-        }
-        process.on('SIGINT', onSignal)
-        process.on('SIGTERM', onSignal)
-      })
+      await runUntilStopped(node)
     })
+}
+
+/** Same Ctrl-C twice: a terminal and a launcher forwarding it both deliver one, within moments. */
+const SAME_REQUEST_MS = 2000
+
+/**
+ * Waits for SIGINT/SIGTERM/SIGHUP, or for the launcher to disappear, then stops the node once. A signal
+ * arriving within SAME_REQUEST_MS of the first is the same request reaching us twice (a process
+ * group signal plus a launcher or npm passing it on); a later one means "now", and exits at once.
+ */
+async function runUntilStopped (node: VaultNode): Promise<void> {
+  const { findLaunchers, watchLaunchers } = await import('../../node/launcher-watch.ts')
+  await new Promise<void>((resolve) => {
+    let stoppingSince: number | undefined
+    const stop = (): void => {
+      stoppingSince = Date.now()
+      node.stop().then(resolve, (err: unknown) => { process.exitCode = reportError(err); resolve() })
+    }
+    const onSignal = (signal: string): void => {
+      if (stoppingSince === undefined) { stop(); return }
+      if (Date.now() - stoppingSince < SAME_REQUEST_MS) return
+      process.stderr.write(`${signal} again: exiting without a clean stop\n`)
+      process.exit(1)
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    process.on('SIGHUP', onSignal) // the terminal closed
+    const unwatch = watchLaunchers(findLaunchers(), (pid) => {
+      if (stoppingSince !== undefined) return
+      node.log.warn({ launcherPid: pid }, 'the process that started this node is gone: stopping')
+      stop()
+    })
+    process.once('exit', unwatch)
+  })
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
