@@ -1,6 +1,7 @@
 // The networked half of a node: the libp2p host, the holder side (block server) and the owner side
 // (replicator + repair), joined to the vault. Started after the vault is consistent, stopped first.
 import type { Logger } from 'pino'
+import { deriveKey } from '../crypto/index.ts'
 import { createNetwork, type Network } from '../net/index.ts'
 import { createMessenger, type Messenger } from '../messaging/index.ts'
 import { BlockClient, BlockServer, OwnerReplication, Replicator } from '../replication/index.ts'
@@ -54,7 +55,7 @@ async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identi
   network.on('peer:connect', onConnect)
   network.on('peer:disconnect', onDisconnect)
   replication.start()
-  const messenger = createMessenger({ network, db: vault.catalog.db, privateKey: identity.privateKey, log })
+  const messenger = createMessenger({ network, db: vault.catalog.db, textKey: deriveKey(identity.vaultKey, 'distri-vault/messages/v1', 'texts'), privateKey: identity.privateKey, log })
   await messenger.start()
   return {
     network,
