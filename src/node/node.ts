@@ -36,8 +36,22 @@ export interface NodeTuning {
   blockTimeoutMs?: number
 }
 
-/** A peer: connected (since = when the connection opened) or known and away (since = when it left). */
-export interface PeerStatus { nodeId: string, addresses: string[], latencyMs: number | null, since: string, connected: boolean }
+/**
+ * A peer: connected (since = when the connection opened) or known and away (since = when it left).
+ * A --peer address never reached has nodeId null; away and configured peers say why the last
+ * dial failed (lastError, lastErrorAt, and a likely cause in `hint`, e.g. a wrong network key).
+ */
+export interface PeerStatus {
+  nodeId: string | null
+  addresses: string[]
+  latencyMs: number | null
+  since: string
+  connected: boolean
+  configured?: boolean
+  lastError?: string
+  lastErrorAt?: string
+  hint?: string
+}
 
 export class VaultNode {
   readonly config: ResolvedNodeConfig
@@ -123,7 +137,15 @@ export class VaultNode {
     const network = this.networking?.network
     return [
       ...(network?.peers() ?? []).map(p => ({ ...p, connected: true })),
-      ...(network?.awayPeers() ?? []).map(p => ({ nodeId: p.nodeId, addresses: p.addresses, latencyMs: null, since: p.awaySince.toISOString(), connected: false }))
+      ...(network?.awayPeers() ?? []).map(p => ({
+        nodeId: p.nodeId,
+        addresses: p.addresses,
+        latencyMs: null,
+        since: p.awaySince.toISOString(),
+        connected: false,
+        configured: p.configured,
+        ...(p.lastError === undefined ? {} : { lastError: p.lastError, lastErrorAt: p.lastErrorAt?.toISOString(), hint: p.hint })
+      }))
     ]
   }
 

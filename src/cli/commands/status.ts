@@ -18,6 +18,7 @@ export function registerStatus (program: Command): void {
       const owners = Object.entries(status.storage)
       if (owners.length === 0) printLine('storage   nothing stored yet')
       for (const [owner, bytes] of owners) printLine(`storage   ${formatBytes(bytes).padEnd(10)} for ${owner}${owner === status.nodeId ? ' (this node)' : ''}`)
+      for (const peer of status.peers.filter(p => !p.connected && p.lastError !== undefined)) printLine(`unreached ${describeUnreached(peer)}`)
     })
 
   withCommon(program.command('peers'))
@@ -27,6 +28,15 @@ export function registerStatus (program: Command): void {
       if (flags.json === true) { printJson(peers); return }
       if (peers.length === 0) { printLine('no peers connected (start with --peer HOST:PORT, or --mdns on a LAN)'); return }
       printLine(formatTable(['NODE ID', 'STATE', 'LATENCY', 'SINCE', 'ADDRESSES'],
-        peers.map(p => [p.nodeId, p.connected ? 'connected' : 'away', p.latencyMs === null ? '-' : `${p.latencyMs} ms`, p.since.slice(0, 19).replace('T', ' '), p.addresses.join(' ')])))
+        peers.map(p => [p.nodeId ?? '(not reached yet)', p.connected ? 'connected' : 'away', p.latencyMs === null ? '-' : `${p.latencyMs} ms`, p.since.slice(0, 19).replace('T', ' '), p.addresses.join(' ')])))
+      const unreached = peers.filter(p => !p.connected && p.lastError !== undefined)
+      if (unreached.length > 0) printLine('')
+      for (const peer of unreached) printLine(`not connected: ${describeUnreached(peer)}`)
     })
+}
+
+/** "ADDRESS-OR-ID: likely cause (last error)", one line per peer we cannot reach. */
+function describeUnreached (peer: PeerStatus): string {
+  const who = peer.nodeId ?? peer.addresses[0] ?? '?'
+  return `${who}${peer.configured === true ? ' (--peer)' : ''}: ${peer.hint !== undefined ? `${peer.hint} (last error: ${peer.lastError})` : `last error: ${peer.lastError}`}`
 }
