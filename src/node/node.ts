@@ -18,6 +18,7 @@ import { VaultError } from '../errors.ts'
 import { nodeConfigSchema, type NodeConfig, type ResolvedNodeConfig } from './config.ts'
 import { acquireRunLock, releaseRunLock } from './run-lock.ts'
 import { tuneHeapForStreaming } from '../runtime/index.ts'
+import { DuplicateIdentityCheck, type DuplicateIdentity } from './duplicate-identity.ts'
 
 export interface NodeStatus {
   nodeId: string
@@ -26,6 +27,8 @@ export interface NodeStatus {
   files: number
   storage: Record<string, number>
   underReplicated: number
+  /** Another node running with this identity, as a peer reported it; null while none is known. */
+  duplicateIdentity: DuplicateIdentity | null
 }
 
 /** For programs embedding a node, and tests: a logger, and faster timers than a real network wants. */
@@ -65,6 +68,7 @@ export class VaultNode {
   private catalog: Catalog | undefined
   private api: ApiServer | undefined
   networking: Networking | undefined
+  private duplicates: DuplicateIdentityCheck | undefined
   private stopping: Promise<void> | undefined
   private started = false
 
@@ -89,6 +93,8 @@ export class VaultNode {
       await this.openVault(unclean)
       const networkKey = await readNetworkKeyFile(this.paths.networkKey)
       this.networking = await startNetworking(this.config, this.tuning, this.identity, networkKey, this.vault, this.log)
+      this.duplicates = new DuplicateIdentityCheck({ libp2p: this.networking.network.libp2p, log: this.log.child({ sub: 'net' }) })
+      await this.duplicates.start()
       const token = randomBytes(32).toString('hex')
       this.api = await startApiServer({ node: this, listen: this.config.api, token, log: this.log.child({ sub: 'api' }) })
       this.apiUrl = this.api.url
@@ -128,7 +134,8 @@ export class VaultNode {
       peers: this.peers(),
       files: this.vault.catalog.countFiles(),
       storage: this.vault.store.usage(),
-      underReplicated: this.countUnderReplicated()
+      underReplicated: this.countUnderReplicated(),
+      duplicateIdentity: this.duplicates?.duplicate() ?? null
     }
   }
 
@@ -223,6 +230,7 @@ export class VaultNode {
 
   private async doStop (): Promise<void> {
     await this.api?.close().catch((err: unknown) => this.log.warn({ err }, 'closing the API failed'))
+    await this.duplicates?.stop()
     await this.networking?.stop().catch((err: unknown) => this.log.warn({ err }, 'stopping the network failed'))
     this.networking = undefined
     this.catalog?.close()

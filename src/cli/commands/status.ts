@@ -11,6 +11,9 @@ export function registerStatus (program: Command): void {
       const status = await (await clientFor(flags)).json<NodeStatus>('/api/status')
       if (flags.json === true) { printJson(status); return }
       printLine(`node      ${status.nodeId}`)
+      if (status.duplicateIdentity !== null && status.duplicateIdentity !== undefined) {
+        printLine(`WARNING   another node runs with this identity (the same recovery phrase), seen by ${status.duplicateIdentity.reportedBy} connecting from ${status.duplicateIdentity.addresses.join(' ')}: stop one of them`)
+      }
       for (const addr of status.addresses) printLine(`address   ${addr}`)
       const away = status.peers.filter(p => !p.connected).length
       printLine(`peers     ${status.peers.length - away} connected${away > 0 ? `, ${away} away` : ''}`)
