@@ -1,6 +1,18 @@
 // A tiny terminal: replays what a program wrote to a pseudo-terminal (text, CR/LF and the few
 // escape sequences progress bars use) and returns the screen's lines, as a user would see them.
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcessByStdio } from 'node:child_process'
+import type { Readable, Writable } from 'node:stream'
+
+export interface TerminalProcess { proc: ChildProcessByStdio<Writable, Readable, Readable>, output: () => string, exited: Promise<number | null> }
+
+/** Like runOnTerminal, but returns at once: the test types (stdin) and reads the screen as it goes. */
+export function spawnOnTerminal (command: string, env: NodeJS.ProcessEnv = {}): TerminalProcess {
+  const proc = spawn('script', ['-qec', command, '/dev/null'], { env: { ...process.env, COLUMNS: '200', LINES: '50', ...env }, stdio: ['pipe', 'pipe', 'pipe'] })
+  let out = ''
+  proc.stdout.on('data', (d: Buffer) => { out += d.toString('utf8') })
+  const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)))
+  return { proc, output: () => out, exited }
+}
 
 /** Runs a shell command line under `script` (util-linux), so stdout and stderr are a terminal. */
 export async function runOnTerminal (command: string, env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): Promise<string> {

@@ -8,6 +8,8 @@ import { relaunchWithNodeFlags } from '../../runtime/index.ts'
 import { printJson, printLine, reportError } from '../output.ts'
 import { printPhrase } from './init.ts'
 import type { VaultNode } from '../../node/node.ts'
+// Not imported from log-format.ts: that loads pino, which no other verb needs.
+const LOG_FORMATS = ['auto', 'text', 'json'] as const
 
 interface StartFlags extends CommonOptions {
   listen: string
@@ -19,6 +21,7 @@ interface StartFlags extends CommonOptions {
   scrubEvery: string
   maxStorage?: string
   logLevel: string
+  logFormat: string
 }
 
 function seconds (text: string, flag: string): number {
@@ -38,10 +41,13 @@ export function registerStart (program: Command): void {
     .option('--scrub-every <seconds>', 'verify every local chunk this often (0 = never)', '0')
     .option('--max-storage <size>', 'cap on what this node holds for others, e.g. 50GB')
     .option('--log-level <level>', 'log level on stderr (trace, debug, info, warn, error)', process.env.DV_LOG_LEVEL ?? 'info')
+    .option('--log-format <format>', 'logs on stderr: text (readable lines), json (pino JSON lines) or auto (text on a terminal)', process.env.DV_LOG_FORMAT ?? 'auto')
     .action(async (flags: StartFlags) => {
       await checkStartFlags(flags)
       relaunchWithNodeFlags() // returns only when already relaunched (or it cannot be)
       const { createNode } = await import('../../node/index.ts')
+      const { createStartLogger } = await import('../log-format.ts')
+      const log = createStartLogger(flags.logFormat as 'auto' | 'text' | 'json', flags.logLevel)
       const node = await createNode({
         dataDir: resolveDataDir(flags.data),
         listen: flags.listen,
@@ -53,7 +59,7 @@ export function registerStart (program: Command): void {
         scrubEverySeconds: seconds(flags.scrubEvery, '--scrub-every'),
         maxStorageBytes: flags.maxStorage === undefined ? undefined : parseSize(flags.maxStorage),
         logLevel: flags.logLevel
-      })
+      }, log === undefined ? undefined : { log })
       if (node.initialized?.phrase !== undefined && flags.json !== true) printPhrase(node.initialized.phrase, process.stderr)
       // The address other machines can dial comes first; loopback only when there is nothing else.
       const addresses = node.status().addresses
@@ -108,6 +114,7 @@ async function checkStartFlags (flags: StartFlags): Promise<void> {
   // addresses.ts alone (multiaddr parsing), not net/index.ts: the flags are checked before libp2p
   // loads; and only here, so the other verbs do not load multiaddr at all.
   const { toMultiaddr } = await import('../../net/addresses.ts')
+  if (!(LOG_FORMATS as readonly string[]).includes(flags.logFormat)) throw new VaultError('BAD_USAGE', `--log-format must be one of ${LOG_FORMATS.join(', ')}, got ${JSON.stringify(flags.logFormat)}`)
   if (!LOG_LEVELS.includes(flags.logLevel)) throw new VaultError('BAD_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(flags.logLevel)}`)
   parseHostPort(flags.api, '--api')
   asUsage('--listen', () => flags.listen.startsWith('/') ? toMultiaddr(flags.listen) : parseHostPort(flags.listen, '--listen'))
