@@ -1,6 +1,13 @@
-#!/usr/bin/env node
-// The `distri-vault` command. The CLI needs Node >= 22 (node:sqlite, libp2p 3); when started by an
-// older Node (the machine's own), it re-runs itself under the Node 24 the repo pins in node_modules.
+#!/bin/sh
+":" //; p="$(readlink -f "$0")"; n="${p%/bin/*}/node_modules/node/bin/node"; [ -x "$n" ] || n=node; exec "$n" "$p" "$@"
+// The `distri-vault` command: a shell script and an ES module at once. Run as a command (npm link,
+// npx, ./bin/distri-vault.js), the shell line above execs the Node 24 the repo pins
+// (node_modules/node) directly, with no npm and no second Node in between: a verb returns in about
+// the time that Node needs to start (docs/PERFORMANCE.md). Node skips the first line and reads
+// the second as a string and a comment.
+//
+// The CLI needs Node >= 22 (node:sqlite, libp2p 3); when run by an older Node anyway (`node
+// bin/distri-vault.js`, or no pinned Node installed), it re-runs itself under the pinned one.
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { dirname, join } from 'node:path'
