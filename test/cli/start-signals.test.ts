@@ -38,6 +38,7 @@ const launchers: Array<[string, string, (data: string) => string[]]> = [
   ['npm start', 'npm', (data) => ['start', '--', ...NODE_ARGS(data).slice(1)]],
   ['npx distri-vault', 'npx', (data) => ['distri-vault', ...NODE_ARGS(data)]],
   ['the bin on Node 24', process.execPath, (data) => [BIN, ...NODE_ARGS(data)]],
+  ['the bin as a command (as npm link runs it)', BIN, (data) => NODE_ARGS(data)],
   ...(OLD_NODE === undefined ? [] : [['the bin on the machine\'s old Node', OLD_NODE, (data: string) => [BIN, ...NODE_ARGS(data)]] as [string, string, (data: string) => string[]]])
 ]
 
@@ -59,7 +60,8 @@ for (const [what, command, args] of launchers) {
   }
 }
 
-const killable = launchers.filter(([what]) => what !== 'the bin on Node 24') // that one is the node itself
+// The bin on Node 24, or run as a command (its shell line execs Node), is the node itself.
+const killable = launchers.filter(([what]) => !what.startsWith('the bin on Node 24') && !what.startsWith('the bin as a command'))
 for (const [what, command, args] of killable) {
   test(`killing ${what} with SIGKILL does not leave its node serving the API`, async (t) => {
     const dir = await tempDir(t)
