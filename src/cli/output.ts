@@ -10,6 +10,18 @@ export function printLine (text: string): void {
   process.stdout.write(text + '\n')
 }
 
+/**
+ * Text from another node, made safe for a terminal: control characters (C0, DEL, C1, so ESC and
+ * CSI too) and the Unicode bidirectional controls are shown escaped (`\x1b`, `\u202e`), so a
+ * message cannot move the cursor, clear the screen or reorder what is shown around it.
+ */
+export function escapeControls (text: string): string {
+  return text.replace(/[\u0000-\u001f\u007f-\u009f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const code = c.charCodeAt(0)
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`
+  })
+}
+
 export function formatBytes (bytes: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
   let value = bytes

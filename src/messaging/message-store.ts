@@ -1,8 +1,12 @@
 // Kept messages in the node's catalog.db: every message sent or received (signature included, so
 // history stays verifiable), and the outbox of direct messages not yet delivered. Own tables,
 // created if missing; both bounded, oldest dropped first.
+// Texts are sealed at rest (AES-GCM under a key derived from the vault key, as the catalog seals
+// file names), so catalog.db reveals no message content; rows kept in clear by older releases are
+// sealed when the store opens.
 
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import { open, seal } from '../crypto/index.ts'
 import type { MessageEnvelope } from '../protocols/index.ts'
 import { toVaultError } from '../errors.ts'
 
@@ -19,6 +23,8 @@ export interface Message {
 export interface MessageStoreLimits {
   maxHistory: number
   maxOutbox: number
+  /** Seals texts at rest (32 bytes, derived from the vault key); without it they are kept in clear. */
+  textKey?: Uint8Array
 }
 
 const SCHEMA = `
@@ -41,7 +47,10 @@ CREATE TABLE IF NOT EXISTS message_outbox (
 CREATE INDEX IF NOT EXISTS message_outbox_by_peer ON message_outbox (to_id, seq);
 `
 
-interface LogRow { id: string, from_id: string, to_id: string, text: string, at: string, sig: string }
+interface LogRow { id: string, from_id: string, to_id: string, text: string, text_sealed: Uint8Array | null, at: string, sig: string }
+
+/** The AAD binds a sealed text to its message: a text moved to another row does not open. */
+const aadOf = (id: string): Buffer => Buffer.from(`distri-vault/message/v1:${id}`)
 
 const PRUNE_EVERY_INSERTS = 500
 
@@ -61,11 +70,12 @@ export class MessageStore {
   constructor (db: DatabaseSync, limits: MessageStoreLimits) {
     this.limits = limits
     db.exec(SCHEMA)
-    this.insertLog = db.prepare(`INSERT OR IGNORE INTO message_log (id, from_id, to_id, text, at, sig, direction)
-      VALUES (?, ?, ?, ?, ?, ?, ?)`)
-    this.selectHistory = db.prepare('SELECT id, from_id, to_id, text, at FROM message_log ORDER BY seq DESC LIMIT ?')
+    sealExistingTexts(db, limits.textKey)
+    this.insertLog = db.prepare(`INSERT OR IGNORE INTO message_log (id, from_id, to_id, text, text_sealed, at, sig, direction)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+    this.selectHistory = db.prepare('SELECT id, from_id, to_id, text, text_sealed, at FROM message_log ORDER BY seq DESC LIMIT ?')
     this.insertOutbox = db.prepare('INSERT OR IGNORE INTO message_outbox (id, to_id) VALUES (?, ?)')
-    this.selectOutbox = db.prepare(`SELECT l.id, l.from_id, l.to_id, l.text, l.at, l.sig FROM message_outbox o
+    this.selectOutbox = db.prepare(`SELECT l.id, l.from_id, l.to_id, l.text, l.text_sealed, l.at, l.sig FROM message_outbox o
       JOIN message_log l ON l.id = o.id WHERE o.to_id = ? ORDER BY o.seq LIMIT ?`)
     this.selectOutboxPeers = db.prepare('SELECT DISTINCT to_id FROM message_outbox')
     this.deleteOutbox = db.prepare('DELETE FROM message_outbox WHERE id = ?')
@@ -78,8 +88,10 @@ export class MessageStore {
 
   /** Keeps a message; false if one with its ID is already kept (a redelivery). */
   record (envelope: MessageEnvelope, direction: 'sent' | 'received'): boolean {
+    const key = this.limits.textKey
+    const sealed = key === undefined ? null : seal(key, Buffer.from(envelope.text), aadOf(envelope.id))
     try {
-      const { changes } = this.insertLog.run(envelope.id, envelope.from, envelope.to, envelope.text, envelope.at, envelope.sig, direction)
+      const { changes } = this.insertLog.run(envelope.id, envelope.from, envelope.to, sealed === null ? envelope.text : '', sealed, envelope.at, envelope.sig, direction)
       if (changes > 0 && ++this.insertsSincePrune >= PRUNE_EVERY_INSERTS) {
         this.insertsSincePrune = 0
         this.trimLog.run(this.limits.maxHistory)
@@ -93,7 +105,7 @@ export class MessageStore {
   /** The last `limit` messages, oldest first. */
   history (limit: number): Message[] {
     const rows = this.selectHistory.all(limit) as unknown as LogRow[]
-    return rows.reverse().map(row => ({ id: row.id, from: row.from_id, to: row.to_id, text: row.text, at: row.at }))
+    return rows.reverse().map(row => ({ id: row.id, from: row.from_id, to: row.to_id, text: this.textOf(row), at: row.at }))
   }
 
   /** Queues a kept message for delivery; returns how many were dropped to stay within bounds. */
@@ -107,7 +119,7 @@ export class MessageStore {
 
   pendingFor (to: string, limit: number): MessageEnvelope[] {
     const rows = this.selectOutbox.all(to, limit) as unknown as LogRow[]
-    return rows.map(row => ({ id: row.id, from: row.from_id, to: row.to_id, text: row.text, at: row.at, sig: row.sig }))
+    return rows.map(row => ({ id: row.id, from: row.from_id, to: row.to_id, text: this.textOf(row), at: row.at, sig: row.sig }))
   }
 
   pendingPeers (): string[] {
@@ -117,4 +129,37 @@ export class MessageStore {
   delivered (id: string): void {
     this.deleteOutbox.run(id)
   }
+
+  private textOf (row: LogRow): string {
+    if (row.text_sealed === null) return row.text
+    if (this.limits.textKey === undefined) return ''
+    return open(this.limits.textKey, row.text_sealed, aadOf(row.id)).toString('utf8')
+  }
+}
+
+/**
+ * The migration from texts in clear (releases before sealing): adds the sealed column, then seals
+ * every clear text in one transaction, with secure_delete on so the clear text is overwritten,
+ * and checkpoints the WAL so no old copy of those pages stays in it.
+ */
+function sealExistingTexts (db: DatabaseSync, key: Uint8Array | undefined): void {
+  const columns = db.prepare('PRAGMA table_info(message_log)').all() as Array<{ name: string }>
+  if (!columns.some(c => c.name === 'text_sealed')) db.exec('ALTER TABLE message_log ADD COLUMN text_sealed BLOB')
+  if (key === undefined) return
+  const clear = db.prepare("SELECT seq, id, text FROM message_log WHERE text_sealed IS NULL AND text <> ''").all() as Array<{ seq: number, id: string, text: string }>
+  if (clear.length === 0) return
+  const { secure_delete: secureDelete } = db.prepare('PRAGMA secure_delete').get() as { secure_delete: number }
+  db.exec('PRAGMA secure_delete = ON')
+  const update = db.prepare("UPDATE message_log SET text = '', text_sealed = ? WHERE seq = ?")
+  db.exec('BEGIN')
+  try {
+    for (const row of clear) update.run(seal(key, Buffer.from(row.text), aadOf(row.id)), row.seq)
+    db.exec('COMMIT')
+  } catch (err) {
+    db.exec('ROLLBACK')
+    throw err
+  } finally {
+    db.exec(`PRAGMA secure_delete = ${secureDelete}`)
+  }
+  db.exec('PRAGMA wal_checkpoint(TRUNCATE)')
 }

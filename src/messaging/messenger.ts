@@ -58,6 +58,8 @@ export interface MessengerOptions {
   network: Network
   /** The node's catalog.db; the messenger keeps its own tables in it. */
   db: DatabaseSync
+  /** Seals message texts at rest in `db` (see message-store.ts). */
+  textKey?: Uint8Array
   privateKey: PrivateKey
   log: Logger
   timing?: Partial<MessengerTiming>
@@ -87,7 +89,7 @@ export class Messenger {
     this.options = options
     this.log = options.log.child({ sub: 'messaging' })
     this.timing = { ...DEFAULT_MESSENGER_TIMING, ...options.timing }
-    this.store = new MessageStore(options.db, { maxHistory: 100_000, maxOutbox: 10_000 })
+    this.store = new MessageStore(options.db, { maxHistory: 100_000, maxOutbox: 10_000, textKey: options.textKey })
   }
 
   /** Registers the protocols; the network must be started. */

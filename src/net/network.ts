@@ -15,7 +15,7 @@ import { createInboundGuard, createLibp2pNode, DEFAULT_LIMITS, type NetworkLibp2
 import type { InboundGuard } from './inbound-guard.ts'
 import { LatencyProbe } from './latency.ts'
 import { PeerExchange } from './peer-exchange.ts'
-import { PeerKeeper } from './peer-keeper.ts'
+import { PeerKeeper, type AwayPeer } from './peer-keeper.ts'
 import { PeerTable, type PeerInfo } from './peer-table.ts'
 import { RefusalReporter, type Refusal } from './refusals.ts'
 
@@ -206,7 +206,7 @@ export class Network extends EventEmitter<NetworkEvents> {
   }
 
   /** Known peers that are not connected now (redialled with back-off). */
-  awayPeers (): Array<{ nodeId: string, addresses: string[], awaySince: Date }> {
+  awayPeers (): AwayPeer[] {
     return this.running?.keeper.away() ?? []
   }
 

@@ -22,6 +22,20 @@ export interface PeerKeeperOptions {
   maxKnownPeers: number
 }
 
+/** A peer we want and have not got: away since `awaySince`, or a configured address never reached. */
+export interface AwayPeer {
+  /** null for a configured address whose peer we never reached (its ID is unknown). */
+  nodeId: string | null
+  addresses: string[]
+  awaySince: Date
+  /** Given with --peer. */
+  configured: boolean
+  /** Why the last dial failed, and when; a likely cause in words when we can tell. */
+  lastError?: string
+  lastErrorAt?: Date
+  hint?: string
+}
+
 interface Target {
   /** Peer ID, or the bootstrap address text while the peer behind it is unknown. */
   key: string
@@ -35,6 +49,8 @@ interface Target {
   timer?: NodeJS.Timeout
   dialing: boolean
   disconnectedAt: number
+  configured: boolean
+  lastError?: { message: string, at: number, hint?: string }
 }
 
 export class PeerKeeper {
@@ -55,6 +71,7 @@ export class PeerKeeper {
       const peerId = peerIdOf(addr)
       const target = this.target(peerId ?? addr.toString(), peerId, [addr])
       target.bootstrap = true
+      target.configured = true
       target.proven = true // a bootstrap address is retried until it answers
       this.schedule(target, 0)
     }
@@ -81,9 +98,11 @@ export class PeerKeeper {
     this.schedule(this.target(peerId, peerId, addrs), 0)
   }
 
-  connected (peerId: string): void {
+  connected (peerId: string, configured = false): void {
     const target = this.targets.get(peerId) ?? this.target(peerId, peerId)
     target.proven = true
+    target.configured ||= configured
+    target.lastError = undefined
     target.backoff.succeeded()
     clearTimeout(target.timer)
     target.timer = undefined
@@ -97,11 +116,20 @@ export class PeerKeeper {
     this.schedule(target, target.backoff.nextDelayMs())
   }
 
-  /** Peers we were connected to this run and are redialling now, with when they went away. */
-  away (): Array<{ nodeId: string, addresses: string[], awaySince: Date }> {
+  /**
+   * Peers we were connected to this run and are redialling now, with when they went away, and
+   * the --peer addresses not reached yet; each with why its last dial failed.
+   */
+  away (): AwayPeer[] {
     return [...this.targets.values()]
-      .filter(t => t.proven && t.peerId !== undefined && !this.isConnected(t.peerId))
-      .map(t => ({ nodeId: t.peerId!, addresses: t.addrs.map(String), awaySince: new Date(t.disconnectedAt) }))
+      .filter(t => t.proven && (t.peerId == null ? t.configured : !this.isConnected(t.peerId)))
+      .map(t => ({
+        nodeId: t.peerId ?? null,
+        addresses: t.addrs.length > 0 ? t.addrs.map(String) : (t.peerId == null ? [t.key] : []),
+        awaySince: new Date(t.disconnectedAt),
+        configured: t.configured,
+        ...(t.lastError === undefined ? {} : { lastError: t.lastError.message, lastErrorAt: new Date(t.lastError.at), ...(t.lastError.hint === undefined ? {} : { hint: t.lastError.hint }) })
+      }))
   }
 
   private target (key: string, peerId?: string, addrs: Multiaddr[] = []): Target {
@@ -115,7 +143,8 @@ export class PeerKeeper {
         proven: false,
         backoff: new Backoff({ initialMs: this.options.redialInitialMs, maxMs: this.options.redialMaxMs }),
         dialing: false,
-        disconnectedAt: Date.now()
+        disconnectedAt: Date.now(),
+        configured: false
       }
       this.targets.set(key, target)
     }
@@ -145,7 +174,7 @@ export class PeerKeeper {
       if (target.peerId == null) {
         // A bootstrap address without /p2p/: from now on the peer is known by its ID.
         this.targets.delete(target.key)
-        this.connected(peerId)
+        this.connected(peerId, target.configured)
       } else {
         target.backoff.succeeded()
       }
@@ -154,6 +183,7 @@ export class PeerKeeper {
       target.dialing = false
       this.dialFailures++
       target.backoff.failed()
+      target.lastError = { message: dialErrorText(err), at: Date.now(), hint: dialErrorHint(err) }
       this.afterFailedDial(target, err as Error)
     }
   }
@@ -201,4 +231,38 @@ export class PeerKeeper {
       this.targets.delete(oldest.key)
     }
   }
+}
+
+function dialErrorText (err: unknown): string {
+  const e = err as Error | undefined
+  const message = (e?.message ?? String(err)).slice(0, 300)
+  return e?.name !== undefined && e.name !== 'Error' && !message.includes(e.name) ? `${e.name}: ${message}` : message
+}
+
+/**
+ * A likely cause, in the user's words. A connection that opens and then fails in the encryption
+ * handshake is what a node of another network (another network.key: the pnet XOR garbles the
+ * Noise handshake) looks like from here.
+ */
+function dialErrorHint (err: unknown): string | undefined {
+  const text = `${(err as Error)?.name ?? ''} ${(err as Error)?.message ?? String(err)}`
+  const codes = collectCodes(err)
+  if (/EncryptionFailed|InvalidCryptoExchange|handshake|decrypt|invalid (mac|tag)|pnet|psk/i.test(text)) {
+    return 'wrong network key suspected: the connection opened but the handshake failed (is network.key the same on both nodes?)'
+  }
+  if (codes.has('ECONNREFUSED') || /ECONNREFUSED/.test(text)) return 'nothing listens at that address (connection refused): is the node running, on that port?'
+  if (codes.has('ETIMEDOUT') || /timed? ?out|TimeoutError/i.test(text)) return 'no answer in time: a firewall, or a wrong host'
+  if (codes.has('EHOSTUNREACH') || codes.has('ENETUNREACH') || codes.has('ENOTFOUND')) return 'that host cannot be reached (no route, or an unknown name)'
+  if (/UnexpectedPeer|does not match/i.test(text)) return 'another node answers at that address than its /p2p/ ID says'
+  return undefined
+}
+
+/** Error codes of an error, its causes and aggregated errors (libp2p wraps socket errors). */
+function collectCodes (err: unknown, into = new Set<string>(), depth = 0): Set<string> {
+  if (err === null || typeof err !== 'object' || depth > 4) return into
+  const e = err as { code?: unknown, cause?: unknown, errors?: unknown }
+  if (typeof e.code === 'string') into.add(e.code)
+  collectCodes(e.cause, into, depth + 1)
+  if (Array.isArray(e.errors)) for (const inner of e.errors.slice(0, 8)) collectCodes(inner, into, depth + 1)
+  return into
 }

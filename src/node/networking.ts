@@ -1,6 +1,7 @@
 // The networked half of a node: the libp2p host, the holder side (block server) and the owner side
 // (replicator + repair), joined to the vault. Started after the vault is consistent, stopped first.
 import type { Logger } from 'pino'
+import { deriveKey } from '../crypto/index.ts'
 import { createNetwork, type Network } from '../net/index.ts'
 import { createMessenger, type Messenger } from '../messaging/index.ts'
 import { Auditor, BlockClient, BlockServer, DEFAULT_INBOUND_BUDGET, OwnerReplication, Replicator, Scrubber, type BlockServerOptions } from '../replication/index.ts'
@@ -80,7 +81,7 @@ async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identi
   network.on('peer:disconnect', onDisconnect)
   replication.start()
   const messenger = createMessenger({
-    network, db: vault.catalog.db, privateKey: identity.privateKey, log,
+    network, db: vault.catalog.db, textKey: deriveKey(identity.vaultKey, 'distri-vault/messages/v1', 'texts'), privateKey: identity.privateKey, log,
     senderRate: { burst: config.messageBurst, perSecond: config.messageRatePerSecond }
   })
   await messenger.start()

@@ -18,6 +18,7 @@ import { VaultError } from '../errors.ts'
 import { nodeConfigSchema, type NodeConfig, type ResolvedNodeConfig } from './config.ts'
 import { acquireRunLock, releaseRunLock } from './run-lock.ts'
 import { tuneHeapForStreaming } from '../runtime/index.ts'
+import { DuplicateIdentityCheck, type DuplicateIdentity } from './duplicate-identity.ts'
 
 export interface NodeStatus {
   nodeId: string
@@ -32,6 +33,8 @@ export interface NodeStatus {
   audit: AuditSummary | null
   /** Restored from the recovery phrase and `recover` has not completed yet (deletions are held). */
   recoverPending: boolean
+  /** Another node running with this identity, as a peer reported it; null while none is known. */
+  duplicateIdentity: DuplicateIdentity | null
 }
 
 /** For programs embedding a node, and tests: a logger, and faster timers than a real network wants. */
@@ -50,8 +53,22 @@ export interface NodeTuning {
   sweepEveryMs?: number
 }
 
-/** A peer: connected (since = when the connection opened) or known and away (since = when it left). */
-export interface PeerStatus { nodeId: string, addresses: string[], latencyMs: number | null, since: string, connected: boolean }
+/**
+ * A peer: connected (since = when the connection opened) or known and away (since = when it left).
+ * A --peer address never reached has nodeId null; away and configured peers say why the last
+ * dial failed (lastError, lastErrorAt, and a likely cause in `hint`, e.g. a wrong network key).
+ */
+export interface PeerStatus {
+  nodeId: string | null
+  addresses: string[]
+  latencyMs: number | null
+  since: string
+  connected: boolean
+  configured?: boolean
+  lastError?: string
+  lastErrorAt?: string
+  hint?: string
+}
 
 export class VaultNode {
   readonly config: ResolvedNodeConfig
@@ -65,6 +82,7 @@ export class VaultNode {
   private catalog: Catalog | undefined
   private api: ApiServer | undefined
   networking: Networking | undefined
+  private duplicates: DuplicateIdentityCheck | undefined
   private stopping: Promise<void> | undefined
   /** This disk was restored from the phrase and has not run a complete `recover` yet (data-dir.ts). */
   private recoverPending = false
@@ -93,6 +111,8 @@ export class VaultNode {
       this.recoverPending = await stat(this.paths.recoverPending).then(() => true, () => false)
       if (this.recoverPending) this.log.warn('this identity was restored from its recovery phrase: run `distri-vault recover`; until then deletions are not sent to holders')
       this.networking = await startNetworking(this.config, this.tuning, this.identity, networkKey, this.vault, this.log, () => this.recoverPending)
+      this.duplicates = new DuplicateIdentityCheck({ libp2p: this.networking.network.libp2p, log: this.log.child({ sub: 'net' }) })
+      await this.duplicates.start()
       const token = randomBytes(32).toString('hex')
       this.api = await startApiServer({ node: this, listen: this.config.api, token, log: this.log.child({ sub: 'api' }) })
       this.apiUrl = this.api.url
@@ -142,7 +162,8 @@ export class VaultNode {
       underReplicated: this.countUnderReplicated(),
       scrub: this.networking?.scrubber.last() ?? null,
       audit: this.networking?.auditor.summary() ?? null,
-      recoverPending: this.recoverPending
+      recoverPending: this.recoverPending,
+      duplicateIdentity: this.duplicates?.duplicate() ?? null
     }
   }
 
@@ -151,7 +172,15 @@ export class VaultNode {
     const network = this.networking?.network
     return [
       ...(network?.peers() ?? []).map(p => ({ ...p, connected: true })),
-      ...(network?.awayPeers() ?? []).map(p => ({ nodeId: p.nodeId, addresses: p.addresses, latencyMs: null, since: p.awaySince.toISOString(), connected: false }))
+      ...(network?.awayPeers() ?? []).map(p => ({
+        nodeId: p.nodeId,
+        addresses: p.addresses,
+        latencyMs: null,
+        since: p.awaySince.toISOString(),
+        connected: false,
+        configured: p.configured,
+        ...(p.lastError === undefined ? {} : { lastError: p.lastError, lastErrorAt: p.lastErrorAt?.toISOString(), hint: p.hint })
+      }))
     ]
   }
 
@@ -250,6 +279,7 @@ export class VaultNode {
 
   private async doStop (): Promise<void> {
     await this.api?.close().catch((err: unknown) => this.log.warn({ err }, 'closing the API failed'))
+    await this.duplicates?.stop()
     await this.networking?.stop().catch((err: unknown) => this.log.warn({ err }, 'stopping the network failed'))
     this.networking = undefined
     this.catalog?.close()

@@ -10,11 +10,15 @@ export type { ProtocolHandler, ProtocolHandlerOptions } from './handler.ts'
 export { requestJson } from './request.ts'
 export type { RequestOptions } from './request.ts'
 export { PexFrame, PEX_MAX_PEERS, PEX_MAX_ADDRS_PER_PEER } from './pex.ts'
+export { InstanceFrame, INSTANCE_MAX_ADDRS } from './instance.ts'
 export { MessageEnvelope, MessageAck, AnnouncementEnvelope, FloodFrame, FloodAck, MAX_TEXT_BYTES, MAX_FLOOD_HOPS } from './messages.ts'
 
 export const PEX_PROTOCOL = '/distri-vault/pex/1'
 export const MSG_PROTOCOL = '/distri-vault/msg/1'
 export const ANNOUNCE_PROTOCOL = '/distri-vault/announce/1'
+export const INSTANCE_PROTOCOL = '/distri-vault/instance/1'
+/** An instance frame: an ID and a few addresses. */
+export const INSTANCE_MAX_FRAME_BYTES = 4 * 1024
 
 /** Peer-exchange frames: a bounded list of peers and their listen addresses. */
 export const PEX_MAX_FRAME_BYTES = 64 * 1024

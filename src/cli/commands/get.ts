@@ -1,5 +1,5 @@
 // `get NAME|ID|CAP [-o PATH|-]`: streams the file to PATH (atomically: temp file, then rename) or stdout.
-import { createWriteStream } from 'node:fs'
+import { createWriteStream, rmSync } from 'node:fs'
 import { rename, rm, stat, utimes } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
@@ -47,13 +47,16 @@ export function registerGet (program: Command): void {
         }
         const target = await chooseTarget(flags.output, name)
         const tmp = tempPathBeside(target)
+        const removeOnSignal = removeTempOnSignal(tmp)
         try {
           await copyTo(createWriteStream(tmp, { flags: 'wx', highWaterMark: 1024 * 1024 }))
           checkComplete()
           await rename(tmp, target)
         } catch (err) {
           await rm(tmp, { force: true })
-          throw err
+          throw withoutTempName(err, tmp, target)
+        } finally {
+          removeOnSignal()
         }
         const mtime = new Date(String(res.headers['x-dv-mtime']))
         if (!Number.isNaN(mtime.getTime())) await utimes(target, mtime, mtime).catch(() => {})
@@ -103,6 +106,31 @@ async function exportLocal (client: ApiClient, ref: string, flags: GetFlags): Pr
   } finally {
     progress.stop()
   }
+}
+
+/**
+ * Ctrl-C (or a SIGTERM/SIGHUP) while the download is written: the temp file is removed before the
+ * process ends as the signal asks (exit 128 + signal number), so no `.part` file is left behind.
+ * Returns the function that takes the handlers off again.
+ */
+function removeTempOnSignal (tmp: string): () => void {
+  const signals = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 } as const
+  const handlers = Object.entries(signals).map(([signal, number]) => {
+    const handler = (): void => {
+      rmSync(tmp, { force: true })
+      process.exit(128 + number)
+    }
+    process.once(signal, handler)
+    return () => process.off(signal, handler)
+  })
+  return () => { for (const off of handlers) off() }
+}
+
+/** The temp file is ours, not the user's: an error names the file they asked for instead. */
+function withoutTempName (err: unknown, tmp: string, target: string): unknown {
+  if (!(err instanceof Error) || !err.message.includes(tmp)) return err
+  const message = err.message.replaceAll(tmp, target)
+  return err instanceof VaultError ? new VaultError(err.code, message, { cause: err.cause }) : new Error(message, { cause: err })
 }
 
 function wrapStreamError (err: NodeJS.ErrnoException): never {

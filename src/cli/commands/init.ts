@@ -46,7 +46,7 @@ export function printPhrase (phrase: string, out: NodeJS.WritableStream = proces
 }
 
 async function readPhrase (): Promise<string> {
-  if (process.stdin.isTTY === true) process.stderr.write('Enter your 24-word recovery phrase, then press Ctrl-D:\n')
+  if (process.stdin.isTTY === true) return await readPhraseHidden(process.stdin)
   const parts: Buffer[] = []
   let size = 0
   for await (const part of process.stdin) {
@@ -55,4 +55,38 @@ async function readPhrase (): Promise<string> {
     if (size > 4096) break
   }
   return Buffer.concat(parts).toString('utf8')
+}
+
+const MAX_PHRASE_CHARS = 4096
+
+/**
+ * On a terminal the phrase is typed without echo (raw mode, as `passwd` does): it must not stay
+ * on the screen or in the terminal's scrollback. Enter or Ctrl-D ends it, Backspace works,
+ * Ctrl-C aborts; a dot per word typed shows that keys arrive.
+ */
+async function readPhraseHidden (stdin: NodeJS.ReadStream): Promise<string> {
+  process.stderr.write('Type your 24-word recovery phrase (it is not shown), then press Enter: ')
+  stdin.setRawMode(true)
+  let phrase = ''
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      stdin.on('end', () => resolve(phrase))
+      stdin.on('error', reject)
+      stdin.on('data', (part: Buffer) => {
+        for (const char of part.toString('utf8')) {
+          if (char === '\u0003') { stdin.setRawMode(false); process.stderr.write('\n'); process.exit(130) }
+          if (char === '\r' || char === '\n' || char === '\u0004') { resolve(phrase); return }
+          if (char === '\u007f' || char === '\b') { phrase = phrase.slice(0, -1); continue }
+          if (char < ' ') continue
+          if (char === ' ' && phrase.length > 0 && !phrase.endsWith(' ')) process.stderr.write('.')
+          if (phrase.length < MAX_PHRASE_CHARS) phrase += char
+        }
+      })
+    })
+  } finally {
+    stdin.setRawMode(false)
+    stdin.removeAllListeners('data')
+    stdin.pause()
+    process.stderr.write('\n')
+  }
 }

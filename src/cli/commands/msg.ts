@@ -2,7 +2,7 @@
 import type { Command } from 'commander'
 import { VaultError } from '../../errors.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
-import { formatTable, printJson, printLine } from '../output.ts'
+import { escapeControls, formatTable, printJson, printLine } from '../output.ts'
 
 interface Message { id: string, from: string, to: string, text: string, at: string }
 interface SendResult { id: string, to: string, at: string, delivered?: boolean, deliveredTo?: number }
@@ -39,7 +39,7 @@ export function registerMsg (program: Command): void {
         if (event.type !== 'message') continue
         const m = JSON.parse(event.data) as Message
         if (flags.json === true) printJson({ id: m.id, from: m.from, to: m.to, text: m.text, at: m.at })
-        else printLine(`${m.at.slice(11, 19)}  ${m.from}${m.to === '*' ? ' (to all)' : ''}: ${m.text}`)
+        else printLine(escapeControls(`${m.at.slice(11, 19)}  ${m.from}${m.to === '*' ? ' (to all)' : ''}: ${m.text}`))
       }
       throw new VaultError('NOT_RUNNING', 'the node stopped')
     })
@@ -52,7 +52,7 @@ export function registerMsg (program: Command): void {
       const messages = await (await clientFor(flags)).json<Message[]>(`/api/messages?limit=${flags.limit}`)
       if (flags.json === true) { printJson(messages); return }
       if (messages.length === 0) { printLine('no messages yet'); return }
-      printLine(formatTable(['AT', 'FROM', 'TO', 'TEXT'], messages.map(m => [m.at.slice(0, 19).replace('T', ' '), m.from, m.to === '*' ? 'all' : m.to, m.text])))
+      printLine(formatTable(['AT', 'FROM', 'TO', 'TEXT'], messages.map(m => [m.at.slice(0, 19).replace('T', ' '), m.from, m.to === '*' ? 'all' : m.to, m.text].map(escapeControls))))
     })
 }
 

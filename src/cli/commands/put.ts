@@ -8,7 +8,7 @@ import { VaultError } from '../../errors.ts'
 import { parseReplicas } from '../../node/flags.ts'
 import { followJob, isLoopback, startLocalJob, type ApiClient } from '../client.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
-import { formatBytes, printJson, printLine } from '../output.ts'
+import { formatBytes } from '../output.ts'
 import { createProgress, type Progress } from '../progress.ts'
 
 interface PutFlags extends CommonOptions { name?: string, replicas?: string }
@@ -32,10 +32,11 @@ export function registerPut (program: Command): void {
       try {
         for (const upload of uploads) {
           const result = await putOne(client, upload, flags.replicas, progress)
-          if (flags.json === true) printJson(result)
-          else printLine(`${result.id}  ${result.name}  ${formatBytes(result.size)}  replicas=${result.replicas}`)
+          // The bar is cleared before a result is printed, so the terminal keeps every ID readable.
+          if (flags.json === true) progress.print(process.stdout, JSON.stringify(result) + '\n')
+          else progress.print(process.stdout, `${result.id}  ${result.name}  ${formatBytes(result.size)}  replicas=${result.replicas}\n`)
           if (result.underReplicated === true) {
-            process.stderr.write(`warning: ${result.name} is under-replicated: ${result.replicas} of ${result.target} copies (not enough peers); the missing copies are made as soon as peers appear\n`)
+            progress.print(process.stderr, `warning: ${result.name} is under-replicated: ${result.replicas} of ${result.target} copies (not enough peers); the missing copies are made as soon as peers appear\n`)
           }
         }
       } finally {

@@ -7,6 +7,9 @@ import { withCommon, type CommonOptions } from '../common.ts'
 import { relaunchWithNodeFlags } from '../../runtime/index.ts'
 import { printJson, printLine, reportError } from '../output.ts'
 import { printPhrase } from './init.ts'
+import type { VaultNode } from '../../node/node.ts'
+// Not imported from log-format.ts: that loads pino, which no other verb needs.
+const LOG_FORMATS = ['auto', 'text', 'json'] as const
 
 interface StartFlags extends CommonOptions {
   listen: string
@@ -24,6 +27,7 @@ interface StartFlags extends CommonOptions {
   msgBurst: string
   msgRate: string
   logLevel: string
+  logFormat: string
 }
 
 function seconds (text: string, flag: string): number {
@@ -54,10 +58,13 @@ export function registerStart (program: Command): void {
     .option('--msg-burst <n>', 'messages one sender may send at once (then --msg-rate)', '100')
     .option('--msg-rate <n>', 'messages per second one sender may keep up', '20')
     .option('--log-level <level>', 'log level on stderr (trace, debug, info, warn, error)', process.env.DV_LOG_LEVEL ?? 'info')
+    .option('--log-format <format>', 'logs on stderr: text (readable lines), json (pino JSON lines) or auto (text on a terminal)', process.env.DV_LOG_FORMAT ?? 'auto')
     .action(async (flags: StartFlags) => {
       await checkStartFlags(flags)
       relaunchWithNodeFlags() // returns only when already relaunched (or it cannot be)
       const { createNode } = await import('../../node/index.ts')
+      const { createStartLogger } = await import('../log-format.ts')
+      const log = createStartLogger(flags.logFormat as 'auto' | 'text' | 'json', flags.logLevel)
       const node = await createNode({
         dataDir: resolveDataDir(flags.data),
         listen: flags.listen,
@@ -75,7 +82,7 @@ export function registerStart (program: Command): void {
         messageBurst: count(flags.msgBurst, '--msg-burst'),
         messageRatePerSecond: count(flags.msgRate, '--msg-rate'),
         logLevel: flags.logLevel
-      })
+      }, log === undefined ? undefined : { log })
       if (node.initialized?.phrase !== undefined && flags.json !== true) printPhrase(node.initialized.phrase, process.stderr)
       // The address other machines can dial comes first; loopback only when there is nothing else.
       const addresses = node.status().addresses
@@ -85,20 +92,42 @@ export function registerStart (program: Command): void {
       } else {
         printLine(`ready ${node.nodeId} p2p=${p2p} api=${node.apiUrl}`)
       }
-      await new Promise<void>((resolve) => {
-        let stopping = false
-        const onSignal = (signal: string): void => {
-          if (stopping) {
-            process.stderr.write(`${signal} again: exiting without a clean stop\n`)
-            process.exit(1)
-          }
-          stopping = true
-          node.stop().then(resolve, (err: unknown) => { process.exitCode = reportError(err); resolve() })
-        }
-        process.on('SIGINT', onSignal)
-        process.on('SIGTERM', onSignal)
-      })
+      await runUntilStopped(node)
     })
+}
+
+/** Same Ctrl-C twice: a terminal and a launcher forwarding it both deliver one, within moments. */
+const SAME_REQUEST_MS = 2000
+
+/**
+ * Waits for SIGINT/SIGTERM/SIGHUP, or for the launcher to disappear, then stops the node once. A signal
+ * arriving within SAME_REQUEST_MS of the first is the same request reaching us twice (a process
+ * group signal plus a launcher or npm passing it on); a later one means "now", and exits at once.
+ */
+async function runUntilStopped (node: VaultNode): Promise<void> {
+  const { findLaunchers, watchLaunchers } = await import('../../node/launcher-watch.ts')
+  await new Promise<void>((resolve) => {
+    let stoppingSince: number | undefined
+    const stop = (): void => {
+      stoppingSince = Date.now()
+      node.stop().then(resolve, (err: unknown) => { process.exitCode = reportError(err); resolve() })
+    }
+    const onSignal = (signal: string): void => {
+      if (stoppingSince === undefined) { stop(); return }
+      if (Date.now() - stoppingSince < SAME_REQUEST_MS) return
+      process.stderr.write(`${signal} again: exiting without a clean stop\n`)
+      process.exit(1)
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+    process.on('SIGHUP', onSignal) // the terminal closed
+    const unwatch = watchLaunchers(findLaunchers(), (pid) => {
+      if (stoppingSince !== undefined) return
+      node.log.warn({ launcherPid: pid }, 'the process that started this node is gone: stopping')
+      stop()
+    })
+    process.once('exit', unwatch)
+  })
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']
@@ -108,6 +137,7 @@ async function checkStartFlags (flags: StartFlags): Promise<void> {
   // addresses.ts alone (multiaddr parsing), not net/index.ts: the flags are checked before libp2p
   // loads; and only here, so the other verbs do not load multiaddr at all.
   const { toMultiaddr } = await import('../../net/addresses.ts')
+  if (!(LOG_FORMATS as readonly string[]).includes(flags.logFormat)) throw new VaultError('BAD_USAGE', `--log-format must be one of ${LOG_FORMATS.join(', ')}, got ${JSON.stringify(flags.logFormat)}`)
   if (!LOG_LEVELS.includes(flags.logLevel)) throw new VaultError('BAD_USAGE', `--log-level must be one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(flags.logLevel)}`)
   parseHostPort(flags.api, '--api')
   for (const size of [flags.maxStorage, flags.maxPerOwner, flags.inboundBuffer, flags.inboundBufferPerPeer]) if (size !== undefined) parseSize(size)

@@ -11,6 +11,9 @@ export function registerStatus (program: Command): void {
       const status = await (await clientFor(flags)).json<NodeStatus>('/api/status')
       if (flags.json === true) { printJson(status); return }
       printLine(`node      ${status.nodeId}`)
+      if (status.duplicateIdentity !== null && status.duplicateIdentity !== undefined) {
+        printLine(`WARNING   another node runs with this identity (the same recovery phrase), seen by ${status.duplicateIdentity.reportedBy} connecting from ${status.duplicateIdentity.addresses.join(' ')}: stop one of them`)
+      }
       for (const addr of status.addresses) printLine(`address   ${addr}`)
       const away = status.peers.filter(p => !p.connected).length
       printLine(`peers     ${status.peers.length - away} connected${away > 0 ? `, ${away} away` : ''}`)
@@ -22,6 +25,7 @@ export function registerStatus (program: Command): void {
       printLine(scrub == null ? 'scrub     not run since start' : `scrub     ${scrub.at.slice(0, 19).replace('T', ' ')}: ${scrub.checked} checked, ${scrub.bad} bad, ${scrub.repaired} repaired`)
       const audit = status.audit
       if (audit != null && audit.at !== null) printLine(`audits    ${audit.checked} copies checked, ${audit.proven} proven, ${audit.dropped} dropped (last ${audit.at.slice(0, 19).replace('T', ' ')})`)
+      for (const peer of status.peers.filter(p => !p.connected && p.lastError !== undefined)) printLine(`unreached ${describeUnreached(peer)}`)
     })
 
   withCommon(program.command('peers'))
@@ -31,6 +35,15 @@ export function registerStatus (program: Command): void {
       if (flags.json === true) { printJson(peers); return }
       if (peers.length === 0) { printLine('no peers connected (start with --peer HOST:PORT, or --mdns on a LAN)'); return }
       printLine(formatTable(['NODE ID', 'STATE', 'LATENCY', 'SINCE', 'ADDRESSES'],
-        peers.map(p => [p.nodeId, p.connected ? 'connected' : 'away', p.latencyMs === null ? '-' : `${p.latencyMs} ms`, p.since.slice(0, 19).replace('T', ' '), p.addresses.join(' ')])))
+        peers.map(p => [p.nodeId ?? '(not reached yet)', p.connected ? 'connected' : 'away', p.latencyMs === null ? '-' : `${p.latencyMs} ms`, p.since.slice(0, 19).replace('T', ' '), p.addresses.join(' ')])))
+      const unreached = peers.filter(p => !p.connected && p.lastError !== undefined)
+      if (unreached.length > 0) printLine('')
+      for (const peer of unreached) printLine(`not connected: ${describeUnreached(peer)}`)
     })
+}
+
+/** "ADDRESS-OR-ID: likely cause (last error)", one line per peer we cannot reach. */
+function describeUnreached (peer: PeerStatus): string {
+  const who = peer.nodeId ?? peer.addresses[0] ?? '?'
+  return `${who}${peer.configured === true ? ' (--peer)' : ''}: ${peer.hint !== undefined ? `${peer.hint} (last error: ${peer.lastError})` : `last error: ${peer.lastError}`}`
 }

@@ -1,0 +1,40 @@
+// The same identity started twice (a second data dir recovered from the same phrase, on another
+// port) is detected through a peer both reach, and reported on both: a warning and status.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { join } from 'node:path'
+import { hostPort, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
+
+interface Duplicate { detectedAt: string, reportedBy: string, addresses: string[] }
+
+test('a second node with the same identity is detected and reported on both', { timeout: 120_000 }, async (t) => {
+  const dir = await tempDir(t)
+  const nodes: CliNode[] = []
+  t.after(async () => { await Promise.all(nodes.map(async n => await n.kill())) })
+  const hub = await startCliNode(join(dir, 'hub'))
+  nodes.push(hub)
+  const init = await runCli(['init', '--data', join(dir, 'a'), '--join', join(hub.dataDir, 'network.key'), '--json'])
+  const { phrase, nodeId } = JSON.parse(init.stdout)
+  const twin = await runCli(['init', '--recover', '--data', join(dir, 'twin'), '--join', join(hub.dataDir, 'network.key')], { input: phrase + '\n' })
+  assert.equal(twin.code, 0, twin.stderr)
+  const a = await startCliNode(join(dir, 'a'), ['--peer', hostPort(hub.p2p)])
+  nodes.push(a)
+  const b = await startCliNode(join(dir, 'twin'), ['--peer', hostPort(hub.p2p)])
+  nodes.push(b)
+  assert.equal(a.nodeId, nodeId)
+  assert.equal(b.nodeId, nodeId)
+
+  for (const node of [a, b]) {
+    const duplicate = await waitFor('status.duplicateIdentity', async () => {
+      const status = JSON.parse((await runCli(['status', '--data', node.dataDir, '--json'])).stdout) as { duplicateIdentity: Duplicate | null }
+      return status.duplicateIdentity ?? undefined
+    }, 30_000, 200)
+    assert.equal(duplicate.reportedBy, hub.nodeId)
+    assert.ok(duplicate.addresses.length > 0)
+    assert.match(node.stderr(), /another node runs with this node's identity/)
+    assert.match((await runCli(['status', '--data', node.dataDir])).stdout, /WARNING +another node runs with this identity/)
+  }
+  const hubStatus = JSON.parse((await runCli(['status', '--data', hub.dataDir, '--json'])).stdout)
+  assert.equal(hubStatus.duplicateIdentity, null, 'the hub itself is not duplicated')
+  assert.match(hub.stderr(), /two nodes run with the same identity/)
+})

@@ -1,0 +1,36 @@
+// node.pid: a live node on the data dir keeps a second one out, but a PID that now belongs to an
+// unrelated process (after a crash and a reboot, PIDs are reused) does not block `start`.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { runCli, startCliNode, tempDir } from '../helpers/cli.ts'
+
+test('node.pid naming an unrelated live process does not block start, and counts as an unclean stop', async (t) => {
+  const dir = await tempDir(t)
+  const data = join(dir, 'node')
+  assert.equal((await runCli(['init', '--data', data])).code, 0)
+  const other = spawn('sleep', ['60'], { stdio: 'ignore' })
+  t.after(() => { other.kill('SIGKILL') })
+  // The old format (PID only), and the new one with another process's start time.
+  for (const content of [`${other.pid}\n`, `${other.pid}\n12345\n`]) {
+    await writeFile(join(data, 'node.pid'), content)
+    const node = await startCliNode(data, [])
+    t.after(async () => { await node.kill() })
+    const [pid] = (await readFile(join(data, 'node.pid'), 'utf8')).split('\n')
+    assert.equal(Number(pid), node.proc.pid, 'the new node holds the lock')
+    assert.match(node.stderr(), /did not stop cleanly/)
+    assert.equal(await node.stop(), 0)
+  }
+})
+
+test('a second node on the data dir of a running one is refused', async (t) => {
+  const dir = await tempDir(t)
+  const data = join(dir, 'node')
+  const node = await startCliNode(data)
+  t.after(async () => { await node.kill() })
+  const second = await runCli(['start', '--data', data, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0'])
+  assert.equal(second.code, 1)
+  assert.match(second.stderr, /already running on this data directory .*\(ALREADY_EXISTS\)/)
+})
