@@ -6,6 +6,7 @@ import { DatabaseSync, type StatementSync } from 'node:sqlite'
 import { createHmac } from 'node:crypto'
 import { deriveKey, open, seal } from '../crypto/index.ts'
 import { HolderIndex } from './holders.ts'
+import { migrateCatalog } from './migrations.ts'
 import { JournalIndex } from './journal.ts'
 
 export interface FileRecord {
@@ -22,34 +23,14 @@ export interface FileRecord {
 
 interface FileRow { row: number, file_id: string, name_sealed: Uint8Array, size: number, mtime: string, ctime: string, replicas: number, target: number }
 
-const SCHEMA = `
+// Per connection. NORMAL: in WAL mode a commit survives a crash of the process but may be lost on
+// power loss. The commits a user relies on (a file completed, a file removed) are made FULL by
+// durably(); the rest (a put's chunk rows, message history) can be redone or are cleaned up after
+// a crash. The tables themselves are made and changed by the numbered migrations (migrations.ts).
+const CONNECTION_PRAGMAS = `
 PRAGMA journal_mode = WAL;
--- NORMAL: in WAL mode a commit survives a crash of the process but may be lost on power loss. The
--- commits a user relies on (a file completed, a file removed) are made FULL by durably(); the rest
--- (a put's chunk rows, message history) can be redone or are cleaned up after a crash.
 PRAGMA synchronous = NORMAL;
 PRAGMA foreign_keys = ON;
-CREATE TABLE IF NOT EXISTS files (
-  row INTEGER PRIMARY KEY,
-  file_id TEXT UNIQUE,
-  name_mac TEXT,
-  name_sealed BLOB,
-  size INTEGER NOT NULL DEFAULT 0,
-  mtime TEXT,
-  ctime TEXT,
-  replicas INTEGER NOT NULL DEFAULT 1,
-  target INTEGER NOT NULL DEFAULT 1,
-  state TEXT NOT NULL CHECK (state IN ('pending', 'complete'))
-);
-CREATE INDEX IF NOT EXISTS files_by_name ON files (name_mac);
-CREATE TABLE IF NOT EXISTS file_chunks (
-  file_row INTEGER NOT NULL REFERENCES files (row) ON DELETE CASCADE,
-  seq INTEGER NOT NULL,
-  chunk_id TEXT NOT NULL,
-  size INTEGER NOT NULL,
-  PRIMARY KEY (file_row, seq)
-);
-CREATE INDEX IF NOT EXISTS file_chunks_by_chunk ON file_chunks (chunk_id);
 `
 
 export class Catalog {
@@ -61,7 +42,8 @@ export class Catalog {
 
   constructor (path: string, vaultKey: Uint8Array) {
     this.db = new DatabaseSync(path)
-    this.db.exec(SCHEMA)
+    this.db.exec(CONNECTION_PRAGMAS)
+    migrateCatalog(this.db)
     this.holders = new HolderIndex(this.db)
     this.journal = new JournalIndex(this.db)
     this.nameKey = deriveKey(vaultKey, 'distri-vault/catalog/v1', 'names')

@@ -21,7 +21,6 @@ export class HolderIndex {
 
   constructor (db: DatabaseSync) {
     this.db = db
-    db.exec(HOLDERS_SCHEMA)
   }
 
   add (blobId: string, peers: string[]): void {

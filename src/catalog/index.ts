@@ -2,3 +2,4 @@
 export { Catalog, type FileRecord } from './catalog.ts'
 export { HolderIndex } from './holders.ts'
 export { JournalIndex, type JournalRow, type JournalKind } from './journal.ts'
+export { migrateCatalog, catalogVersion, MIGRATIONS, type Migration } from './migrations.ts'

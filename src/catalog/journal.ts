@@ -43,7 +43,6 @@ export class JournalIndex {
 
   constructor (db: DatabaseSync) {
     this.db = db
-    db.exec(JOURNAL_SCHEMA)
   }
 
   /** Takes the next sequence number for good: a number is never handed out twice, even if its record fails. */
