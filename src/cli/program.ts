@@ -12,6 +12,7 @@ import { registerStatus } from './commands/status.ts'
 import { registerMsg } from './commands/msg.ts'
 import { registerRecover } from './commands/recover.ts'
 import { registerScrub } from './commands/scrub.ts'
+import { registerVersions } from './commands/versions.ts'
 
 export function buildProgram (): Command {
   const program = new Command('distri-vault')
@@ -32,6 +33,7 @@ export function buildProgram (): Command {
   registerMsg(program)
   registerRecover(program)
   registerScrub(program)
+  registerVersions(program)
   return program
 }
 
