@@ -18,6 +18,8 @@ export function buildProgram (): Command {
   const program = new Command('distri-vault')
     .description('decentralized, encrypted, peer-to-peer file vault')
     .version('0.1.0')
+    // The program's own options (--version) only before the verb: `get NAME --version N` is get's.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
       // Usage errors come out in the one error format; help text goes to stdout as usual.
