@@ -13,6 +13,7 @@ import { loadOwnManifest, loadSharedManifest, readFileBytes, writeFileAt, type B
 import { rebuildCatalog, type RebuildResult } from './rebuild.ts'
 import { Journal } from './journal.ts'
 import { pickVersion, type VersionPick } from './versions.ts'
+import { pruneVersions, type PruneOptions, type PruneResult } from './prune.ts'
 
 export interface VaultOptions {
   nodeId: string
@@ -133,6 +134,11 @@ export class Vault implements VaultContext {
     }
     for (const version of versions) await this.removeRecord(version)
     return { ...(versions.at(-1) ?? record), removedVersions: versions.length }
+  }
+
+  /** Drops old versions by a retention policy (prune.ts). */
+  async prune (options: PruneOptions): Promise<PruneResult> {
+    return await pruneVersions(this, options)
   }
 
   async share (ref: string): Promise<string> {

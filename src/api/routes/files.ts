@@ -9,7 +9,7 @@ import { z } from 'zod'
 import type { VaultNode } from '../../node/index.ts'
 import type { FileRecord } from '../../catalog/index.ts'
 import { VaultError } from '../../errors.ts'
-import { checkFileName, createLocalFile, fitFileName, openLocalFile, parseVersionTime, pruneVersions, versionViews, type ByteRange, type OpenFile, type ReplicaTarget, type VersionPick } from '../../files/index.ts'
+import { checkFileName, createLocalFile, fitFileName, openLocalFile, parseVersionTime, versionViews, type ByteRange, type OpenFile, type ReplicaTarget, type VersionPick } from '../../files/index.ts'
 import { progressLines, replyNdjson } from '../ndjson.ts'
 import { parseRange } from '../range.ts'
 import type { ApiStats } from '../server.ts'
@@ -251,7 +251,7 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode, options: File
 
   app.post('/api/prune', async (request) => {
     const body = parse(pruneBody, request.body ?? {})
-    return await pruneVersions(node.vault, body)
+    return await node.vault.prune(body)
   })
 
   app.get('/api/files/:ref', async (request, reply) => {
