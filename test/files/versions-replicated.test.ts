@@ -4,10 +4,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
-import { rm } from 'node:fs/promises'
-import { join } from 'node:path'
-import { startCluster, putBytes, readBytes, waitForMesh } from '../helpers/cluster.ts'
-import { initDataDir, type VaultNode } from '../../src/index.ts'
+import { startCluster, putBytes, readBytes, replaceDisk } from '../helpers/cluster.ts'
+import type { VaultNode } from '../../src/index.ts'
 import { waitFor } from '../helpers/cli.ts'
 import { VaultError } from '../../src/errors.ts'
 
@@ -50,7 +48,7 @@ test('a capability of an old version reads it on another node until prune drops 
 
 test('after the disk is lost, recover brings back every version of a name in order, each byte-identical', async (t) => {
   const cluster = await startCluster(t, 3)
-  const [a, b, c] = cluster.nodes
+  const [a] = cluster.nodes
   const contents = [randomBytes(300_000), randomBytes(500_000), randomBytes(200_000)]
   const ids: string[] = []
   for (const content of contents) ids.push((await putBytes(a, 'plan.txt', content, 3)).id)
@@ -61,13 +59,7 @@ test('after the disk is lost, recover brings back every version of a name in ord
   contents.push(last)
   ids.push((await putBytes(a, 'plan.txt', last, 3)).id)
 
-  const phrase = cluster.phrases.get(a.nodeId)!
-  await a.stop()
-  await rm(a.paths.root, { recursive: true, force: true }) // the disk is gone
-  const newDir = join(cluster.root, 'a-again')
-  await initDataDir({ dataDir: newDir, recoverPhrase: phrase, joinKeyFile: b.paths.networkKey })
-  const again = await cluster.add({}, newDir)
-  await waitForMesh([again, b, c])
+  const again = await replaceDisk(cluster, a, 'a-again')
   const result = await again.recover()
   assert.equal(result.failed, 0)
   assert.deepEqual(again.vault.list().map(f => [f.name, f.versions]), [['other.txt', 1], ['plan.txt', 4]])
