@@ -60,6 +60,13 @@ test('a name put three times keeps three versions that versions lists and get --
   const missing = await cli(['get', 'notes.txt', '--version', '9', '-o', '-'])
   assert.equal(missing.code, 1)
   assert.match(missing.stderr, /"notes.txt" has no version 9: it has 3 .*\(NOT_FOUND\)/)
+  for (const bad of [['--version', '0'], ['--version', 'x'], ['--at', 'yesterday']]) {
+    const refused = await cli(['get', 'notes.txt', ...bad, '-o', '-'])
+    assert.equal(refused.code, 1, bad.join(' '))
+    assert.match(refused.stderr, /^error: .*(version number|is not a time).* \(BAD_INPUT\)\n$/)
+  }
+  const both = await cli(['get', 'notes.txt', '--version', '1', '--at', '2026-01-01', '-o', '-'])
+  assert.equal(both.code, 2)
 
   // rm of the name refuses while it has several versions, and removes nothing.
   const refused = await cli(['rm', 'notes.txt'])
