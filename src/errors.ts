@@ -6,6 +6,7 @@ export type ErrorCode =
   | 'BAD_USAGE'
   | 'NOT_FOUND'
   | 'ALREADY_EXISTS'
+  | 'HAS_VERSIONS'
   | 'UNAUTHORIZED'
   | 'FORBIDDEN'
   | 'CORRUPT'
@@ -31,6 +32,7 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   BAD_USAGE: 400,
   NOT_FOUND: 404,
   ALREADY_EXISTS: 409,
+  HAS_VERSIONS: 409,
   UNAUTHORIZED: 401,
   FORBIDDEN: 403,
   CORRUPT: 500,

@@ -19,9 +19,15 @@ export interface FileRecord {
   replicas: number
   /** Copies wanted, the owner's counted. */
   target: number
+  /** How many versions its name has (set by list(), the newest of each name). */
+  versions?: number
 }
 
-interface FileRow { row: number, file_id: string, name_sealed: Uint8Array, size: number, mtime: string, ctime: string, replicas: number, target: number }
+interface FileRow { row: number, file_id: string, name_sealed: Uint8Array, size: number, mtime: string, ctime: string, replicas: number, target: number, versions?: number }
+
+/** The newer versions of the row `files` (same name; later ctime, or the same ctime and a later row). */
+const NEWER_OF_SAME_NAME = `SELECT 1 FROM files newer WHERE newer.state = 'complete' AND newer.name_mac = files.name_mac
+  AND (newer.ctime > files.ctime OR (newer.ctime = files.ctime AND newer.row > files.row))`
 
 // Per connection. NORMAL: in WAL mode a commit survives a crash of the process but may be lost on
 // power loss. The commits a user relies on (a file completed, a file removed) are made FULL by
@@ -59,7 +65,9 @@ export class Catalog {
 
   private toRecord (r: FileRow): FileRecord {
     const name = open(this.nameKey, r.name_sealed).toString('utf8')
-    return { row: r.row, id: r.file_id, name, size: r.size, mtime: r.mtime, ctime: r.ctime, replicas: r.replicas, target: r.target }
+    const record: FileRecord = { row: r.row, id: r.file_id, name, size: r.size, mtime: r.mtime, ctime: r.ctime, replicas: r.replicas, target: r.target }
+    if (r.versions !== undefined) record.versions = r.versions
+    return record
   }
 
   /** A put in progress: its chunks count as referenced (so a concurrent rm keeps them) until it ends. */
@@ -149,14 +157,39 @@ export class Catalog {
     this.db.prepare('UPDATE files SET replicas = ? WHERE row = ?').run(replicas, row)
   }
 
+  /** One record per name, its newest version, with the name's count of versions. */
   list (): FileRecord[] {
-    const rows = this.db.prepare("SELECT * FROM files WHERE state = 'complete'").all() as unknown as FileRow[]
+    const rows = this.db.prepare(`SELECT *, (SELECT count(*) FROM files older WHERE older.state = 'complete' AND older.name_mac = files.name_mac) AS versions
+      FROM files WHERE state = 'complete' AND NOT EXISTS (${NEWER_OF_SAME_NAME})`).all() as unknown as FileRow[]
     return rows.map(r => this.toRecord(r)).sort((a, b) => a.name.localeCompare(b.name))
   }
 
+  /** Every complete file, each version of each name (prune's input). */
+  listAllVersions (): FileRecord[] {
+    const rows = this.db.prepare("SELECT * FROM files WHERE state = 'complete' ORDER BY ctime, row").all() as unknown as FileRow[]
+    return rows.map(r => this.toRecord(r))
+  }
+
+  /** The newest version of a name. */
   byName (name: string): FileRecord | undefined {
-    const r = this.db.prepare("SELECT * FROM files WHERE state = 'complete' AND name_mac = ? ORDER BY ctime DESC LIMIT 1").get(this.nameMac(name)) as FileRow | undefined
+    const r = this.db.prepare("SELECT * FROM files WHERE state = 'complete' AND name_mac = ? ORDER BY ctime DESC, row DESC LIMIT 1").get(this.nameMac(name)) as FileRow | undefined
     return r ? this.toRecord(r) : undefined
+  }
+
+  /** Every version of a name, oldest first (version 1 is the first). */
+  versionsOf (name: string): FileRecord[] {
+    const rows = this.db.prepare("SELECT * FROM files WHERE state = 'complete' AND name_mac = ? ORDER BY ctime, row").all(this.nameMac(name)) as unknown as FileRow[]
+    return rows.map(r => this.toRecord(r))
+  }
+
+  /** The bytes of the chunks that only `rows` use (what removing them all frees), each chunk once. */
+  exclusiveChunkBytes (rows: number[]): number {
+    if (rows.length === 0) return 0
+    const list = rows.map(r => Math.trunc(r)).join(',')
+    const row = this.db.prepare(`SELECT coalesce(sum(size), 0) AS bytes FROM (SELECT chunk_id, max(size) AS size FROM file_chunks
+      WHERE file_row IN (${list}) GROUP BY chunk_id) mine
+      WHERE NOT EXISTS (SELECT 1 FROM file_chunks other WHERE other.chunk_id = mine.chunk_id AND other.file_row NOT IN (${list}))`).get() as { bytes: number }
+    return row.bytes
   }
 
   /** By full file ID or an unambiguous prefix of at least 8 hex digits. */
@@ -183,11 +216,12 @@ export class Catalog {
     return (this.db.prepare("SELECT count(*) AS n FROM files WHERE state = 'pending'").get() as { n: number }).n
   }
 
-  /** Keeps only the newest file of each name (rows of older versions are dropped, blobs kept). */
+  /**
+   * Keeps only the newest file of each name (rows of older versions are dropped, blobs kept): for a
+   * catalog rebuilt from a vault older than the journal, whose releases kept one version per name.
+   */
   dropShadowedNames (): void {
-    this.db.prepare(`DELETE FROM files WHERE state = 'complete' AND EXISTS (
-      SELECT 1 FROM files newer WHERE newer.state = 'complete' AND newer.name_mac = files.name_mac
-      AND (newer.ctime > files.ctime OR (newer.ctime = files.ctime AND newer.row > files.row)))`).run()
+    this.db.prepare(`DELETE FROM files WHERE state = 'complete' AND EXISTS (${NEWER_OF_SAME_NAME})`).run()
   }
 
   /** Files below their copy target; a target of 0 means 'all' and stands for `allTarget` copies. */

@@ -47,6 +47,13 @@ CREATE TABLE IF NOT EXISTS file_chunks (
 );
 CREATE INDEX IF NOT EXISTS file_chunks_by_chunk ON file_chunks (chunk_id);
 ` + HOLDERS_SCHEMA + JOURNAL_SCHEMA)
+  },
+  {
+    version: 2,
+    name: 'file versions: every put of a name is kept, listed per name in time order',
+    // A name's versions are its complete rows ordered by ctime (docs/DECISIONS.md "Versions"); this
+    // index answers "the newest of each name" and "the versions of a name" without a scan.
+    up: (db) => db.exec('CREATE INDEX IF NOT EXISTS files_by_name_ctime ON files (name_mac, state, ctime, row);')
   }
 ]
 

@@ -12,11 +12,14 @@ import { registerStatus } from './commands/status.ts'
 import { registerMsg } from './commands/msg.ts'
 import { registerRecover } from './commands/recover.ts'
 import { registerScrub } from './commands/scrub.ts'
+import { registerVersions } from './commands/versions.ts'
 
 export function buildProgram (): Command {
   const program = new Command('distri-vault')
     .description('decentralized, encrypted, peer-to-peer file vault')
     .version('0.1.0')
+    // The program's own options (--version) only before the verb: `get NAME --version N` is get's.
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({
       // Usage errors come out in the one error format; help text goes to stdout as usual.
@@ -32,6 +35,7 @@ export function buildProgram (): Command {
   registerMsg(program)
   registerRecover(program)
   registerScrub(program)
+  registerVersions(program)
   return program
 }
 

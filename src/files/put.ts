@@ -4,7 +4,6 @@
 import { chunkStream, DEFAULT_CHUNKING } from '../chunker/index.ts'
 import { sealChunk, sealManifest } from '../crypto/index.ts'
 import { VaultError, toVaultError } from '../errors.ts'
-import type { FileRecord } from '../catalog/index.ts'
 import { widestTarget, type ReplicaTarget, type VaultContext } from './context.ts'
 import { checkFileName, type Manifest } from './manifest.ts'
 import { noteStreamed } from '../runtime/index.ts'
@@ -54,7 +53,6 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
   let inflightBytes = 0
   let size = 0
   let done = 0
-  let previous: FileRecord | undefined
   let result: PutResult
   try {
     for await (const plain of chunkStream(source, DEFAULT_CHUNKING, options.ownedSource === true)) {
@@ -86,7 +84,6 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
     await storeBlob(ctx, sealed.id, sealed.sealed, target)
     // The file exists once its add record is durable here and copied as its manifest is.
     const record = await ctx.journal.append('add', sealed.id, widestTarget(target, ctx.defaultReplicas ?? 1))
-    previous = catalog.byName(name)
     const replicas = 1 + catalog.holders.minHolders(row, sealed.id)
     catalog.durably(() => catalog.transaction(() => {
       catalog.completeFile(row, { id: sealed.id, name, size, mtime: manifest.mtime, ctime: now, replicas, target: manifest.target ?? 1 })
@@ -105,9 +102,8 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
     } catch {}
     throw toVaultError(err)
   }
-  // Committed: the new file is listed. Same name again: the new file replaces the old one now that
-  // it is durable. A failure from here on must not undo the new file (it would lose both versions).
-  if (previous !== undefined) await ctx.removeRecord(previous)
+  // Committed: the new file is listed. Same name again: it is the name's newest version, and the
+  // older ones stay (files/versions.ts) until rm or prune removes them.
   await ctx.journal.maybeCheckpoint()
   return result
 }

@@ -1,8 +1,10 @@
 // Rebuilds the catalog from the sealed blobs in storage/<own id>/ alone. A blob is a manifest of
 // this owner exactly when its read key unwraps with the vault key, a journal blob when it opens with
 // the journal key; everything else is a chunk. When the folder holds a journal, replaying it says
-// which files exist (nothing removed comes back, nothing half-put appears); a vault from before the
-// journal has only manifests, and then every manifest is a file (the newest of each name wins).
+// which files exist (nothing removed comes back, nothing half-put appears), every version of every
+// name included (their order is the ctime sealed in each manifest); a vault from before the journal
+// has only manifests, and then every manifest is a file (the newest of each name wins, as those
+// releases kept one version per name).
 // This is what makes a lost catalog.db — or a whole lost disk, with `recover` — survivable.
 import { MANIFEST_HEADER_BYTES, unwrapReadKey, openManifest } from '../crypto/index.ts'
 import type { VaultContext } from './context.ts'
@@ -60,7 +62,7 @@ export async function rebuildCatalog (ctx: VaultContext, defaultTarget: number):
     const seen = own === undefined ? undefined : replay.lines.get(own)
     if (seen !== undefined) catalog.journal.raiseNextSeq(seen + 1)
   })
-  catalog.dropShadowedNames()
+  // Every file the history lists is a version of its name: none is dropped for a newer one.
   return result
 }
 

@@ -12,6 +12,8 @@ import { putFile, type PutOptions, type PutResult } from './put.ts'
 import { loadOwnManifest, loadSharedManifest, readFileBytes, writeFileAt, type ByteRange } from './read.ts'
 import { rebuildCatalog, type RebuildResult } from './rebuild.ts'
 import { Journal } from './journal.ts'
+import { pickVersion, type VersionPick } from './versions.ts'
+import { pruneVersions, type PruneOptions, type PruneResult } from './prune.ts'
 
 export interface VaultOptions {
   nodeId: string
@@ -67,20 +69,33 @@ export class Vault implements VaultContext {
     return this.catalog.list()
   }
 
-  /** A name, a file ID or an unambiguous ID prefix (≥ 8 hex digits) of this owner's files. */
-  resolve (ref: string): FileRecord {
-    const byName = this.catalog.byName(ref)
-    if (byName !== undefined) return byName
+  /**
+   * A name (its newest version), a file ID or an unambiguous ID prefix (≥ 8 hex digits) of this
+   * owner's files (that very version). With `pick`, a version of the name (of the ID's name).
+   */
+  resolve (ref: string, pick?: VersionPick): FileRecord {
+    const record = this.catalog.byName(ref) ?? this.resolveId(ref)
+    if (pick === undefined || (pick.version === undefined && pick.at === undefined)) return record
+    return pickVersion(record.name, this.catalog.versionsOf(record.name), pick)
+  }
+
+  private resolveId (ref: string): FileRecord {
     const byId = this.catalog.byId(ref.toLowerCase())
     if (byId.length > 1) throw new VaultError('BAD_INPUT', `"${ref}" matches more than one file ID; give more digits`)
     if (byId.length === 1) return byId[0]
     throw new VaultError('NOT_FOUND', `no file named or with ID "${ref}"`)
   }
 
-  /** Opens a file by name, ID or capability string. */
-  async open (ref: string): Promise<OpenFile> {
+  /** Every version of the name `ref` names (or of the file ID's name), oldest first. */
+  versions (ref: string): FileRecord[] {
+    return this.catalog.versionsOf(this.resolve(ref).name)
+  }
+
+  /** Opens a file by name, ID or capability string (with `pick`, an older version of an own file). */
+  async open (ref: string, pick?: VersionPick): Promise<OpenFile> {
     // An own file's name wins over the capability syntax: "dv1.notes.txt" is a legal file name.
     if (isCapability(ref) && this.catalog.byName(ref) === undefined) {
+      if (pick?.version !== undefined || pick?.at !== undefined) throw new VaultError('BAD_INPUT', 'a capability names one version of a file: --version and --at do not apply to it')
       const cap = parseCapability(ref)
       const manifest = await loadSharedManifest(this, cap.ownerId, cap.fileId, cap.readKey).catch((err: unknown) => {
         // The blob is there and intact (its hash matched) but the key does not open it: a bad capability.
@@ -91,7 +106,7 @@ export class Vault implements VaultContext {
       })
       return { id: cap.fileId, owner: cap.ownerId, name: manifest.name, size: manifest.size, mtime: manifest.mtime, manifest }
     }
-    const record = this.resolve(ref)
+    const record = this.resolve(ref, pick)
     const manifest = await loadOwnManifest(this, record.id)
     return { id: record.id, owner: this.nodeId, name: record.name, size: record.size, mtime: record.mtime, manifest }
   }
@@ -105,10 +120,25 @@ export class Vault implements VaultContext {
     return await writeFileAt(this, file.owner, file.manifest, fd, signal, onProgress)
   }
 
-  async remove (ref: string): Promise<FileRecord> {
-    const record = this.resolve(ref)
-    await this.removeRecord(record)
-    return record
+  /**
+   * `rm`: a file ID (or prefix) removes that one version; a name removes the name, which with more
+   * than one version needs `allVersions` (otherwise HAS_VERSIONS, and nothing is removed). Versions
+   * go oldest first, so a failure midway leaves the newest. Resolves with the newest one removed.
+   */
+  async remove (ref: string, options: { allVersions?: boolean } = {}): Promise<FileRecord & { removedVersions: number }> {
+    const byName = this.catalog.byName(ref)
+    const record = byName ?? this.resolveId(ref)
+    const versions = byName !== undefined || options.allVersions === true ? this.catalog.versionsOf(record.name) : [record]
+    if (versions.length > 1 && options.allVersions !== true) {
+      throw new VaultError('HAS_VERSIONS', `"${record.name}" has ${versions.length} versions; nothing was removed. Remove them all with --all-versions, or one by its ID (see "distri-vault versions ${record.name}")`)
+    }
+    for (const version of versions) await this.removeRecord(version)
+    return { ...(versions.at(-1) ?? record), removedVersions: versions.length }
+  }
+
+  /** Drops old versions by a retention policy (prune.ts). */
+  async prune (options: PruneOptions): Promise<PruneResult> {
+    return await pruneVersions(this, options)
   }
 
   async share (ref: string): Promise<string> {

@@ -58,7 +58,7 @@ test('a user stores, lists, reads, shares and removes files through the CLI', as
 
   const ls = JSON.parse((await runCli(['ls', '--data', data, '--json'])).stdout)
   assert.deepEqual(ls.map((f: { name: string }) => f.name), ['notes/today.txt', 'photo.jpg'])
-  for (const f of ls) assert.deepEqual(Object.keys(f).sort(), ['id', 'mtime', 'name', 'replicas', 'size'])
+  for (const f of ls) assert.deepEqual(Object.keys(f).sort(), ['id', 'mtime', 'name', 'replicas', 'size', 'versions'])
 
   const out = join(dir, 'back.jpg')
   const get = await runCli(['get', 'photo.jpg', '-o', out, '--data', data])

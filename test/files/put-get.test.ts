@@ -31,7 +31,7 @@ test('a Node Readable stream can be put directly', async (t) => {
   assert.ok((await readAll(vault, 'from-readable.bin')).equals(data))
 })
 
-test('a file put again under the same name replaces the old one', async (t) => {
+test('a file put again under the same name keeps the old one as version 1, both readable byte-equal', async (t) => {
   const { vault, blobFiles } = await openTestVault(t)
   const v1 = randomBytes(300_000)
   const v2 = randomBytes(200_000)
@@ -39,11 +39,13 @@ test('a file put again under the same name replaces the old one', async (t) => {
   const second = await vault.put(inPieces(v2), { name: 'notes.txt' })
   assert.notEqual(first.id, second.id)
   const listed = vault.list()
-  assert.deepEqual(listed.map(f => [f.name, f.id, f.size]), [['notes.txt', second.id, 200_000]])
+  assert.deepEqual(listed.map(f => [f.name, f.id, f.size, f.versions]), [['notes.txt', second.id, 200_000, 2]], 'one row per name: the newest')
+  assert.deepEqual(vault.versions('notes.txt').map(v => v.id), [first.id, second.id])
   assert.ok((await readAll(vault, 'notes.txt')).equals(v2))
-  await assert.rejects(vault.open(first.id), vaultError('NOT_FOUND'))
-  // The old version's chunk and manifest are gone from disk: one chunk + one manifest remain.
-  assert.equal((await blobFiles()).length, 2)
+  assert.ok((await readAll(vault, await vault.open('notes.txt', { version: 1 }))).equals(v1))
+  assert.ok((await readAll(vault, first.id)).equals(v1), 'the old version by its ID')
+  // Both versions' chunk and manifest are on disk.
+  assert.equal((await blobFiles()).length, 4)
 })
 
 test('range reads return exactly the bytes asked for: the start, across chunk boundaries, and the end', async (t) => {
@@ -99,8 +101,8 @@ test('files in folders keep their relative path as their name', async (t) => {
   assert.equal((await readAll(vault, 'docs/b.txt')).toString(), 'b')
 })
 
-test('two puts of the same name at once leave exactly one file of that name, readable whole', async (t) => {
-  const { vault, blobFiles } = await openTestVault(t)
+test('two puts of the same name at once leave two more versions of that name, each readable whole', async (t) => {
+  const { vault } = await openTestVault(t)
   const [a, b] = [randomBytes(MiB), randomBytes(MiB)]
   await vault.put(inPieces(randomBytes(1000)), { name: 'race.bin' })
   const [pa, pb] = await Promise.all([
@@ -109,11 +111,11 @@ test('two puts of the same name at once leave exactly one file of that name, rea
   ])
   const listed = vault.list()
   assert.equal(listed.length, 1)
-  const winner = listed[0].id === pa.id ? a : b
+  assert.equal(listed[0].versions, 3)
   assert.ok([pa.id, pb.id].includes(listed[0].id))
-  assert.ok((await readAll(vault, 'race.bin')).equals(winner))
-  const file = await vault.open('race.bin')
-  assert.equal((await blobFiles()).length, new Set(file.manifest.chunks.map(c => c.id)).size + 1, 'the loser was cleaned up')
+  assert.deepEqual(new Set(vault.versions('race.bin').slice(1).map(v => v.id)), new Set([pa.id, pb.id]))
+  assert.ok((await readAll(vault, pa.id)).equals(a))
+  assert.ok((await readAll(vault, pb.id)).equals(b))
 })
 
 test('a chunk damaged on disk makes the read fail with CORRUPT, and other files stay readable', async (t) => {

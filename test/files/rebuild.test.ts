@@ -18,7 +18,7 @@ test('after catalog.db is deleted, rebuild lists the same files and they read ba
   ])
   contents.set('same-as-report.pdf', contents.get('docs/report.pdf')!)
   for (const [name, data] of contents) await tv.vault.put(inPieces(data), { name, mtime: new Date('2024-05-06T07:08:09.000Z') })
-  // A replaced name and a removed file must not come back.
+  // A name put twice comes back with both versions; a removed file must not come back.
   await tv.vault.put(inPieces(Buffer.from('old')), { name: 'versioned.txt' })
   await tv.vault.put(inPieces(Buffer.from('new')), { name: 'versioned.txt' })
   contents.set('versioned.txt', Buffer.from('new'))
@@ -29,8 +29,10 @@ test('after catalog.db is deleted, rebuild lists the same files and they read ba
   await tv.reopenCatalog({ wipe: true })
   assert.deepEqual(tv.vault.list(), [], 'the new catalog starts empty')
   const result = await tv.vault.rebuild()
-  assert.equal(result.files, before.length)
+  assert.equal(result.files, before.length + 1, 'every version is a file: versioned.txt has two')
   assert.equal(result.skipped, 0)
+  assert.deepEqual(tv.vault.versions('versioned.txt').map(v => v.size), [3, 3])
+  assert.ok((await readAll(tv.vault, await tv.vault.open('versioned.txt', { version: 1 }))).equals(Buffer.from('old')))
 
   const after = tv.vault.list().map(f => ({ id: f.id, name: f.name, size: f.size, mtime: f.mtime }))
   assert.deepEqual(after, before)

@@ -75,3 +75,21 @@ export async function readBytes (node: VaultNode, ref: string): Promise<Buffer> 
   for await (const part of node.vault.read(file)) parts.push(part)
   return Buffer.concat(parts)
 }
+
+/**
+ * `node`'s disk is lost: it stops, its data dir goes, and a new data dir restored from its phrase
+ * (same node ID) starts as `dirName` and joins the others again. Resolves with the new node;
+ * `recover` is the caller's to run.
+ */
+export async function replaceDisk (cluster: Cluster, node: VaultNode, dirName: string): Promise<VaultNode> {
+  const phrase = cluster.phrases.get(node.nodeId)!
+  const others = cluster.nodes.filter(n => n !== node && n.nodeId !== node.nodeId && n.networking !== undefined)
+  await node.stop()
+  await rm(node.paths.root, { recursive: true, force: true })
+  const dataDir = join(cluster.root, dirName)
+  // Not cluster.networkKeyFile: that is in the first node's data dir, which may be the one lost.
+  await initDataDir({ dataDir, recoverPhrase: phrase, joinKeyFile: others[0].paths.networkKey })
+  const again = await cluster.add({}, dataDir)
+  await waitForMesh([again, ...others])
+  return again
+}

@@ -3,10 +3,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
-import { rm } from 'node:fs/promises'
-import { join } from 'node:path'
-import { startCluster, putBytes, readBytes, waitForMesh } from '../helpers/cluster.ts'
-import { initDataDir, type VaultNode } from '../../src/index.ts'
+import { startCluster, putBytes, readBytes, replaceDisk } from '../helpers/cluster.ts'
+import type { VaultNode } from '../../src/index.ts'
 import { waitFor } from '../helpers/cli.ts'
 import { sealChunk, sealManifest } from '../../src/crypto/index.ts'
 
@@ -36,13 +34,7 @@ test('after put A, put B, rm A (a holder missed it) and a put C killed midway, r
     await a.networking!.client.putBlob(holder.nodeId, a.nodeId, manifestC.id, manifestC.sealed)
   }
 
-  const phrase = cluster.phrases.get(a.nodeId)!
-  await a.stop()
-  await rm(a.paths.root, { recursive: true, force: true }) // the disk is gone
-  const newDir = join(cluster.root, 'a-again')
-  await initDataDir({ dataDir: newDir, recoverPhrase: phrase, joinKeyFile: b.paths.networkKey })
-  const again = await cluster.add({}, newDir)
-  await waitForMesh([again, b, c])
+  const again = await replaceDisk(cluster, a, 'a-again') // the disk is gone
   const result = await again.recover()
   assert.equal(result.failed, 0)
   assert.deepEqual(again.vault.list().map(f => f.name), ['B.bin'], 'nothing deleted comes back, nothing half-put appears')
@@ -58,13 +50,7 @@ test('a new disk that puts files before running recover loses nothing: the sweep
   const oldIds = [oldPut.id, ...(await a.vault.open(oldPut.id)).manifest.chunks.map(ch => ch.id)]
   await putBytes(a, 'gone.bin', randomBytes(1000), 3)
   await a.vault.remove('gone.bin')
-  const phrase = cluster.phrases.get(a.nodeId)!
-  await a.stop()
-  await rm(a.paths.root, { recursive: true, force: true })
-  const newDir = join(cluster.root, 'a-new')
-  await initDataDir({ dataDir: newDir, recoverPhrase: phrase, joinKeyFile: b.paths.networkKey })
-  const again = await cluster.add({}, newDir)
-  await waitForMesh([again, b, c])
+  const again = await replaceDisk(cluster, a, 'a-new')
 
   // Before recover: a new file, removals of its own, compaction, and sweeps.
   const fresh = randomBytes(300_000)
@@ -84,12 +70,7 @@ test('a new disk that puts files before running recover loses nothing: the sweep
   assert.equal(sha(await readBytes(again, 'new.bin')), sha(fresh))
 
   // The merged history is the one from now on: another disk loss brings back the same two files.
-  await again.stop()
-  await rm(newDir, { recursive: true, force: true })
-  const third = join(cluster.root, 'a-third')
-  await initDataDir({ dataDir: third, recoverPhrase: phrase, joinKeyFile: b.paths.networkKey })
-  const thrice = await cluster.add({}, third)
-  await waitForMesh([thrice, b, c])
+  const thrice = await replaceDisk(cluster, again, 'a-third')
   await thrice.recover()
   assert.deepEqual(thrice.vault.list().map(f => f.name), ['new.bin', 'old.bin'])
 })
@@ -105,13 +86,7 @@ test('a new disk that stores and removes the same bytes as an old file before re
   const [a, b, c] = cluster.nodes
   const old = randomBytes(600_000)
   await putBytes(a, 'old.bin', old, 3)
-  const phrase = cluster.phrases.get(a.nodeId)!
-  await a.stop()
-  await rm(a.paths.root, { recursive: true, force: true })
-  const newDir = join(cluster.root, 'a-same')
-  await initDataDir({ dataDir: newDir, recoverPhrase: phrase, joinKeyFile: b.paths.networkKey })
-  const again = await cluster.add({}, newDir)
-  await waitForMesh([again, b, c])
+  const again = await replaceDisk(cluster, a, 'a-same')
 
   // Same bytes, so the same chunk IDs (one vault key): removing the copy must not reach the old file.
   await putBytes(again, 'copy.bin', old, 3)

@@ -9,7 +9,7 @@ import { z } from 'zod'
 import type { VaultNode } from '../../node/index.ts'
 import type { FileRecord } from '../../catalog/index.ts'
 import { VaultError } from '../../errors.ts'
-import { checkFileName, createLocalFile, fitFileName, openLocalFile, type ByteRange, type OpenFile, type ReplicaTarget } from '../../files/index.ts'
+import { checkFileName, createLocalFile, fitFileName, openLocalFile, parseVersionTime, versionViews, type ByteRange, type OpenFile, type ReplicaTarget, type VersionPick } from '../../files/index.ts'
 import { progressLines, replyNdjson } from '../ndjson.ts'
 import { parseRange } from '../range.ts'
 import type { ApiStats } from '../server.ts'
@@ -30,9 +30,31 @@ const exportBody = z.object({
   path: importBody.shape.path
 })
 const refParams = z.object({ ref: z.string().min(1, 'give a file name, ID or capability').max(8192) })
+/** ?version=N (1 = oldest) or ?at=TIME: which version of a name a read means (default: the newest). */
+const versionQuery = z.object({
+  version: z.string().regex(/^[1-9]\d{0,8}$/, 'must be a version number (1 = the oldest)').optional(),
+  at: z.string().min(1).max(64).optional()
+})
+const removeQuery = z.object({ allVersions: z.enum(['true', 'false', '1', '0']).optional() })
+const keepCount = z.number().int().min(0).max(1_000_000).optional()
+const pruneBody = z.object({
+  keepLast: keepCount,
+  keepDaily: keepCount,
+  keepWeekly: keepCount,
+  dryRun: z.boolean().optional(),
+  names: z.array(z.string().min(1).max(4096)).max(10_000).optional()
+})
 
-export function fileView (f: FileRecord): { id: string, name: string, size: number, mtime: string, replicas: number } {
-  return { id: f.id, name: f.name, size: f.size, mtime: f.mtime, replicas: f.replicas }
+export function fileView (f: FileRecord): { id: string, name: string, size: number, mtime: string, replicas: number, versions?: number } {
+  return { id: f.id, name: f.name, size: f.size, mtime: f.mtime, replicas: f.replicas, ...(f.versions === undefined ? {} : { versions: f.versions }) }
+}
+
+function parseVersionPick (query: unknown): VersionPick | undefined {
+  const { version, at } = parse(versionQuery, query)
+  if (version !== undefined && at !== undefined) throw new VaultError('BAD_USAGE', 'give --version or --at, not both')
+  if (version !== undefined) return { version: Number(version) }
+  if (at !== undefined) return { at: parseVersionTime(at) }
+  return undefined
 }
 
 function parse<S extends z.ZodType> (schema: S, value: unknown): z.infer<S> {
@@ -218,13 +240,23 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode, options: File
 
   app.get('/api/files/:ref/info', async (request) => {
     const { ref } = parse(refParams, request.params)
-    const file = await node.vault.open(ref)
+    const file = await node.vault.open(ref, parseVersionPick(request.query))
     return { id: file.id, owner: file.owner, name: file.name, size: file.size, mtime: file.mtime, chunks: file.manifest.chunks.length }
+  })
+
+  app.get('/api/files/:ref/versions', async (request) => {
+    const { ref } = parse(refParams, request.params)
+    return versionViews(node.vault.versions(ref))
+  })
+
+  app.post('/api/prune', async (request) => {
+    const body = parse(pruneBody, request.body ?? {})
+    return await node.vault.prune(body)
   })
 
   app.get('/api/files/:ref', async (request, reply) => {
     const { ref } = parse(refParams, request.params)
-    const file = await node.vault.open(ref)
+    const file = await node.vault.open(ref, parseVersionPick(request.query))
     const range = parseRange(request.headers.range, file.size)
     if (range.kind === 'unsatisfiable') {
       reply.header('content-range', `bytes */${file.size}`)
@@ -241,9 +273,10 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode, options: File
 
   app.delete('/api/files/:ref', async (request) => {
     const { ref } = parse(refParams, request.params)
-    const removed = await node.vault.remove(ref)
+    const { allVersions } = parse(removeQuery, request.query)
+    const removed = await node.vault.remove(ref, { allVersions: allVersions === 'true' || allVersions === '1' })
     node.announceFile('removed', removed.size)
-    return fileView(removed)
+    return { ...fileView(removed), removedVersions: removed.removedVersions }
   })
 
   app.get('/api/files/:ref/health', async (request) => {

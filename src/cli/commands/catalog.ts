@@ -3,7 +3,8 @@ import type { Command } from 'commander'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { formatBytes, formatTable, printJson, printLine } from '../output.ts'
 
-interface FileView { id: string, name: string, size: number, mtime: string, replicas: number }
+interface FileView { id: string, name: string, size: number, mtime: string, replicas: number, versions?: number }
+interface RemoveFlags extends CommonOptions { allVersions?: boolean }
 
 export function registerCatalog (program: Command): void {
   withCommon(program.command('ls'))
@@ -17,12 +18,14 @@ export function registerCatalog (program: Command): void {
     })
 
   withCommon(program.command('rm'))
-    .description('delete a file here and on its holders')
+    .description('delete a file here and on its holders: a name with several versions needs --all-versions; an ID removes that one version')
     .argument('<ref>', 'file name or ID')
-    .action(async (ref: string, flags: CommonOptions) => {
-      const file = await (await clientFor(flags)).json<FileView>(`/api/files/${encodeURIComponent(ref)}`, { method: 'DELETE' })
+    .option('--all-versions', 'remove every version of the name')
+    .action(async (ref: string, flags: RemoveFlags) => {
+      const query = flags.allVersions === true ? '?allVersions=true' : ''
+      const file = await (await clientFor(flags)).json<FileView & { removedVersions: number }>(`/api/files/${encodeURIComponent(ref)}${query}`, { method: 'DELETE' })
       if (flags.json === true) printJson(file)
-      else printLine(`removed ${file.name} (${file.id})`)
+      else printLine(`removed ${file.name} (${file.removedVersions > 1 ? `${file.removedVersions} versions` : file.id})`)
     })
 
   withCommon(program.command('share'))

@@ -11,16 +11,19 @@ import { followJob, isLoopback, startLocalJob, type ApiClient } from '../client.
 import { printJson } from '../output.ts'
 import { createProgress } from '../progress.ts'
 
-interface GetFlags extends CommonOptions { output?: string }
+interface GetFlags extends CommonOptions { output?: string, version?: string, at?: string }
 
 export function registerGet (program: Command): void {
   withCommon(program.command('get'))
     .description('write a file (by name, ID or capability) to PATH, or to stdout with -o -')
     .argument('<ref>', 'file name, file ID (or a prefix of 8+ hex digits) or capability string')
     .option('-o, --output <path>', 'where to write it ("-" = stdout; default: the file name in the current folder)')
-    .action(async (ref: string, flags: GetFlags) => {
+    .option('--version <n>', 'an older version of the name (1 = the oldest; see "versions NAME")')
+    .option('--at <time>', 'the version stored at or before TIME (ISO time, or a date: the end of that day, UTC)')
+    .action(async (given: string, flags: GetFlags) => {
       if (flags.output === '') throw new VaultError('BAD_USAGE', '-o needs a path (or - for stdout)')
       const client = await clientFor(flags)
+      const ref = await pinVersion(client, given, flags)
       if (flags.output !== '-' && isLoopback(client.url) && process.env.DV_GET_STREAM !== '1') {
         if (await exportLocal(client, ref, flags)) return
       }
@@ -66,6 +69,18 @@ export function registerGet (program: Command): void {
         res.destroy()
       }
     })
+}
+
+/**
+ * --version N / --at TIME: the node picks that version and the rest of get reads it by its file ID,
+ * so streaming, -o and the local export work for it exactly as for the newest.
+ */
+async function pinVersion (client: ApiClient, ref: string, flags: GetFlags): Promise<string> {
+  if (flags.version === undefined && flags.at === undefined) return ref
+  if (flags.version !== undefined && flags.at !== undefined) throw new VaultError('BAD_USAGE', 'give --version or --at, not both')
+  const query = flags.version !== undefined ? `version=${encodeURIComponent(flags.version)}` : `at=${encodeURIComponent(flags.at!)}`
+  const info = await client.json<{ id: string }>(`/api/files/${encodeURIComponent(ref)}/info?${query}`)
+  return info.id
 }
 
 /**
