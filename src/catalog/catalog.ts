@@ -19,9 +19,13 @@ export interface FileRecord {
   replicas: number
   /** Copies wanted, the owner's counted. */
   target: number
+  /** A file, or a folder (its size is its files' total). Absent means a file. */
+  kind?: 'file' | 'tree'
+  /** Files in it: 1 for a file. */
+  files?: number
 }
 
-interface FileRow { row: number, file_id: string, name_sealed: Uint8Array, size: number, mtime: string, ctime: string, replicas: number, target: number }
+interface FileRow { row: number, file_id: string, name_sealed: Uint8Array, size: number, mtime: string, ctime: string, replicas: number, target: number, kind: 'file' | 'tree', file_count: number }
 
 // Per connection. NORMAL: in WAL mode a commit survives a crash of the process but may be lost on
 // power loss. The commits a user relies on (a file completed, a file removed) are made FULL by
@@ -59,7 +63,7 @@ export class Catalog {
 
   private toRecord (r: FileRow): FileRecord {
     const name = open(this.nameKey, r.name_sealed).toString('utf8')
-    return { row: r.row, id: r.file_id, name, size: r.size, mtime: r.mtime, ctime: r.ctime, replicas: r.replicas, target: r.target }
+    return { row: r.row, id: r.file_id, name, size: r.size, mtime: r.mtime, ctime: r.ctime, replicas: r.replicas, target: r.target, kind: r.kind, files: r.file_count }
   }
 
   /** A put in progress: its chunks count as referenced (so a concurrent rm keeps them) until it ends. */
@@ -75,6 +79,12 @@ export class Catalog {
     this.insertChunk.run(row, seq, chunkId, size)
   }
 
+  /** Many chunks of a put in progress claimed in one transaction (a folder's small files: no
+   * transaction per file). Same visibility and durability as addChunk. */
+  addChunks (row: number, chunks: Array<{ seq: number, id: string, size: number }>): void {
+    this.transaction(() => { for (const c of chunks) this.addChunk(row, c.seq, c.id, c.size) })
+  }
+
   /** The manifest of a put in progress, claimed before it is written, so a crash or a sweep knows it. */
   claimManifest (row: number, fileId: string): void {
     this.db.prepare('UPDATE files SET file_id = ? WHERE row = ?').run(fileId, row)
@@ -82,8 +92,8 @@ export class Catalog {
 
   /** The put is done: this commit is synced, so a file reported stored stays listed. */
   completeFile (row: number, file: Omit<FileRecord, 'row'>): void {
-    this.durably(() => this.db.prepare(`UPDATE files SET file_id = ?, name_mac = ?, name_sealed = ?, size = ?, mtime = ?, ctime = ?, replicas = ?, target = ?, state = 'complete' WHERE row = ?`)
-      .run(file.id, this.nameMac(file.name), seal(this.nameKey, Buffer.from(file.name)), file.size, file.mtime, file.ctime, file.replicas, file.target, row))
+    this.durably(() => this.db.prepare(`UPDATE files SET file_id = ?, name_mac = ?, name_sealed = ?, size = ?, mtime = ?, ctime = ?, replicas = ?, target = ?, kind = ?, file_count = ?, state = 'complete' WHERE row = ?`)
+      .run(file.id, this.nameMac(file.name), seal(this.nameKey, Buffer.from(file.name)), file.size, file.mtime, file.ctime, file.replicas, file.target, file.kind ?? 'file', file.files ?? 1, row))
   }
 
   /** Runs `fn` with synchronous = FULL: its commit (and every WAL frame before it) is fsynced. */

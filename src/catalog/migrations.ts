@@ -47,6 +47,14 @@ CREATE TABLE IF NOT EXISTS file_chunks (
 );
 CREATE INDEX IF NOT EXISTS file_chunks_by_chunk ON file_chunks (chunk_id);
 ` + HOLDERS_SCHEMA + JOURNAL_SCHEMA)
+  },
+  {
+    version: 3,
+    name: 'folders: a row is a file or a tree, and a tree counts its files',
+    up: (db) => db.exec(`
+ALTER TABLE files ADD COLUMN kind TEXT NOT NULL DEFAULT 'file' CHECK (kind IN ('file', 'tree'));
+ALTER TABLE files ADD COLUMN file_count INTEGER NOT NULL DEFAULT 1;
+`)
   }
 ]
 

@@ -1,0 +1,89 @@
+// Walking a folder on the node's own machine, in the listing's order (tree-listing.ts), without
+// following links: a link is an entry of its own (its target text), never a way out of the tree.
+// The walk holds one folder's names at a time per level of depth, never the whole tree.
+import { constants, type Stats } from 'node:fs'
+import { access, lstat, readdir, readlink } from 'node:fs/promises'
+import { join } from 'node:path'
+import { VaultError } from '../errors.ts'
+
+export interface WalkedEntry {
+  /** Inside the tree ("" = the root), components joined by "/". */
+  path: string
+  /** On this machine. */
+  full: string
+  type: 'file' | 'dir' | 'symlink' | 'other'
+  stat: Stats
+  /** A link's target text. */
+  target?: string
+}
+
+/** What the walk could not read or store; the walk goes on past it. */
+export type WalkProblem = (message: string) => void
+
+export async function * walkTree (root: string, problem: WalkProblem): AsyncGenerator<WalkedEntry> {
+  const info = await lstat(root).catch(() => null)
+  if (info === null || !info.isDirectory()) throw new VaultError('NOT_FOUND', `the node finds no folder at ${root}`)
+  yield { path: '', full: root, type: 'dir', stat: info }
+  yield * walkChildren(root, '', problem)
+}
+
+async function * walkChildren (dir: string, prefix: string, problem: WalkProblem): AsyncGenerator<WalkedEntry> {
+  let raw: Buffer[]
+  try {
+    raw = await readdir(dir, { encoding: 'buffer' })
+  } catch (err) {
+    problem(`cannot read the folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`)
+    return
+  }
+  const names: string[] = []
+  for (const bytes of raw) {
+    const name = bytes.toString('utf8')
+    // A name that is not UTF-8 would come back as another name: the vault cannot store it.
+    if (!Buffer.from(name, 'utf8').equals(bytes)) problem(`cannot store ${join(dir, name)}: its name is not valid UTF-8`)
+    else names.push(name)
+  }
+  names.sort((a, b) => a < b ? -1 : a > b ? 1 : 0)
+  for (const name of names) {
+    const full = join(dir, name)
+    const path = prefix === '' ? name : `${prefix}/${name}`
+    const stat = await lstat(full).catch(() => null)
+    if (stat === null) { problem(`cannot read ${full}: it vanished while the folder was read`); continue }
+    if (stat.isSymbolicLink()) {
+      const target = await readlink(full).catch(() => undefined)
+      if (target === undefined) problem(`cannot read the link ${full}`)
+      else yield { path, full, type: 'symlink', stat, target }
+    } else if (stat.isDirectory()) {
+      yield { path, full, type: 'dir', stat }
+      yield * walkChildren(full, path, problem)
+    } else if (stat.isFile()) {
+      yield { path, full, type: 'file', stat }
+    } else {
+      problem(`cannot store ${full}: not a regular file, folder or link (a FIFO, socket or device)`)
+    }
+  }
+}
+
+/** Most problems reported at once: a folder of a million unreadable files says so in 50 lines. */
+const MAX_PROBLEMS = 50
+
+export interface TreeCheck { problems: string[], files: number, bytes: number }
+
+/**
+ * Everything that would make a folder's put fail, found before its first byte is stored: names the
+ * vault cannot store, files and folders the node cannot read, special files.
+ */
+export async function checkTree (root: string): Promise<TreeCheck> {
+  const problems: string[] = []
+  let more = 0
+  const problem: WalkProblem = (message) => { if (problems.length < MAX_PROBLEMS) problems.push(message); else more++ }
+  let files = 0
+  let bytes = 0
+  for await (const entry of walkTree(root, problem)) {
+    if (entry.type !== 'file') continue
+    files++
+    bytes += entry.stat.size
+    await access(entry.full, constants.R_OK).catch(() => problem(`cannot read ${entry.full}: permission denied`))
+  }
+  if (more > 0) problems.push(`… and ${more} more problems`)
+  return { problems, files, bytes }
+}
