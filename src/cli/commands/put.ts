@@ -54,6 +54,7 @@ export function registerPut (program: Command): void {
 async function planUploads (client: ApiClient, paths: string[], name?: string): Promise<Upload[]> {
   const uploads: Upload[] = []
   const problems: string[] = []
+  let missing = 0
   const named = new Map<string, string>()
   const claim = (upload: Upload): void => {
     try {
@@ -74,7 +75,7 @@ async function planUploads (client: ApiClient, paths: string[], name?: string): 
       continue
     }
     const info = await stat(path).catch(() => null)
-    if (info === null) { problems.push(`no such file or folder: ${path}`); continue }
+    if (info === null) { problems.push(`no such file or folder: ${path}`); missing++; continue }
     if (info.isDirectory()) {
       const folder: Upload = { path, name: name ?? basename(resolve(path)), folder: true }
       claim(folder)
@@ -90,7 +91,11 @@ async function planUploads (client: ApiClient, paths: string[], name?: string): 
       problems.push(`${path} is neither a file nor a folder`)
     }
   }
-  if (problems.length > 0) throw new VaultError('BAD_INPUT', [...problems, 'nothing was stored'].join('\n'))
+  if (problems.length > 0) {
+    // One input: its one reason, as any error; several: every reason, then that none was stored.
+    const code = missing === problems.length ? 'NOT_FOUND' : 'BAD_INPUT'
+    throw new VaultError(code, (paths.length === 1 && problems.length === 1 ? problems : [...problems, 'nothing was stored']).join('\n'))
+  }
   return uploads
 }
 
