@@ -32,17 +32,19 @@ const BYTES_IN_FLIGHT = 8 * 1024 * 1024
 /** Files being read at once, and the bytes they may still hold between them. */
 const FILES_IN_FLIGHT = 64
 const FILE_BYTES_IN_FLIGHT = 32 * 1024 * 1024
+/** Chunk rows claimed together: a batch waits at most this long, or until it is this big. */
+const CLAIM_WAIT_MS = 5
+const CLAIM_BATCH = 256
 
 /**
- * The chunk rows of one put, claimed in batches: every claim made in one turn of the event loop
- * goes into one transaction. A chunk is claimed before its blob is written (as putFile does), so a
- * concurrent rm never deletes a blob this put is about to use.
+ * The chunk rows of one put, claimed in batches: the claims made within CLAIM_WAIT_MS (or until
+ * CLAIM_BATCH rows wait) go into one transaction. A chunk is claimed before its blob is written (as
+ * putFile does), so a concurrent rm never deletes a blob this put is about to use.
  */
 class ChunkClaims {
   private seq = 0
   private batch: Array<{ seq: number, id: string, size: number }> = []
-  private flushed: Promise<void> | undefined
-
+  private waiting: { promise: Promise<void>, resolve: () => void, reject: (err: unknown) => void, timer: NodeJS.Timeout } | undefined
   private readonly ctx: VaultContext
   private readonly row: number
 
@@ -53,13 +55,30 @@ class ChunkClaims {
 
   async claim (chunks: Array<{ id: string, size: number }>): Promise<void> {
     for (const c of chunks) this.batch.push({ seq: this.seq++, id: c.id, size: c.size })
-    this.flushed ??= new Promise<void>((resolve, reject) => setImmediate(() => {
-      const batch = this.batch
-      this.batch = []
-      this.flushed = undefined
-      try { this.ctx.catalog.addChunks(this.row, batch); resolve() } catch (err) { reject(err) }
-    }))
-    await this.flushed
+    if (this.waiting === undefined) {
+      let resolve!: () => void
+      let reject!: (err: unknown) => void
+      const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej })
+      this.waiting = { promise, resolve, reject, timer: setTimeout(() => this.flush(), CLAIM_WAIT_MS) }
+    }
+    const { promise } = this.waiting
+    if (this.batch.length >= CLAIM_BATCH) this.flush()
+    await promise
+  }
+
+  private flush (): void {
+    const waiting = this.waiting
+    if (waiting === undefined) return
+    clearTimeout(waiting.timer)
+    const batch = this.batch
+    this.batch = []
+    this.waiting = undefined
+    try {
+      this.ctx.catalog.addChunks(this.row, batch)
+      waiting.resolve()
+    } catch (err) {
+      waiting.reject(err)
+    }
   }
 }
 
