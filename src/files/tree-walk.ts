@@ -2,7 +2,7 @@
 // following links: a link is an entry of its own (its target text), never a way out of the tree.
 // The walk holds one folder's names at a time per level of depth, never the whole tree.
 import { constants, type Stats } from 'node:fs'
-import { access, lstat, readdir, readlink } from 'node:fs/promises'
+import { access, lstat, readdir, readlink, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { VaultError } from '../errors.ts'
 
@@ -21,7 +21,8 @@ export interface WalkedEntry {
 export type WalkProblem = (message: string) => void
 
 export async function * walkTree (root: string, problem: WalkProblem): AsyncGenerator<WalkedEntry> {
-  const info = await lstat(root).catch(() => null)
+  // The root is what the user named: a link to a folder is followed there, and only there.
+  const info = await stat(root).catch(() => null)
   if (info === null || !info.isDirectory()) throw new VaultError('NOT_FOUND', `the node finds no folder at ${root}`)
   yield { path: '', full: root, type: 'dir', stat: info }
   yield * walkChildren(root, '', problem)
