@@ -66,6 +66,13 @@ class ChunkClaims {
     await promise
   }
 
+  /** Every claim made so far is in the catalog (or the put fails with the catalog's error). */
+  async settle (): Promise<void> {
+    const waiting = this.waiting
+    this.flush()
+    await waiting?.promise
+  }
+
   private flush (): void {
     const waiting = this.waiting
     if (waiting === undefined) return
@@ -190,6 +197,12 @@ export async function putTree (ctx: VaultContext, root: string, options: TreePut
     }
     await pipeline.drain()
     const chunks = await Promise.all(listingChunks)
+    await claims.settle()
+    // Files reused from the previous version rely on its blobs: if it was removed meanwhile (a
+    // concurrent rm), some may be gone, and this put must not claim them.
+    if (stats.reused > 0 && before !== undefined && catalog.rowOf(before.id) === undefined) {
+      throw new VaultError('BUSY', `"${name}" was removed while it was stored again; nothing was stored, put it again`)
+    }
     const manifest: Manifest = { v: 1, kind: 'tree', name, size: stats.bytes, files: stats.files, mtime: rootMtime.toISOString(), ctime: new Date().toISOString(), chunks, target: target === 'all' ? 0 : target }
     ;({ result, previous: replaced } = await commitManifest(ctx, row, manifest, target))
   } catch (err) {
@@ -234,10 +247,14 @@ async function entryLine (walked: WalkedEntry, previous: PreviousListing, pipeli
   if (old?.type === 'file' && old.size === stat.size && old.mtime === mtime) {
     stats.bytes += old.size
     stats.reused++
-    await claims.claim((old.chunks ?? []).map(([id, , size]) => ({ id, size })))
+    // Not waited for: these blobs are the previous version's, which putTree checks is still there
+    // once every claim is in (settle), before the commit. Waiting here stalled the walk.
+    claims.claim((old.chunks ?? []).map(([id, , size]) => ({ id, size }))).catch(() => {})
     return encodeEntry({ ...old, mode: stat.mode & 0o7777 })
   }
-  const file = await openLocalFile(walked.full)
+  // Reads no bigger than the file (+1 to see its end in one read): a folder of small files must not
+  // hold a 1 MiB buffer for each file in flight (64 of them, and their read-ahead, were 200 MiB).
+  const file = await openLocalFile(walked.full, Math.min(1024 * 1024, stat.size + 1))
   const jobs: Array<Promise<Chunk>> = []
   let size = 0
   try {

@@ -80,6 +80,8 @@ async function planUploads (client: ApiClient, paths: string[], name?: string): 
       const folder: Upload = { path, name: name ?? basename(resolve(path)), folder: true }
       claim(folder)
       if (!isLoopback(client.url)) { problems.push(`${path}: a folder is read by the node itself, which is not on this machine (${client.url})`); continue }
+      // One folder alone: its put checks it itself before storing anything (one walk fewer).
+      if (paths.length === 1) continue
       const check = await client.json<{ problems: string[], bytes: number }>('/api/trees/check', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: resolve(path) }) })
       problems.push(...check.problems)
       folder.size = check.bytes
