@@ -32,6 +32,10 @@ const BYTES_IN_FLIGHT = 8 * 1024 * 1024
 /** Files being read at once, and the bytes they may still hold between them. */
 const FILES_IN_FLIGHT = 64
 const FILE_BYTES_IN_FLIGHT = 32 * 1024 * 1024
+/** Entries whose listing line is being made, in walk order: unchanged files, folders and links are
+ * cheap, and a changed file being stored must not stall the walk (a window of 64 made a re-put wait
+ * on each changed file's fsyncs in turn). */
+const ENTRIES_AHEAD = 4096
 /** Chunk rows claimed together: a batch waits at most this long, or until it is this big. */
 const CLAIM_WAIT_MS = 5
 const CLAIM_BATCH = 256
@@ -135,6 +139,33 @@ class SealPipeline {
   }
 }
 
+/** Room for the files being read and stored: a count and their bytes, granted in walk order. */
+class ReadSlots {
+  private active = 0
+  private bytes = 0
+  private readonly queue: Array<{ size: number, grant: () => void }> = []
+
+  private fits (size: number): boolean {
+    return this.active < FILES_IN_FLIGHT && (this.active === 0 || this.bytes + size <= FILE_BYTES_IN_FLIGHT)
+  }
+
+  async take (size: number): Promise<void> {
+    if (this.queue.length === 0 && this.fits(size)) { this.active++; this.bytes += size; return }
+    await new Promise<void>((resolve) => this.queue.push({ size, grant: resolve }))
+  }
+
+  give (size: number): void {
+    this.active--
+    this.bytes -= size
+    while (this.queue.length > 0 && this.fits(this.queue[0].size)) {
+      const next = this.queue.shift()!
+      this.active++
+      this.bytes += next.size
+      next.grant()
+    }
+  }
+}
+
 /** The previous version's entries, read in step with the walk (both in listing order). */
 class PreviousListing {
   private current: TreeEntry | undefined
@@ -216,26 +247,20 @@ export async function putTree (ctx: VaultContext, root: string, options: TreePut
 
 /** The listing's bytes, line by line in walk order, while the files' chunks are stored. */
 async function * listingLines (root: string, previous: PreviousListing, pipeline: SealPipeline, claims: ChunkClaims, stats: { files: number, bytes: number, reused: number }, onRoot: (mtime: Date) => void): AsyncGenerator<Buffer> {
-  const window: Array<{ line: Promise<Buffer>, size: number }> = []
-  let windowBytes = 0
+  const window: Array<Promise<Buffer>> = []
+  const slots = new ReadSlots()
   const walkProblem = (message: string): void => { throw new VaultError('BAD_INPUT', `the folder changed while it was stored: ${message}`) }
   for await (const entry of walkTree(root, walkProblem)) {
     if (entry.path === '') onRoot(entry.stat.mtime)
-    const size = entry.type === 'file' ? entry.stat.size : 0
-    const line = entryLine(entry, previous, pipeline, claims, stats)
+    const line = entryLine(entry, previous, pipeline, claims, slots, stats)
     line.catch(() => {}) // awaited below in order
-    window.push({ line, size })
-    windowBytes += size
-    while (window.length >= FILES_IN_FLIGHT || (windowBytes >= FILE_BYTES_IN_FLIGHT && window.length > 0)) {
-      const first = window.shift()!
-      windowBytes -= first.size
-      yield await first.line
-    }
+    window.push(line)
+    while (window.length >= ENTRIES_AHEAD) yield await window.shift()!
   }
-  for (const { line } of window) yield await line
+  for (const line of window) yield await line
 }
 
-async function entryLine (walked: WalkedEntry, previous: PreviousListing, pipeline: SealPipeline, claims: ChunkClaims, stats: { files: number, bytes: number, reused: number }): Promise<Buffer> {
+async function entryLine (walked: WalkedEntry, previous: PreviousListing, pipeline: SealPipeline, claims: ChunkClaims, slots: ReadSlots, stats: { files: number, bytes: number, reused: number }): Promise<Buffer> {
   const { path, stat } = walked
   const mtime = stat.mtimeMs
   // Looked up in walk order (before any await), so the previous listing is read in step.
@@ -254,18 +279,24 @@ async function entryLine (walked: WalkedEntry, previous: PreviousListing, pipeli
   }
   // Reads no bigger than the file (+1 to see its end in one read): a folder of small files must not
   // hold a 1 MiB buffer for each file in flight (64 of them, and their read-ahead, were 200 MiB).
-  const file = await openLocalFile(walked.full, Math.min(1024 * 1024, stat.size + 1))
-  const jobs: Array<Promise<Chunk>> = []
+  await slots.take(stat.size)
+  let chunks: Chunk[]
   let size = 0
   try {
-    for await (const plain of chunkStream(file.bytes, DEFAULT_CHUNKING, true)) {
-      size += plain.length
-      jobs.push((await pipeline.submit(plain)).job)
+    const file = await openLocalFile(walked.full, Math.min(1024 * 1024, stat.size + 1))
+    const jobs: Array<Promise<Chunk>> = []
+    try {
+      for await (const plain of chunkStream(file.bytes, DEFAULT_CHUNKING, true)) {
+        size += plain.length
+        jobs.push((await pipeline.submit(plain)).job)
+      }
+    } finally {
+      await file.close()
     }
+    chunks = await Promise.all(jobs)
   } finally {
-    await file.close()
+    slots.give(stat.size)
   }
-  const chunks = await Promise.all(jobs)
   stats.bytes += size
   return encodeEntry({ path, type: 'file', mode: stat.mode & 0o7777, mtime, size, chunks: chunks.map(c => [c.id, c.key, c.size]) })
 }
