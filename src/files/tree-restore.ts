@@ -13,6 +13,10 @@ import { writeFileAt } from './read.ts'
 import { entryChunks, parentOf, type TreeEntry } from './tree-listing.ts'
 import { ownTreeEntries } from './tree-put.ts'
 
+/** Permission bits and the sticky bit; never set-user-ID or set-group-ID: a folder shared by a
+ * capability must not become a set-ID program of whoever restores it (a node running as root). */
+const SAFE_MODE_BITS = 0o1777
+
 /** Files being written at once (each also writes several chunks at once). */
 const FILES_IN_FLIGHT = 16
 
@@ -42,7 +46,7 @@ export async function restoreTree (ctx: VaultContext, owner: string, manifest: M
   const close = async (dir: TreeEntry): Promise<void> => {
     await drain()
     const at = join(tmp, dir.path)
-    await chmod(at, dir.mode & 0o7777)
+    await chmod(at, dir.mode & SAFE_MODE_BITS)
     await utimes(at, dir.mtime / 1000, dir.mtime / 1000)
   }
   try {
@@ -91,7 +95,7 @@ async function writeOne (ctx: VaultContext, owner: string, entry: TreeEntry, at:
   } finally {
     await fh.close()
   }
-  await chmod(at, entry.mode & 0o7777)
+  await chmod(at, entry.mode & SAFE_MODE_BITS)
   await utimes(at, entry.mtime / 1000, entry.mtime / 1000)
 }
 
