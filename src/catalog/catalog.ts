@@ -21,9 +21,13 @@ export interface FileRecord {
   target: number
   /** How many versions its name has (set by list(), the newest of each name). */
   versions?: number
+  /** A file, or a folder (its size is its files' total). Absent means a file. */
+  kind?: 'file' | 'tree'
+  /** Files in it: 1 for a file. */
+  files?: number
 }
 
-interface FileRow { row: number, file_id: string, name_sealed: Uint8Array, size: number, mtime: string, ctime: string, replicas: number, target: number, versions?: number }
+interface FileRow { row: number, file_id: string, name_sealed: Uint8Array, size: number, mtime: string, ctime: string, replicas: number, target: number, kind: 'file' | 'tree', file_count: number, versions?: number }
 
 /** The newer versions of the row `files` (same name; later ctime, or the same ctime and a later row). */
 const NEWER_OF_SAME_NAME = `SELECT 1 FROM files newer WHERE newer.state = 'complete' AND newer.name_mac = files.name_mac
@@ -65,7 +69,7 @@ export class Catalog {
 
   private toRecord (r: FileRow): FileRecord {
     const name = open(this.nameKey, r.name_sealed).toString('utf8')
-    const record: FileRecord = { row: r.row, id: r.file_id, name, size: r.size, mtime: r.mtime, ctime: r.ctime, replicas: r.replicas, target: r.target }
+    const record: FileRecord = { row: r.row, id: r.file_id, name, size: r.size, mtime: r.mtime, ctime: r.ctime, replicas: r.replicas, target: r.target, kind: r.kind, files: r.file_count }
     if (r.versions !== undefined) record.versions = r.versions
     return record
   }
@@ -83,6 +87,12 @@ export class Catalog {
     this.insertChunk.run(row, seq, chunkId, size)
   }
 
+  /** Many chunks of a put in progress claimed in one transaction (a folder's small files: no
+   * transaction per file). Same visibility and durability as addChunk. */
+  addChunks (row: number, chunks: Array<{ seq: number, id: string, size: number }>): void {
+    this.transaction(() => { for (const c of chunks) this.addChunk(row, c.seq, c.id, c.size) })
+  }
+
   /** The manifest of a put in progress, claimed before it is written, so a crash or a sweep knows it. */
   claimManifest (row: number, fileId: string): void {
     this.db.prepare('UPDATE files SET file_id = ? WHERE row = ?').run(fileId, row)
@@ -90,8 +100,8 @@ export class Catalog {
 
   /** The put is done: this commit is synced, so a file reported stored stays listed. */
   completeFile (row: number, file: Omit<FileRecord, 'row'>): void {
-    this.durably(() => this.db.prepare(`UPDATE files SET file_id = ?, name_mac = ?, name_sealed = ?, size = ?, mtime = ?, ctime = ?, replicas = ?, target = ?, state = 'complete' WHERE row = ?`)
-      .run(file.id, this.nameMac(file.name), seal(this.nameKey, Buffer.from(file.name)), file.size, file.mtime, file.ctime, file.replicas, file.target, row))
+    this.durably(() => this.db.prepare(`UPDATE files SET file_id = ?, name_mac = ?, name_sealed = ?, size = ?, mtime = ?, ctime = ?, replicas = ?, target = ?, kind = ?, file_count = ?, state = 'complete' WHERE row = ?`)
+      .run(file.id, this.nameMac(file.name), seal(this.nameKey, Buffer.from(file.name)), file.size, file.mtime, file.ctime, file.replicas, file.target, file.kind ?? 'file', file.files ?? 1, row))
   }
 
   /** Runs `fn` with synchronous = FULL: its commit (and every WAL frame before it) is fsynced. */

@@ -54,6 +54,14 @@ CREATE INDEX IF NOT EXISTS file_chunks_by_chunk ON file_chunks (chunk_id);
     // A name's versions are its complete rows ordered by ctime (docs/DECISIONS.md "Versions"); this
     // index answers "the newest of each name" and "the versions of a name" without a scan.
     up: (db) => db.exec('CREATE INDEX IF NOT EXISTS files_by_name_ctime ON files (name_mac, state, ctime, row);')
+  },
+  {
+    version: 3,
+    name: 'folders: a row is a file or a tree, and a tree counts its files',
+    up: (db) => db.exec(`
+ALTER TABLE files ADD COLUMN kind TEXT NOT NULL DEFAULT 'file' CHECK (kind IN ('file', 'tree'));
+ALTER TABLE files ADD COLUMN file_count INTEGER NOT NULL DEFAULT 1;
+`)
   }
 ]
 

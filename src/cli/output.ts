@@ -44,7 +44,8 @@ export function exitCodeOf (err: VaultError): number {
 export function reportError (err: unknown): number {
   const vaultError = toVaultError(err)
   const message = vaultError.code === 'INTERNAL' ? `unexpected failure: ${vaultError.message}` : vaultError.message
-  process.stderr.write(`error: ${message} (${vaultError.code})\n`)
+  // One line per problem (a put that checked all its inputs reports each).
+  for (const line of message.split('\n')) process.stderr.write(`error: ${line} (${vaultError.code})\n`)
   if (process.env.DV_DEBUG === '1') process.stderr.write(`${(err as Error)?.stack ?? String(err)}\n`)
   return exitCodeOf(vaultError)
 }

@@ -21,7 +21,7 @@ export interface LocalFile {
 }
 
 /** Opens `path` for reading. Errors say what the node could not do, with the codes the CLI acts on. */
-export async function openLocalFile (path: string): Promise<LocalFile> {
+export async function openLocalFile (path: string, readBytes = READ_BYTES): Promise<LocalFile> {
   if (!isAbsolute(path)) throw new VaultError('BAD_INPUT', `the path must be absolute: ${path}`)
   // Only a regular file: open() of a FIFO waits for a writer forever (holding one of libuv's four
   // disk threads), and a device or socket is no file to store. Checked before opening (a device's
@@ -38,7 +38,7 @@ export async function openLocalFile (path: string): Promise<LocalFile> {
   try {
     const opened = await fh.stat()
     if (!opened.isFile()) throw notRegular(path)
-    return { size: opened.size, mtime: opened.mtime, bytes: readAll(fh), close: async () => await fh.close() }
+    return { size: opened.size, mtime: opened.mtime, bytes: readAll(fh, readBytes), close: async () => await fh.close() }
   } catch (err) {
     await fh.close()
     throw err
@@ -87,11 +87,11 @@ export function tempPathBeside (target: string): string {
 }
 
 /** Reads the file in order, one read always in flight ahead of the consumer (disk and chunker overlap). */
-async function * readAll (fh: FileHandle): AsyncGenerator<Buffer> {
+async function * readAll (fh: FileHandle, readBytes: number): AsyncGenerator<Buffer> {
   const readNext = async (): Promise<Buffer> => {
-    const buffer = Buffer.allocUnsafe(READ_BYTES)
-    const { bytesRead } = await fh.read(buffer, 0, READ_BYTES, null)
-    return bytesRead === READ_BYTES ? buffer : buffer.subarray(0, bytesRead)
+    const buffer = Buffer.allocUnsafeSlow(readBytes)
+    const { bytesRead } = await fh.read(buffer, 0, readBytes, null)
+    return bytesRead === readBytes ? buffer : buffer.subarray(0, bytesRead)
   }
   let next = readNext()
   try {

@@ -13,7 +13,12 @@ export const manifestSchema = z.object({
   ctime: z.string(),
   chunks: z.array(z.object({ id: hex64, key: hex64, size: z.number().int().positive() })),
   /** Copies wanted, the owner's counted (0 = every peer); kept so a recovered catalog keeps it. */
-  target: z.number().int().min(0).max(64).optional()
+  target: z.number().int().min(0).max(64).optional(),
+  /** 'tree': a folder; its chunks are its sealed listing (files/tree-listing.ts) and `size` is the
+   * total of its files' bytes. Absent (manifests before folders) or 'file': a file's bytes. */
+  kind: z.enum(['file', 'tree']).optional(),
+  /** A tree's count of files (not folders or links). */
+  files: z.number().int().nonnegative().optional()
 })
 
 export type Manifest = z.infer<typeof manifestSchema>
@@ -22,7 +27,7 @@ export function parseManifest (value: unknown): Manifest {
   const parsed = manifestSchema.safeParse(value)
   if (!parsed.success) throw new VaultError('CORRUPT', 'manifest has an unexpected shape')
   const m = parsed.data
-  if (m.chunks.reduce((n, c) => n + c.size, 0) !== m.size) throw new VaultError('CORRUPT', 'manifest sizes do not add up')
+  if (m.kind !== 'tree' && m.chunks.reduce((n, c) => n + c.size, 0) !== m.size) throw new VaultError('CORRUPT', 'manifest sizes do not add up')
   return m
 }
 

@@ -44,7 +44,7 @@ const BYTES_IN_FLIGHT = 8 * 1024 * 1024
 
 export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Array>, options: PutOptions): Promise<PutResult> {
   const name = checkFileName(options.name)
-  const { catalog, vaultKey } = ctx
+  const { catalog } = ctx
   const target = options.replicas ?? 1
   const row = catalog.beginFile()
   const chunks: Manifest['chunks'] = []
@@ -53,7 +53,7 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
   let inflightBytes = 0
   let size = 0
   let done = 0
-  let result: PutResult
+  let result: PutResult | undefined
   try {
     for await (const plain of chunkStream(source, DEFAULT_CHUNKING, options.ownedSource === true)) {
       if (failure !== undefined) throw failure
@@ -77,35 +77,55 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
     if (options.expectedSize !== undefined && size !== options.expectedSize) {
       throw new VaultError('TRUNCATED', `upload ended after ${size} of ${options.expectedSize} bytes; nothing was stored`)
     }
-    const now = new Date().toISOString()
-    const manifest: Manifest = { v: 1, name, size, mtime: (options.mtime ?? new Date()).toISOString(), ctime: now, chunks, target: target === 'all' ? 0 : target }
-    const sealed = sealManifest(vaultKey, manifest)
-    catalog.claimManifest(row, sealed.id)
-    await storeBlob(ctx, sealed.id, sealed.sealed, target)
-    // The file exists once its add record is durable here and copied as its manifest is.
-    const record = await ctx.journal.append('add', sealed.id, widestTarget(target, ctx.defaultReplicas ?? 1))
-    const replicas = 1 + catalog.holders.minHolders(row, sealed.id)
-    catalog.durably(() => catalog.transaction(() => {
-      catalog.completeFile(row, { id: sealed.id, name, size, mtime: manifest.mtime, ctime: now, replicas, target: manifest.target ?? 1 })
-      catalog.journal.complete([record])
-    }))
-    const wanted = target === 'all' ? (ctx.replication?.allTarget() ?? 1) : target
-    result = { id: sealed.id, name, size, replicas, target, underReplicated: replicas < wanted }
+    const manifest: Manifest = { v: 1, name, size, mtime: (options.mtime ?? new Date()).toISOString(), ctime: new Date().toISOString(), chunks, target: target === 'all' ? 0 : target }
+    result = await commitManifest(ctx, row, manifest, target)
   } catch (err) {
     await Promise.allSettled(inflight)
-    // On a full disk the clean-up itself may fail: the row stays pending and the next start drops
-    // it; the caller still learns the first failure (DISK_FULL), not the clean-up's.
-    try {
-      // The manifest too, when it was claimed (the row knows it): it may already be on holders.
-      const manifest = catalog.fileIdOf(row)
-      await ctx.collect([...catalog.deleteFile(row), ...(manifest === undefined ? [] : [manifest])])
-    } catch {}
+    await abandonPut(ctx, row)
     throw toVaultError(err)
   }
-  // Committed: the new file is listed. Same name again: it is the name's newest version, and the
-  // older ones stay (files/versions.ts) until rm or prune removes them.
+  await afterCommit(ctx)
+  return result!
+}
+
+/**
+ * A put's commit, once every chunk is stored: the sealed manifest is stored and copied, its add
+ * record made durable, and the row completed (listed).
+ */
+export async function commitManifest (ctx: VaultContext, row: number, manifest: Manifest, target: ReplicaTarget): Promise<PutResult> {
+  const { catalog, vaultKey } = ctx
+  const sealed = sealManifest(vaultKey, manifest)
+  catalog.claimManifest(row, sealed.id)
+  await storeBlob(ctx, sealed.id, sealed.sealed, target)
+  // The file exists once its add record is durable here and copied as its manifest is.
+  const record = await ctx.journal.append('add', sealed.id, widestTarget(target, ctx.defaultReplicas ?? 1))
+  const replicas = 1 + catalog.holders.minHolders(row, sealed.id)
+  catalog.durably(() => catalog.transaction(() => {
+    catalog.completeFile(row, { id: sealed.id, name: manifest.name, size: manifest.size, mtime: manifest.mtime, ctime: manifest.ctime, replicas, target: manifest.target ?? 1, kind: manifest.kind ?? 'file', files: manifest.files ?? 1 })
+    catalog.journal.complete([record])
+  }))
+  const wanted = target === 'all' ? (ctx.replication?.allTarget() ?? 1) : target
+  return { id: sealed.id, name: manifest.name, size: manifest.size, replicas, target, underReplicated: replicas < wanted }
+}
+
+/** A put that failed: its pending row goes, and with it every blob no other file uses. */
+export async function abandonPut (ctx: VaultContext, row: number): Promise<void> {
+  const { catalog } = ctx
+  // On a full disk the clean-up itself may fail: the row stays pending and the next start drops
+  // it; the caller still learns the first failure (DISK_FULL), not the clean-up's.
+  try {
+    // The manifest too, when it was claimed (the row knows it): it may already be on holders.
+    const manifest = catalog.fileIdOf(row)
+    await ctx.collect([...catalog.deleteFile(row), ...(manifest === undefined ? [] : [manifest])])
+  } catch {}
+}
+
+/**
+ * After the commit: the new file is listed. Same name again: it is the name's newest version, and
+ * the older ones stay (files/versions.ts) until rm or prune removes them.
+ */
+export async function afterCommit (ctx: VaultContext): Promise<void> {
   await ctx.journal.maybeCheckpoint()
-  return result
 }
 
 /** Writes a sealed blob to the owner's folder durably, then has its copies made on peers. */

@@ -53,7 +53,7 @@ const WRITE_AHEAD = 8
  * byte crosses threads; a chunk missing or damaged here comes from the holders instead. Resolves
  * with the bytes written.
  */
-export async function writeFileAt (ctx: VaultContext, owner: string, manifest: Manifest, fd: number, signal?: AbortSignal, onProgress?: (bytes: number) => void): Promise<number> {
+export async function writeFileAt (ctx: VaultContext, owner: string, manifest: Pick<Manifest, 'chunks'>, fd: number, signal?: AbortSignal, onProgress?: (bytes: number) => void): Promise<number> {
   const inflight = new Set<Promise<void>>()
   let failure: unknown
   let position = 0

@@ -8,9 +8,10 @@
 // This is what makes a lost catalog.db — or a whole lost disk, with `recover` — survivable.
 import { MANIFEST_HEADER_BYTES, unwrapReadKey, openManifest } from '../crypto/index.ts'
 import type { VaultContext } from './context.ts'
-import { parseManifest } from './manifest.ts'
+import { parseManifest, type Manifest } from './manifest.ts'
 import { journalKey, openJournalEntry, MAX_JOURNAL_BLOB_BYTES, type JournalEntry } from './journal-seal.ts'
 import { replayJournal } from './journal.ts'
+import { ownTreeEntries } from './tree-put.ts'
 
 export interface RebuildResult {
   files: number
@@ -92,6 +93,8 @@ async function insertFromManifest (ctx: VaultContext, id: string, defaultTarget:
     const readKey = unwrapReadKey(vaultKey, sealed.subarray(0, MANIFEST_HEADER_BYTES))
     if (readKey === null) return false
     const manifest = parseManifest(openManifest(id, readKey, sealed))
+    // A folder's row claims its listing's chunks and every chunk of its files.
+    const chunks = manifest.kind === 'tree' ? await treeChunks(ctx, manifest) : manifest.chunks
     catalog.insertFile({
       id,
       name: manifest.name,
@@ -99,11 +102,21 @@ async function insertFromManifest (ctx: VaultContext, id: string, defaultTarget:
       mtime: manifest.mtime,
       ctime: manifest.ctime,
       replicas: 1,
-      target: manifest.target ?? defaultTarget
-    }, manifest.chunks)
+      target: manifest.target ?? defaultTarget,
+      kind: manifest.kind ?? 'file',
+      files: manifest.files ?? 1
+    }, chunks)
     return true
   } catch {
     // A damaged manifest is skipped, not fatal.
     return false
   }
+}
+
+async function treeChunks (ctx: VaultContext, manifest: Manifest): Promise<Array<{ id: string, size: number }>> {
+  const chunks: Array<{ id: string, size: number }> = [...manifest.chunks]
+  for await (const entry of ownTreeEntries(ctx, ctx.nodeId, manifest)) {
+    for (const [id, , size] of entry.chunks ?? []) chunks.push({ id, size })
+  }
+  return chunks
 }

@@ -14,6 +14,9 @@ import { rebuildCatalog, type RebuildResult } from './rebuild.ts'
 import { Journal } from './journal.ts'
 import { pickVersion, type VersionPick } from './versions.ts'
 import { pruneVersions, type PruneOptions, type PruneResult } from './prune.ts'
+import { ownTreeEntries, putTree, type TreePutOptions, type TreePutResult } from './tree-put.ts'
+import { restoreTree, type TreeRestoreResult } from './tree-restore.ts'
+import type { TreeEntry } from './tree-listing.ts'
 
 export interface VaultOptions {
   nodeId: string
@@ -65,6 +68,23 @@ export class Vault implements VaultContext {
     return await putFile(this, source, { ...options, replicas: options.replicas ?? this.defaultReplicas })
   }
 
+  /** Stores the folder `root` on this machine as one entry (files/tree-put.ts). */
+  async putTree (root: string, options: TreePutOptions): Promise<TreePutResult> {
+    return await putTree(this, root, { ...options, replicas: options.replicas ?? this.defaultReplicas })
+  }
+
+  /** Writes a folder (an open tree) at `target` on this machine, atomically. */
+  async restoreTree (file: OpenFile, target: string, signal?: AbortSignal, onProgress?: (bytes: number) => void): Promise<TreeRestoreResult> {
+    if (file.manifest.kind !== 'tree') throw new VaultError('BAD_INPUT', `"${file.name}" is a file, not a folder`)
+    return await restoreTree(this, file.owner, file.manifest, target, signal, onProgress)
+  }
+
+  /** The entries of a folder (an open tree), in listing order. */
+  treeEntries (file: OpenFile, signal?: AbortSignal): AsyncGenerator<TreeEntry> {
+    if (file.manifest.kind !== 'tree') throw new VaultError('BAD_INPUT', `"${file.name}" is a file, not a folder`)
+    return ownTreeEntries(this, file.owner, file.manifest, signal)
+  }
+
   list (): FileRecord[] {
     return this.catalog.list()
   }
@@ -112,11 +132,13 @@ export class Vault implements VaultContext {
   }
 
   read (file: OpenFile, range?: ByteRange, signal?: AbortSignal): AsyncGenerator<Buffer> {
+    if (file.manifest.kind === 'tree') throw folderAsBytes(file.name)
     return readFileBytes(this, file.owner, file.manifest, range, signal)
   }
 
   /** Writes the whole file into the open file `fd`, chunks in parallel at their offsets; resolves with its size. */
   async writeTo (file: OpenFile, fd: number, signal?: AbortSignal, onProgress?: (bytes: number) => void): Promise<number> {
+    if (file.manifest.kind === 'tree') throw folderAsBytes(file.name)
     return await writeFileAt(this, file.owner, file.manifest, fd, signal, onProgress)
   }
 
@@ -223,4 +245,8 @@ export class Vault implements VaultContext {
     await this.collect(orphans)
     return orphans.length
   }
+}
+
+function folderAsBytes (name: string): VaultError {
+  return new VaultError('BAD_INPUT', `"${name}" is a folder: restore it with "get ${name} -o DIR" (the node writes it on its own machine), list it with "ls ${name}"`)
 }

@@ -58,7 +58,7 @@ test('a user stores, lists, reads, shares and removes files through the CLI', as
 
   const ls = JSON.parse((await runCli(['ls', '--data', data, '--json'])).stdout)
   assert.deepEqual(ls.map((f: { name: string }) => f.name), ['notes/today.txt', 'photo.jpg'])
-  for (const f of ls) assert.deepEqual(Object.keys(f).sort(), ['id', 'mtime', 'name', 'replicas', 'size', 'versions'])
+  for (const f of ls) assert.deepEqual(Object.keys(f).sort(), ['files', 'id', 'kind', 'mtime', 'name', 'replicas', 'size', 'versions'])
 
   const out = join(dir, 'back.jpg')
   const get = await runCli(['get', 'photo.jpg', '-o', out, '--data', data])
@@ -109,7 +109,7 @@ test('a user stores, lists, reads, shares and removes files through the CLI', as
   await assert.rejects(stat(apiFile), { code: 'ENOENT' })
 })
 
-test('a folder is stored file by file under its name', async (t) => {
+test('a folder is stored as one entry under its name, links kept as links', async (t) => {
   const dir = await tempDir(t)
   const data = join(dir, 'node')
   const node = await startCliNode(data)
@@ -122,9 +122,11 @@ test('a folder is stored file by file under its name', async (t) => {
   const put = await runCli(['put', join(dir, 'album'), '--data', data, '--json'])
   assert.equal(put.code, 0, put.stderr)
   const names = put.stdout.trim().split('\n').map(l => JSON.parse(l).name)
-  assert.deepEqual(names, ['album/a.txt', 'album/link.txt', 'album/raw/b.txt'])
-  assert.match(put.stderr, /warning: skipped .*raw-link: a link to a folder/)
-  assert.equal((await runCli(['get', 'album/raw/b.txt', '-o', '-', '--data', data])).stdout, 'B')
+  assert.deepEqual(names, ['album'])
+  const inside = JSON.parse((await runCli(['ls', 'album', '--json', '--data', data])).stdout) as Array<{ path: string, type: string }>
+  assert.deepEqual(inside.map(e => [e.path, e.type]), [['a.txt', 'file'], ['link.txt', 'symlink'], ['raw', 'dir'], ['raw/b.txt', 'file'], ['raw-link', 'symlink']])
+  assert.equal((await runCli(['get', 'album', '-o', join(dir, 'back'), '--data', data])).code, 0)
+  assert.equal(await readFile(join(dir, 'back', 'raw', 'b.txt'), 'utf8'), 'B')
 })
 
 test('errors are one line with a stable code and the right exit status', async (t) => {

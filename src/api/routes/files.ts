@@ -9,7 +9,7 @@ import { z } from 'zod'
 import type { VaultNode } from '../../node/index.ts'
 import type { FileRecord } from '../../catalog/index.ts'
 import { VaultError } from '../../errors.ts'
-import { checkFileName, createLocalFile, fitFileName, openLocalFile, parseVersionTime, versionViews, type ByteRange, type OpenFile, type ReplicaTarget, type VersionPick } from '../../files/index.ts'
+import { checkFileName, checkTree, createLocalFile, fitFileName, openLocalFile, parseVersionTime, versionViews, type ByteRange, type OpenFile, type ReplicaTarget, type VersionPick } from '../../files/index.ts'
 import { progressLines, replyNdjson } from '../ndjson.ts'
 import { parseRange } from '../range.ts'
 import type { ApiStats } from '../server.ts'
@@ -29,6 +29,8 @@ const exportBody = z.object({
   ref: z.string().min(1, 'give a file name, ID or capability').max(8192),
   path: importBody.shape.path
 })
+const treeCheckBody = z.object({ path: importBody.shape.path })
+const treeImportBody = z.object({ path: importBody.shape.path, name: importBody.shape.name, replicas: putQuery.shape.replicas })
 const refParams = z.object({ ref: z.string().min(1, 'give a file name, ID or capability').max(8192) })
 /** ?version=N (1 = oldest) or ?at=TIME: which version of a name a read means (default: the newest). */
 const versionQuery = z.object({
@@ -45,8 +47,8 @@ const pruneBody = z.object({
   names: z.array(z.string().min(1).max(4096)).max(10_000).optional()
 })
 
-export function fileView (f: FileRecord): { id: string, name: string, size: number, mtime: string, replicas: number, versions?: number } {
-  return { id: f.id, name: f.name, size: f.size, mtime: f.mtime, replicas: f.replicas, ...(f.versions === undefined ? {} : { versions: f.versions }) }
+export function fileView (f: FileRecord): { id: string, name: string, size: number, mtime: string, replicas: number, kind: 'file' | 'tree', files: number, versions?: number } {
+  return { id: f.id, name: f.name, size: f.size, mtime: f.mtime, replicas: f.replicas, kind: f.kind ?? 'file', files: f.files ?? 1, ...(f.versions === undefined ? {} : { versions: f.versions }) }
 }
 
 function parseVersionPick (query: unknown): VersionPick | undefined {
@@ -236,12 +238,57 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode, options: File
     })
   })
 
+  // Folders (files/tree-*.ts): read and written by the node on its own machine, like import/export.
+  // check: everything that would make a folder's put fail, before anything is stored (put checks
+  // all its inputs first). import: the folder as one entry; NDJSON as for a file's import.
+  app.post('/api/trees/check', async (request) => {
+    assertLocalClient(request.socket.remoteAddress, 'a folder is read from the node\'s own disk')
+    const body = parse(treeCheckBody, request.body)
+    return await checkTree(body.path)
+  })
+
+  app.post('/api/trees/import', async (request, reply) => {
+    assertLocalClient(request.socket.remoteAddress, 'a folder is read from the node\'s own disk')
+    const body = parse(treeImportBody, request.body)
+    checkFileName(body.name)
+    await replyNdjson(reply, async (send) => {
+      const result = await node.vault.putTree(body.path, { name: body.name, replicas: parseReplicaQuery(body.replicas), onProgress: progressLines(send) })
+      node.announceFile('stored', result.size)
+      return { result }
+    })
+  })
+
+  // get of a folder: the node writes it at `path` (which must not exist yet), atomically.
+  app.post('/api/trees/export', async (request, reply) => {
+    assertLocalClient(request.socket.remoteAddress, 'a folder is written to the node\'s own disk')
+    const body = parse(exportBody, request.body)
+    const file = await node.vault.open(body.ref)
+    if (file.manifest.kind !== 'tree') throw new VaultError('BAD_INPUT', `"${file.name}" is a file, not a folder`)
+    const gone = clientGone(reply)
+    await replyNdjson(reply, async (send) => {
+      const done = await node.vault.restoreTree(file, body.path, gone, progressLines(send))
+      return { result: { id: file.id, name: file.name, size: done.size, files: done.files, path: done.path } }
+    })
+  })
+
+  // ls NAME: a folder's entries, in listing order.
+  app.get('/api/files/:ref/tree', async (request) => {
+    const { ref } = parse(refParams, request.params)
+    const file = await node.vault.open(ref)
+    const entries: object[] = []
+    for await (const e of node.vault.treeEntries(file)) {
+      if (e.path === '') continue
+      entries.push({ path: e.path, type: e.type, size: e.size, mtime: new Date(e.mtime).toISOString(), mode: e.mode, ...(e.target === undefined ? {} : { target: e.target }) })
+    }
+    return entries
+  })
+
   app.get('/api/files', async () => node.vault.list().map(fileView))
 
   app.get('/api/files/:ref/info', async (request) => {
     const { ref } = parse(refParams, request.params)
     const file = await node.vault.open(ref, parseVersionPick(request.query))
-    return { id: file.id, owner: file.owner, name: file.name, size: file.size, mtime: file.mtime, chunks: file.manifest.chunks.length }
+    return { id: file.id, owner: file.owner, name: file.name, size: file.size, mtime: file.mtime, chunks: file.manifest.chunks.length, kind: file.manifest.kind ?? 'file', files: file.manifest.files ?? 1 }
   })
 
   app.get('/api/files/:ref/versions', async (request) => {

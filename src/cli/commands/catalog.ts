@@ -3,18 +3,30 @@ import type { Command } from 'commander'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { formatBytes, formatTable, printJson, printLine } from '../output.ts'
 
-interface FileView { id: string, name: string, size: number, mtime: string, replicas: number, versions?: number }
+interface FileView { id: string, name: string, size: number, mtime: string, replicas: number, versions?: number, kind?: 'file' | 'tree', files?: number }
 interface RemoveFlags extends CommonOptions { allVersions?: boolean }
+interface EntryView { path: string, type: 'file' | 'dir' | 'symlink', size: number, mtime: string, mode: number, target?: string }
 
 export function registerCatalog (program: Command): void {
   withCommon(program.command('ls'))
-    .description("list this node's files")
-    .action(async (flags: CommonOptions) => {
-      const files = await (await clientFor(flags)).json<FileView[]>('/api/files')
+    .description("list this node's files, or what a stored folder holds (ls NAME)")
+    .argument('[ref]', 'a folder: its name, ID or capability')
+    .action(async (ref: string | undefined, flags: CommonOptions) => {
+      const client = await clientFor(flags)
+      if (ref !== undefined) {
+        const entries = await client.json<EntryView[]>(`/api/files/${encodeURIComponent(ref)}/tree`)
+        if (flags.json === true) { printJson(entries); return }
+        if (entries.length === 0) { printLine('the folder is empty'); return }
+        printLine(formatTable(['PATH', 'TYPE', 'SIZE', 'MODIFIED'], entries.map(e => [
+          e.type === 'dir' ? `${e.path}/` : e.type === 'symlink' ? `${e.path} -> ${e.target ?? ''}` : e.path,
+          e.type, e.type === 'file' ? formatBytes(e.size) : '-', e.mtime.slice(0, 19).replace('T', ' ')])))
+        return
+      }
+      const files = await client.json<FileView[]>('/api/files')
       if (flags.json === true) { printJson(files); return }
       if (files.length === 0) { printLine('no files yet: store one with "distri-vault put FILE"'); return }
-      printLine(formatTable(['NAME', 'SIZE', 'MODIFIED', 'REPLICAS', 'ID'],
-        files.map(f => [f.name, formatBytes(f.size), f.mtime.slice(0, 19).replace('T', ' '), String(f.replicas), f.id.slice(0, 16)])))
+      printLine(formatTable(['NAME', 'SIZE', 'FILES', 'MODIFIED', 'REPLICAS', 'ID'],
+        files.map(f => [f.kind === 'tree' ? `${f.name}/` : f.name, formatBytes(f.size), String(f.files ?? 1), f.mtime.slice(0, 19).replace('T', ' '), String(f.replicas), f.id.slice(0, 16)])))
     })
 
   withCommon(program.command('rm'))

@@ -109,7 +109,8 @@ async function chooseTarget (output: string | undefined, name: string): Promise<
  * another mount namespace, an older node): then the bytes are streamed as usual.
  */
 async function exportLocal (client: ApiClient, ref: string, flags: GetFlags): Promise<boolean> {
-  const info = await client.json<{ id: string, name: string, size: number }>(`/api/files/${encodeURIComponent(ref)}/info`)
+  const info = await client.json<{ id: string, name: string, size: number, kind?: 'file' | 'tree' }>(`/api/files/${encodeURIComponent(ref)}/info`)
+  if (info.kind === 'tree') { await restoreFolder(client, ref, info, flags); return true }
   const target = await chooseTarget(flags.output, info.name)
   const res = await startLocalJob(client, '/api/files/export', { ref, path: resolve(target) })
   if (res === undefined) return false
@@ -118,6 +119,25 @@ async function exportLocal (client: ApiClient, ref: string, flags: GetFlags): Pr
     const result = await followJob<{ id: string, name: string, size: number }>(res, progress, 'written')
     if (flags.json === true) printJson({ id: result.id, name: result.name, size: result.size, path: target })
     return true
+  } finally {
+    progress.stop()
+  }
+}
+
+/**
+ * A folder: the node writes the whole tree at -o DIR (inside DIR when it is an existing folder, as
+ * cp -r does) or at ./<name>, never over anything that exists, atomically (files/tree-restore.ts).
+ */
+async function restoreFolder (client: ApiClient, ref: string, info: { name: string, size: number }, flags: GetFlags): Promise<void> {
+  const base = fitFileName(basename(info.name))
+  const isDir = flags.output !== undefined && await stat(flags.output).then(s => s.isDirectory(), () => false)
+  const target = resolve(flags.output === undefined ? base : isDir ? join(flags.output, base) : flags.output)
+  if (await stat(target).then(() => true, () => false)) throw new VaultError('ALREADY_EXISTS', `${target} already exists here; choose where to write the folder with -o DIR`)
+  const res = await client.send('/api/trees/export', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ ref, path: target }) })
+  const progress = await createProgress('get', info.size, flags.json === true)
+  try {
+    const result = await followJob<{ id: string, name: string, size: number, files: number, path: string }>(res, progress, 'written')
+    if (flags.json === true) printJson({ id: result.id, name: result.name, size: result.size, files: result.files, path: target, kind: 'tree' })
   } finally {
     progress.stop()
   }

@@ -1,10 +1,11 @@
-// `put PATH… [--name NAME] [--replicas N]`: files, whole folders, or stdin (`-`), streamed.
-import { createReadStream } from 'node:fs'
-import { readdir, stat } from 'node:fs/promises'
-import { basename, join, relative, resolve } from 'node:path'
+// `put PATH… [--name NAME] [--replicas N]`: files, whole folders (one entry each), or stdin (`-`).
+import { constants, createReadStream } from 'node:fs'
+import { access, stat } from 'node:fs/promises'
+import { basename, resolve } from 'node:path'
 import { Transform } from 'node:stream'
 import type { Command } from 'commander'
 import { VaultError } from '../../errors.ts'
+import { checkFileName } from '../../files/manifest.ts'
 import { parseReplicas } from '../../node/flags.ts'
 import { followJob, isLoopback, startLocalJob, type ApiClient } from '../client.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
@@ -12,29 +13,29 @@ import { formatBytes } from '../output.ts'
 import { createProgress, type Progress } from '../progress.ts'
 
 interface PutFlags extends CommonOptions { name?: string, replicas?: string }
-interface PutResult { id: string, name: string, size: number, replicas: number, target: number | 'all', underReplicated?: boolean }
+interface PutResult { id: string, name: string, size: number, replicas: number, target: number | 'all', underReplicated?: boolean, kind?: 'file' | 'tree', files?: number }
 /** One file to upload: where it is read from and the name it gets in the vault. */
-interface Upload { path: string, name: string, size?: number, mtime?: Date }
+interface Upload { path: string, name: string, size?: number, mtime?: Date, folder?: boolean }
 
 export function registerPut (program: Command): void {
   withCommon(program.command('put'))
-    .description('store files or whole folders (PATH "-" reads stdin)')
+    .description('store files or whole folders (PATH "-" reads stdin); a folder is one entry')
     .argument('<path...>', 'files or folders to store')
-    .option('--name <name>', 'name in the vault (a folder: the prefix of its files)')
+    .option('--name <name>', 'name in the vault (of the file or the folder)')
     .option('--replicas <n>', 'copies in all, this node counted')
     .action(async (paths: string[], flags: PutFlags) => {
       if (flags.replicas !== undefined) parseReplicas(flags.replicas)
       if (flags.name !== undefined && paths.length > 1) throw new VaultError('BAD_USAGE', '--name works with one PATH only')
-      const uploads = await planUploads(paths, flags.name)
       const client = await clientFor(flags)
+      const uploads = await planUploads(client, paths, flags.name)
       const total = uploads.reduce((n, u) => n + (u.size ?? 0), 0)
       const progress = await createProgress('put', total, flags.json === true)
       try {
         for (const upload of uploads) {
-          const result = await putOne(client, upload, flags.replicas, progress)
+          const result = upload.folder === true ? await putFolder(client, upload, flags.replicas, progress) : await putOne(client, upload, flags.replicas, progress)
           // The bar is cleared before a result is printed, so the terminal keeps every ID readable.
           if (flags.json === true) progress.print(process.stdout, JSON.stringify(result) + '\n')
-          else progress.print(process.stdout, `${result.id}  ${result.name}  ${formatBytes(result.size)}  replicas=${result.replicas}\n`)
+          else progress.print(process.stdout, `${result.id}  ${result.name}${result.kind === 'tree' ? '/' : ''}  ${formatBytes(result.size)}${result.kind === 'tree' ? `  files=${result.files ?? 0}` : ''}  replicas=${result.replicas}\n`)
           if (result.underReplicated === true) {
             progress.print(process.stderr, `warning: ${result.name} is under-replicated: ${result.replicas} of ${result.target} copies (not enough peers); the missing copies are made as soon as peers appear\n`)
           }
@@ -45,45 +46,65 @@ export function registerPut (program: Command): void {
     })
 }
 
-/** Checks every path before anything is sent, so a typo in the third path stores nothing. */
-async function planUploads (paths: string[], name?: string): Promise<Upload[]> {
+/**
+ * Checks every input before anything is sent, and reports every problem at once (one line each):
+ * a path that is missing or unreadable, a name the vault cannot store, two inputs that would get
+ * the same name, anything inside a folder the node could not store. Then nothing is stored.
+ */
+async function planUploads (client: ApiClient, paths: string[], name?: string): Promise<Upload[]> {
   const uploads: Upload[] = []
+  const problems: string[] = []
+  let missing = 0
+  const named = new Map<string, string>()
+  const claim = (upload: Upload): void => {
+    try {
+      checkFileName(upload.name)
+    } catch (err) {
+      problems.push(`${upload.path}: ${(err as Error).message}`)
+      return
+    }
+    const first = named.get(upload.name)
+    if (first !== undefined) problems.push(`${first} and ${upload.path} would both be stored as "${upload.name}" (store them one by one with --name)`)
+    else named.set(upload.name, upload.path)
+    uploads.push(upload)
+  }
   for (const path of paths) {
     if (path === '-') {
       if (name === undefined) throw new VaultError('BAD_USAGE', 'reading stdin ("-") needs --name NAME')
-      uploads.push({ path, name })
+      claim({ path, name })
       continue
     }
     const info = await stat(path).catch(() => null)
-    if (info === null) throw new VaultError('NOT_FOUND', `no such file or folder: ${path}`)
+    if (info === null) { problems.push(`no such file or folder: ${path}`); missing++; continue }
     if (info.isDirectory()) {
-      const prefix = name ?? basename(resolve(path))
-      for await (const file of walk(path)) {
-        const fileInfo = await stat(file)
-        uploads.push({ path: file, name: `${prefix}/${relative(path, file).split('\\').join('/')}`, size: fileInfo.size, mtime: fileInfo.mtime })
-      }
+      const folder: Upload = { path, name: name ?? basename(resolve(path)), folder: true }
+      claim(folder)
+      if (!isLoopback(client.url)) { problems.push(`${path}: a folder is read by the node itself, which is not on this machine (${client.url})`); continue }
+      // One folder alone: its put checks it itself before storing anything (one walk fewer).
+      if (paths.length === 1) continue
+      const check = await client.json<{ problems: string[], bytes: number }>('/api/trees/check', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: resolve(path) }) })
+      problems.push(...check.problems)
+      folder.size = check.bytes
     } else if (info.isFile()) {
-      uploads.push({ path, name: name ?? basename(path), size: info.size, mtime: info.mtime })
+      const readable = await access(path, constants.R_OK).then(() => true, () => false)
+      if (!readable) problems.push(`cannot read ${path}: permission denied`)
+      else claim({ path, name: name ?? basename(path), size: info.size, mtime: info.mtime })
     } else {
-      throw new VaultError('BAD_INPUT', `${path} is neither a file nor a folder`)
+      problems.push(`${path} is neither a file nor a folder`)
     }
+  }
+  if (problems.length > 0) {
+    // One input: its one reason, as any error; several: every reason, then that none was stored.
+    const code = missing === problems.length ? 'NOT_FOUND' : 'BAD_INPUT'
+    throw new VaultError(code, (paths.length === 1 && problems.length === 1 ? problems : [...problems, 'nothing was stored']).join('\n'))
   }
   return uploads
 }
 
-async function * walk (dir: string): AsyncGenerator<string> {
-  const entries = await readdir(dir, { withFileTypes: true })
-  entries.sort((a, b) => a.name.localeCompare(b.name))
-  for (const entry of entries) {
-    const full = join(dir, entry.name)
-    if (entry.isDirectory()) yield * walk(full)
-    else if (entry.isFile()) yield full
-    else if (entry.isSymbolicLink()) {
-      // A link to a file is stored as that file; links to folders are not followed (no loops).
-      if ((await stat(full).catch(() => null))?.isFile() === true) yield full
-      else process.stderr.write(`warning: skipped ${full}: a link to a folder or to nothing\n`)
-    }
-  }
+/** A whole folder, read by the node itself (POST /api/trees/import), stored as one entry. */
+async function putFolder (client: ApiClient, upload: Upload, replicas: string | undefined, progress: Progress): Promise<PutResult> {
+  const res = await client.send('/api/trees/import', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: resolve(upload.path), name: upload.name, replicas }) })
+  return await followJob<PutResult>(res, progress, 'stored')
 }
 
 async function putOne (client: ApiClient, upload: Upload, replicas: string | undefined, progress: Progress): Promise<PutResult> {
