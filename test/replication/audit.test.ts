@@ -70,7 +70,9 @@ test('a holder whose blob bytes are flipped on disk fails the proof, is counted 
   const cluster = await startCluster(t, 3, { auditEverySeconds: 3600 })
   const [n1, n2] = cluster.nodes
   const file = await putBytes(n1, 'flip.bin', randomBytes(300_000), 3)
-  const blob = await someHeldBlob(n2, n1.nodeId)
+  // One of the file's own blobs (n2 also holds journal blobs, which no file's copy count includes).
+  const chunkId = n1.vault.catalog.chunksOf(n1.vault.resolve(file.id).row)[0].id
+  const blob = { id: chunkId, path: n2.vault.store.pathOf(n1.nodeId, chunkId) }
   await flipByte(blob.path, 100, 0xff)
 
   const auditor = n1.networking!.auditor
