@@ -94,7 +94,9 @@ export class VaultNode {
     this.config = nodeConfigSchema.parse(config)
     this.paths = dataPaths(this.config.dataDir)
     this.tuning = tuning
-    this.log = tuning.log ?? pino({ level: this.config.logLevel }, pino.destination(2))
+    // Synchronous: a log line written just before the recovery phrase banner must not land inside
+    // it (an async write of an earlier line could complete after the banner's). Logs are rare at info.
+    this.log = tuning.log ?? pino({ level: this.config.logLevel }, pino.destination({ dest: 2, sync: true }))
   }
 
   get nodeId (): string { return this.identity.nodeId }
