@@ -104,6 +104,21 @@ export async function * ndjsonLines<T extends object> (res: IncomingMessage): As
 }
 
 /**
+ * Follows a long job answered as NDJSON progress lines ending with `{phase: 'done', …}` (recover,
+ * scrub): a status line on a terminal, then the last line; TRUNCATED if the node stopped first.
+ */
+export async function followPhases<T extends { phase: string }> (res: IncomingMessage, status: ((line: T) => string) | undefined, what: string): Promise<T> {
+  let last: T | undefined
+  for await (const line of ndjsonLines<T>(res)) {
+    last = line
+    if (status !== undefined) process.stderr.write(`\r${status(line)}   `)
+  }
+  if (status !== undefined) process.stderr.write('\n')
+  if (last?.phase !== 'done') throw new VaultError('TRUNCATED', `the node stopped answering before ${what} finished`)
+  return last
+}
+
+/**
  * Starts an import or export: the node reads or writes a path on its own machine. Undefined when
  * it cannot reach that path (FORBIDDEN: another user; NOT_FOUND: another mount namespace, or a node
  * without the route): the caller then moves the bytes over HTTP instead.

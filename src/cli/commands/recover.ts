@@ -1,8 +1,7 @@
 // `recover`: after `init --recover` on a new disk, pull this owner's blobs back from the peers and
 // rebuild the catalog, with progress.
 import type { Command } from 'commander'
-import { VaultError } from '../../errors.ts'
-import { ndjsonLines } from '../client.ts'
+import { followPhases } from '../client.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { formatBytes, printJson, printLine } from '../output.ts'
 
@@ -14,13 +13,7 @@ export function registerRecover (program: Command): void {
     .action(async (flags: CommonOptions) => {
       const res = await (await clientFor(flags)).send('/api/recover', { method: 'POST' })
       const tty = process.stderr.isTTY === true && flags.json !== true
-      let last: Progress | undefined
-      for await (const line of ndjsonLines<Progress>(res)) {
-        last = line
-        if (tty) process.stderr.write(`\r${last.phase}: ${last.fetched}/${last.found} blobs, ${formatBytes(last.bytes)} from ${last.peers} peer(s)   `)
-      }
-      if (tty) process.stderr.write('\n')
-      if (last?.phase !== 'done') throw new VaultError('TRUNCATED', 'the node stopped answering before recovery finished')
+      const last = await followPhases<Progress>(res, tty ? (l) => `${l.phase}: ${l.fetched}/${l.found} blobs, ${formatBytes(l.bytes)} from ${l.peers} peer(s)` : undefined, 'recovery')
       if (flags.json === true) { printJson(last); return }
       printLine(`recovered ${last.files ?? 0} file(s): ${last.fetched} blob(s) pulled back (${formatBytes(last.bytes)}) from ${last.peers} peer(s)`)
       if (last.failed > 0) process.stderr.write(`warning: ${last.failed} blob(s) could not be fetched from any holder; run recover again when more peers are online\n`)
