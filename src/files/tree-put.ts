@@ -11,6 +11,7 @@ import type { ReplicaTarget, VaultContext } from './context.ts'
 import { openLocalFile } from './local-file.ts'
 import { checkFileName, type Manifest } from './manifest.ts'
 import { abandonPut, afterCommit, commitManifest, storeBlob, type PutResult } from './put.ts'
+import { ShortfallTally } from './shortfall.ts'
 import { loadOwnManifest, readFileBytes } from './read.ts'
 import { compareTreePaths, encodeEntry, parseListing, type TreeEntry } from './tree-listing.ts'
 import { checkTree, walkTree, type WalkedEntry } from './tree-walk.ts'
@@ -103,6 +104,8 @@ class SealPipeline {
   private readonly claims: ChunkClaims
   private readonly target: ReplicaTarget
   private readonly onProgress?: (bytes: number) => void
+  /** Why copies of the tree's blobs are missing, if any are. */
+  readonly tally = new ShortfallTally()
 
   constructor (ctx: VaultContext, claims: ChunkClaims, target: ReplicaTarget, onProgress?: (bytes: number) => void) {
     this.ctx = ctx
@@ -128,7 +131,7 @@ class SealPipeline {
   private async sealAndStore (plain: Uint8Array): Promise<Chunk> {
     const chunk = await sealChunk(this.ctx.vaultKey, plain, { consume: true })
     await this.claims.claim([chunk])
-    await storeBlob(this.ctx, chunk.id, chunk.sealed, this.target)
+    await storeBlob(this.ctx, chunk.id, chunk.sealed, this.target, this.tally)
     return { id: chunk.id, key: chunk.key, size: chunk.size }
   }
 
@@ -233,7 +236,7 @@ export async function putTree (ctx: VaultContext, root: string, options: TreePut
       throw new VaultError('BUSY', `"${name}" was removed while it was stored again; nothing was stored, put it again`)
     }
     const manifest: Manifest = { v: 1, kind: 'tree', name, size: stats.bytes, files: stats.files, mtime: rootMtime.toISOString(), ctime: new Date().toISOString(), chunks, target: target === 'all' ? 0 : target }
-    result = await commitManifest(ctx, row, manifest, target)
+    result = await commitManifest(ctx, row, manifest, target, pipeline.tally)
   } catch (err) {
     await pipeline.drain().catch(() => {})
     await abandonPut(ctx, row)
