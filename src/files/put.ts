@@ -8,6 +8,7 @@ import { widestTarget, type ReplicaTarget, type VaultContext } from './context.t
 import { checkFileName, type Manifest } from './manifest.ts'
 import { noteStreamed } from '../runtime/index.ts'
 import { ShortfallTally, type Shortfall } from './shortfall.ts'
+import type { SyncBatch } from '../store/index.ts'
 
 export interface PutOptions {
   name: string
@@ -100,7 +101,7 @@ export async function commitManifest (ctx: VaultContext, row: number, manifest: 
   const { catalog, vaultKey } = ctx
   const sealed = sealManifest(vaultKey, manifest)
   catalog.claimManifest(row, sealed.id)
-  await storeBlob(ctx, sealed.id, sealed.sealed, target, tally)
+  await storeBlob(ctx, sealed.id, sealed.sealed, target, { tally })
   // The file exists once its add record is durable here and copied as its manifest is.
   const record = await ctx.journal.append('add', sealed.id, widestTarget(target, ctx.defaultReplicas ?? 1))
   const replicas = 1 + catalog.holders.minHolders(row, sealed.id)
@@ -134,15 +135,22 @@ export async function afterCommit (ctx: VaultContext): Promise<void> {
   await ctx.journal.maybeCheckpoint()
 }
 
-/** Writes a sealed blob to the owner's folder durably, then has its copies made on peers (`tally` learns why any are missing). */
-export async function storeBlob (ctx: VaultContext, id: string, sealed: Buffer, target: ReplicaTarget, tally?: ShortfallTally): Promise<void> {
+export interface StoreBlobOptions {
+  /** Learns why copies are missing, if any are. */
+  tally?: ShortfallTally
+  /** The local copy is durable once this batch is flushed (a folder's many blobs), not on return. */
+  batch?: SyncBatch
+}
+
+/** Writes a sealed blob to the owner's folder durably (or into `batch`), then has its copies made on peers. */
+export async function storeBlob (ctx: VaultContext, id: string, sealed: Buffer, target: ReplicaTarget, options: StoreBlobOptions = {}): Promise<void> {
   const replication = target === 1 ? undefined : ctx.replication
   // No copies to make: the store may take the buffer to its writer thread as it is.
-  await ctx.store.put(ctx.nodeId, id, sealed, true, replication === undefined)
+  await ctx.store.put(ctx.nodeId, id, sealed, true, replication === undefined, options.batch)
   if (replication === undefined) return
   const { holders, shortfall } = await replication.replicate(id, sealed, target)
   ctx.catalog.holders.add(id, holders)
-  tally?.add(shortfall)
+  options.tally?.add(shortfall)
 }
 
 /** Seals one chunk, records it in the pending file (before it touches the disk, so a crash or a
@@ -150,6 +158,6 @@ export async function storeBlob (ctx: VaultContext, id: string, sealed: Buffer, 
 async function sealAndStore (ctx: VaultContext, row: number, seq: number, plain: Uint8Array, target: ReplicaTarget, tally: ShortfallTally): Promise<Manifest['chunks'][number]> {
   const chunk = await sealChunk(ctx.vaultKey, plain, { consume: true })
   ctx.catalog.addChunk(row, seq, chunk.id, chunk.size)
-  await storeBlob(ctx, chunk.id, chunk.sealed, target, tally)
+  await storeBlob(ctx, chunk.id, chunk.sealed, target, { tally })
   return { id: chunk.id, key: chunk.key, size: chunk.size }
 }

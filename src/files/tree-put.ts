@@ -12,6 +12,7 @@ import { openLocalFile } from './local-file.ts'
 import { checkFileName, type Manifest } from './manifest.ts'
 import { abandonPut, afterCommit, commitManifest, storeBlob, type PutResult } from './put.ts'
 import { ShortfallTally } from './shortfall.ts'
+import type { SyncBatch } from '../store/index.ts'
 import { loadOwnManifest, readFileBytes } from './read.ts'
 import { compareTreePaths, encodeEntry, parseListing, type TreeEntry } from './tree-listing.ts'
 import { checkTree, walkTree, type WalkedEntry } from './tree-walk.ts'
@@ -39,6 +40,8 @@ const ENTRIES_AHEAD = 4096
 /** Chunk rows claimed together: a batch waits at most this long, or until it is this big. */
 const CLAIM_WAIT_MS = 5
 const CLAIM_BATCH = 256
+/** A flush (one syncfs) after this many blobs written without fsync. */
+const FLUSH_EVERY_BLOBS = 4096
 
 /**
  * The chunk rows of one put, claimed in batches: the claims made within CLAIM_WAIT_MS (or until
@@ -106,12 +109,15 @@ class SealPipeline {
   private readonly onProgress?: (bytes: number) => void
   /** Why copies of the tree's blobs are missing, if any are. */
   readonly tally = new ShortfallTally()
+  /** The blobs written without an fsync each: durable at once before the commit (store/sync-batch.ts). */
+  readonly batch: SyncBatch
 
   constructor (ctx: VaultContext, claims: ChunkClaims, target: ReplicaTarget, onProgress?: (bytes: number) => void) {
     this.ctx = ctx
     this.claims = claims
     this.target = target
     this.onProgress = onProgress
+    this.batch = ctx.store.syncBatch()
   }
 
   /** Waits for room, then starts the chunk; resolves with its sealed reference to come. */
@@ -131,10 +137,13 @@ class SealPipeline {
   private async sealAndStore (plain: Uint8Array): Promise<Chunk> {
     const chunk = await sealChunk(this.ctx.vaultKey, plain, { consume: true })
     await this.claims.claim([chunk])
-    await storeBlob(this.ctx, chunk.id, chunk.sealed, this.target, this.tally)
+    await storeBlob(this.ctx, chunk.id, chunk.sealed, this.target, { tally: this.tally, batch: this.batch })
+    // Bounds what waits for the flush (and the batch's memory) on a huge tree.
+    if (this.batch.pending >= FLUSH_EVERY_BLOBS) await this.batch.flush()
     return { id: chunk.id, key: chunk.key, size: chunk.size }
   }
 
+  /** Every chunk submitted is stored (and its copies made); not yet durable here: see `batch`. */
   async drain (): Promise<void> {
     await Promise.allSettled(this.inflight)
     if (this.failure !== undefined) throw this.failure
@@ -229,6 +238,8 @@ export async function putTree (ctx: VaultContext, root: string, options: TreePut
     }
     await pipeline.drain()
     const chunks = await Promise.all(listingChunks)
+    // Every blob of the tree durable here before its manifest and add record are written.
+    await pipeline.batch.flush()
     await claims.settle()
     // Files reused from the previous version rely on its blobs: if it was removed meanwhile (a
     // concurrent rm), some may be gone, and this put must not claim them.
