@@ -40,8 +40,6 @@ const ENTRIES_AHEAD = 4096
 /** Chunk rows claimed together: a batch waits at most this long, or until it is this big. */
 const CLAIM_WAIT_MS = 5
 const CLAIM_BATCH = 256
-/** A flush (one syncfs) after this many blobs written without fsync. */
-const FLUSH_EVERY_BLOBS = 4096
 
 /**
  * The chunk rows of one put, claimed in batches: the claims made within CLAIM_WAIT_MS (or until
@@ -138,8 +136,6 @@ class SealPipeline {
     const chunk = await sealChunk(this.ctx.vaultKey, plain, { consume: true })
     await this.claims.claim([chunk])
     await storeBlob(this.ctx, chunk.id, chunk.sealed, this.target, { tally: this.tally, batch: this.batch })
-    // Bounds what waits for the flush (and the batch's memory) on a huge tree.
-    if (this.batch.pending >= FLUSH_EVERY_BLOBS) await this.batch.flush()
     return { id: chunk.id, key: chunk.key, size: chunk.size }
   }
 

@@ -119,7 +119,7 @@ export class BlobStore {
       // An intact copy that another put's batch wrote and has not flushed yet is not durable: this
       // put must not rely on it before it is (its own batch's flush, or an fsync now).
       const pending = found === 'intact' && this.unsynced.has(target)
-      if (batch !== undefined && (found !== 'intact' || pending)) batch.note(target)
+      if (batch !== undefined && (found !== 'intact' || pending)) batch.note(target, size)
       else if (pending) await fsyncPath(target).then(async () => await fsyncPath(dirname(target)))
     } catch (err) {
       throw toVaultError(err) // inline (DV_WORKERS=0) the errno error arrives as it is

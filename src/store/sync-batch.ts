@@ -17,9 +17,18 @@ export interface UnsyncedPaths {
 /** fsyncs at once in the fallback (the libuv pool runs 4; more queue there, never on our side). */
 const FSYNCS_AT_ONCE = 16
 
+/** A flush starts in the background once this much is written and none is running: the disk
+ * writes while the put goes on sealing, instead of all of it at the end (the kernel would hold it
+ * dirty up to dirty_background_ratio, gigabytes on a big machine). */
+const BACKGROUND_FLUSH_BYTES = 128 * 1024 * 1024
+const BACKGROUND_FLUSH_BLOBS = 4096
+
 export class SyncBatch {
   private paths = new Set<string>()
+  private bytes = 0
   private chain: Promise<void> = Promise.resolve()
+  private background: Promise<void> | undefined
+  private failure: unknown
   private readonly root: string
   private readonly tracker: UnsyncedPaths
 
@@ -34,17 +43,30 @@ export class SyncBatch {
     return this.paths.size
   }
 
-  /** A blob file at `path` was renamed into place without fsync, or found there not yet durable. */
-  note (path: string): void {
+  /**
+   * A blob file of `bytes` at `path` was renamed into place without fsync, or found there not yet
+   * durable. Past BACKGROUND_FLUSH_* a flush starts in the background (its failure is `flush()`'s).
+   */
+  note (path: string, bytes = 0): void {
     if (this.paths.has(path)) return
     this.paths.add(path)
     this.tracker.add(path)
+    this.bytes += bytes
+    if (this.background === undefined && (this.bytes >= BACKGROUND_FLUSH_BYTES || this.paths.size >= BACKGROUND_FLUSH_BLOBS)) {
+      this.background = this.flushNoted().catch((err: unknown) => { this.failure ??= err }).finally(() => { this.background = undefined })
+    }
   }
 
-  /** Resolves when every blob noted before this call is durable; rejects (DISK_FULL, IO…) when it cannot be. */
+  /** Resolves when every blob noted before this call is durable; rejects (DISK_FULL, IO…) when one cannot be. */
   async flush (): Promise<void> {
+    await this.flushNoted()
+    if (this.failure !== undefined) throw this.failure
+  }
+
+  private async flushNoted (): Promise<void> {
     const paths = this.paths
     this.paths = new Set()
+    this.bytes = 0
     const run = this.chain.then(async () => {
       if (paths.size === 0) return
       await syncPaths(this.root, paths)
