@@ -5,9 +5,9 @@
 // put again: the re-put must take under a tenth of the first put (issue 19). Every round uses a
 // new node and data dir, so nothing dedups across rounds. `BENCH_TREE_FILES=N` for a smaller tree.
 import { spawn } from 'node:child_process'
-import { mkdir, rm } from 'node:fs/promises'
+import { mkdir, readdir, rm } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import { newestProfile, summariseProfile } from './lib/profile.ts'
+import { summariseProfile } from './lib/profile.ts'
 import { max, mbps, min, MiB } from './lib/stats.ts'
 import { changeFiles, generateTree, type GeneratedTree } from './lib/tree-gen.ts'
 import type { BenchContext, Target } from './lib/types.ts'
@@ -66,7 +66,7 @@ async function round (ctx: BenchContext, tree: GeneratedTree, index: number): Pr
     await sh('sync', ctx.workDir)
     const again = await putTree(ctx, tree, node.dataDir)
     const reused = again.result.reused ?? Number.NaN
-    if (reused !== undefined && reused > tree.files.length - changed) throw new Error(`re-put reused ${reused} files, but ${changed} of ${tree.files.length} changed`)
+    if (reused > tree.files.length - changed) throw new Error(`re-put reused ${reused} files, but ${changed} of ${tree.files.length} changed`)
     ctx.log(`round ${index + 1}: tar ${tar.toFixed(1)} s, put ${first.seconds.toFixed(1)} s (node CPU ${nodeCpu.toFixed(1)} s), re-put ${again.seconds.toFixed(2)} s (${changed} changed, ${reused} reused)`)
     return { tar, put: first.seconds, reput: again.seconds, reused, nodeCpu }
   } catch (err) {
@@ -88,13 +88,21 @@ async function profile (ctx: BenchContext, tree: GeneratedTree): Promise<void> {
     await node.stop()
     await rm(node.dataDir, { recursive: true, force: true })
   }
-  const file = await newestProfile(dir)
-  if (file === undefined) throw new Error(`no .cpuprofile was written in ${dir}`)
-  const p = await summariseProfile(file)
-  ctx.table(`node during a tree put: ${Math.round(p.busyMs)} ms busy of ${Math.round(p.totalMs)} ms on the main thread (${p.file})`, ['area', 'self ms', '% of busy'],
+  // One profile per thread: the main thread's (thread 0; the newest, the first one is the node's
+  // launcher re-exec when there is one) and each worker's (sealing, blob writes).
+  const names = (await readdir(dir)).filter((n) => n.endsWith('.cpuprofile')).sort()
+  const main = names.filter((n) => /\.0\.\d+\.cpuprofile$/.test(n)).pop()
+  if (main === undefined) throw new Error(`no .cpuprofile was written in ${dir}`)
+  const p = await summariseProfile(join(dir, main))
+  ctx.table(`node main thread during a tree put: ${Math.round(p.busyMs)} ms busy of ${Math.round(p.totalMs)} ms (${p.file})`, ['area', 'self ms', '% of busy'],
     p.areas.slice(0, 10).map((a) => [a.area, Math.round(a.ms), a.ms / p.busyMs * 100]))
-  ctx.table('node during a tree put: top functions by self time', ['function', 'area', 'self ms', '% of busy'],
+  ctx.table('node main thread during a tree put: top functions by self time', ['function', 'area', 'self ms', '% of busy'],
     p.functions.slice(0, 12).map((f) => [f.fn.slice(0, 90), f.area, Math.round(f.ms), f.ms / p.busyMs * 100]))
+  for (const worker of names.filter((n) => !/\.0\.\d+\.cpuprofile$/.test(n))) {
+    const w = await summariseProfile(join(dir, worker), 5)
+    ctx.table(`worker ${worker}: ${Math.round(w.busyMs)} ms busy of ${Math.round(w.totalMs)} ms, top functions`, ['function', 'self ms', '% of busy'],
+      w.functions.map((f) => [f.fn.slice(0, 90), Math.round(f.ms), f.ms / w.busyMs * 100]))
+  }
 }
 
 export default async function tree (ctx: BenchContext): Promise<Record<string, number>> {
