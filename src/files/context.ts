@@ -3,6 +3,7 @@ import type { Catalog, FileRecord } from '../catalog/index.ts'
 import type { BlobStore } from '../store/index.ts'
 import type { RemoteBlobs } from './chunk-source.ts'
 import type { Journal } from './journal.ts'
+import type { BlobShortfall } from './shortfall.ts'
 
 /** Copies wanted in all, the owner's counted; 'all' = one on every peer. Stored as 0 in the catalog. */
 export type ReplicaTarget = number | 'all'
@@ -14,8 +15,8 @@ export function widestTarget (a: ReplicaTarget, b: ReplicaTarget): ReplicaTarget
 
 /** How files/ hands its sealed blobs to replication/ without knowing the network. */
 export interface BlobReplication {
-  /** Makes sure `target` copies exist in all (the owner's counted); resolves with the holders. */
-  replicate: (blobId: string, sealed: Uint8Array, target: ReplicaTarget) => Promise<string[]>
+  /** Makes sure `target` copies exist in all (the owner's counted); resolves with the holders, and why copies are missing when some are. */
+  replicate: (blobId: string, sealed: Uint8Array, target: ReplicaTarget) => Promise<{ holders: string[], shortfall?: BlobShortfall }>
   /** These blobs were deleted here: their holders must drop them too (now or when they return). */
   removed: (blobIds: string[]) => Promise<void>
   /** The copies a file of target 'all' should have right now. */

@@ -7,6 +7,8 @@ import { VaultError, toVaultError } from '../errors.ts'
 import { widestTarget, type ReplicaTarget, type VaultContext } from './context.ts'
 import { checkFileName, type Manifest } from './manifest.ts'
 import { noteStreamed } from '../runtime/index.ts'
+import { ShortfallTally, type Shortfall } from './shortfall.ts'
+import type { SyncBatch } from '../store/index.ts'
 
 export interface PutOptions {
   name: string
@@ -29,6 +31,8 @@ export interface PutResult {
   target: ReplicaTarget
   /** Fewer copies than the target: the rest are made when peers appear. */
   underReplicated: boolean
+  /** With `underReplicated`: why the copies are missing (holders per refusal code, NO_PEERS). */
+  shortfall?: Shortfall
 }
 
 /**
@@ -47,6 +51,7 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
   const { catalog } = ctx
   const target = options.replicas ?? 1
   const row = catalog.beginFile()
+  const tally = new ShortfallTally()
   const chunks: Manifest['chunks'] = []
   const inflight = new Set<Promise<void>>()
   let failure: unknown
@@ -66,7 +71,7 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
       }
       const bytes = plain.length
       inflightBytes += bytes
-      const job: Promise<void> = sealAndStore(ctx, row, seq, plain, target)
+      const job: Promise<void> = sealAndStore(ctx, row, seq, plain, target, tally)
         .then((sealed) => { chunks[seq] = sealed; done += sealed.size; options.onProgress?.(done) }, (err: unknown) => { failure ??= err })
         .finally(() => { inflight.delete(job); inflightBytes -= bytes })
       inflight.add(job)
@@ -78,7 +83,7 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
       throw new VaultError('TRUNCATED', `upload ended after ${size} of ${options.expectedSize} bytes; nothing was stored`)
     }
     const manifest: Manifest = { v: 1, name, size, mtime: (options.mtime ?? new Date()).toISOString(), ctime: new Date().toISOString(), chunks, target: target === 'all' ? 0 : target }
-    result = await commitManifest(ctx, row, manifest, target)
+    result = await commitManifest(ctx, row, manifest, target, tally)
   } catch (err) {
     await Promise.allSettled(inflight)
     await abandonPut(ctx, row)
@@ -92,11 +97,11 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
  * A put's commit, once every chunk is stored: the sealed manifest is stored and copied, its add
  * record made durable, and the row completed (listed).
  */
-export async function commitManifest (ctx: VaultContext, row: number, manifest: Manifest, target: ReplicaTarget): Promise<PutResult> {
+export async function commitManifest (ctx: VaultContext, row: number, manifest: Manifest, target: ReplicaTarget, tally = new ShortfallTally()): Promise<PutResult> {
   const { catalog, vaultKey } = ctx
   const sealed = sealManifest(vaultKey, manifest)
   catalog.claimManifest(row, sealed.id)
-  await storeBlob(ctx, sealed.id, sealed.sealed, target)
+  await storeBlob(ctx, sealed.id, sealed.sealed, target, { tally })
   // The file exists once its add record is durable here and copied as its manifest is.
   const record = await ctx.journal.append('add', sealed.id, widestTarget(target, ctx.defaultReplicas ?? 1))
   const replicas = 1 + catalog.holders.minHolders(row, sealed.id)
@@ -105,7 +110,9 @@ export async function commitManifest (ctx: VaultContext, row: number, manifest: 
     catalog.journal.complete([record])
   }))
   const wanted = target === 'all' ? (ctx.replication?.allTarget() ?? 1) : target
-  return { id: sealed.id, name: manifest.name, size: manifest.size, replicas, target, underReplicated: replicas < wanted }
+  const result: PutResult = { id: sealed.id, name: manifest.name, size: manifest.size, replicas, target, underReplicated: replicas < wanted }
+  if (result.underReplicated) result.shortfall = tally.result(wanted - replicas)
+  return result
 }
 
 /** A put that failed: its pending row goes, and with it every blob no other file uses. */
@@ -128,21 +135,29 @@ export async function afterCommit (ctx: VaultContext): Promise<void> {
   await ctx.journal.maybeCheckpoint()
 }
 
-/** Writes a sealed blob to the owner's folder durably, then has its copies made on peers. */
-export async function storeBlob (ctx: VaultContext, id: string, sealed: Buffer, target: ReplicaTarget): Promise<void> {
+export interface StoreBlobOptions {
+  /** Learns why copies are missing, if any are. */
+  tally?: ShortfallTally
+  /** The local copy is durable once this batch is flushed (a folder's many blobs), not on return. */
+  batch?: SyncBatch
+}
+
+/** Writes a sealed blob to the owner's folder durably (or into `batch`), then has its copies made on peers. */
+export async function storeBlob (ctx: VaultContext, id: string, sealed: Buffer, target: ReplicaTarget, options: StoreBlobOptions = {}): Promise<void> {
   const replication = target === 1 ? undefined : ctx.replication
   // No copies to make: the store may take the buffer to its writer thread as it is.
-  await ctx.store.put(ctx.nodeId, id, sealed, true, replication === undefined)
+  await ctx.store.put(ctx.nodeId, id, sealed, true, replication === undefined, options.batch)
   if (replication === undefined) return
-  const holders = await replication.replicate(id, sealed, target)
+  const { holders, shortfall } = await replication.replicate(id, sealed, target)
   ctx.catalog.holders.add(id, holders)
+  options.tally?.add(shortfall)
 }
 
 /** Seals one chunk, records it in the pending file (before it touches the disk, so a crash or a
  * concurrent rm knows it), then stores and replicates it. */
-async function sealAndStore (ctx: VaultContext, row: number, seq: number, plain: Uint8Array, target: ReplicaTarget): Promise<Manifest['chunks'][number]> {
+async function sealAndStore (ctx: VaultContext, row: number, seq: number, plain: Uint8Array, target: ReplicaTarget, tally: ShortfallTally): Promise<Manifest['chunks'][number]> {
   const chunk = await sealChunk(ctx.vaultKey, plain, { consume: true })
   ctx.catalog.addChunk(row, seq, chunk.id, chunk.size)
-  await storeBlob(ctx, chunk.id, chunk.sealed, target)
+  await storeBlob(ctx, chunk.id, chunk.sealed, target, { tally })
   return { id: chunk.id, key: chunk.key, size: chunk.size }
 }

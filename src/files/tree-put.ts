@@ -11,6 +11,8 @@ import type { ReplicaTarget, VaultContext } from './context.ts'
 import { openLocalFile } from './local-file.ts'
 import { checkFileName, type Manifest } from './manifest.ts'
 import { abandonPut, afterCommit, commitManifest, storeBlob, type PutResult } from './put.ts'
+import { ShortfallTally } from './shortfall.ts'
+import type { SyncBatch } from '../store/index.ts'
 import { loadOwnManifest, readFileBytes } from './read.ts'
 import { compareTreePaths, encodeEntry, parseListing, type TreeEntry } from './tree-listing.ts'
 import { checkTree, walkTree, type WalkedEntry } from './tree-walk.ts'
@@ -103,12 +105,17 @@ class SealPipeline {
   private readonly claims: ChunkClaims
   private readonly target: ReplicaTarget
   private readonly onProgress?: (bytes: number) => void
+  /** Why copies of the tree's blobs are missing, if any are. */
+  readonly tally = new ShortfallTally()
+  /** The blobs written without an fsync each: durable at once before the commit (store/sync-batch.ts). */
+  readonly batch: SyncBatch
 
   constructor (ctx: VaultContext, claims: ChunkClaims, target: ReplicaTarget, onProgress?: (bytes: number) => void) {
     this.ctx = ctx
     this.claims = claims
     this.target = target
     this.onProgress = onProgress
+    this.batch = ctx.store.syncBatch()
   }
 
   /** Waits for room, then starts the chunk; resolves with its sealed reference to come. */
@@ -128,10 +135,11 @@ class SealPipeline {
   private async sealAndStore (plain: Uint8Array): Promise<Chunk> {
     const chunk = await sealChunk(this.ctx.vaultKey, plain, { consume: true })
     await this.claims.claim([chunk])
-    await storeBlob(this.ctx, chunk.id, chunk.sealed, this.target)
+    await storeBlob(this.ctx, chunk.id, chunk.sealed, this.target, { tally: this.tally, batch: this.batch })
     return { id: chunk.id, key: chunk.key, size: chunk.size }
   }
 
+  /** Every chunk submitted is stored (and its copies made); not yet durable here: see `batch`. */
   async drain (): Promise<void> {
     await Promise.allSettled(this.inflight)
     if (this.failure !== undefined) throw this.failure
@@ -226,6 +234,8 @@ export async function putTree (ctx: VaultContext, root: string, options: TreePut
     }
     await pipeline.drain()
     const chunks = await Promise.all(listingChunks)
+    // Every blob of the tree durable here before its manifest and add record are written.
+    await pipeline.batch.flush()
     await claims.settle()
     // Files reused from the previous version rely on its blobs: if it was removed meanwhile (a
     // concurrent rm), some may be gone, and this put must not claim them.
@@ -233,7 +243,7 @@ export async function putTree (ctx: VaultContext, root: string, options: TreePut
       throw new VaultError('BUSY', `"${name}" was removed while it was stored again; nothing was stored, put it again`)
     }
     const manifest: Manifest = { v: 1, kind: 'tree', name, size: stats.bytes, files: stats.files, mtime: rootMtime.toISOString(), ctime: new Date().toISOString(), chunks, target: target === 'all' ? 0 : target }
-    result = await commitManifest(ctx, row, manifest, target)
+    result = await commitManifest(ctx, row, manifest, target, pipeline.tally)
   } catch (err) {
     await pipeline.drain().catch(() => {})
     await abandonPut(ctx, row)

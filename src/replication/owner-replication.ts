@@ -4,7 +4,7 @@
 // longer than --repair-after, and sweeps holders for blobs it deleted (holder-sweep.ts).
 import type { Logger } from 'pino'
 import type { Catalog } from '../catalog/index.ts'
-import type { BlobReplication, ReplicaTarget } from '../files/index.ts'
+import type { BlobReplication, BlobShortfall, ReplicaTarget } from '../files/index.ts'
 import type { Replicator } from './replicator.ts'
 import type { BlockClient } from './block-client.ts'
 import { HolderSweep, type SweepResult } from './holder-sweep.ts'
@@ -90,9 +90,9 @@ export class OwnerReplication implements BlobReplication {
     return new Set(this.o.livePeers()).size + 1
   }
 
-  async replicate (blobId: string, sealed: Uint8Array, target: ReplicaTarget): Promise<string[]> {
+  async replicate (blobId: string, sealed: Uint8Array, target: ReplicaTarget): Promise<{ holders: string[], shortfall?: BlobShortfall }> {
     const existing = this.o.catalog.holders.of(blobId)
-    return (await this.o.replicator.replicate(blobId, sealed, target, { existing })).holders
+    return await this.o.replicator.replicate(blobId, sealed, target, { existing })
   }
 
   private deletionsHeld (): boolean {

@@ -4,6 +4,7 @@
 import type { Logger } from 'pino'
 import { VaultError } from '../errors.ts'
 import type { RemoteBlobs } from '../files/chunk-source.ts'
+import type { BlobShortfall } from '../files/index.ts'
 import type { BlobStore } from '../store/index.ts'
 import type { BlockClient } from './block-client.ts'
 import { shortId } from './block-protocol.ts'
@@ -40,6 +41,8 @@ export interface ReplicateOptions {
 export interface ReplicateResult {
   /** Peers holding a copy after this call (`existing` first, then new copies in placement order). */
   holders: string[]
+  /** Set when fewer than wanted: the peers that refused (with their code) and the copies no peer was left for. */
+  shortfall?: BlobShortfall
 }
 
 export interface RemoveResult {
@@ -80,24 +83,29 @@ export class Replicator implements RemoteBlobs {
     const candidates = this.placementOrder(chunkId, this.peers().filter(peer => !existing.includes(peer)))
     const want = replicas === 'all' ? existing.length + candidates.length : replicas - 1
     const placed = new Set<string>()
+    const refused: BlobShortfall['refused'] = []
     let next = 0
     // Each worker keeps one copy's promise: it moves down the order until a peer acknowledges.
     const worker = async (): Promise<void> => {
       while (next < candidates.length) {
         options.signal?.throwIfAborted()
         const peer = candidates[next++]
-        if (await this.pushCopy(peer, chunkId, bytes, options.signal)) {
+        const code = await this.pushCopy(peer, chunkId, bytes, options.signal)
+        if (code === undefined) {
           placed.add(peer)
           return
         }
+        refused.push({ peer, code })
       }
     }
     const workers = Math.min(Math.max(0, want - existing.length), candidates.length)
     await Promise.all(Array.from({ length: workers }, worker))
     const holders = [...existing, ...candidates.filter(peer => placed.has(peer))]
-    // Per chunk, so debug: the caller reports under-replication once per file.
-    if (holders.length < want) this.log.debug({ chunk: chunkId.slice(0, 12), holders: holders.length, want }, 'chunk is under-replicated: not enough peers accepted a copy')
-    return { holders }
+    if (holders.length >= want) return { holders }
+    // Per chunk, so debug: the caller reports under-replication once per file, with these reasons.
+    const missing = want - holders.length
+    this.log.debug({ chunk: chunkId.slice(0, 12), holders: holders.length, want, refused: refused.length }, 'chunk is under-replicated: not enough peers accepted a copy')
+    return { holders, shortfall: { refused, noPeers: Math.max(0, missing - refused.length) } }
   }
 
   /** Like `replicate`, reading the chunk from this owner's folder: for repair after peers change. */
@@ -115,10 +123,11 @@ export class Replicator implements RemoteBlobs {
     return [...ordered.filter(peer => !full(peer)), ...ordered.filter(full)]
   }
 
-  private async pushCopy (peer: string, chunkId: string, bytes: Uint8Array, signal?: AbortSignal): Promise<boolean> {
+  /** Undefined when the peer acknowledged a durable copy, else the code of its refusal or failure. */
+  private async pushCopy (peer: string, chunkId: string, bytes: Uint8Array, signal?: AbortSignal): Promise<string | undefined> {
     try {
       await this.uploads.run(async () => { await this.options.client.putBlob(peer, this.options.ownerId, chunkId, bytes, signal) }, signal)
-      return true
+      return undefined
     } catch (err) {
       if (signal?.aborted === true) throw signal.reason
       const code = err instanceof VaultError ? err.code : 'PEER_ERROR'
@@ -126,7 +135,7 @@ export class Replicator implements RemoteBlobs {
       if (code === 'CORRUPT') throw new VaultError('CORRUPT', `chunk ${chunkId.slice(0, 12)}… does not match its ID; nothing was replicated`, { cause: err })
       if (code === 'STORAGE_FULL') this.fullUntil.set(peer, Date.now() + (this.options.fullHolderBackoffMs ?? 60_000))
       this.log.debug({ peer: shortId(peer), chunk: chunkId.slice(0, 12), code, err: (err as Error).message }, 'peer did not take a copy; trying the next')
-      return false
+      return code
     }
   }
 

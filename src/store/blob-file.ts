@@ -9,21 +9,22 @@ import { release } from '../workers/buffers.ts'
 /** What was at the target before: an intact copy (nothing written), nothing, or a damaged copy of that size. */
 export interface BlobOnDisk { found: 'intact' | 'missing' | number }
 
-export function writeBlobSync (tmp: string, target: string, id: string, data: Uint8Array): BlobOnDisk {
+/** `sync` false: no fsync of the file or its folder (a SyncBatch makes it durable later). */
+export function writeBlobSync (tmp: string, target: string, id: string, data: Uint8Array, sync = true): BlobOnDisk {
   const found = onDiskSync(target, id, data.byteLength)
   if (found === 'intact') return { found }
   try {
     const fd = openSync(tmp, 'w', 0o600)
     try {
       for (let at = 0; at < data.byteLength;) at += writeSync(fd, data, at, data.byteLength - at)
-      fsyncSync(fd)
+      if (sync) fsyncSync(fd)
     } finally {
       closeSync(fd)
     }
     const dir = dirname(target)
     mkdirSync(dir, { recursive: true })
     renameSync(tmp, target)
-    fsyncDirSync(dir)
+    if (sync) fsyncDirSync(dir)
     return { found }
   } catch (err) {
     rmSync(tmp, { force: true })

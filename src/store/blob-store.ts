@@ -2,11 +2,12 @@
 // storage/<owner-id>/<2 hex>/<2 hex>/<blob id>. Blobs are content-addressed (SHA-256 of the
 // sealed bytes), written atomically through storage/.tmp, and verified on every read.
 import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { VaultError, toVaultError } from '../errors.ts'
 import { sha256HexAsync, sha256Keep } from '../crypto/index.ts'
 import { runJob } from '../workers/index.ts'
+import { fsyncPath, SyncBatch } from './sync-batch.ts'
 
 const BLOB_ID = /^[0-9a-f]{64}$/
 const OWNER_ID = /^[1-9A-HJ-NP-Za-km-z]{20,80}$/
@@ -27,6 +28,8 @@ export class BlobStore {
   private readonly bytesByOwner = new Map<string, number>()
   /** Per-blob locks: a put and a delete of one blob never interleave (dedup vs. garbage collection). */
   private readonly locks = new Map<string, Promise<unknown>>()
+  /** Blob files written by a SyncBatch and not yet flushed (a count per path: several batches may note one). */
+  private readonly unsynced = new Map<string, number>()
 
   constructor (root: string) {
     this.root = root
@@ -80,12 +83,26 @@ export class BlobStore {
    * Stores `data` as blob `id` durably. Idempotent. The hash is checked unless the caller has
    * just computed it itself (`trusted`, the owner's own sealing), which saves a pass over the bytes.
    * `consume`: the caller is done with `data`, so a big blob moves to a worker thread uncopied
-   * (and `data` is empty afterwards).
+   * (and `data` is empty afterwards). `batch`: not durable on return, but once `batch.flush()` is.
    */
-  async put (owner: string, id: string, data: Uint8Array, trusted = false, consume = false): Promise<void> {
+  async put (owner: string, id: string, data: Uint8Array, trusted = false, consume = false, batch?: SyncBatch): Promise<void> {
     const target = this.pathOf(owner, id)
     if (!trusted && await sha256HexAsync(data) !== id) throw new VaultError('CORRUPT', 'blob does not match its ID')
-    await this.withLock(`${owner}/${id}`, async () => await this.write(target, owner, id, data, consume))
+    await this.withLock(`${owner}/${id}`, async () => await this.write(target, owner, id, data, consume, batch))
+  }
+
+  /** A batch of puts made durable together (sync-batch.ts): for the many small blobs of one folder's put. */
+  syncBatch (): SyncBatch {
+    return new SyncBatch(this.root, {
+      add: (path) => { this.unsynced.set(path, (this.unsynced.get(path) ?? 0) + 1) },
+      synced: (paths) => {
+        for (const path of paths) {
+          const n = (this.unsynced.get(path) ?? 1) - 1
+          if (n <= 0) this.unsynced.delete(path)
+          else this.unsynced.set(path, n)
+        }
+      }
+    })
   }
 
   /**
@@ -93,12 +110,17 @@ export class BlobStore {
    * there) as one job on a worker thread (store/blob-file.ts). A damaged copy never satisfies dedup:
    * the new put would point at bytes that never read back.
    */
-  private async write (target: string, owner: string, id: string, data: Uint8Array, consume: boolean): Promise<void> {
+  private async write (target: string, owner: string, id: string, data: Uint8Array, consume: boolean, batch?: SyncBatch): Promise<void> {
     const size = data.byteLength
     const tmp = join(this.tmpDir, randomBytes(8).toString('hex'))
     let found: 'intact' | 'missing' | number
     try {
-      ({ found } = await runJob({ op: 'writeBlob', id, tmp, target, data }, consume))
+      ({ found } = await runJob({ op: 'writeBlob', id, tmp, target, data, sync: batch === undefined }, consume))
+      // An intact copy that another put's batch wrote and has not flushed yet is not durable: this
+      // put must not rely on it before it is (its own batch's flush, or an fsync now).
+      const pending = found === 'intact' && this.unsynced.has(target)
+      if (batch !== undefined && (found !== 'intact' || pending)) batch.note(target, size)
+      else if (pending) await fsyncPath(target).then(async () => await fsyncPath(dirname(target)))
     } catch (err) {
       throw toVaultError(err) // inline (DV_WORKERS=0) the errno error arrives as it is
     }

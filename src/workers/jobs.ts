@@ -11,7 +11,7 @@ export type WorkerJob =
   | { op: 'seal', vaultKey: Uint8Array, data: Uint8Array }
   | { op: 'open', id: string, key: string, hashVerified: boolean, data: Uint8Array }
   | { op: 'sha256', data: Uint8Array, giveBack?: boolean }
-  | { op: 'writeBlob', id: string, tmp: string, target: string, data: Uint8Array }
+  | { op: 'writeBlob', id: string, tmp: string, target: string, data: Uint8Array, sync?: boolean }
   | { op: 'openToFile', id: string, key: string, size: number, blobPath: string, fd: number, position: number }
 
 export interface WorkerResults {
@@ -41,7 +41,7 @@ export function performJob (job: WorkerJob): { result: WorkerResults[WorkerJob['
       return { result: { hex: sha256HexSync(job.data), data }, transfer: movable(data) }
     }
     case 'writeBlob':
-      return { result: writeBlobSync(job.tmp, job.target, job.id, job.data), transfer: [] }
+      return { result: writeBlobSync(job.tmp, job.target, job.id, job.data, job.sync !== false), transfer: [] }
     case 'openToFile':
       return { result: { status: openToFileSync(job) }, transfer: [] }
   }

@@ -11,9 +11,10 @@ import { followJob, isLoopback, startLocalJob, type ApiClient } from '../client.
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { formatBytes } from '../output.ts'
 import { createProgress, type Progress } from '../progress.ts'
+import { underReplicatedWarning, type ShortfallView } from '../shortfall-text.ts'
 
 interface PutFlags extends CommonOptions { name?: string, replicas?: string }
-interface PutResult { id: string, name: string, size: number, replicas: number, target: number | 'all', underReplicated?: boolean, kind?: 'file' | 'tree', files?: number }
+interface PutResult { id: string, name: string, size: number, replicas: number, target: number | 'all', underReplicated?: boolean, shortfall?: ShortfallView, kind?: 'file' | 'tree', files?: number }
 /** One file to upload: where it is read from and the name it gets in the vault. */
 interface Upload { path: string, name: string, size?: number, mtime?: Date, folder?: boolean }
 
@@ -37,7 +38,7 @@ export function registerPut (program: Command): void {
           if (flags.json === true) progress.print(process.stdout, JSON.stringify(result) + '\n')
           else progress.print(process.stdout, `${result.id}  ${result.name}${result.kind === 'tree' ? '/' : ''}  ${formatBytes(result.size)}${result.kind === 'tree' ? `  files=${result.files ?? 0}` : ''}  replicas=${result.replicas}\n`)
           if (result.underReplicated === true) {
-            progress.print(process.stderr, `warning: ${result.name} is under-replicated: ${result.replicas} of ${result.target} copies (not enough peers); the missing copies are made as soon as peers appear\n`)
+            progress.print(process.stderr, underReplicatedWarning(result.name, result.replicas, result.target, result.shortfall))
           }
         }
       } finally {

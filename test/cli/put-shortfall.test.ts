@@ -1,0 +1,92 @@
+// A put short of its copy target says why: holders that refused (by their answer: storage limit,
+// disk full, busy…) are told apart from peers that are simply missing, in the warning and in
+// `--json` (`shortfall.reasons`). Real node processes; the holders refuse for real.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdir, mkdtemp, rm, statfs, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { hostPort, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
+
+async function connectedPeers (node: CliNode): Promise<number> {
+  const peers = JSON.parse((await runCli(['peers', '--data', node.dataDir, '--json'])).stdout) as Array<{ connected: boolean }>
+  return peers.filter(p => p.connected).length
+}
+
+/** A node of `first`'s network with extra `start` flags. */
+async function holder (dataDir: string, first: CliNode, args: string[]): Promise<CliNode> {
+  const init = await runCli(['init', '--data', dataDir, '--join', join(first.dataDir, 'network.key')])
+  assert.equal(init.code, 0, init.stderr)
+  return await startCliNode(dataDir, ['--peer', hostPort(first.p2p), ...args])
+}
+
+test('holders over their --max-storage are reported as refusals, not as missing peers', async (t) => {
+  const dir = await tempDir(t)
+  const a = await startCliNode(join(dir, 'a'))
+  t.after(async () => { await a.kill() })
+  const holders = await Promise.all(['b', 'c'].map(async n => await holder(join(dir, n), a, ['--max-storage', '1000'])))
+  t.after(async () => { await Promise.all(holders.map(async h => await h.kill())) })
+  await waitFor('a to see both holders', async () => await connectedPeers(a) === 2, 30_000, 100)
+
+  const file = join(dir, 'x.bin')
+  await writeFile(file, randomBytes(200_000))
+  const put = await runCli(['put', file, '--data', a.dataDir])
+  assert.equal(put.code, 0, put.stderr)
+  assert.equal(put.stderr, 'warning: x.bin is under-replicated: 1 of 3 copies (2 holders refused: storage limit reached); the missing copies are made as soon as peers can take them\n')
+
+  const json = await runCli(['put', file, '--name', 'y.bin', '--data', a.dataDir, '--json'])
+  assert.equal(json.code, 0, json.stderr)
+  const result = JSON.parse(json.stdout) as { replicas: number, underReplicated: boolean, shortfall: { reasons: Record<string, number> } }
+  assert.equal(result.replicas, 1)
+  assert.equal(result.underReplicated, true)
+  assert.deepEqual(result.shortfall, { reasons: { STORAGE_FULL: 2 } })
+})
+
+test('with no peer at all the warning still says "not enough peers", and --json says NO_PEERS', async (t) => {
+  const dir = await tempDir(t)
+  const a = await startCliNode(join(dir, 'a'))
+  t.after(async () => { await a.kill() })
+  const put = await runCli(['put', '-', '--name', 'alone.txt', '--data', a.dataDir, '--json'], { input: 'hello' })
+  assert.equal(put.code, 0, put.stderr)
+  assert.deepEqual(JSON.parse(put.stdout).shortfall, { reasons: { NO_PEERS: 2 } })
+  assert.equal(put.stderr, 'warning: alone.txt is under-replicated: 1 of 3 copies (not enough peers); the missing copies are made as soon as peers appear\n')
+})
+
+const canMount = process.getuid?.() === 0
+
+test('a holder whose disk is full is reported as "disk full", next to the copy no peer was there for', { skip: canMount ? false : 'needs root to mount a tmpfs' }, async (t) => {
+  const root = await mkdtemp(join(tmpdir(), 'dv-shortfall-'))
+  const mount = join(root, 'b')
+  const nodes: CliNode[] = []
+  let mounted = false
+  t.after(async () => {
+    await Promise.all(nodes.map(async n => await n.kill()))
+    if (mounted) try { execFileSync('umount', ['-l', mount], { stdio: 'ignore' }) } catch {}
+    await rm(root, { recursive: true, force: true })
+  })
+  await mkdir(mount)
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=8m', 'tmpfs', mount], { stdio: 'ignore' })
+    mounted = true
+  } catch {
+    t.skip('mounting a tmpfs failed')
+    return
+  }
+  const a = await startCliNode(join(root, 'a'))
+  nodes.push(a)
+  // b caps nothing itself (1 TB), so it runs out of disk rather than refusing over its limit.
+  const b = await holder(join(mount, 'data'), a, ['--max-storage', '1TB'])
+  nodes.push(b)
+  await waitFor('a to see b', async () => await connectedPeers(a) === 1, 30_000, 100)
+  const free = await statfs(mount)
+  await writeFile(join(mount, 'filler'), Buffer.alloc(Math.max(0, free.bavail * free.bsize - 8192)))
+
+  const file = join(root, 'x.bin')
+  await writeFile(file, randomBytes(300_000))
+  const put = await runCli(['put', file, '--data', a.dataDir, '--json'])
+  assert.equal(put.code, 0, put.stderr)
+  assert.deepEqual(JSON.parse(put.stdout).shortfall, { reasons: { DISK_FULL: 1, NO_PEERS: 1 } })
+  assert.equal(put.stderr, 'warning: x.bin is under-replicated: 1 of 3 copies (1 holder refused: disk full; not enough peers); the missing copies are made as soon as peers can take them\n')
+})
