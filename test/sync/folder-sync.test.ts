@@ -168,3 +168,22 @@ test('a node restored from the phrase refuses to sync a name another node\'s syn
   await waitFor('B\'s first version', () => b.status().sync[0]?.lastVersion === 2)
   assert.deepEqual(await entriesOf(b, 'docs'), ['', 'b.txt'])
 })
+
+test('a running sync that finds another writer\'s version newest stops storing rather than write over it', async (t) => {
+  const { node, dir } = await syncNode(t)
+  const src = join(dir, 'mine')
+  await mkdir(src)
+  await writeFile(join(src, 'a.txt'), 'mine')
+  await node.syncs!.add({ dir: src, name: 'docs' })
+  await waitFor('the first version', () => viewOf(node, 'docs')?.lastVersion === 1)
+  // What a recover brings in when the same identity's other machine synced the name meanwhile.
+  const theirs = join(dir, 'theirs')
+  await mkdir(theirs)
+  await writeFile(join(theirs, 'b.txt'), 'theirs')
+  await node.vault.putTree(theirs, { name: 'docs', syncWriter: 'f'.repeat(32) })
+  await writeFile(join(src, 'a.txt'), 'mine, changed')
+  const failed = await waitFor('the error state', () => { const v = viewOf(node, 'docs'); return v?.state === 'error' ? v : undefined })
+  assert.match(failed.lastError ?? '', /another node's sync.*\(OTHER_WRITER\)/)
+  assert.equal(node.vault.versions('docs').length, 2)
+  assert.deepEqual(await entriesOf(node, 'docs'), ['', 'b.txt'], 'their version stays the newest')
+})
