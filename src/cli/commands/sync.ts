@@ -4,7 +4,7 @@ import { basename, resolve } from 'node:path'
 import type { Command } from 'commander'
 import { VaultError } from '../../errors.ts'
 import { parseReplicas } from '../../node/flags.ts'
-import type { SyncView } from '../../sync/folder-sync.ts'
+import type { SyncView } from '../../sync/index.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { escapeControls, formatTable, printJson, printLine } from '../output.ts'
 
