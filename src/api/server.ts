@@ -10,6 +10,7 @@ import { fileRoutes } from './routes/files.ts'
 import { nodeRoutes } from './routes/node.ts'
 import { messageRoutes } from './routes/messages.ts'
 import { metricsRoutes } from './routes/metrics.ts'
+import { syncRoutes } from './routes/sync.ts'
 
 export interface ApiServerOptions { node: VaultNode, listen: string, token: string, log: Logger }
 
@@ -57,6 +58,7 @@ export async function startApiServer (options: ApiServerOptions): Promise<ApiSer
   nodeRoutes(app, options.node)
   messageRoutes(app, options.node)
   metricsRoutes(app, options.node, stats)
+  syncRoutes(app, options.node)
   await app.listen({ host, port })
   if (!['127.0.0.1', '::1', 'localhost'].includes(host)) {
     options.log.warn({ host }, 'the HTTP API listens beyond this machine: anyone who can reach it and has the token in api.json controls the node')

@@ -8,6 +8,7 @@ import { deriveKey, open, seal } from '../crypto/index.ts'
 import { HolderIndex } from './holders.ts'
 import { migrateCatalog } from './migrations.ts'
 import { JournalIndex } from './journal.ts'
+import { SyncIndex } from './syncs.ts'
 
 export interface FileRecord {
   row: number
@@ -47,6 +48,7 @@ export class Catalog {
   readonly db: DatabaseSync
   readonly holders: HolderIndex
   readonly journal: JournalIndex
+  readonly syncs: SyncIndex
   private insertChunk: StatementSync | undefined
   private readonly nameKey: Buffer
 
@@ -57,6 +59,11 @@ export class Catalog {
     this.holders = new HolderIndex(this.db)
     this.journal = new JournalIndex(this.db)
     this.nameKey = deriveKey(vaultKey, 'distri-vault/catalog/v1', 'names')
+    this.syncs = new SyncIndex(this.db, {
+      mac: (text) => this.nameMac(text),
+      seal: (text) => seal(this.nameKey, Buffer.from(text)),
+      open: (sealed) => open(this.nameKey, sealed).toString('utf8')
+    })
   }
 
   close (): void {

@@ -7,6 +7,7 @@ import type { DatabaseSync } from 'node:sqlite'
 import { VaultError } from '../errors.ts'
 import { HOLDERS_SCHEMA } from './holders.ts'
 import { JOURNAL_SCHEMA } from './journal.ts'
+import { SYNCS_SCHEMA } from './syncs.ts'
 
 export interface Migration {
   version: number
@@ -62,6 +63,11 @@ CREATE INDEX IF NOT EXISTS file_chunks_by_chunk ON file_chunks (chunk_id);
 ALTER TABLE files ADD COLUMN kind TEXT NOT NULL DEFAULT 'file' CHECK (kind IN ('file', 'tree'));
 ALTER TABLE files ADD COLUMN file_count INTEGER NOT NULL DEFAULT 1;
 `)
+  },
+  {
+    version: 4,
+    name: 'folder syncs: the folders this node keeps stored, resumed at start, and its sync writer ID',
+    up: (db) => db.exec(SYNCS_SCHEMA)
   }
 ]
 

@@ -18,7 +18,10 @@ export const manifestSchema = z.object({
    * total of its files' bytes. Absent (manifests before folders) or 'file': a file's bytes. */
   kind: z.enum(['file', 'tree']).optional(),
   /** A tree's count of files (not folders or links). */
-  files: z.number().int().nonnegative().optional()
+  files: z.number().int().nonnegative().optional(),
+  /** The folder sync that wrote this version of a tree (sync/): a random ID per catalog, so a
+   * node refuses to sync a name whose newest version another node's sync wrote. */
+  syncWriter: z.string().regex(/^[0-9a-f]{32}$/).optional()
 })
 
 export type Manifest = z.infer<typeof manifestSchema>

@@ -16,11 +16,14 @@ import type { SyncBatch } from '../store/index.ts'
 import { loadOwnManifest, readFileBytes } from './read.ts'
 import { compareTreePaths, encodeEntry, parseListing, type TreeEntry } from './tree-listing.ts'
 import { checkTree, walkTree, type WalkedEntry } from './tree-walk.ts'
+import { loadTreeIgnore, type TreeSkip } from './tree-ignore.ts'
 
 export interface TreePutOptions {
   name: string
   replicas?: ReplicaTarget
   onProgress?: (bytes: number) => void
+  /** The folder sync that stores this version (sealed in its manifest: one writer per name). */
+  syncWriter?: string
 }
 
 export interface TreePutResult extends PutResult { kind: 'tree', files: number, reused: number }
@@ -212,8 +215,10 @@ export async function * ownTreeEntries (ctx: VaultContext, owner: string, manife
 
 export async function putTree (ctx: VaultContext, root: string, options: TreePutOptions): Promise<TreePutResult> {
   const name = checkFileName(options.name)
-  // Every problem first, all of them, before the first byte is stored.
-  const check = await checkTree(root)
+  // Every problem first, all of them, before the first byte is stored. The root's .dvignore is read
+  // once: the check and the walk leave out the same entries.
+  const skip = await loadTreeIgnore(root)
+  const check = await checkTree(root, skip)
   if (check.problems.length > 0) throw new VaultError('BAD_INPUT', `nothing was stored; the folder ${root} cannot be stored as it is:\n${check.problems.join('\n')}`)
   const { catalog } = ctx
   const target = options.replicas ?? 1
@@ -227,7 +232,7 @@ export async function putTree (ctx: VaultContext, root: string, options: TreePut
   let result: PutResult
   try {
     const listingChunks: Array<Promise<Chunk>> = []
-    const lines = listingLines(root, previous, pipeline, claims, stats, (m) => { rootMtime = m })
+    const lines = listingLines(root, skip, previous, pipeline, claims, stats, (m) => { rootMtime = m })
     // Not owned: a short line's buffer may be a slice of Node's shared pool.
     for await (const plain of chunkStream(lines, DEFAULT_CHUNKING, false)) {
       listingChunks.push((await pipeline.submit(plain)).job)
@@ -242,7 +247,7 @@ export async function putTree (ctx: VaultContext, root: string, options: TreePut
     if (stats.reused > 0 && before !== undefined && catalog.rowOf(before.id) === undefined) {
       throw new VaultError('BUSY', `"${name}" was removed while it was stored again; nothing was stored, put it again`)
     }
-    const manifest: Manifest = { v: 1, kind: 'tree', name, size: stats.bytes, files: stats.files, mtime: rootMtime.toISOString(), ctime: new Date().toISOString(), chunks, target: target === 'all' ? 0 : target }
+    const manifest: Manifest = { v: 1, kind: 'tree', name, size: stats.bytes, files: stats.files, mtime: rootMtime.toISOString(), ctime: new Date().toISOString(), chunks, target: target === 'all' ? 0 : target, ...(options.syncWriter === undefined ? {} : { syncWriter: options.syncWriter }) }
     result = await commitManifest(ctx, row, manifest, target, pipeline.tally)
   } catch (err) {
     await pipeline.drain().catch(() => {})
@@ -254,11 +259,11 @@ export async function putTree (ctx: VaultContext, root: string, options: TreePut
 }
 
 /** The listing's bytes, line by line in walk order, while the files' chunks are stored. */
-async function * listingLines (root: string, previous: PreviousListing, pipeline: SealPipeline, claims: ChunkClaims, stats: { files: number, bytes: number, reused: number }, onRoot: (mtime: Date) => void): AsyncGenerator<Buffer> {
+async function * listingLines (root: string, skip: TreeSkip | undefined, previous: PreviousListing, pipeline: SealPipeline, claims: ChunkClaims, stats: { files: number, bytes: number, reused: number }, onRoot: (mtime: Date) => void): AsyncGenerator<Buffer> {
   const window: Array<Promise<Buffer>> = []
   const slots = new ReadSlots()
   const walkProblem = (message: string): void => { throw new VaultError('BAD_INPUT', `the folder changed while it was stored: ${message}`) }
-  for await (const entry of walkTree(root, walkProblem)) {
+  for await (const entry of walkTree(root, walkProblem, skip)) {
     if (entry.path === '') onRoot(entry.stat.mtime)
     const line = entryLine(entry, previous, pipeline, claims, slots, stats)
     line.catch(() => {}) // awaited below in order

@@ -5,6 +5,7 @@ import { constants, type Stats } from 'node:fs'
 import { access, lstat, readdir, readlink, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { VaultError } from '../errors.ts'
+import { loadTreeIgnore, type TreeSkip } from './tree-ignore.ts'
 
 export interface WalkedEntry {
   /** Inside the tree ("" = the root), components joined by "/". */
@@ -20,15 +21,16 @@ export interface WalkedEntry {
 /** What the walk could not read or store; the walk goes on past it. */
 export type WalkProblem = (message: string) => void
 
-export async function * walkTree (root: string, problem: WalkProblem): AsyncGenerator<WalkedEntry> {
+/** `skip`: entries left out (the folder's .dvignore): not yielded, a folder not walked. */
+export async function * walkTree (root: string, problem: WalkProblem, skip?: TreeSkip): AsyncGenerator<WalkedEntry> {
   // The root is what the user named: a link to a folder is followed there, and only there.
   const info = await stat(root).catch(() => null)
   if (info === null || !info.isDirectory()) throw new VaultError('NOT_FOUND', `the node finds no folder at ${root}`)
   yield { path: '', full: root, type: 'dir', stat: info }
-  yield * walkChildren(root, '', problem)
+  yield * walkChildren(root, '', problem, skip)
 }
 
-async function * walkChildren (dir: string, prefix: string, problem: WalkProblem): AsyncGenerator<WalkedEntry> {
+async function * walkChildren (dir: string, prefix: string, problem: WalkProblem, skip: TreeSkip | undefined): AsyncGenerator<WalkedEntry> {
   let raw: Buffer[]
   try {
     raw = await readdir(dir, { encoding: 'buffer' })
@@ -56,13 +58,14 @@ async function * walkChildren (dir: string, prefix: string, problem: WalkProblem
     }))
     for (const { name, full, stat, target } of looked) {
       const path = prefix === '' ? name : `${prefix}/${name}`
+      if (skip?.(path, stat?.isDirectory() === true) === true) continue
       if (stat === null) { problem(`cannot read ${full}: it vanished while the folder was read`); continue }
       if (stat.isSymbolicLink()) {
         if (target === null || target === undefined) problem(`cannot read the link ${full}`)
         else yield { path, full, type: 'symlink', stat, target }
       } else if (stat.isDirectory()) {
         yield { path, full, type: 'dir', stat }
-        yield * walkChildren(full, path, problem)
+        yield * walkChildren(full, path, problem, skip)
       } else if (stat.isFile()) {
         yield { path, full, type: 'file', stat }
       } else {
@@ -84,14 +87,15 @@ export interface TreeCheck { problems: string[], files: number, bytes: number }
  * Everything that would make a folder's put fail, found before its first byte is stored: names the
  * vault cannot store, files and folders the node cannot read, special files.
  */
-export async function checkTree (root: string): Promise<TreeCheck> {
+export async function checkTree (root: string, skip?: TreeSkip): Promise<TreeCheck> {
+  skip ??= await loadTreeIgnore(root)
   const problems: string[] = []
   let more = 0
   const problem: WalkProblem = (message) => { if (problems.length < MAX_PROBLEMS) problems.push(message); else more++ }
   let files = 0
   let bytes = 0
   const checking = new Set<Promise<void>>()
-  for await (const entry of walkTree(root, problem)) {
+  for await (const entry of walkTree(root, problem, skip)) {
     if (entry.type !== 'file') continue
     files++
     bytes += entry.stat.size

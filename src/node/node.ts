@@ -19,6 +19,7 @@ import { nodeConfigSchema, type NodeConfig, type ResolvedNodeConfig } from './co
 import { acquireRunLock, releaseRunLock } from './run-lock.ts'
 import { tuneHeapForStreaming } from '../runtime/index.ts'
 import { DuplicateIdentityCheck, type DuplicateIdentity } from './duplicate-identity.ts'
+import { FolderSyncs, type SyncTiming, type SyncView } from '../sync/index.ts'
 
 export interface NodeStatus {
   nodeId: string
@@ -35,6 +36,8 @@ export interface NodeStatus {
   recoverPending: boolean
   /** Another node running with this identity, as a peer reported it; null while none is known. */
   duplicateIdentity: DuplicateIdentity | null
+  /** The folder syncs of this node (sync DIR), stopped ones included. */
+  sync: SyncView[]
 }
 
 /** For programs embedding a node, and tests: a logger, and faster timers than a real network wants. */
@@ -51,6 +54,8 @@ export interface NodeTuning {
   scrubBytesPerSecond?: number
   /** How often holders are swept for blobs this owner deleted. */
   sweepEveryMs?: number
+  /** Folder sync's debounce and retry times. */
+  syncTiming?: Partial<SyncTiming>
 }
 
 /**
@@ -83,6 +88,8 @@ export class VaultNode {
   private api: ApiServer | undefined
   networking: Networking | undefined
   private duplicates: DuplicateIdentityCheck | undefined
+  /** Folders kept stored (sync/); resumed at start. */
+  syncs: FolderSyncs | undefined
   private stopping: Promise<void> | undefined
   /** This disk was restored from the phrase and has not run a complete `recover` yet (data-dir.ts). */
   private recoverPending = false
@@ -115,6 +122,8 @@ export class VaultNode {
       this.networking = await startNetworking(this.config, this.tuning, this.identity, networkKey, this.vault, this.log, () => this.recoverPending)
       this.duplicates = new DuplicateIdentityCheck({ libp2p: this.networking.network.libp2p, log: this.log.child({ sub: 'net' }) })
       await this.duplicates.start()
+      this.syncs = new FolderSyncs({ vault: this.vault, log: this.log.child({ sub: 'sync' }), timing: this.tuning.syncTiming, onStored: (result) => this.announceFile('stored', result.size) })
+      this.syncs.start()
       const token = randomBytes(32).toString('hex')
       this.api = await startApiServer({ node: this, listen: this.config.api, token, log: this.log.child({ sub: 'api' }) })
       this.apiUrl = this.api.url
@@ -165,7 +174,8 @@ export class VaultNode {
       scrub: this.networking?.scrubber.last() ?? null,
       audit: this.networking?.auditor.summary() ?? null,
       recoverPending: this.recoverPending,
-      duplicateIdentity: this.duplicates?.duplicate() ?? null
+      duplicateIdentity: this.duplicates?.duplicate() ?? null,
+      sync: this.syncs?.list() ?? []
     }
   }
 
@@ -281,6 +291,7 @@ export class VaultNode {
 
   private async doStop (): Promise<void> {
     await this.api?.close().catch((err: unknown) => this.log.warn({ err }, 'closing the API failed'))
+    await this.syncs?.stop()
     await this.duplicates?.stop()
     await this.networking?.stop().catch((err: unknown) => this.log.warn({ err }, 'stopping the network failed'))
     this.networking = undefined

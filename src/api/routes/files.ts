@@ -14,7 +14,7 @@ import { progressLines, replyNdjson } from '../ndjson.ts'
 import { parseRange } from '../range.ts'
 import type { ApiStats } from '../server.ts'
 
-const putQuery = z.object({
+export const putQuery = z.object({
   name: z.string().min(1, 'the file name is empty'),
   replicas: z.string().regex(/^([1-9]\d?|all)$/, 'must be a number from 1 to 64 or "all"').refine(r => r === 'all' || Number(r) <= 64, 'must be a number from 1 to 64 or "all"').optional(),
   mtime: z.string().datetime({ offset: true }).optional()
@@ -59,7 +59,7 @@ function parseVersionPick (query: unknown): VersionPick | undefined {
   return undefined
 }
 
-function parse<S extends z.ZodType> (schema: S, value: unknown): z.infer<S> {
+export function parse<S extends z.ZodType> (schema: S, value: unknown): z.infer<S> {
   const result = schema.safeParse(value)
   if (!result.success) {
     const issue = result.error.issues[0]
@@ -68,7 +68,7 @@ function parse<S extends z.ZodType> (schema: S, value: unknown): z.infer<S> {
   return result.data
 }
 
-function parseReplicaQuery (replicas: string | undefined): ReplicaTarget | undefined {
+export function parseReplicaQuery (replicas: string | undefined): ReplicaTarget | undefined {
   return replicas === undefined ? undefined : replicas === 'all' ? 'all' : Number(replicas)
 }
 
@@ -76,7 +76,7 @@ function parseReplicaQuery (replicas: string | undefined): ReplicaTarget | undef
  * import and export touch the node's own disk: only for a client on the same machine. With the API
  * on a public address, a token copied elsewhere must not become a way into this machine's files.
  */
-function assertLocalClient (address: string | undefined, what: string): void {
+export function assertLocalClient (address: string | undefined, what: string): void {
   const local = address !== undefined && (address === '::1' || /^(::ffff:)?127\./.test(address))
   if (!local) throw new VaultError('FORBIDDEN', `${what}: only clients on the same machine may use it`)
 }

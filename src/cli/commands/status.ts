@@ -3,6 +3,7 @@ import type { Command } from 'commander'
 import type { NodeStatus, PeerStatus } from '../../node/index.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { formatBytes, formatTable, printJson, printLine } from '../output.ts'
+import { formatSyncs } from './sync.ts'
 
 export function registerStatus (program: Command): void {
   withCommon(program.command('status'))
@@ -26,6 +27,7 @@ export function registerStatus (program: Command): void {
       const audit = status.audit
       if (audit != null && audit.at !== null) printLine(`audits    ${audit.checked} copies checked, ${audit.proven} proven, ${audit.dropped} dropped (last ${audit.at.slice(0, 19).replace('T', ' ')})`)
       for (const peer of status.peers.filter(p => !p.connected && p.lastError !== undefined)) printLine(`unreached ${describeUnreached(peer)}`)
+      if (status.sync !== undefined && status.sync.length > 0) printLine(`sync\n${formatSyncs(status.sync).replace(/^/gm, '  ')}`)
     })
 
   withCommon(program.command('peers'))
