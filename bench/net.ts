@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { connect, createServer } from 'node:net'
+import { connect, createServer, type Server, type Socket } from 'node:net'
+import { connect as tlsConnect, createServer as createTlsServer, type ConnectionOptions } from 'node:tls'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -72,42 +73,76 @@ export default async function netSection (ctx: BenchContext): Promise<Record<str
 
 // ---- plain TCP: the machine's own limit for one connection between two processes ----
 
-async function benchTcp (): Promise<number> {
+export async function benchTcp (): Promise<number> {
   const child = await spawnReceiver({ mode: 'tcp' })
   try {
     const socket = connect(Number(child.ready.port), '127.0.0.1')
     await once(socket, 'connect')
-    const chunk = randomBytes(CHUNK_BYTES)
-    const started = performance.now()
-    for (let sent = 0; sent < STREAM_BYTES; sent += CHUNK_BYTES) {
-      if (!socket.write(chunk)) await once(socket, 'drain')
-    }
-    socket.end()
-    const [ack] = await once(socket, 'data') as [Buffer]
-    const seconds = (performance.now() - started) / 1000
-    checkAck(ack.toString())
-    socket.destroy()
-    return STREAM_BYTES / 1e6 / seconds
+    return await pumpSocket(socket)
   } finally {
     child.process.kill()
   }
 }
 
+/** Sends STREAM_BYTES on a connected socket and waits for the receiver's count; MB/s. */
+async function pumpSocket (socket: Socket): Promise<number> {
+  const chunk = randomBytes(CHUNK_BYTES)
+  const started = performance.now()
+  for (let sent = 0; sent < STREAM_BYTES; sent += CHUNK_BYTES) {
+    if (!socket.write(chunk)) await once(socket, 'drain')
+  }
+  socket.end()
+  const [ack] = await once(socket, 'data') as [Buffer]
+  const seconds = (performance.now() - started) / 1000
+  checkAck(ack.toString())
+  socket.destroy()
+  return STREAM_BYTES / 1e6 / seconds
+}
+
 function serveTcp (): void {
-  const server = createServer(socket => {
-    let received = 0
-    socket.on('data', (data: Buffer) => { received += data.byteLength })
-    socket.on('end', () => { socket.end(String(received)) })
-  })
+  listenAndCount(createServer(countBytes))
+}
+
+/** The receiving side: counts what arrives and answers the count when the sender ends. */
+function countBytes (socket: Socket): void {
+  let received = 0
+  socket.on('data', (data: Buffer) => { received += data.byteLength })
+  socket.on('end', () => { socket.end(String(received)) })
+}
+
+function listenAndCount (server: Server): void {
   server.listen(0, '127.0.0.1', () => {
     const address = server.address()
     console.log(JSON.stringify({ port: typeof address === 'object' && address != null ? address.port : 0 }))
   })
 }
 
+// ---- one node:tls socket: what Node's own authenticated encryption costs one stream ----
+
+/** TLS 1.2 with a pre-shared key (no certificate to make): AES-256-GCM, as most TLS links run. */
+const TLS_CIPHERS = 'PSK-AES256-GCM-SHA384'
+
+export async function benchTls (): Promise<number> {
+  const psk = randomBytes(32)
+  const child = await spawnReceiver({ mode: 'tls', pskHex: psk.toString('hex') })
+  try {
+    const options: ConnectionOptions = { host: '127.0.0.1', port: Number(child.ready.port), ciphers: TLS_CIPHERS, maxVersion: 'TLSv1.2', pskCallback: () => ({ psk, identity: 'bench' }), checkServerIdentity: () => undefined }
+    const socket = tlsConnect(options)
+    await once(socket, 'secureConnect')
+    return await pumpSocket(socket)
+  } finally {
+    child.process.kill()
+  }
+}
+
+function serveTls (settings: { pskHex: string }): void {
+  const psk = Buffer.from(settings.pskHex, 'hex')
+  listenAndCount(createTlsServer({ ciphers: TLS_CIPHERS, maxVersion: 'TLSv1.2', pskCallback: () => psk }, countBytes))
+}
+
 // ---- one stream over our libp2p stack ----
 
-async function benchLibp2pStream (): Promise<number> {
+export async function benchLibp2pStream (): Promise<number> {
   const networkKey = generateNetworkKey()
   const child = await spawnReceiver({ mode: 'libp2p', networkKeyHex: Buffer.from(networkKey).toString('hex') })
   const network = createNetwork({ privateKey: await generateKeyPair('Ed25519'), networkKey, listen: '127.0.0.1:0', bootstrap: [], mdns: false, peerExchange: false, log: silent })
@@ -229,8 +264,9 @@ function round (value: number, digits = 0): number {
 
 async function main (): Promise<void> {
   if (process.argv[2] === '--serve') {
-    const settings = JSON.parse(process.argv[3]) as { mode: string, networkKeyHex: string }
+    const settings = JSON.parse(process.argv[3]) as { mode: string, networkKeyHex: string, pskHex: string }
     if (settings.mode === 'tcp') serveTcp()
+    else if (settings.mode === 'tls') serveTls(settings)
     else await serveLibp2p(settings)
     return
   }

@@ -12,11 +12,11 @@ export const title = 'replication: 3 copies on 3 local nodes, and a get from a n
 
 interface Status { addresses: string[], peers: unknown[] }
 
-async function statusOf (ctx: BenchContext, node: NodeProc): Promise<Status> {
+export async function statusOf (ctx: BenchContext, node: NodeProc): Promise<Status> {
   return JSON.parse((await ctx.runCli(['status', '--json', '--data', node.dataDir])).stdout) as Status
 }
 
-async function waitForPeers (ctx: BenchContext, nodes: NodeProc[], count: number): Promise<void> {
+export async function waitForPeers (ctx: BenchContext, nodes: NodeProc[], count: number): Promise<void> {
   const deadline = Date.now() + 30_000
   for (;;) {
     const seen = await Promise.all(nodes.map(async n => (await statusOf(ctx, n)).peers.length))
@@ -27,7 +27,7 @@ async function waitForPeers (ctx: BenchContext, nodes: NodeProc[], count: number
 }
 
 /** Starts a node of the network `first` belongs to (or the first one), bootstrapped from `first`. */
-async function joinNode (ctx: BenchContext, first?: NodeProc): Promise<NodeProc> {
+export async function joinNode (ctx: BenchContext, first?: NodeProc): Promise<NodeProc> {
   if (first === undefined) return await ctx.startNode({ args: ['--replicas', '3'] })
   const dataDir = await ctx.tempDir('repl-node-')
   await ctx.runCli(['init', '--data', dataDir, '--join', join(first.dataDir, 'network.key')])

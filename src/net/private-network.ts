@@ -3,31 +3,19 @@
 // then XORs every byte it sends with XSalsa20(key, its nonce) and every byte it receives with
 // XSalsa20(key, the remote's nonce). A stranger's bytes decrypt to noise and fail the handshake.
 //
-// Ours rather than @libp2p/pnet's because its 3.0.27 breaks on large writes: it hands whole
-// write buffers (megabytes) to the xsalsa20 WebAssembly module, whose memory growth is buggy —
-// once it grows, every other cipher's stale view makes it grow again on each call until the 64 MB
-// cap, and from then on every protected connection in the process fails ("WebAssembly.Memory.grow():
-// Maximum memory size exceeded", fixed upstream by js-libp2p PR #3585, not yet released). It also
-// never frees its ciphers' slots. We XOR in 16 KiB windows, so the module's memory never grows,
-// and free both ciphers when the connection closes.
+// Ours rather than @libp2p/pnet's: it XORs in the `xsalsa20` WebAssembly module (~160-300 MB/s
+// here, the cap of one stream), allocates a new buffer for every byte in both directions, and in
+// 3.0.27 breaks on large writes (the module's memory growth bug, fixed upstream by js-libp2p PR
+// #3585). We XOR with libsodium (xsalsa20.ts, ~1,850 MB/s): received bytes in place, in the very
+// buffers the socket delivered (nobody else holds them), so this layer allocates nothing inbound;
+// sent bytes once, into one buffer per write (what we are given may be held elsewhere, e.g. a
+// constant of the layer above). The keystream is byte-identical to the old module's
+// (test/net/pnet-keystream.test.ts), so stock peers interoperate.
 
 import { randomBytes } from 'node:crypto'
-import { createRequire } from 'node:module'
 import { AbstractMultiaddrConnection, byteStream } from '@libp2p/utils'
 import type { AbortOptions, ConnectionProtector, Logger, MessageStream, MultiaddrConnection } from '@libp2p/interface'
-
-interface XorCipher {
-  update: (input: Uint8Array, output: Uint8Array) => Uint8Array
-  finalize: () => void
-}
-
-// The very module @libp2p/pnet uses (its dependency, resolved from there): same keystream.
-const createXSalsa20 = createRequire(import.meta.resolve('@libp2p/pnet'))('xsalsa20') as (nonce: Uint8Array, key: Uint8Array) => XorCipher
-
-const NONCE_BYTES = 24
-const KEY_BYTES = 32
-/** Well under the module's initial 640 KiB of memory, with room for its cipher slots. */
-const XOR_WINDOW_BYTES = 16 * 1024
+import { XSalsa20Stream, XSALSA20_KEY_BYTES as KEY_BYTES, XSALSA20_NONCE_BYTES as NONCE_BYTES } from './xsalsa20.ts'
 
 export interface PrivateNetworkOptions {
   /** The 32-byte secret of the swarm key file. */
@@ -53,16 +41,22 @@ export function privateNetwork (options: PrivateNetworkOptions): ConnectionProte
   }
 }
 
-/** XORs one direction with a keystream, window by window; returns a new buffer. */
-function xorInWindows (cipher: XorCipher, chunks: Iterable<Uint8Array>, byteLength: number): Uint8Array {
-  const output = new Uint8Array(byteLength)
+/** A `Uint8ArrayList` as far as we use it (its pieces, in order). */
+type ByteList = Iterable<Uint8Array> & { byteLength: number }
+
+/** XORs received bytes in place, piece by piece. */
+function xorInPlace (keystream: XSalsa20Stream, data: Uint8Array | ByteList): void {
+  if (data instanceof Uint8Array) keystream.xor(data)
+  else for (const piece of data) keystream.xor(piece)
+}
+
+/** XORs bytes to send into one new buffer. */
+function xorToNew (keystream: XSalsa20Stream, data: ByteList): Uint8Array {
+  const output = Buffer.allocUnsafe(data.byteLength)
   let offset = 0
-  for (const chunk of chunks) {
-    for (let start = 0; start < chunk.byteLength; start += XOR_WINDOW_BYTES) {
-      const window = chunk.subarray(start, start + XOR_WINDOW_BYTES)
-      cipher.update(window, output.subarray(offset, offset + window.byteLength))
-      offset += window.byteLength
-    }
+  for (const piece of data) {
+    keystream.xor(piece, output.subarray(offset, offset + piece.byteLength))
+    offset += piece.byteLength
   }
   return output
 }
@@ -71,19 +65,19 @@ type SendData = AbstractMultiaddrConnection['sendData']
 
 class XorConnection extends AbstractMultiaddrConnection {
   private readonly maConn: MultiaddrConnection
-  private readonly inbound: XorCipher
-  private readonly outbound: XorCipher
+  private readonly inbound: XSalsa20Stream
+  private readonly outbound: XSalsa20Stream
   private released = false
 
   constructor (maConn: MultiaddrConnection, key: Uint8Array, localNonce: Uint8Array, remoteNonce: Uint8Array, log: Logger) {
     super({ remoteAddr: maConn.remoteAddr, direction: maConn.direction, log })
     this.maConn = maConn
-    this.inbound = createXSalsa20(remoteNonce, key)
-    this.outbound = createXSalsa20(localNonce, key)
+    this.inbound = new XSalsa20Stream(key, remoteNonce)
+    this.outbound = new XSalsa20Stream(key, localNonce)
     maConn.addEventListener('message', (evt) => {
       if (this.released) return
-      const data = evt.data
-      this.onData(data instanceof Uint8Array ? xorInWindows(this.inbound, [data], data.byteLength) : xorInWindows(this.inbound, data, data.byteLength))
+      xorInPlace(this.inbound, evt.data)
+      this.onData(evt.data)
     })
     // Without this the first full socket buffer would stall our writes for good.
     maConn.addEventListener('drain', () => { this.onMuxerDrain() })
@@ -97,7 +91,7 @@ class XorConnection extends AbstractMultiaddrConnection {
 
   sendData (data: Parameters<SendData>[0]): ReturnType<SendData> {
     if (this.released) return { sentBytes: data.byteLength, canSendMore: false }
-    return { sentBytes: data.byteLength, canSendMore: this.maConn.send(xorInWindows(this.outbound, data, data.byteLength)) }
+    return { sentBytes: data.byteLength, canSendMore: this.maConn.send(xorToNew(this.outbound, data)) }
   }
 
   sendReset (err: Error): void { this.maConn.abort(err) }
@@ -110,11 +104,11 @@ class XorConnection extends AbstractMultiaddrConnection {
     await this.maConn.close(options)
   }
 
-  /** Gives both ciphers' slots back to the module (and wipes their keys). */
+  /** Wipes both keystreams' keys and state. */
   private release (): void {
     if (this.released) return
     this.released = true
-    this.inbound.finalize()
-    this.outbound.finalize()
+    this.inbound.finish()
+    this.outbound.finish()
   }
 }

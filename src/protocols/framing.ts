@@ -23,8 +23,8 @@ export interface FrameIoOptions {
   signal?: AbortSignal
 }
 
-/** The one chunk shape a libp2p stream yields (`Uint8Array` or a `Uint8ArrayList`). */
-interface ByteChunk { byteLength: number, subarray: (start?: number, end?: number) => Uint8Array }
+/** What a libp2p stream yields: a `Uint8Array`, or a `Uint8ArrayList` (its pieces, in order). */
+type ByteChunk = Uint8Array | (Iterable<Uint8Array> & { byteLength: number })
 
 export class FrameStream {
   readonly stream: Stream
@@ -55,9 +55,12 @@ export class FrameStream {
 
   private readonly onMessage = (evt: { data: ByteChunk }): void => {
     if (this.discarding) return
-    const bytes = evt.data.subarray()
-    this.chunks.push(bytes)
-    this.buffered += bytes.byteLength
+    // The list's pieces as they are: flattening it (`subarray()`) would copy every byte once
+    // more before take() copies it into its frame.
+    const data = evt.data
+    if (data instanceof Uint8Array) this.chunks.push(data)
+    else for (const piece of data) this.chunks.push(piece)
+    this.buffered += data.byteLength
     // Read-side back-pressure: a paused yamux stream stops granting window, so the sender stalls.
     if (this.buffered >= Math.max(this.highWaterBytes, this.wanted) && this.stream.readStatus === 'readable') this.stream.pause()
     this.notify()

@@ -191,7 +191,9 @@ export class BlockServer {
     const present = await store.has(owner, id)
     if (!present) this.reserveRoom(owner, size)
     try {
-      await store.put(owner, id, body) // verifies SHA-256 == id and fsyncs before we ack
+      // Verifies SHA-256 == id and fsyncs before we ack; the body is ours alone (a fresh frame),
+      // so it moves to the workers instead of being copied there twice.
+      await store.put(owner, id, body, false, true)
     } finally {
       if (!present) this.releaseRoom(owner, size)
     }
