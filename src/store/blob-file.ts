@@ -3,8 +3,8 @@
 // over, fsync the folder — but in one job, without an event-loop round trip between the steps.
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
 import { dirname } from 'node:path'
-import { sha256HexSync } from '../crypto/chunk-cipher.ts'
-import { release } from '../workers/buffers.ts'
+import { sha256Hex } from '../crypto/index.ts'
+import { release } from '../buffers/index.ts'
 
 /** What was at the target before: an intact copy (nothing written), nothing, or a damaged copy of that size. */
 export interface BlobOnDisk { found: 'intact' | 'missing' | number }
@@ -58,7 +58,7 @@ export function onDiskSync (path: string, id: string, size: number): BlobOnDisk[
   let existing: Buffer | undefined
   try {
     existing = readFileSync(path)
-    return sha256HexSync(existing) === id ? 'intact' : found
+    return sha256Hex(existing) === id ? 'intact' : found
   } catch {
     return found
   } finally {

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { VaultError, toVaultError } from '../errors.ts'
 import { sha256HexAsync, sha256Keep } from '../crypto/index.ts'
 import { runJob } from '../workers/index.ts'
+import { writeBlobJob } from './jobs.ts'
 
 const BLOB_ID = /^[0-9a-f]{64}$/
 const OWNER_ID = /^[1-9A-HJ-NP-Za-km-z]{20,80}$/
@@ -98,7 +99,7 @@ export class BlobStore {
     const tmp = join(this.tmpDir, randomBytes(8).toString('hex'))
     let found: 'intact' | 'missing' | number
     try {
-      ({ found } = await runJob({ op: 'writeBlob', id, tmp, target, data }, consume))
+      ({ found } = await runJob(writeBlobJob, { id, tmp, target, data }, consume))
     } catch (err) {
       throw toVaultError(err) // inline (DV_WORKERS=0) the errno error arrives as it is
     }

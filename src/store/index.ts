@@ -1,4 +1,5 @@
 // store/: the on-disk, content-addressed store of sealed blobs, one folder per owner.
 export { BlobStore, assertBlobId, assertOwnerId } from './blob-store.ts'
+export { readBlobSync, writeAllAtSync } from './blob-file.ts'
 export { writeFileAtomic, fsyncDir } from './atomic.ts'
 export { verifyBlobs, type ScrubbedBlob, type VerifyOptions } from './scrub.ts'
