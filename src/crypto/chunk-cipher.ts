@@ -5,7 +5,7 @@
 // a key with different data. Plain node:crypto: SHA-256, HKDF, AES-256-GCM.
 import { createCipheriv, createDecipheriv, createHash } from 'node:crypto'
 import { deriveKey, sha256Hex } from './hashes.ts'
-import { NONCE_BYTES, TAG_BYTES } from './aead.ts'
+import { AuthenticationFailed, NONCE_BYTES, TAG_BYTES } from './aead.ts'
 import { VaultError } from '../errors.ts'
 import { release } from '../buffers/index.ts'
 
@@ -59,7 +59,7 @@ export function openChunkSync (id: string, keyHex: string, sealed: Uint8Array, h
     decipher.final()
     return plain
   } catch (err) {
-    throw new VaultError('CORRUPT', 'authentication failed: wrong key or tampered data', { cause: err })
+    throw new AuthenticationFailed({ cause: err })
   }
 }
 

@@ -4,7 +4,7 @@ import { rename, rm, stat, utimes } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { Command } from 'commander'
-import { VaultError } from '../../errors.ts'
+import { VaultError, toVaultError } from '../../errors.ts'
 import { fitFileName, NAME_MAX_BYTES, tempPathBeside } from '../../files/local-file.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { followJob, isLoopback, startLocalJob, type ApiClient } from '../client.ts'
@@ -170,12 +170,11 @@ function withoutTempName (err: unknown, tmp: string, target: string): unknown {
 
 function wrapStreamError (err: NodeJS.ErrnoException): never {
   if (err instanceof VaultError) throw err
-  if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET' || err.message === 'aborted') {
+  if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET') {
     throw new VaultError('TRUNCATED', 'the download was cut off before the end (see the node\'s log)')
   }
   if (err.code === 'EPIPE') return process.exit(0)
-  if (err.code === 'ENOENT') throw new VaultError('NOT_FOUND', `cannot write there: ${err.message}`)
-  if (err.code === 'ENOSPC') throw new VaultError('DISK_FULL', 'the disk is full')
   if (err.code === 'ENAMETOOLONG') throw new VaultError('BAD_INPUT', 'the output path is too long for this file system; choose a shorter one with -o PATH')
-  throw new VaultError('INTERNAL', err.message, { cause: err })
+  if (err.code === 'ENOENT') throw new VaultError('NOT_FOUND', `cannot write there: ${err.message}`)
+  throw toVaultError(err)
 }
