@@ -12,6 +12,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { pino, type Logger } from 'pino'
 import { createNetwork, generateNetworkKey, type Network, type NetworkOptions, type NetworkTiming } from '../../src/net/index.ts'
+import { migrateCatalog } from '../../src/catalog/index.ts'
 import { createMessenger, type Messenger, type MessengerTiming, type SenderRateOptions } from '../../src/messaging/index.ts'
 
 export const TEST_TIMING: NetworkTiming = {
@@ -142,6 +143,7 @@ export class Harness {
     const db = new DatabaseSync(join(await this.tempDir(), 'catalog.db'))
     // As the catalog opens it (src/catalog/catalog.ts).
     db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;')
+    migrateCatalog(db)
     this.onCleanup(() => { if (db.isOpen) db.close() })
     return db
   }
