@@ -1,11 +1,14 @@
 // Runs the real CLI as child processes: one-shot verbs, and nodes started with `start` that are
 // waited for (their `ready` line) and stopped (SIGTERM, SIGKILL as a fault) by the test.
-import { waitFor } from './wait.ts'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { waitFor } from './wait.ts'
+import { assertFreshBuild } from './dist-guard.ts'
 
 export { tempDir } from './fs.ts'
+
+assertFreshBuild()
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url))
 
