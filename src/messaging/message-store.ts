@@ -1,6 +1,6 @@
 // Kept messages in the node's catalog.db: every message sent or received (signature included, so
-// history stays verifiable), and the outbox of direct messages not yet delivered. Own tables,
-// created if missing; both bounded, oldest dropped first.
+// history stays verifiable), and the outbox of direct messages not yet delivered. This module owns
+// their rows; their schema is catalog/migrations.ts's (migration 5). Both bounded, oldest first out.
 // Texts are sealed at rest (AES-GCM under a key derived from the vault key, as the catalog seals
 // file names), so catalog.db reveals no message content; rows kept in clear by older releases are
 // sealed when the store opens.
