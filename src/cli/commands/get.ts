@@ -1,10 +1,11 @@
 // `get NAME|ID|CAP [-o PATH|-]`: streams the file to PATH (atomically: temp file, then rename) or stdout.
-import { createWriteStream, rmSync } from 'node:fs'
-import { rename, rm, stat, utimes } from 'node:fs/promises'
+import { rmSync } from 'node:fs'
+import { rm, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { Command } from 'commander'
 import { VaultError, toVaultError } from '../../errors.ts'
+import { createAtomicFile, type AtomicFile } from '../../atomic/index.ts'
 import { fitFileName, NAME_MAX_BYTES, tempPathBeside } from '../../files/local-file.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { followJob, isLoopback, startLocalJob, type ApiClient } from '../client.ts'
@@ -51,18 +52,20 @@ export function registerGet (program: Command): void {
         const target = await chooseTarget(flags.output, name)
         const tmp = tempPathBeside(target)
         const removeOnSignal = removeTempOnSignal(tmp)
+        let file: AtomicFile | undefined
         try {
-          await copyTo(createWriteStream(tmp, { flags: 'wx', highWaterMark: 1024 * 1024 }))
+          file = await createAtomicFile(target, { tmp, createDir: false }).catch(wrapStreamError)
+          await copyTo(file.handle.createWriteStream({ highWaterMark: 1024 * 1024, flush: true }))
           checkComplete()
-          await rename(tmp, target)
+          const mtime = new Date(String(res.headers['x-dv-mtime']))
+          await file.commit(Number.isNaN(mtime.getTime()) ? undefined : mtime)
         } catch (err) {
-          await rm(tmp, { force: true })
+          if (file !== undefined) await file.discard()
+          else await rm(tmp, { force: true })
           throw withoutTempName(err, tmp, target)
         } finally {
           removeOnSignal()
         }
-        const mtime = new Date(String(res.headers['x-dv-mtime']))
-        if (!Number.isNaN(mtime.getTime())) await utimes(target, mtime, mtime).catch(() => {})
         if (flags.json === true) printJson({ id, name, size, path: target })
       } finally {
         progress.stop()
