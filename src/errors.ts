@@ -1,33 +1,35 @@
 // The one error family of distri-vault: every error a user or a peer can cause carries a
 // stable string code (what scripts match on) and, where it crosses HTTP, a status.
 
-export type ErrorCode =
-  | 'BAD_INPUT'
-  | 'BAD_USAGE'
-  | 'NOT_FOUND'
-  | 'ALREADY_EXISTS'
-  | 'HAS_VERSIONS'
-  | 'ALREADY_SYNCED'
-  | 'OTHER_WRITER'
-  | 'UNAUTHORIZED'
-  | 'FORBIDDEN'
-  | 'CORRUPT'
-  | 'BAD_FRAME'
-  | 'BAD_SIGNATURE'
-  | 'TOO_LARGE'
-  | 'TRUNCATED'
-  | 'BAD_RANGE'
-  | 'DISK_FULL'
-  | 'STORAGE_FULL'
-  | 'BUSY'
-  | 'NOT_RUNNING'
-  | 'NOT_INITIALIZED'
-  | 'UNDER_REPLICATED'
-  | 'UNAVAILABLE'
-  | 'UNREACHABLE'
-  | 'PEER_ERROR'
-  | 'TIMEOUT'
-  | 'INTERNAL'
+/** Every code, in the order of docs/ERRORS.md (a test keeps the two in step). */
+export const ERROR_CODES = [
+  'BAD_INPUT',
+  'BAD_USAGE',
+  'NOT_FOUND',
+  'ALREADY_EXISTS',
+  'HAS_VERSIONS',
+  'ALREADY_SYNCED',
+  'OTHER_WRITER',
+  'UNAUTHORIZED',
+  'FORBIDDEN',
+  'CORRUPT',
+  'BAD_FRAME',
+  'TOO_LARGE',
+  'TRUNCATED',
+  'BAD_RANGE',
+  'DISK_FULL',
+  'STORAGE_FULL',
+  'BUSY',
+  'NOT_RUNNING',
+  'NOT_INITIALIZED',
+  'UNAVAILABLE',
+  'UNREACHABLE',
+  'PEER_ERROR',
+  'TIMEOUT',
+  'INTERNAL'
+] as const
+
+export type ErrorCode = typeof ERROR_CODES[number]
 
 const HTTP_STATUS: Record<ErrorCode, number> = {
   BAD_INPUT: 400,
@@ -41,7 +43,6 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   FORBIDDEN: 403,
   CORRUPT: 500,
   BAD_FRAME: 400,
-  BAD_SIGNATURE: 400,
   TOO_LARGE: 413,
   TRUNCATED: 400,
   BAD_RANGE: 416,
@@ -50,7 +51,6 @@ const HTTP_STATUS: Record<ErrorCode, number> = {
   BUSY: 503,
   NOT_RUNNING: 503,
   NOT_INITIALIZED: 409,
-  UNDER_REPLICATED: 503,
   UNAVAILABLE: 503,
   UNREACHABLE: 503,
   PEER_ERROR: 502,
@@ -83,15 +83,37 @@ export function isSqliteFull (err: unknown): boolean {
   return e?.code === 'ERR_SQLITE_ERROR' && typeof e.errcode === 'number' && (e.errcode & 0xff) === SQLITE_FULL
 }
 
+/** The one errno mapping: the system errors we can name, and the code each becomes. */
+const ERRNO_CODES: Record<string, ErrorCode> = {
+  ENOSPC: 'DISK_FULL',
+  EDQUOT: 'DISK_FULL',
+  // Node's IncomingMessage fails an aborted upload with ECONNRESET (its message is 'aborted').
+  ECONNRESET: 'TRUNCATED',
+  ENOENT: 'NOT_FOUND',
+  EACCES: 'FORBIDDEN',
+  EPERM: 'FORBIDDEN',
+  EROFS: 'FORBIDDEN',
+  ENAMETOOLONG: 'BAD_INPUT',
+  EADDRINUSE: 'BAD_INPUT'
+}
+
+/** Our code for a system error (by its errno code), or undefined if it is not one we name. */
+export function errnoCode (err: unknown): ErrorCode | undefined {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code
+  return typeof code === 'string' && Object.hasOwn(ERRNO_CODES, code) ? ERRNO_CODES[code] : undefined
+}
+
 /** Map low-level errors we can name (a full disk, a missing file) onto our codes. */
 export function toVaultError (err: unknown): VaultError {
   if (err instanceof VaultError) return err
   const e = err as NodeJS.ErrnoException
-  if (e?.code === 'ENOSPC' || e?.code === 'EDQUOT') return new VaultError('DISK_FULL', 'the disk is full', { cause: err })
   if (isSqliteFull(err)) return new VaultError('DISK_FULL', 'the disk is full: the catalog (catalog.db) cannot grow', { cause: err })
-  if (e?.code === 'ECONNRESET' || e?.message === 'aborted') return new VaultError('TRUNCATED', 'the upload was interrupted; nothing was stored', { cause: err })
-  if (e?.code === 'EADDRINUSE') return new VaultError('BAD_INPUT', `address already in use: ${e.message.replace(/^listen EADDRINUSE: address already in use /, '')} (another node or program listens there; choose another port)`, { cause: err })
   if (e?.code === 'EACCES' && e.syscall === 'listen') return new VaultError('BAD_INPUT', `not allowed to listen there: ${e.message}`, { cause: err })
-  if (e?.code === 'ENOENT') return new VaultError('NOT_FOUND', e.message, { cause: err })
-  return new VaultError('INTERNAL', e?.message ?? String(err), { cause: err })
+  const code = errnoCode(err)
+  switch (e?.code) {
+    case 'ENOSPC': case 'EDQUOT': return new VaultError('DISK_FULL', 'the disk is full', { cause: err })
+    case 'ECONNRESET': return new VaultError('TRUNCATED', 'the upload was interrupted; nothing was stored', { cause: err })
+    case 'EADDRINUSE': return new VaultError('BAD_INPUT', `address already in use: ${e.message.replace(/^listen EADDRINUSE: address already in use /, '')} (another node or program listens there; choose another port)`, { cause: err })
+  }
+  return new VaultError(code ?? 'INTERNAL', e?.message ?? String(err), { cause: err })
 }

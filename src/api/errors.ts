@@ -22,6 +22,5 @@ function fromFastify (err: FastifyError | Error): VaultError {
   if (fe.validation !== undefined) return new VaultError('BAD_INPUT', fe.message)
   if (fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new VaultError('TOO_LARGE', fe.message)
   if (typeof fe.statusCode === 'number' && fe.statusCode < 500) return new VaultError('BAD_INPUT', fe.message)
-  if ((err as NodeJS.ErrnoException).code === 'ECONNRESET' || err.message === 'aborted') return new VaultError('TRUNCATED', 'the upload was interrupted')
   return toVaultError(err)
 }

@@ -18,13 +18,24 @@ export async function replyNdjson (reply: FastifyReply, job: (send: SendLine) =>
   }
 }
 
-/** `{"progress": bytes}` lines, at most one per 200 ms: enough for a progress bar. */
-export function progressLines (send: SendLine): (bytes: number) => void {
+/** Progress lines go out at most this often: enough for a progress bar, little for the wire. */
+export const PROGRESS_EVERY_MS = 200
+
+/**
+ * The one progress throttle: passes at most one value per PROGRESS_EVERY_MS on to `report`;
+ * a value for which `always` holds (a phase change, the last one) passes regardless.
+ */
+export function throttled<T> (report: (value: T) => void, always: (value: T) => boolean = () => false): (value: T) => void {
   let last = 0
-  return (bytes) => {
+  return (value) => {
     const now = Date.now()
-    if (now - last < 200) return
+    if (now - last < PROGRESS_EVERY_MS && !always(value)) return
     last = now
-    send({ progress: bytes })
+    report(value)
   }
+}
+
+/** `{"progress": bytes}` lines, throttled. */
+export function progressLines (send: SendLine): (bytes: number) => void {
+  return throttled((bytes) => send({ progress: bytes }))
 }

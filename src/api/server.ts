@@ -3,7 +3,6 @@
 import Fastify, { type FastifyReply } from 'fastify'
 import type { Logger } from 'pino'
 import type { VaultNode } from '../node/index.ts'
-import { parseHostPort } from '../node/config.ts'
 import { errorHandler } from './errors.ts'
 import { allowedHosts, requestGuard } from './guard.ts'
 import { fileRoutes } from './routes/files.ts'
@@ -12,7 +11,8 @@ import { messageRoutes } from './routes/messages.ts'
 import { metricsRoutes } from './routes/metrics.ts'
 import { syncRoutes } from './routes/sync.ts'
 
-export interface ApiServerOptions { node: VaultNode, listen: string, token: string, log: Logger }
+/** `listen` is already parsed and checked (node/flags.ts parseHostPort): the API does not read flags. */
+export interface ApiServerOptions { node: VaultNode, listen: { host: string, port: number }, token: string, log: Logger }
 
 /** One route as fastify registered it (HEAD twins of GET routes included). */
 export interface ApiRoute { method: string, url: string }
@@ -31,7 +31,7 @@ export interface ApiServer {
 }
 
 export async function startApiServer (options: ApiServerOptions): Promise<ApiServer> {
-  const { host, port } = parseHostPort(options.listen, '--api')
+  const { host, port } = options.listen
   const app = Fastify({
     logger: false,
     forceCloseConnections: true,

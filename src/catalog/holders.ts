@@ -2,20 +2,6 @@
 // hear about. The replica count of a file is 1 (the owner) + the fewest holders of any of its blobs.
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
 
-export const HOLDERS_SCHEMA = `
-CREATE TABLE IF NOT EXISTS blob_holders (
-  blob_id TEXT NOT NULL,
-  peer TEXT NOT NULL,
-  PRIMARY KEY (blob_id, peer)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS blob_holders_by_peer ON blob_holders (peer);
-CREATE TABLE IF NOT EXISTS pending_deletes (
-  peer TEXT NOT NULL,
-  blob_id TEXT NOT NULL,
-  PRIMARY KEY (peer, blob_id)
-) WITHOUT ROWID;
-`
-
 export class HolderIndex {
   private readonly db: DatabaseSync
 

@@ -3,33 +3,6 @@
 // owner deleted (what its holders may still keep and the holder sweep may collect).
 import type { DatabaseSync } from 'node:sqlite'
 
-export const JOURNAL_SCHEMA = `
-CREATE TABLE IF NOT EXISTS journal (
-  blob_id TEXT PRIMARY KEY,
-  -- the history this blob belongs to (a new disk that has not run recover starts another one)
-  line TEXT NOT NULL,
-  seq INTEGER NOT NULL,
-  kind TEXT NOT NULL CHECK (kind IN ('add', 'remove', 'checkpoint')),
-  file_id TEXT,
-  -- copies wanted, the owner's counted (0 = every peer)
-  target INTEGER NOT NULL,
-  state TEXT NOT NULL CHECK (state IN ('pending', 'complete'))
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS journal_by_seq ON journal (seq);
-CREATE TABLE IF NOT EXISTS journal_state (
-  key TEXT PRIMARY KEY,
-  value NOT NULL
-) WITHOUT ROWID;
--- histories merged into this node's own by a checkpoint: their blobs are never replayed again
-CREATE TABLE IF NOT EXISTS journal_absorbed (
-  line TEXT PRIMARY KEY
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS blob_tombstones (
-  blob_id TEXT PRIMARY KEY,
-  at INTEGER NOT NULL
-) WITHOUT ROWID;
-`
-
 export type JournalKind = 'add' | 'remove' | 'checkpoint'
 
 export interface JournalRow { blobId: string, line: string, seq: number, kind: JournalKind, fileId: string | null, target: number, state: 'pending' | 'complete' }

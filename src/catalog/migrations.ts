@@ -3,11 +3,96 @@
 // own transaction, so a data dir made by any earlier release opens in this one with every row kept.
 // A catalog from a newer release (a higher version than we know) is refused, never guessed at.
 // Add a migration by appending to MIGRATIONS with the next number; never edit one that shipped.
+//
+// This file is the only one that creates or alters a table in catalog.db. Each table has one owner,
+// the module that reads and writes its rows:
+//   files, file_chunks                              catalog/catalog.ts
+//   blob_holders, pending_deletes                   catalog/holders.ts
+//   journal, journal_state, journal_absorbed,
+//   blob_tombstones                                 catalog/journal.ts
+//   message_log, message_outbox                     messaging/message-store.ts
+//   syncs, sync_writer                              catalog/syncs.ts
 import type { DatabaseSync } from 'node:sqlite'
 import { VaultError } from '../errors.ts'
-import { HOLDERS_SCHEMA } from './holders.ts'
-import { JOURNAL_SCHEMA } from './journal.ts'
-import { SYNCS_SCHEMA } from './syncs.ts'
+
+// The DDL of migration 1 as it shipped (it lived in holders.ts and journal.ts until issue 15).
+const HOLDERS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS blob_holders (
+  blob_id TEXT NOT NULL,
+  peer TEXT NOT NULL,
+  PRIMARY KEY (blob_id, peer)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS blob_holders_by_peer ON blob_holders (peer);
+CREATE TABLE IF NOT EXISTS pending_deletes (
+  peer TEXT NOT NULL,
+  blob_id TEXT NOT NULL,
+  PRIMARY KEY (peer, blob_id)
+) WITHOUT ROWID;
+`
+
+const JOURNAL_SCHEMA = `
+CREATE TABLE IF NOT EXISTS journal (
+  blob_id TEXT PRIMARY KEY,
+  -- the history this blob belongs to (a new disk that has not run recover starts another one)
+  line TEXT NOT NULL,
+  seq INTEGER NOT NULL,
+  kind TEXT NOT NULL CHECK (kind IN ('add', 'remove', 'checkpoint')),
+  file_id TEXT,
+  -- copies wanted, the owner's counted (0 = every peer)
+  target INTEGER NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('pending', 'complete'))
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS journal_by_seq ON journal (seq);
+CREATE TABLE IF NOT EXISTS journal_state (
+  key TEXT PRIMARY KEY,
+  value NOT NULL
+) WITHOUT ROWID;
+-- histories merged into this node's own by a checkpoint: their blobs are never replayed again
+CREATE TABLE IF NOT EXISTS journal_absorbed (
+  line TEXT PRIMARY KEY
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS blob_tombstones (
+  blob_id TEXT PRIMARY KEY,
+  at INTEGER NOT NULL
+) WITHOUT ROWID;
+`
+
+// catalog/syncs.ts owns these (migration 4).
+const SYNCS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS syncs (
+  name_mac TEXT PRIMARY KEY,
+  name_sealed BLOB NOT NULL,
+  dir_sealed BLOB NOT NULL,
+  replicas INTEGER,
+  active INTEGER NOT NULL DEFAULT 1,
+  takeover INTEGER NOT NULL DEFAULT 0,
+  created_at TEXT NOT NULL,
+  last_stored_at TEXT,
+  last_id TEXT
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS sync_writer (id TEXT NOT NULL);
+`
+
+// messaging/message-store.ts created these itself at open until issue 15 (migration 5).
+const MESSAGES_SCHEMA = `
+CREATE TABLE IF NOT EXISTS message_log (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  from_id TEXT NOT NULL,
+  to_id TEXT NOT NULL,
+  text TEXT NOT NULL,
+  at TEXT NOT NULL,
+  sig TEXT NOT NULL,
+  direction TEXT NOT NULL CHECK (direction IN ('sent', 'received'))
+);
+CREATE TABLE IF NOT EXISTS message_outbox (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  to_id TEXT NOT NULL,
+  attempts INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS message_outbox_by_peer ON message_outbox (to_id, seq);
+`
 
 export interface Migration {
   version: number
@@ -68,6 +153,17 @@ ALTER TABLE files ADD COLUMN file_count INTEGER NOT NULL DEFAULT 1;
     version: 4,
     name: 'folder syncs: the folders this node keeps stored, resumed at start, and its sync writer ID',
     up: (db) => db.exec(SYNCS_SCHEMA)
+  },
+  {
+    version: 5,
+    name: 'messages: the log and the outbox, created by the message store itself before (sealed texts column included)',
+    // A catalog of any earlier release may have these tables (a node created them when it started),
+    // with or without text_sealed (added when texts were sealed at rest), or not at all.
+    up: (db) => {
+      db.exec(MESSAGES_SCHEMA)
+      const columns = db.prepare('PRAGMA table_info(message_log)').all() as Array<{ name: string }>
+      if (!columns.some(c => c.name === 'text_sealed')) db.exec('ALTER TABLE message_log ADD COLUMN text_sealed BLOB')
+    }
   }
 ]
 

@@ -4,21 +4,6 @@
 import { randomBytes } from 'node:crypto'
 import type { DatabaseSync } from 'node:sqlite'
 
-export const SYNCS_SCHEMA = `
-CREATE TABLE IF NOT EXISTS syncs (
-  name_mac TEXT PRIMARY KEY,
-  name_sealed BLOB NOT NULL,
-  dir_sealed BLOB NOT NULL,
-  replicas INTEGER,
-  active INTEGER NOT NULL DEFAULT 1,
-  takeover INTEGER NOT NULL DEFAULT 0,
-  created_at TEXT NOT NULL,
-  last_stored_at TEXT,
-  last_id TEXT
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS sync_writer (id TEXT NOT NULL);
-`
-
 export interface SyncRecord {
   name: string
   dir: string

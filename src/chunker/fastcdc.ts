@@ -2,7 +2,7 @@
 // mask before the target size and an easier one after it, cut-point skipping below the minimum).
 // Works as an async generator over any byte stream, holding at most one chunk in memory.
 import { GEAR } from './gear.ts'
-import { releaseArrayBuffer } from '../workers/buffers.ts'
+import { releaseArrayBuffer } from '../buffers/index.ts'
 
 export interface ChunkerOptions { minBytes: number, avgBytes: number, maxBytes: number }
 

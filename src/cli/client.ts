@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { VaultError, type ErrorCode } from '../errors.ts'
 import { dataPaths } from '../node/data-dir.ts'
+import type { ProgressLine } from '../api/index.ts'
 
 // The two shapes this client reads, checked by hand rather than with zod: zod is 95 modules and
 // ~45 ms of start-up, a third of what every CLI command cost before it sent a byte.
@@ -138,7 +139,7 @@ export async function startLocalJob (client: ApiClient, route: '/api/files/impor
  */
 export async function followJob<R extends { size: number }> (res: IncomingMessage, progress: { add: (bytes: number) => void }, what: string): Promise<R> {
   let reported = 0
-  for await (const line of ndjsonLines<{ progress?: number, result?: R }>(res)) {
+  for await (const line of ndjsonLines<Partial<ProgressLine> & { result?: R }>(res)) {
     if (line.progress !== undefined) { progress.add(line.progress - reported); reported = line.progress }
     if (line.result !== undefined) { progress.add(line.result.size - reported); return line.result }
   }

@@ -1,5 +1,7 @@
 // The words of put's under-replication warning: why the copies are missing, from the reasons the
 // node reports (holders per refusal code, NO_PEERS), e.g. "2 holders refused: disk full".
+import type { ShortfallView } from '../api/index.ts'
+
 
 /** Codes a holder answers on purpose (a refusal), and what each means to a user. */
 const REFUSED: Record<string, string> = {
@@ -16,7 +18,6 @@ const FAILED: Record<string, string> = {
   PEER_ERROR: 'error'
 }
 
-export interface ShortfallView { reasons?: Record<string, number> }
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
 

@@ -3,6 +3,16 @@
 import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { VaultError } from '../errors.ts'
 
+/**
+ * Data that fails its tag: `CORRUPT` like any damage, but a distinct class, so a caller that knows
+ * the bytes are intact (their hash matched) can tell that the key is wrong without reading the text.
+ */
+export class AuthenticationFailed extends VaultError {
+  constructor (options?: { cause?: unknown }) {
+    super('CORRUPT', 'authentication failed: wrong key or tampered data', options)
+  }
+}
+
 export const NONCE_BYTES = 12
 export const TAG_BYTES = 16
 export const SEAL_OVERHEAD = NONCE_BYTES + TAG_BYTES
@@ -28,6 +38,6 @@ export function open (key: Uint8Array, sealed: Uint8Array, aad?: Uint8Array): Bu
     const tail = decipher.final()
     return tail.length === 0 ? head : Buffer.concat([head, tail])
   } catch (err) {
-    throw new VaultError('CORRUPT', 'authentication failed: wrong key or tampered data', { cause: err })
+    throw new AuthenticationFailed({ cause: err })
   }
 }

@@ -2,12 +2,13 @@
 // nothing else. A capability is a bearer secret: whoever holds it can read that one file.
 import { z } from 'zod'
 import { VaultError } from '../errors.ts'
+import { fileIdSchema, hexBytesSchema, nodeIdSchema } from '../ids/index.ts'
+
 
 export interface Capability { fileId: string, ownerId: string, readKey: string }
 
 const PREFIX = 'dv1'
-const hex64 = z.string().regex(/^[0-9a-f]{64}$/)
-const schema = z.object({ fileId: hex64, ownerId: z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{20,80}$/), readKey: hex64 })
+const schema = z.object({ fileId: fileIdSchema, ownerId: nodeIdSchema, readKey: hexBytesSchema(32) })
 
 export function formatCapability (cap: Capability): string {
   return [PREFIX, cap.fileId, cap.ownerId, cap.readKey].join('.')

@@ -4,10 +4,10 @@
 // nothing. A key encrypts exactly one plaintext, so the derived (fixed) nonce never repeats under
 // a key with different data. Plain node:crypto: SHA-256, HKDF, AES-256-GCM.
 import { createCipheriv, createDecipheriv, createHash } from 'node:crypto'
-import { deriveKey } from './hashes.ts'
-import { NONCE_BYTES, TAG_BYTES } from './aead.ts'
+import { deriveKey, sha256Hex } from './hashes.ts'
+import { AuthenticationFailed, NONCE_BYTES, TAG_BYTES } from './aead.ts'
 import { VaultError } from '../errors.ts'
-import { release } from '../workers/buffers.ts'
+import { release } from '../buffers/index.ts'
 
 /** Chunk blobs start with this format byte; it is authenticated as AAD. */
 const CHUNK_FORMAT = Buffer.from([1])
@@ -38,7 +38,7 @@ export function sealChunkSync (vaultKey: Uint8Array, plaintext: Uint8Array): Sea
   body.copy(sealed, HEADER_BYTES)
   cipher.getAuthTag().copy(sealed, HEADER_BYTES + body.length)
   release(body) // copied into `sealed`: free it now, not at the next full collection
-  return { id: sha256HexSync(sealed), key: key.toString('hex'), sealed, size: plaintext.length }
+  return { id: sha256Hex(sealed), key: key.toString('hex'), sealed, size: plaintext.length }
 }
 
 /**
@@ -46,7 +46,7 @@ export function sealChunkSync (vaultKey: Uint8Array, plaintext: Uint8Array): Sea
  * authenticates and decrypts it; nothing is returned unverified.
  */
 export function openChunkSync (id: string, keyHex: string, sealed: Uint8Array, hashVerified = false): Buffer {
-  if (!hashVerified && sha256HexSync(sealed) !== id) throw new VaultError('CORRUPT', `chunk ${id.slice(0, 12)}… does not match its hash`)
+  if (!hashVerified && sha256Hex(sealed) !== id) throw new VaultError('CORRUPT', `chunk ${id.slice(0, 12)}… does not match its hash`)
   if (sealed[0] !== CHUNK_FORMAT[0]) throw new VaultError('CORRUPT', `chunk ${id.slice(0, 12)}… has an unknown format`)
   if (sealed.length < HEADER_BYTES + TAG_BYTES) throw new VaultError('CORRUPT', `chunk ${id.slice(0, 12)}… is truncated`)
   const key = Buffer.from(keyHex, 'hex')
@@ -59,11 +59,7 @@ export function openChunkSync (id: string, keyHex: string, sealed: Uint8Array, h
     decipher.final()
     return plain
   } catch (err) {
-    throw new VaultError('CORRUPT', 'authentication failed: wrong key or tampered data', { cause: err })
+    throw new AuthenticationFailed({ cause: err })
   }
-}
-
-export function sha256HexSync (data: Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex')
 }
 

@@ -6,6 +6,8 @@
 // move one to another place in the history.
 import { z } from 'zod'
 import { deriveKey, open, seal, sha256Hex, SEAL_OVERHEAD } from '../crypto/index.ts'
+import { fileIdSchema, hexBytesSchema } from '../ids/index.ts'
+
 
 const FORMAT = Buffer.from([1])
 const AAD = Buffer.from('distri-vault/journal/v1')
@@ -14,9 +16,9 @@ export const CHECKPOINT_FILES_PER_PART = 1000
 /** No journal blob is larger; bigger blobs are not even read when looking for the journal. */
 export const MAX_JOURNAL_BLOB_BYTES = 96 * 1024
 
-const hex64 = z.string().regex(/^[0-9a-f]{64}$/)
+const hex64 = fileIdSchema
 const seq = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER)
-const hex32 = z.string().regex(/^[0-9a-f]{32}$/)
+const hex32 = hexBytesSchema(16)
 /** Histories a checkpoint may absorb (one per disk loss with puts before `recover`). */
 export const MAX_ABSORBED_LINES = 256
 

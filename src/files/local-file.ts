@@ -5,9 +5,10 @@
 // written in place by the workers (read.ts, writeFileAt).
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
-import { open, rename, rm, stat, utimes, type FileHandle } from 'node:fs/promises'
+import { open, stat, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, extname, isAbsolute, join } from 'node:path'
 import { VaultError, toVaultError } from '../errors.ts'
+import { createAtomicFile, type AtomicFile } from '../atomic/index.ts'
 
 /** Reads of 1 MiB: few system calls, and each read is a buffer of its own the chunker can keep. */
 const READ_BYTES = 1024 * 1024
@@ -134,24 +135,12 @@ export async function createLocalFile (target: string): Promise<LocalTarget> {
     throw localPathError(err, target, 'write')
   })
   if (existing !== null && !existing.isFile()) throw notRegular(target)
-  const tmp = tempPathBeside(target)
-  let fh: FileHandle
+  let file: AtomicFile
   try {
-    fh = await open(tmp, 'wx')
+    file = await createAtomicFile(target, { tmp: tempPathBeside(target), createDir: false })
   } catch (err) {
     const e = localPathError(err, dir, 'write in')
     throw e.code === 'NOT_FOUND' ? new VaultError('NOT_FOUND', `the node finds no folder ${dir}`) : e
   }
-  return {
-    fd: fh.fd,
-    commit: async (mtime) => {
-      await fh.close()
-      await rename(tmp, target)
-      await utimes(target, mtime, mtime).catch(() => {})
-    },
-    discard: async () => {
-      await fh.close().catch(() => {})
-      await rm(tmp, { force: true })
-    }
-  }
+  return { fd: file.handle.fd, commit: file.commit, discard: file.discard }
 }

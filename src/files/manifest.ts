@@ -2,8 +2,9 @@
 // keys. It only ever exists in clear inside the owner's node (or a capability holder's).
 import { z } from 'zod'
 import { VaultError } from '../errors.ts'
+import { blobIdSchema, hexBytesSchema } from '../ids/index.ts'
 
-const hex64 = z.string().regex(/^[0-9a-f]{64}$/)
+
 
 export const manifestSchema = z.object({
   v: z.literal(1),
@@ -11,7 +12,7 @@ export const manifestSchema = z.object({
   size: z.number().int().nonnegative(),
   mtime: z.string(),
   ctime: z.string(),
-  chunks: z.array(z.object({ id: hex64, key: hex64, size: z.number().int().positive() })),
+  chunks: z.array(z.object({ id: blobIdSchema, key: hexBytesSchema(32), size: z.number().int().positive() })),
   /** Copies wanted, the owner's counted (0 = every peer); kept so a recovered catalog keeps it. */
   target: z.number().int().min(0).max(64).optional(),
   /** 'tree': a folder; its chunks are its sealed listing (files/tree-listing.ts) and `size` is the

@@ -8,7 +8,9 @@ import { readBlob } from './chunk-source.ts'
 import type { VaultContext } from './context.ts'
 import { parseManifest, type Manifest } from './manifest.ts'
 import { noteStreamed } from '../runtime/index.ts'
-import { release, runJob } from '../workers/index.ts'
+import { runJob } from '../workers/index.ts'
+import { release } from '../buffers/index.ts'
+import { openToFileJob } from './export-job.ts'
 
 const writeAt = promisify(write)
 
@@ -75,7 +77,7 @@ export async function writeFileAt (ctx: VaultContext, owner: string, manifest: P
 }
 
 async function writeChunkAt (ctx: VaultContext, owner: string, c: Chunk, fd: number, position: number, signal?: AbortSignal): Promise<void> {
-  const { status } = await runJob({ op: 'openToFile', id: c.id, key: c.key, size: c.size, blobPath: ctx.store.pathOf(owner, c.id), fd, position }, false)
+  const { status } = await runJob(openToFileJob, { id: c.id, key: c.key, size: c.size, blobPath: ctx.store.pathOf(owner, c.id), fd, position }, false)
   if (status === 'ok') return
   const damaged = status === 'corrupt' ? new VaultError('CORRUPT', `chunk ${c.id.slice(0, 12)}… does not match its hash`) : undefined
   if (damaged !== undefined && ctx.remote === undefined) throw damaged

@@ -5,8 +5,9 @@
 // Every line is checked on the way in: the listing is data a capability holder did not write.
 import { z } from 'zod'
 import { VaultError } from '../errors.ts'
+import { blobIdSchema, hexBytesSchema } from '../ids/index.ts'
 
-const hex64 = z.string().regex(/^[0-9a-f]{64}$/)
+
 
 /** One path component: what a file system folder can hold (no "/", no NUL, not "." or ".."). */
 function isComponent (part: string): boolean {
@@ -28,7 +29,7 @@ const treeEntrySchema = z.object({
   /** A symlink's target text, stored as it is, never followed. */
   target: z.string().max(65_536).optional(),
   /** A file's chunks: [id, key, size]. */
-  chunks: z.array(z.tuple([hex64, hex64, z.number().int().positive()])).optional()
+  chunks: z.array(z.tuple([blobIdSchema, hexBytesSchema(32), z.number().int().positive()])).optional()
 })
 
 export type TreeEntry = z.infer<typeof treeEntrySchema>

@@ -5,7 +5,7 @@
 // a link), and files and links are created exclusively (an existing name is never followed).
 import { chmod, lstat, lutimes, mkdir, open, readdir, rename, rm, symlink, utimes } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join } from 'node:path'
-import { VaultError } from '../errors.ts'
+import { VaultError, errnoCode } from '../errors.ts'
 import type { VaultContext } from './context.ts'
 import { NAME_MAX_BYTES, tempPathBeside } from './local-file.ts'
 import type { Manifest } from './manifest.ts'
@@ -30,7 +30,7 @@ export async function restoreTree (ctx: VaultContext, owner: string, manifest: M
   if (await lstat(target).then(() => true, () => false)) throw new VaultError('ALREADY_EXISTS', `${target} already exists; choose another place with -o DIR`)
   const tmp = tempPathBeside(target)
   await mkdir(tmp, { mode: 0o700 }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'EACCES' || err.code === 'EPERM' || err.code === 'EROFS') throw new VaultError('FORBIDDEN', `the node may not write in ${dirname(target)}`)
+    if (errnoCode(err) === 'FORBIDDEN') throw new VaultError('FORBIDDEN', `the node may not write in ${dirname(target)}`)
     throw err
   })
   const inflight = new Set<Promise<void>>()

@@ -3,7 +3,7 @@
 import { Readable } from 'node:stream'
 import type { Catalog, FileRecord } from '../catalog/index.ts'
 import type { BlobStore } from '../store/index.ts'
-import { formatCapability, isCapability, parseCapability, unwrapReadKey, MANIFEST_HEADER_BYTES } from '../crypto/index.ts'
+import { AuthenticationFailed, formatCapability, isCapability, parseCapability, unwrapReadKey, MANIFEST_HEADER_BYTES } from '../crypto/index.ts'
 import { VaultError } from '../errors.ts'
 import type { RemoteBlobs } from './chunk-source.ts'
 import { widestTarget, type BlobReplication, type ReplicaTarget, type VaultContext } from './context.ts'
@@ -119,7 +119,7 @@ export class Vault implements VaultContext {
       const cap = parseCapability(ref)
       const manifest = await loadSharedManifest(this, cap.ownerId, cap.fileId, cap.readKey).catch((err: unknown) => {
         // The blob is there and intact (its hash matched) but the key does not open it: a bad capability.
-        if (err instanceof VaultError && err.code === 'CORRUPT' && /authentication failed/.test(err.message)) {
+        if (err instanceof AuthenticationFailed) {
           throw new VaultError('BAD_INPUT', 'the capability\'s key does not open this file (was the capability altered?)')
         }
         throw err

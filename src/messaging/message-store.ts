@@ -1,6 +1,6 @@
 // Kept messages in the node's catalog.db: every message sent or received (signature included, so
-// history stays verifiable), and the outbox of direct messages not yet delivered. Own tables,
-// created if missing; both bounded, oldest dropped first.
+// history stays verifiable), and the outbox of direct messages not yet delivered. This module owns
+// their rows; their schema is catalog/migrations.ts's (migration 5). Both bounded, oldest first out.
 // Texts are sealed at rest (AES-GCM under a key derived from the vault key, as the catalog seals
 // file names), so catalog.db reveals no message content; rows kept in clear by older releases are
 // sealed when the store opens.
@@ -27,26 +27,6 @@ export interface MessageStoreLimits {
   textKey?: Uint8Array
 }
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS message_log (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  id TEXT NOT NULL UNIQUE,
-  from_id TEXT NOT NULL,
-  to_id TEXT NOT NULL,
-  text TEXT NOT NULL,
-  at TEXT NOT NULL,
-  sig TEXT NOT NULL,
-  direction TEXT NOT NULL CHECK (direction IN ('sent', 'received'))
-);
-CREATE TABLE IF NOT EXISTS message_outbox (
-  seq INTEGER PRIMARY KEY AUTOINCREMENT,
-  id TEXT NOT NULL UNIQUE,
-  to_id TEXT NOT NULL,
-  attempts INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS message_outbox_by_peer ON message_outbox (to_id, seq);
-`
-
 interface LogRow { id: string, from_id: string, to_id: string, text: string, text_sealed: Uint8Array | null, at: string, sig: string }
 
 /** The AAD binds a sealed text to its message: a text moved to another row does not open. */
@@ -69,7 +49,6 @@ export class MessageStore {
 
   constructor (db: DatabaseSync, limits: MessageStoreLimits) {
     this.limits = limits
-    db.exec(SCHEMA)
     sealExistingTexts(db, limits.textKey)
     this.insertLog = db.prepare(`INSERT OR IGNORE INTO message_log (id, from_id, to_id, text, text_sealed, at, sig, direction)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -138,13 +117,11 @@ export class MessageStore {
 }
 
 /**
- * The migration from texts in clear (releases before sealing): adds the sealed column, then seals
- * every clear text in one transaction, with secure_delete on so the clear text is overwritten,
+ * The migration from texts in clear (releases before sealing), the one that needs the key and so
+ * runs here, not in catalog/migrations.ts (which added the sealed column): seals every clear text in one transaction, with secure_delete on so the clear text is overwritten,
  * and checkpoints the WAL so no old copy of those pages stays in it.
  */
 function sealExistingTexts (db: DatabaseSync, key: Uint8Array | undefined): void {
-  const columns = db.prepare('PRAGMA table_info(message_log)').all() as Array<{ name: string }>
-  if (!columns.some(c => c.name === 'text_sealed')) db.exec('ALTER TABLE message_log ADD COLUMN text_sealed BLOB')
   if (key === undefined) return
   const clear = db.prepare("SELECT seq, id, text FROM message_log WHERE text_sealed IS NULL AND text <> ''").all() as Array<{ seq: number, id: string, text: string }>
   if (clear.length === 0) return

@@ -3,7 +3,7 @@
 // one peer go out in the order they were sent.
 
 import type { Logger } from 'pino'
-import { Backoff } from '../net/backoff.ts'
+import { Backoff } from '../net/index.ts'
 import type { Network } from '../net/index.ts'
 import type { MessageEnvelope } from '../protocols/index.ts'
 import type { DeliveryResult, DirectMessages } from './direct-messages.ts'

@@ -9,6 +9,7 @@ export type { PeerInfo } from './peer-table.ts'
 export type { Refusal } from './refusals.ts'
 export { DEFAULT_LIMITS } from './libp2p-node.ts'
 export type { NetworkLibp2p, NetworkLimits, NetworkServices } from './libp2p-node.ts'
+export { Backoff } from './backoff.ts'
 export { generateNetworkKey, parseNetworkKey } from './swarm-key.ts'
 export { toMultiaddr, peerIdOf, withPeerId, isDialableTcp } from './addresses.ts'
 

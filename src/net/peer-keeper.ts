@@ -203,7 +203,7 @@ export class PeerKeeper {
   private afterFailedDial (target: Target, err: Error): void {
     if (!this.running) return
     const log = this.options.log
-    if (/dial self/i.test(err.message)) {
+    if (err.name === 'InvalidPeerIdError') { // libp2p's error for a dial that reached this node itself
       log.info({ target: target.key }, 'bootstrap address is this node itself; not dialing it')
       this.targets.delete(target.key)
       return

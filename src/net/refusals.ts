@@ -33,7 +33,7 @@ export class RefusalReporter {
   upgradeFailed (direction: 'inbound' | 'outbound', remoteAddr: string, err: unknown): void {
     const error = describeLogArg(err)
     // Our own shutdown, or dialing ourselves through a bootstrap address: not a refusal.
-    if (this.stopping || /Can not dial self|AbortError/.test(error)) {
+    if (this.stopping || /InvalidPeerIdError|AbortError/.test(error)) {
       this.log.debug({ remoteAddr, direction, err: error }, 'connection upgrade aborted')
       return
     }

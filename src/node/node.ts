@@ -15,7 +15,7 @@ import { fileHealth, recoverBlobs, type AuditSummary, type FileHealth, type Reco
 import type { NetworkTiming } from '../net/index.ts'
 import { ANNOUNCEMENT_KINDS, type Messenger } from '../messaging/index.ts'
 import { VaultError } from '../errors.ts'
-import { nodeConfigSchema, type NodeConfig, type ResolvedNodeConfig } from './config.ts'
+import { nodeConfigSchema, parseHostPort, type NodeConfig, type ResolvedNodeConfig } from './config.ts'
 import { acquireRunLock, releaseRunLock } from './run-lock.ts'
 import { tuneHeapForStreaming } from '../runtime/index.ts'
 import { DuplicateIdentityCheck, type DuplicateIdentity } from './duplicate-identity.ts'
@@ -125,7 +125,7 @@ export class VaultNode {
       this.syncs = new FolderSyncs({ vault: this.vault, log: this.log.child({ sub: 'sync' }), timing: this.tuning.syncTiming, onStored: (result) => this.announceFile('stored', result.size) })
       this.syncs.start()
       const token = randomBytes(32).toString('hex')
-      this.api = await startApiServer({ node: this, listen: this.config.api, token, log: this.log.child({ sub: 'api' }) })
+      this.api = await startApiServer({ node: this, listen: parseHostPort(this.config.api, '--api'), token, log: this.log.child({ sub: 'api' }) })
       this.apiUrl = this.api.url
       await writeFileAtomic(this.paths.apiFile, JSON.stringify({ url: this.apiUrl, token, pid: process.pid, nodeId: this.nodeId }, null, 2) + '\n', 0o600)
       this.log.info({ nodeId: this.nodeId, api: this.apiUrl }, 'node ready')

@@ -3,6 +3,7 @@
 // Every frame is size-bounded and every JSON frame is validated here, at the edge.
 import { z } from 'zod'
 import { VaultError, type ErrorCode } from '../errors.ts'
+import { blobIdSchema, nodeIdSchema, hexBytesSchema } from '../ids/index.ts'
 
 export const BLOCK_PROTOCOL = '/distri-vault/block/1'
 
@@ -17,9 +18,9 @@ export const LIST_PAGE_IDS = 1000
 /** Blobs per PROVE request: the holder reads at most this many blobs (≤ 4 MiB each) for one request. */
 export const MAX_PROVE_IDS = 8
 
-const blobId = z.string().regex(/^[0-9a-f]{64}$/)
-// Same alphabet as the store's folder names: base58 node IDs only, so no path tricks.
-const ownerId = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{20,80}$/)
+const blobId = blobIdSchema
+// Same check as the store's folder names: base58 node IDs only, so no path tricks.
+const ownerId = nodeIdSchema
 const idList = z.array(blobId).min(1).max(MAX_IDS_PER_REQUEST)
 
 export const blockRequestSchema = z.discriminatedUnion('op', [
@@ -30,7 +31,7 @@ export const blockRequestSchema = z.discriminatedUnion('op', [
   // `after` resumes a listing that broke off: only IDs greater than it are sent.
   z.strictObject({ op: z.literal('list'), owner: ownerId, after: blobId.optional() }),
   // An audit: the holder answers HMAC-SHA256(key = nonce, blob bytes) per ID, or null if it lacks it.
-  z.strictObject({ op: z.literal('prove'), owner: ownerId, nonce: z.string().regex(/^[0-9a-f]{64}$/), ids: z.array(blobId).min(1).max(MAX_PROVE_IDS) }),
+  z.strictObject({ op: z.literal('prove'), owner: ownerId, nonce: hexBytesSchema(32), ids: z.array(blobId).min(1).max(MAX_PROVE_IDS) }),
   // Holder → owner: "my copies of these blobs of yours went bad and are deleted" (after a scrub).
   z.strictObject({ op: z.literal('lost'), owner: ownerId, ids: idList })
 ])

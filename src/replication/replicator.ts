@@ -3,8 +3,7 @@
 // tells holders about deletions. It knows no catalog: callers record who holds what.
 import type { Logger } from 'pino'
 import { VaultError } from '../errors.ts'
-import type { RemoteBlobs } from '../files/chunk-source.ts'
-import type { BlobShortfall } from '../files/index.ts'
+import type { BlobShortfall, RemoteBlobs } from '../files/index.ts'
 import type { BlobStore } from '../store/index.ts'
 import type { BlockClient } from './block-client.ts'
 import { shortId } from './block-protocol.ts'

@@ -1,10 +1,10 @@
 // Writing one blob file, synchronously, for a worker thread (workers/): the same steps as
 // BlobStore's async path — skip if an intact copy is there, else temp file, write, fsync, rename
 // over, fsync the folder — but in one job, without an event-loop round trip between the steps.
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs'
-import { dirname } from 'node:path'
-import { sha256HexSync } from '../crypto/chunk-cipher.ts'
-import { release } from '../workers/buffers.ts'
+import { readFileSync, statSync, writeSync } from 'node:fs'
+import { writeFileAtomicSync } from '../atomic/index.ts'
+import { sha256Hex } from '../crypto/index.ts'
+import { release } from '../buffers/index.ts'
 
 /** What was at the target before: an intact copy (nothing written), nothing, or a damaged copy of that size. */
 export interface BlobOnDisk { found: 'intact' | 'missing' | number }
@@ -13,23 +13,8 @@ export interface BlobOnDisk { found: 'intact' | 'missing' | number }
 export function writeBlobSync (tmp: string, target: string, id: string, data: Uint8Array, sync = true): BlobOnDisk {
   const found = onDiskSync(target, id, data.byteLength)
   if (found === 'intact') return { found }
-  try {
-    const fd = openSync(tmp, 'w', 0o600)
-    try {
-      for (let at = 0; at < data.byteLength;) at += writeSync(fd, data, at, data.byteLength - at)
-      if (sync) fsyncSync(fd)
-    } finally {
-      closeSync(fd)
-    }
-    const dir = dirname(target)
-    mkdirSync(dir, { recursive: true })
-    renameSync(tmp, target)
-    if (sync) fsyncDirSync(dir)
-    return { found }
-  } catch (err) {
-    rmSync(tmp, { force: true })
-    throw err
-  }
+  writeFileAtomicSync(tmp, target, data, sync)
+  return { found }
 }
 
 /** A blob file's bytes, unchecked, or undefined if there is none (the caller verifies them). */
@@ -59,22 +44,11 @@ export function onDiskSync (path: string, id: string, size: number): BlobOnDisk[
   let existing: Buffer | undefined
   try {
     existing = readFileSync(path)
-    return sha256HexSync(existing) === id ? 'intact' : found
+    return sha256Hex(existing) === id ? 'intact' : found
   } catch {
     return found
   } finally {
     // A worker's heap is tiny, so it collects rarely: free the copy now, not 64 MiB of them later.
     if (existing !== undefined) release(existing)
-  }
-}
-
-function fsyncDirSync (dir: string): void {
-  const fd = openSync(dir, 'r')
-  try {
-    fsyncSync(fd)
-  } catch {
-    // Some filesystems refuse fsync on directories; the rename is still atomic there.
-  } finally {
-    closeSync(fd)
   }
 }

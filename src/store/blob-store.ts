@@ -8,18 +8,12 @@ import { VaultError, toVaultError } from '../errors.ts'
 import { sha256HexAsync, sha256Keep } from '../crypto/index.ts'
 import { runJob } from '../workers/index.ts'
 import { fsyncPath, SyncBatch } from './sync-batch.ts'
+import { writeBlobJob } from './jobs.ts'
+import { isBlobId, isNodeId, parseBlobId, parseNodeId } from '../ids/index.ts'
 
-const BLOB_ID = /^[0-9a-f]{64}$/
-const OWNER_ID = /^[1-9A-HJ-NP-Za-km-z]{20,80}$/
-
-export function assertBlobId (id: string): void {
-  if (!BLOB_ID.test(id)) throw new VaultError('BAD_INPUT', 'not a valid blob ID (64 hex digits)')
-}
-
-export function assertOwnerId (owner: string): void {
-  // Owner IDs become folder names: only base58 node IDs are allowed, so no path tricks.
-  if (!OWNER_ID.test(owner)) throw new VaultError('BAD_INPUT', 'not a valid owner node ID')
-}
+// Owner IDs become folder names: only base58 node IDs are allowed, so no path tricks.
+export const assertBlobId: (id: string) => void = parseBlobId
+export const assertOwnerId: (owner: string) => void = parseNodeId
 
 export class BlobStore {
   readonly root: string
@@ -120,7 +114,7 @@ export class BlobStore {
     const tmp = join(this.tmpDir, randomBytes(8).toString('hex'))
     let found: 'intact' | 'missing' | number
     try {
-      ({ found } = await runJob({ op: 'writeBlob', id, tmp, target, data, sync: batch === undefined }, consume))
+      ({ found } = await runJob(writeBlobJob, { id, tmp, target, data, sync: batch === undefined }, consume))
       // An intact copy that another put's batch wrote and has not flushed yet is not durable: this
       // put must not rely on it before it is (its own batch's flush, or an fsync now).
       const pending = found === 'intact' && this.unsynced.has(target)
@@ -193,7 +187,7 @@ export class BlobStore {
 
   async owners (): Promise<string[]> {
     const entries = await readdir(this.root, { withFileTypes: true }).catch(() => [])
-    return entries.filter(e => e.isDirectory() && OWNER_ID.test(e.name)).map(e => e.name)
+    return entries.filter(e => e.isDirectory() && isNodeId(e.name)).map(e => e.name)
   }
 
   /** Every blob ID in one owner's folder, streamed so a huge folder is never listed in memory at once. */
@@ -203,7 +197,7 @@ export class BlobStore {
     for (const a of await safeReaddir(base)) {
       for (const b of await safeReaddir(join(base, a))) {
         for (const name of await safeReaddir(join(base, a, b))) {
-          if (BLOB_ID.test(name)) yield name
+          if (isBlobId(name)) yield name
         }
       }
     }

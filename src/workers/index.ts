@@ -1,5 +1,4 @@
-// workers/: worker threads for the heavy byte work of puts and gets (sealing, opening, hashing,
-// writing blobs), with buffers moved, not copied, between threads.
+// workers/: a generic pool of worker threads for heavy byte work. It knows no job: crypto, store
+// and files define their job kinds (defineJob) and run them (runJob); buffers move, not copy.
 export { runJob, offloads } from './pool.ts'
-export { release } from './buffers.ts'
-export type { WorkerJob } from './jobs.ts'
+export { defineJob, type JobKind, type JobInput } from './jobs.ts'

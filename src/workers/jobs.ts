@@ -1,76 +1,46 @@
-// The jobs a byte worker does, as plain messages, and how one is done. Shared by the worker
-// (worker.ts) and the pool's inline path (small inputs, or no workers), so both give exactly the
-// same results. Imports crypto/ and store/ modules directly, not their index files: those
-// subsystems use this pool, and their index files would make the import graph a cycle.
-import { openChunkSync, sealChunkSync, sha256HexSync, type SealedChunk } from '../crypto/chunk-cipher.ts'
-import { readBlobSync, writeAllAtSync, writeBlobSync, type BlobOnDisk } from '../store/blob-file.ts'
-import { VaultError } from '../errors.ts'
-import { asBuffer, movable, release } from './buffers.ts'
+// What a job kind is, and the registry of them. The pool knows no job: a subsystem defines its
+// kinds (crypto/jobs.ts, store/jobs.ts, files/export-job.ts) with defineJob(), naming the module
+// that defines them, and a worker thread imports that module the first time it is asked for one
+// of its kinds. The same perform() serves the inline path, so both give exactly the same results.
 
-export type WorkerJob =
-  | { op: 'seal', vaultKey: Uint8Array, data: Uint8Array }
-  | { op: 'open', id: string, key: string, hashVerified: boolean, data: Uint8Array }
-  | { op: 'sha256', data: Uint8Array, giveBack?: boolean }
-  | { op: 'writeBlob', id: string, tmp: string, target: string, data: Uint8Array, sync?: boolean }
-  | { op: 'openToFile', id: string, key: string, size: number, blobPath: string, fd: number, position: number }
+/** A job's input: plain data for postMessage; `data`, if present, is the bytes it carries. */
+export interface JobInput { data?: Uint8Array }
 
-export interface WorkerResults {
-  seal: SealedChunk
-  open: Buffer
-  sha256: { hex: string, data: Buffer }
-  writeBlob: BlobOnDisk
-  /** ok: written; missing / corrupt: the local copy is not there or fails its hash (fetch it elsewhere). */
-  openToFile: { status: 'ok' | 'missing' | 'corrupt' }
+export interface JobKind<In extends JobInput, Out> {
+  /** Unique, e.g. 'crypto.seal'. */
+  name: string
+  /** `import.meta.url` of the module that calls defineJob for this kind (a worker imports it). */
+  module: string
+  /** Does the job on this thread; returns the result and the buffers in it that may move back. */
+  perform: (input: In) => { result: Out, transfer: ArrayBuffer[] }
+  /** Waits on the disk: always on a worker (inline it would stall the event loop), unless workers are off. */
+  onDisk?: boolean
+  /** The worker may free `input.data` once done (default); false when the result hands it back. */
+  spendsInput?: (input: In) => boolean
+  /** Copies of small views to send (a key inside Node's shared pool would send the whole pool). */
+  trim?: (input: In) => Partial<In>
+  /** Buffers come back from a worker as Uint8Arrays: make them Buffers again. */
+  revive?: (result: Out) => Out
 }
 
-export type ResultOf<J extends WorkerJob> = WorkerResults[J['op']]
+const kinds = new Map<string, JobKind<JobInput, unknown>>()
 
-/** Does `job`; returns its result and the buffers in it that can move back without a copy. */
-export function performJob (job: WorkerJob): { result: WorkerResults[WorkerJob['op']], transfer: ArrayBuffer[] } {
-  switch (job.op) {
-    case 'seal': {
-      const chunk = sealChunkSync(job.vaultKey, job.data)
-      return { result: chunk, transfer: movable(chunk.sealed) }
-    }
-    case 'open': {
-      const plain = openChunkSync(job.id, job.key, job.data, job.hashVerified)
-      return { result: plain, transfer: movable(plain) }
-    }
-    case 'sha256': {
-      const data = job.giveBack === true ? asBuffer(job.data) : Buffer.alloc(0)
-      return { result: { hex: sha256HexSync(job.data), data }, transfer: movable(data) }
-    }
-    case 'writeBlob':
-      return { result: writeBlobSync(job.tmp, job.target, job.id, job.data, job.sync !== false), transfer: [] }
-    case 'openToFile':
-      return { result: { status: openToFileSync(job) }, transfer: [] }
-  }
+/** Registers a job kind (at module load, in the main thread and in each worker that imports it). */
+export function defineJob<In extends JobInput, Out> (kind: JobKind<In, Out>): JobKind<In, Out> {
+  kinds.set(kind.name, kind as unknown as JobKind<JobInput, unknown>)
+  return kind
 }
 
-/**
- * get to a file on the node's machine: one local chunk read, checked (hash, then tag), decrypted
- * and written at its place in the output file, all in the worker: no byte crosses threads.
- */
-function openToFileSync (job: Extract<WorkerJob, { op: 'openToFile' }>): 'ok' | 'missing' | 'corrupt' {
-  const sealed = readBlobSync(job.blobPath)
-  if (sealed === undefined) return 'missing'
-  try {
-    if (sha256HexSync(sealed) !== job.id) return 'corrupt'
-    const plain = openChunkSync(job.id, job.key, sealed, true)
-    try {
-      if (plain.length !== job.size) throw new VaultError('CORRUPT', `chunk ${job.id.slice(0, 12)}… has the wrong size`)
-      writeAllAtSync(job.fd, plain, job.position)
-    } finally {
-      release(plain)
-    }
-  } finally {
-    release(sealed)
-  }
-  return 'ok'
+/** The kind registered under `name`, importing `module` first if it has not been loaded here yet. */
+export async function jobKind (name: string, module: string): Promise<JobKind<JobInput, unknown>> {
+  if (!kinds.has(name)) await import(module)
+  const kind = kinds.get(name)
+  if (kind === undefined) throw new Error(`job kind ${name} is not defined by ${module}`)
+  return kind
 }
 
-/** The job's input buffer, if the worker is done with it once the job is (it may free it then). */
-export function spentInput (job: WorkerJob): Uint8Array | undefined {
-  if (job.op === 'openToFile' || (job.op === 'sha256' && job.giveBack === true)) return undefined
-  return job.data
+/** The input buffer the worker may free once the job is done, if any. */
+export function spentInput (kind: JobKind<JobInput, unknown>, input: JobInput): Uint8Array | undefined {
+  if (input.data === undefined || kind.spendsInput?.(input) === false) return undefined
+  return input.data
 }

@@ -1,5 +1,6 @@
-// The byte workers: a few worker threads that seal, open, hash and write big buffers, so that a
-// put or a get uses every core while the main thread chunks, serves HTTP and talks to peers.
+// The worker pool: a few worker threads that do the heavy byte jobs (sealing, opening, hashing,
+// writing blobs) of the subsystems that define them (workers/jobs.ts), so a put or a get uses every
+// core while the main thread chunks, serves HTTP and talks to peers.
 //
 // Why threads of our own and not WebCrypto (which also runs on a thread pool): WebCrypto copies
 // every input and output buffer, and on a 2-core machine those copies and the garbage they make
@@ -14,8 +15,8 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { VaultError, type ErrorCode } from '../errors.ts'
-import { performJob, type WorkerJob, type ResultOf } from './jobs.ts'
-import { asBuffer, movable } from './buffers.ts'
+import type { JobInput, JobKind } from './jobs.ts'
+import { movable } from '../buffers/index.ts'
 
 /** Below this, a job is done inline on the calling thread. */
 const INLINE_BYTES = 64 * 1024
@@ -55,12 +56,12 @@ class ByteWorker {
     this.worker.on('exit', (code) => die(`exit code ${code}`))
   }
 
-  run (job: number, task: WorkerJob, transfer: ArrayBuffer[]): Promise<unknown> {
+  run (job: number, kind: JobKind<JobInput, unknown>, input: JobInput, transfer: ArrayBuffer[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) this.worker.ref() // a job in flight keeps the process alive
       this.pending.set(job, { resolve, reject })
       try {
-        this.worker.postMessage({ job, task }, transfer)
+        this.worker.postMessage({ job, name: kind.name, module: kind.module, input }, transfer)
       } catch (err) {
         this.pending.delete(job)
         if (this.pending.size === 0) this.worker.unref()
@@ -98,46 +99,28 @@ export function offloads (bytes: number): boolean {
   return !DISABLED && bytes >= INLINE_BYTES
 }
 
-/** Jobs that wait on the disk (fsync, file reads) always go to a worker: inline they would stall the event loop. */
-function runsInline (task: WorkerJob): boolean {
-  if (task.op === 'writeBlob' || task.op === 'openToFile') return DISABLED
-  return !offloads(task.data.byteLength)
-}
-
 /**
- * Runs `task` on a worker (or inline when small) and resolves with its result. `consume`: the
- * caller gives up `task.data`, which then moves to the worker instead of being copied.
+ * Runs a job of `kind` on a worker (or inline when small) and resolves with its result. `consume`:
+ * the caller gives up `input.data`, which then moves to the worker instead of being copied.
  */
-export async function runJob<J extends WorkerJob> (task: J, consume: boolean): Promise<ResultOf<J>> {
-  if (runsInline(task)) return performJob(task).result as ResultOf<J>
+export async function runJob<In extends JobInput, Out> (kind: JobKind<In, Out>, input: In, consume: boolean): Promise<Out> {
+  const data = input.data
+  const inline = kind.onDisk === true || data === undefined ? DISABLED : !offloads(data.byteLength)
+  if (inline) return kind.perform(input).result
+  const generic = kind as unknown as JobKind<JobInput, unknown>
   // A job that names its bytes (a file) instead of carrying them: nothing to move.
-  if (!('data' in task)) return revive(task.op, await leastBusy().run(nextJob++, task, [])) as ResultOf<J>
-  let data = task.data
-  let transfer = consume ? movable(data) : []
+  if (data === undefined) return revive(kind, await leastBusy().run(nextJob++, generic, input, []))
+  let sent = data
+  let transfer = consume ? movable(sent) : []
   if (transfer.length === 0) {
     // Not ours to move, or a view into a bigger buffer: move a copy of just these bytes.
-    data = Uint8Array.prototype.slice.call(data)
-    transfer = movable(data)
+    sent = Uint8Array.prototype.slice.call(sent)
+    transfer = movable(sent)
   }
-  // A key is a view into Node's shared buffer pool: send its own 32 bytes, not the whole pool.
-  const small = task.op === 'seal' ? { vaultKey: Uint8Array.prototype.slice.call(task.vaultKey) } : {}
-  const result = await leastBusy().run(nextJob++, { ...task, ...small, data }, transfer)
-  return revive(task.op, result) as ResultOf<J>
+  const result = await leastBusy().run(nextJob++, generic, { ...input, ...kind.trim?.(input), data: sent }, transfer)
+  return revive(kind, result)
 }
 
-/** Buffers come back from a worker as plain Uint8Arrays: make them Buffers again. */
-function revive (op: WorkerJob['op'], result: unknown): unknown {
-  switch (op) {
-    case 'seal': {
-      const r = result as { sealed: Uint8Array }
-      return { ...r, sealed: asBuffer(r.sealed) }
-    }
-    case 'open': return asBuffer(result as Uint8Array)
-    case 'sha256': {
-      const r = result as { hex: string, data: Uint8Array }
-      return { hex: r.hex, data: asBuffer(r.data) }
-    }
-    case 'writeBlob':
-    case 'openToFile': return result
-  }
+function revive<In extends JobInput, Out> (kind: JobKind<In, Out>, result: unknown): Out {
+  return kind.revive === undefined ? result as Out : kind.revive(result as Out)
 }

@@ -2,7 +2,7 @@
 // with every file intact, a catalog of a newer release is refused, and each migration runs once.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { cp } from 'node:fs/promises'
+import { cp, readdir, readFile } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -51,4 +51,12 @@ test('migrations run in order, once each, and a failing one leaves the catalog a
   assert.throws(() => migrateCatalog(db, broken), /boom/)
   assert.equal(catalogVersion(db), 2)
   assert.equal(db.prepare("SELECT count(*) AS n FROM sqlite_master WHERE name = 'b'").get()!.n, 0, 'the failed step left nothing')
+})
+
+test('catalog/migrations.ts is the only place that creates or alters a table of catalog.db', async () => {
+  const src = fileURLToPath(new URL('../../src/', import.meta.url))
+  const files = (await readdir(src, { recursive: true })).filter((f) => f.endsWith('.ts') && f !== join('catalog', 'migrations.ts'))
+  const offenders: string[] = []
+  for (const f of files) if (/\b(CREATE (TABLE|INDEX)|ALTER TABLE)\b/.test(await readFile(join(src, f), 'utf8'))) offenders.push(f)
+  assert.deepEqual(offenders, [])
 })

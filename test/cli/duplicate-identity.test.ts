@@ -28,7 +28,7 @@ test('a second node with the same identity is detected and reported on both', { 
     const duplicate = await waitFor('status.duplicateIdentity', async () => {
       const status = JSON.parse((await runCli(['status', '--data', node.dataDir, '--json'])).stdout) as { duplicateIdentity: Duplicate | null }
       return status.duplicateIdentity ?? undefined
-    }, 30_000, 200)
+    }, { timeoutMs: 30_000, intervalMs: 200 })
     assert.equal(duplicate.reportedBy, hub.nodeId)
     assert.ok(duplicate.addresses.length > 0)
     assert.match(node.stderr(), /another node runs with this node's identity/)

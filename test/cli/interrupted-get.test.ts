@@ -23,7 +23,7 @@ test('Ctrl-C on a streamed get -o FILE leaves no .part file behind', async (t) =
   get.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
   const exited = new Promise<number | null>((resolve) => get.on('exit', (code, signal) => resolve(code ?? (signal === null ? null : -1))))
   // The download has begun once the temp file exists; freezing the node then keeps it unfinished.
-  await waitFor('the temp file of the download', async () => (await readdir(out)).some(n => n.endsWith('.part')), 30_000, 2)
+  await waitFor('the temp file of the download', async () => (await readdir(out)).some(n => n.endsWith('.part')), { timeoutMs: 30_000, intervalMs: 2 })
   node.proc.kill('SIGSTOP')
   get.kill('SIGINT')
   const code = await exited

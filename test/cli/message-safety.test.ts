@@ -25,12 +25,12 @@ test('msg listen and msg history show control characters escaped, and the catalo
   let attached = false
   listen.stdout.on('data', (d: Buffer) => { out += d.toString() })
   listen.stderr.on('data', () => { attached = true })
-  await waitFor('b connected to a', async () => JSON.parse((await runCli(['peers', '--data', b.dataDir, '--json'])).stdout).some((p: { connected: boolean }) => p.connected), 15_000, 100)
-  await waitFor('msg listen to be attached', () => attached, 10_000)
+  await waitFor('b connected to a', async () => JSON.parse((await runCli(['peers', '--data', b.dataDir, '--json'])).stdout).some((p: { connected: boolean }) => p.connected), { timeoutMs: 15_000, intervalMs: 100 })
+  await waitFor('msg listen to be attached', () => attached, { timeoutMs: 10_000 })
 
   const sent = await runCli(['msg', 'send', b.nodeId, EVIL, '--data', a.dataDir, '--json'])
   assert.equal(sent.code, 0, sent.stderr)
-  await waitFor('the message printed by msg listen', () => out.includes('\n'), 10_000)
+  await waitFor('the message printed by msg listen', () => out.includes('\n'), { timeoutMs: 10_000 })
   assert.doesNotMatch(out.slice(0, -1), CONTROLS, 'listen prints no control character')
   assert.ok(out.includes('marker-7f3a\\x1b[2J\\x1b[Hgone\\x9b31mred\\u202eesrever\\x7f\\x07\\x0anext'), out)
 

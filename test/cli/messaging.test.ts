@@ -29,15 +29,15 @@ test('msg listen prints direct and broadcast messages as they arrive; offline me
     partial = parts.pop()!
     for (const line of parts) lines.push({ ...JSON.parse(line), seenAt: Date.now() })
   })
-  await waitFor('b connected to a', async () => JSON.parse((await runCli(['peers', '--data', b.dataDir, '--json'])).stdout).filter((p: { connected: boolean }) => p.connected).length === 1, 15_000, 100)
-  await waitFor('msg listen to be attached', () => attached, 10_000)
+  await waitFor('b connected to a', async () => JSON.parse((await runCli(['peers', '--data', b.dataDir, '--json'])).stdout).filter((p: { connected: boolean }) => p.connected).length === 1, { timeoutMs: 15_000, intervalMs: 100 })
+  await waitFor('msg listen to be attached', () => attached, { timeoutMs: 10_000 })
 
   const direct = await runCli(['msg', 'send', b.nodeId, 'hello b', '--data', a.dataDir, '--json'])
   assert.equal(direct.code, 0, direct.stderr)
   assert.equal(JSON.parse(direct.stdout).delivered, true)
   const all = await runCli(['msg', 'send', '--all', 'hello everyone', '--data', a.dataDir, '--json'])
   assert.equal(all.code, 0, all.stderr)
-  await waitFor('both messages printed by msg listen', () => lines.length >= 2, 5_000)
+  await waitFor('both messages printed by msg listen', () => lines.length >= 2, { timeoutMs: 5_000 })
   assert.deepEqual(lines.map(l => [l.from, l.to, l.text]), [[a.nodeId, b.nodeId, 'hello b'], [a.nodeId, '*', 'hello everyone']])
   for (const l of lines) assert.ok(l.seenAt - Date.parse(l.at) < 1000, `printed ${l.seenAt - Date.parse(l.at)} ms after sending`)
 
@@ -56,5 +56,5 @@ test('msg listen prints direct and broadcast messages as they arrive; offline me
   await waitFor('the kept message in b\'s history', async () => {
     const history = JSON.parse((await runCli(['msg', 'history', '--data', b.dataDir, '--json'])).stdout)
     return history.some((m: { text: string, from: string }) => m.text === 'while you were away' && m.from === a.nodeId)
-  }, 20_000, 200)
+  }, { timeoutMs: 20_000, intervalMs: 200 })
 })

@@ -24,7 +24,7 @@ test('three node processes join from one bootstrap address, replicate, and survi
       if (peers.filter((p: { connected: boolean }) => p.connected).length !== 2) return false
     }
     return true
-  }, 20_000, 200)
+  }, { timeoutMs: 20_000, intervalMs: 200 })
   const status = JSON.parse((await runCli(['status', '--data', b.dataDir, '--json'])).stdout)
   assert.deepEqual(status.peers.map((p: { nodeId: string }) => p.nodeId).sort(), [a.nodeId, c.nodeId].sort())
   for (const p of status.peers) {
@@ -47,7 +47,7 @@ test('three node processes join from one bootstrap address, replicate, and survi
   await waitFor('c to list a as a known peer that is away', async () => {
     const peers = JSON.parse((await runCli(['peers', '--data', c.dataDir, '--json'])).stdout)
     return peers.some((p: { nodeId: string, connected: boolean, latencyMs: number | null }) => p.nodeId === a.nodeId && !p.connected && p.latencyMs === null)
-  }, 15_000, 200)
+  }, { timeoutMs: 15_000, intervalMs: 200 })
   const got = await runCli(['get', cap, '-o', '-', '--data', c.dataDir])
   assert.equal(got.code, 0, got.stderr)
   assert.equal(sha(got.stdoutBytes), sha(bytes))
@@ -61,7 +61,7 @@ test('three node processes join from one bootstrap address, replicate, and survi
   assert.equal(JSON.parse(restored.stdout).nodeId, a.nodeId)
   const a2 = await startCliNode(join(dir, 'a2'), ['--peer', hostPort(b.p2p)])
   nodes.push(a2)
-  await waitFor('a2 to see b and c', async () => JSON.parse((await runCli(['peers', '--data', a2.dataDir, '--json'])).stdout).filter((p: { connected: boolean }) => p.connected).length === 2, 20_000, 200)
+  await waitFor('a2 to see b and c', async () => JSON.parse((await runCli(['peers', '--data', a2.dataDir, '--json'])).stdout).filter((p: { connected: boolean }) => p.connected).length === 2, { timeoutMs: 20_000, intervalMs: 200 })
   const recover = await runCli(['recover', '--data', a2.dataDir, '--json'])
   assert.equal(recover.code, 0, recover.stderr)
   assert.equal(JSON.parse(recover.stdout).files, 1)
@@ -77,14 +77,14 @@ test('a holder process SIGKILLed in the middle of a put does not stall it: the p
   nodes.push(a)
   for (const name of ['b', 'c', 'd']) nodes.push(await joinCliNode(join(dir, name), a))
   const [, b] = nodes
-  await waitFor('a to see its three peers', async () => JSON.parse((await runCli(['peers', '--data', a.dataDir, '--json'])).stdout).filter((p: { connected: boolean }) => p.connected).length === 3, 20_000, 200)
+  await waitFor('a to see its three peers', async () => JSON.parse((await runCli(['peers', '--data', a.dataDir, '--json'])).stdout).filter((p: { connected: boolean }) => p.connected).length === 3, { timeoutMs: 20_000, intervalMs: 200 })
   const bytes = randomBytes(40 * 1024 * 1024)
   await writeFile(join(dir, 'big.bin'), bytes)
   const put = runCli(['put', join(dir, 'big.bin'), '--data', a.dataDir, '--json'])
   await waitFor('the first copies on b', async () => {
     const status = JSON.parse((await runCli(['status', '--data', b.dataDir, '--json'])).stdout)
     return (status.storage[a.nodeId] ?? 0) > 0
-  }, 30_000, 20)
+  }, { timeoutMs: 30_000, intervalMs: 20 })
   await b.kill()
   const done = await put
   assert.equal(done.code, 0, done.stderr)

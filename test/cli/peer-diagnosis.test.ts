@@ -28,7 +28,7 @@ test('peers and status say why a --peer is not connected: another network key, n
   const peers = await waitFor('both --peer addresses diagnosed', async () => {
     const list = JSON.parse((await runCli(['peers', '--data', node.dataDir, '--json'])).stdout) as Peer[]
     return list.filter(p => p.lastError !== undefined).length === 2 ? list : undefined
-  }, 30_000, 200)
+  }, { timeoutMs: 30_000, intervalMs: 200 })
   const wrongKey = peers.find(p => p.addresses.some(a => a.includes(`/tcp/${hostPort(other.p2p).split(':')[1]}`)))
   const dead = peers.find(p => p.addresses.some(a => a.includes(`/tcp/${port}`)))
   assert.ok(wrongKey !== undefined && dead !== undefined, JSON.stringify(peers))

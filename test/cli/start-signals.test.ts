@@ -25,7 +25,7 @@ async function launch (command: string, args: string[], data: string): Promise<L
   proc.stdout!.on('data', (d: Buffer) => { stdout += d.toString() })
   proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
-  await waitFor(`the ready line of ${command} ${args.join(' ')}:\n${stderr}`, () => stdout.includes('"event":"ready"'), 60_000)
+  await waitFor(`the ready line of ${command} ${args.join(' ')}:\n${stderr}`, () => stdout.includes('"event":"ready"'), { timeoutMs: 60_000 })
   const { pid } = JSON.parse(await readFile(join(data, 'api.json'), 'utf8'))
   return { proc, nodePid: pid, stderr: () => stderr, exited }
 }
@@ -51,7 +51,7 @@ for (const [what, command, args] of launchers) {
       t.after(() => { try { process.kill(-run.proc.pid!, 'SIGKILL') } catch {} })
       process.kill(-run.proc.pid!, signal)
       await run.exited
-      await waitFor('the node process to end', () => !alive(run.nodePid), 15_000)
+      await waitFor('the node process to end', () => !alive(run.nodePid), { timeoutMs: 15_000 })
       assert.doesNotMatch(run.stderr(), /again: exiting without a clean stop/)
       assert.match(run.stderr(), /"msg":"node stopped"/)
       assert.equal(existsSync(join(data, 'node.pid')), false, 'the run lock is released (a clean stop)')
@@ -70,7 +70,7 @@ for (const [what, command, args] of killable) {
     t.after(() => { try { process.kill(-run.proc.pid!, 'SIGKILL') } catch {} })
     assert.notEqual(run.nodePid, run.proc.pid, 'the node runs under the launcher')
     run.proc.kill('SIGKILL')
-    await waitFor('the orphaned node to stop by itself', () => !alive(run.nodePid), 20_000)
+    await waitFor('the orphaned node to stop by itself', () => !alive(run.nodePid), { timeoutMs: 20_000 })
     assert.equal(existsSync(join(data, 'api.json')), false, 'it stopped cleanly: api.json removed')
     assert.equal(existsSync(join(data, 'node.pid')), false)
   })

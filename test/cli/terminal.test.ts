@@ -31,7 +31,7 @@ test('on a terminal, start logs readable lines under the recovery phrase banner;
     const data = join(dir, format)
     const term = spawnOnTerminal(sh([process.execPath, CLI, 'start', '--data', data, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', ...(format === 'json' ? ['--log-format', 'json'] : [])]))
     t.after(() => { term.proc.kill('SIGKILL') })
-    await waitFor('the ready line', () => /\nready 12D3/.test(term.output()), 30_000)
+    await waitFor('the ready line', () => /\nready 12D3/.test(term.output()), { timeoutMs: 30_000 })
     const { pid } = JSON.parse(await readFile(join(data, 'api.json'), 'utf8'))
     process.kill(pid, 'SIGINT')
     await term.exited
@@ -58,7 +58,7 @@ test('init --recover on a terminal does not echo the phrase as it is typed', asy
   const first = JSON.parse((await runCli(['init', '--data', join(dir, 'a'), '--json'])).stdout) as { nodeId: string, phrase: string }
   const term = spawnOnTerminal(sh([process.execPath, CLI, 'init', '--recover', '--data', join(dir, 'b'), '--join', join(dir, 'a', 'network.key')]))
   t.after(() => { term.proc.kill('SIGKILL') })
-  await waitFor('the prompt', () => /recovery phrase/i.test(term.output()), 20_000)
+  await waitFor('the prompt', () => /recovery phrase/i.test(term.output()), { timeoutMs: 20_000 })
   // Enter, then Ctrl-D (which ends the input where a phrase is read up to end of file)
   term.proc.stdin.write(first.phrase + '\r\x04')
   assert.equal(await term.exited, 0, term.output())

@@ -8,6 +8,7 @@ import { sealChunk, sealManifest, sha256Hex } from '../../src/crypto/index.ts'
 import { BlobStore } from '../../src/store/index.ts'
 import { Vault } from '../../src/files/index.ts'
 import { inPieces, openTestVault, readAll } from './fixture.ts'
+import { waitFor } from '../helpers/wait.ts'
 
 const MiB = 1024 * 1024
 
@@ -74,7 +75,7 @@ test('a put that dies mid-stream is never listed, and after recovery the same pu
   await stalled
   // Sealing runs on worker threads: wait until the half put's chunks are claimed and on disk.
   const claimed = (): number => (tv.catalog.db.prepare('SELECT count(DISTINCT chunk_id) AS n FROM file_chunks').get() as { n: number }).n
-  await waitFor(async () => claimed() > earlierBlobs.length - 1 && (await tv.blobFiles()).length === claimed() + 1, 'the half put\'s chunks to reach the disk')
+  await waitFor('the half put\'s chunks to reach the disk', async () => claimed() > earlierBlobs.length - 1 && (await tv.blobFiles()).length === claimed() + 1, { intervalMs: 10 })
   assert.ok((await tv.blobFiles()).length > earlierBlobs.length, 'the half put wrote chunks')
   assert.deepEqual(tv.vault.list().map(f => f.name), ['earlier.bin'], 'a half file is never listed')
 
@@ -91,12 +92,3 @@ test('a put that dies mid-stream is never listed, and after recovery the same pu
   await vault.put(inPieces(data), { name: 'half.bin', expectedSize: data.length })
   assert.ok((await readAll(vault, 'half.bin')).equals(data))
 })
-
-/** Polls `condition` until it holds; fails loudly after `timeoutMs`. */
-async function waitFor (condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs
-  while (!await condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-}

@@ -3,8 +3,12 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { waitFor } from './wait.ts'
+import { assertFreshBuild } from './dist-guard.ts'
 
 export { tempDir } from './fs.ts'
+
+assertFreshBuild()
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url))
 
@@ -70,18 +74,6 @@ export async function startCliNode (dataDir: string, extraArgs: string[] = [], t
   }
 }
 
-
-/** Waits for a condition, failing loudly with `what` after `timeoutMs`. */
-export async function waitFor<T> (what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000, everyMs = 50): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const value = await check()
-    if (value !== undefined && value !== false) return value
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((resolve) => setTimeout(resolve, everyMs))
-  }
-}
-
 /** "host:port" of an /ip4/…/tcp/… multiaddr, the form a user types after --peer. */
 export function hostPort (multiaddr: string): string {
   const m = /^\/ip4\/([^/]+)\/tcp\/(\d+)/.exec(multiaddr)
@@ -95,3 +87,5 @@ export async function joinCliNode (dataDir: string, first: CliNode): Promise<Cli
   if (init.code !== 0) throw new Error(`init --join failed: ${init.stderr}`)
   return await startCliNode(dataDir, ['--peer', hostPort(first.p2p)])
 }
+
+export { waitFor }

@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pino } from 'pino'
 import { createNode, initDataDir, type VaultNode, type NodeConfig } from '../../src/index.ts'
-import { waitFor } from './cli.ts'
+import { waitForMesh } from './wait.ts'
 
 export const FAST_TIMING = { redialInitialMs: 200, redialMaxMs: 1_000, pingIntervalMs: 1_000, peerExchangeDelayMs: 50, requestTimeoutMs: 3_000 }
 
@@ -59,11 +59,6 @@ export async function startCluster (t: { after: (fn: () => Promise<void>) => voi
   return { nodes, root, phrases, networkKeyFile, add, stop }
 }
 
-/** Waits until every running node of `nodes` is connected to every other. */
-export async function waitForMesh (nodes: VaultNode[], timeoutMs = 15_000): Promise<void> {
-  await waitFor(`${nodes.length} nodes to see each other`, () => nodes.every(n =>
-    nodes.every(m => m === n || n.networking!.network.isConnected(m.nodeId))), timeoutMs)
-}
 
 export async function putBytes (node: VaultNode, name: string, bytes: Buffer, replicas?: number | 'all'): Promise<Awaited<ReturnType<VaultNode['vault']['put']>>> {
   return await node.vault.put(Readable.from([bytes]), { name, replicas })
@@ -93,3 +88,5 @@ export async function replaceDisk (cluster: Cluster, node: VaultNode, dirName: s
   await waitForMesh([again, ...others])
   return again
 }
+
+export { waitFor, waitForMesh } from './wait.ts'

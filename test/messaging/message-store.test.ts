@@ -7,6 +7,7 @@ import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { MessageStore } from '../../src/messaging/message-store.ts'
+import { migrateCatalog } from '../../src/catalog/index.ts'
 import { tempDir } from '../helpers/fs.ts'
 
 // The schema and rows as the release before sealing wrote them.
@@ -37,6 +38,7 @@ test('messages kept in clear by the previous release are sealed on open and stil
   const key = randomBytes(32)
   const db = new DatabaseSync(path)
   db.exec('PRAGMA journal_mode = WAL')
+  migrateCatalog(db) // as the catalog does when it opens, before the message store
   const store = new MessageStore(db, { maxHistory: 100, maxOutbox: 100, textKey: key })
   assert.deepEqual(store.history(10).map(m => m.text), ['old secret plans', 'queued secret'])
   assert.equal(store.pendingFor('B', 10)[0].text, 'queued secret', 'the outbox still sends the exact text')

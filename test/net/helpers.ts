@@ -12,6 +12,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
 import { pino, type Logger } from 'pino'
 import { createNetwork, generateNetworkKey, type Network, type NetworkOptions, type NetworkTiming } from '../../src/net/index.ts'
+import { migrateCatalog } from '../../src/catalog/index.ts'
 import { createMessenger, type Messenger, type MessengerTiming, type SenderRateOptions } from '../../src/messaging/index.ts'
 
 export const TEST_TIMING: NetworkTiming = {
@@ -22,21 +23,7 @@ export const TEST_TIMING: NetworkTiming = {
   requestTimeoutMs: 3_000
 }
 
-export interface WaitOptions {
-  timeoutMs?: number
-  intervalMs?: number
-}
 
-/** Polls `condition` until it holds; fails with `what` in the message after the timeout. */
-export async function waitFor (what: string, condition: () => boolean | Promise<boolean>, options: WaitOptions = {}): Promise<void> {
-  const timeoutMs = options.timeoutMs ?? 10_000
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    if (await condition()) return
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, options.intervalMs ?? 20))
-  }
-}
 
 /** Log lines a test can look at; printed too when DV_TEST_LOG is set (e.g. DV_TEST_LOG=debug). */
 export interface CapturedLog {
@@ -142,6 +129,7 @@ export class Harness {
     const db = new DatabaseSync(join(await this.tempDir(), 'catalog.db'))
     // As the catalog opens it (src/catalog/catalog.ts).
     db.exec('PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;')
+    migrateCatalog(db)
     this.onCleanup(() => { if (db.isOpen) db.close() })
     return db
   }
@@ -158,8 +146,5 @@ export function connectedTo (node: TestNode, ...others: TestNode[]): boolean {
   return others.every(other => node.network.isConnected(other.nodeId))
 }
 
-/** Waits until every node is connected to every other one. */
-export async function waitForMesh (nodes: TestNode[], options?: WaitOptions): Promise<void> {
-  await waitFor(`a full mesh of ${nodes.map(n => n.name).join(', ')}`,
-    () => nodes.every(node => connectedTo(node, ...nodes.filter(n => n !== node))), options)
-}
+
+export { waitFor, waitForMesh, type WaitOptions } from '../helpers/wait.ts'

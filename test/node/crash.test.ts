@@ -36,7 +36,7 @@ test('a put killed with SIGKILL leaves the data dir consistent, and the same put
     if (sent < big.length) { upload.write(big.subarray(sent, sent + 1024 * 1024)); sent += 1024 * 1024 }
   }, 5)
   t.after(() => clearInterval(pump))
-  await waitFor('chunks of the big put on disk', async () => await countFiles(ownFolder) >= blobsBefore + 3, 30_000)
+  await waitFor('chunks of the big put on disk', async () => await countFiles(ownFolder) >= blobsBefore + 3, { timeoutMs: 30_000 })
   await node.kill()
   clearInterval(pump)
   upload.destroy()
@@ -91,9 +91,9 @@ test('an upload cut off mid-way stores nothing, leaves no blob behind, and the n
   upload.on('error', () => {})
   const before = await countFiles(ownFolder) // the journal's first checkpoint
   upload.write(randomBytes(6 * 1024 * 1024))
-  await waitFor('some chunks of the cut upload on disk', async () => await countFiles(ownFolder) >= before + 2, 15_000)
+  await waitFor('some chunks of the cut upload on disk', async () => await countFiles(ownFolder) >= before + 2, { timeoutMs: 15_000 })
   upload.destroy()
-  await waitFor('the cut upload to be cleaned up', async () => await countFiles(ownFolder) === before, 15_000)
+  await waitFor('the cut upload to be cleaned up', async () => await countFiles(ownFolder) === before, { timeoutMs: 15_000 })
   const ls = await runCli(['ls', '--data', data, '--json'])
   assert.deepEqual(JSON.parse(ls.stdout), [])
   assert.equal((await runCli(['put', '-', '--name', 'after.txt', '--data', data], { input: 'still here' })).code, 0)

@@ -21,7 +21,7 @@ test('node.pid naming an unrelated live process does not block start, and counts
     const [pid] = (await readFile(join(data, 'node.pid'), 'utf8')).split('\n')
     assert.equal(Number(pid), node.proc.pid, 'the new node holds the lock')
     // The log line may reach stderr after the ready line reached stdout.
-    await waitFor('the unclean-stop warning', () => /did not stop cleanly/.test(node.stderr()), 15_000)
+    await waitFor('the unclean-stop warning', () => /did not stop cleanly/.test(node.stderr()), { timeoutMs: 15_000 })
     assert.equal(await node.stop(), 0)
   }
 })

@@ -58,7 +58,8 @@ test('over yamux, a reader that stops reading stalls the writer instead of pilin
   await waitFor('b connected to a', () => connectedTo(b, a))
   let receiver: FrameStream | undefined
   await a.network.libp2p.handle('/test/slow-reader/1', (stream) => { receiver = new FrameStream(stream, { maxFrameBytes: 64 * 1024 }) })
-  const sender = new FrameStream(await b.network.libp2p.dialProtocol(peerIdFromString(a.nodeId), '/test/slow-reader/1'), { maxFrameBytes: 64 * 1024 })
+  const raw = await b.network.libp2p.dialProtocol(peerIdFromString(a.nodeId), '/test/slow-reader/1')
+  const sender = new FrameStream(raw, { maxFrameBytes: 64 * 1024 })
   let written = 0
   const writing = (async () => {
     for (let i = 0; i < 256; i++) {
@@ -68,11 +69,8 @@ test('over yamux, a reader that stops reading stalls the writer instead of pilin
     await sender.close()
   })()
   // Nobody reads: the writer must stop far short of the 16 MiB it wants to send.
-  await waitFor('the writer to stall', async () => {
-    const before = written
-    await new Promise(resolve => setTimeout(resolve, 100))
-    return written === before && written > 0
-  })
+  // Stalled: the stream's buffer is full and the writer waits for a 'drain' that never comes.
+  await waitFor('the writer to stall', () => raw.writableNeedsDrain && written >= 4)
   // What may be in flight: the yamux window (4 MiB), the reader's buffer before it pauses the
   // stream (256 KiB), and a frame or two on either side.
   const limitFrames = (DEFAULT_LIMITS.maxStreamWindowBytes + 512 * 1024) / (64 * 1024)

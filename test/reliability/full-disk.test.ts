@@ -72,7 +72,7 @@ test('full disks: a full holder costs the owner nothing; a full owner refuses wi
   nodes.push(b2)
   const c = await joinCliNode(join(root, 'c'), a)
   nodes.push(c)
-  await waitFor('a to see b and c', async () => JSON.parse((await runCli(['peers', '--data', a.dataDir, '--json'])).stdout).filter((p: { connected: boolean }) => p.connected).length === 2, 30_000, 200)
+  await waitFor('a to see b and c', async () => JSON.parse((await runCli(['peers', '--data', a.dataDir, '--json'])).stdout).filter((p: { connected: boolean }) => p.connected).length === 2, { timeoutMs: 30_000, intervalMs: 200 })
 
   // The holder b fills up: every put still succeeds; b stays up and answers.
   const kept: Array<[string, Buffer]> = []

@@ -49,7 +49,7 @@ test('a hostile member is detected, refused and counted in /metrics, and costs t
   await waitFor('the owner to count the hostile holder\'s faults', async () => {
     const m = await metrics(owner)
     return metric(m, 'distri_vault_holder_faults_total', 'kind="wrong"') + metric(m, 'distri_vault_holder_faults_total', 'kind="missing"') >= 2
-  }, 60_000, 250)
+  }, { timeoutMs: 60_000, intervalMs: 250 })
 
   // 3. Writes into another owner's folder on the honest node: refused, nothing written.
   const before = honest.vault.store.usage()[owner.nodeId]
@@ -94,6 +94,6 @@ test('a hostile member is detected, refused and counted in /metrics, and costs t
   // The owner's files: whole, and back at 3 copies once repair placed them away from the faults.
   assert.equal(sha(await readBytes(owner, 'one.bin')), sha(one))
   assert.equal(sha(await readBytes(owner, 'two.bin')), sha(two))
-  await waitFor('every file back at its target', () => owner.vault.list().every(f => f.replicas === 3), 60_000, 250)
+  await waitFor('every file back at its target', () => owner.vault.list().every(f => f.replicas === 3), { timeoutMs: 60_000, intervalMs: 250 })
   t.diagnostic(`owner metrics: faults wrong=${metric(atOwner, 'distri_vault_holder_faults_total', 'kind="wrong"')} missing=${metric(atOwner, 'distri_vault_holder_faults_total', 'kind="missing"')}, rateLimited=${metric(atOwner, 'distri_vault_messages_dropped', 'reason="rateLimited"')}`)
 })

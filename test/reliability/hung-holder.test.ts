@@ -60,7 +60,7 @@ test('a hung holder stalls no put, get or rm, and a file removed while it hung d
     const status = JSON.parse((await runCli(['status', '--data', c.dataDir, '--json'])).stdout)
     const held = status.storage[a.nodeId] ?? 0
     return held > 0 && held < keep.length + during.length + 64 * 1024
-  }, 60_000, 500)
+  }, { timeoutMs: 60_000, intervalMs: 500 })
 
   // a loses its disk.
   await a.stop()
@@ -83,5 +83,5 @@ async function waitForConnected (node: CliNode, count: number): Promise<void> {
   await waitFor(`${node.dataDir} to see ${count} peers`, async () => {
     const peers = await runCli(['peers', '--data', node.dataDir, '--json'])
     return peers.code === 0 && JSON.parse(peers.stdout).filter((p: { connected: boolean }) => p.connected).length >= count
-  }, 30_000, 200)
+  }, { timeoutMs: 30_000, intervalMs: 200 })
 }

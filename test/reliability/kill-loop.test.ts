@@ -112,7 +112,7 @@ async function waitForPeers (owners: Owner[], count: number): Promise<void> {
     await waitFor(`${o.dir} to see ${count} peers`, async () => {
       const peers = await runCli(['peers', '--data', o.dir, '--json'])
       return peers.code === 0 && JSON.parse(peers.stdout).filter((p: { connected: boolean }) => p.connected).length >= count
-    }, 60_000, 250)
+    }, { timeoutMs: 60_000, intervalMs: 250 })
   }
 }
 

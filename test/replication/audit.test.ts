@@ -39,11 +39,11 @@ test('holders that lose their disks one after the other are caught by audits and
 
   const n2again = await replaceDisk(cluster, n2, 'n2-again')
   await waitForMesh([n1, n2again, n3])
-  await waitFor('n1 to notice n2 lost its copies and refill it', () => heldBy(n2again, n1.nodeId) >= heldBy(n3, n1.nodeId) && n1.vault.list().every(f => f.replicas === 3), 30_000)
+  await waitFor('n1 to notice n2 lost its copies and refill it', () => heldBy(n2again, n1.nodeId) >= heldBy(n3, n1.nodeId) && n1.vault.list().every(f => f.replicas === 3), { timeoutMs: 30_000 })
 
   const n3again = await replaceDisk(cluster, n3, 'n3-again')
   await waitForMesh([n1, n2again, n3again])
-  await waitFor('n1 to notice n3 lost its copies and refill it', () => heldBy(n3again, n1.nodeId) >= heldBy(n2again, n1.nodeId) && n1.vault.list().every(f => f.replicas === 3), 30_000)
+  await waitFor('n1 to notice n3 lost its copies and refill it', () => heldBy(n3again, n1.nodeId) >= heldBy(n2again, n1.nodeId) && n1.vault.list().every(f => f.replicas === 3), { timeoutMs: 30_000 })
 
   const listed = n1.vault.list().map(f => `${f.name} ${f.id} ${f.size}`)
   const n1again = await replaceDisk(cluster, n1, 'n1-again')
@@ -60,8 +60,8 @@ test('a blob file deleted behind the owner\'s back is caught by the next audit a
   await putBytes(n1, 'doc.bin', randomBytes(300_000), 3)
   const blob = await someHeldBlob(n2, n1.nodeId)
   await unlink(blob.path)
-  await waitFor('an audit to find the copy missing', () => n1.networking!.auditor.faults().missing >= 1, 15_000)
-  await waitFor('repair to put the copy back', async () => await intactOn(n2, n1.nodeId, blob.id) && n1.vault.list()[0].replicas === 3, 15_000)
+  await waitFor('an audit to find the copy missing', () => n1.networking!.auditor.faults().missing >= 1, { timeoutMs: 15_000 })
+  await waitFor('repair to put the copy back', async () => await intactOn(n2, n1.nodeId, blob.id) && n1.vault.list()[0].replicas === 3, { timeoutMs: 15_000 })
   assert.equal(n1.networking!.auditor.faults().wrong, 0)
 })
 
@@ -87,7 +87,7 @@ test('a holder whose blob bytes are flipped on disk fails the proof, is counted 
   const held = health.blobs.find(b => b.id === blob.id)!
   assert.ok(!held.holders.some(h => h.nodeId === n2.nodeId && h.confirmed === true), 'health does not confirm a copy that failed its proof')
 
-  await waitFor('repair to rewrite the damaged copy', async () => await intactOn(n2, n1.nodeId, blob.id) && n1.vault.list()[0].replicas === 3, 15_000)
+  await waitFor('repair to rewrite the damaged copy', async () => await intactOn(n2, n1.nodeId, blob.id) && n1.vault.list()[0].replicas === 3, { timeoutMs: 15_000 })
   await auditor.audit(n2.nodeId)
   assert.equal(auditor.faults().wrong, 1, 'the remade copy passes')
   const after = (await n1.health(file.id)).blobs.find(b => b.id === blob.id)!

@@ -42,7 +42,7 @@ test('an rm while a holder hangs reaches it once it answers again, though it nev
   assert.deepEqual(await blobsOf(a, c, ids), ids.map(() => true))
 
   await resume()
-  await waitFor('the hung holder to drop the deleted blobs', async () => (await blobsOf(a, c, ids)).every(held => !held), 30_000)
+  await waitFor('the hung holder to drop the deleted blobs', async () => (await blobsOf(a, c, ids)).every(held => !held), { timeoutMs: 30_000 })
 })
 
 test('orphans of a killed put are swept off the holders; live files and blobs the owner never knew stay', async (t) => {

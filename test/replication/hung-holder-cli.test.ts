@@ -27,7 +27,7 @@ test('rm while a holder is SIGSTOPped, a put SIGKILLed midway, then disk loss: r
   nodes.push(a)
   for (const name of ['b', 'c']) nodes.push(await joinCliNode(join(dir, name), a))
   const [, b, c] = nodes
-  await waitFor('a to see b and c', async () => await connectedPeers(a) === 2, 20_000, 200)
+  await waitFor('a to see b and c', async () => await connectedPeers(a) === 2, { timeoutMs: 20_000, intervalMs: 200 })
 
   const bytesB = randomBytes(1024 * 1024)
   await writeFile(join(dir, 'A.bin'), randomBytes(1024 * 1024))
@@ -43,7 +43,7 @@ test('rm while a holder is SIGSTOPped, a put SIGKILLed midway, then disk loss: r
   c.proc.kill('SIGCONT')
   const resumed = Date.now()
   await waitFor('c to hold the same blobs of a as b (A dropped, the remove record there)', async () =>
-    JSON.stringify(await blobsFor(c, a.nodeId)) === JSON.stringify(await blobsFor(b, a.nodeId)), 90_000, 500)
+    JSON.stringify(await blobsFor(c, a.nodeId)) === JSON.stringify(await blobsFor(b, a.nodeId)), { timeoutMs: 90_000, intervalMs: 500 })
   t.diagnostic(`rm with a hung holder took ${rmMs} ms; the holder had the deletion ${Date.now() - resumed} ms after SIGCONT`)
 
   // A put of C: a is SIGKILLed once some of its chunks reached the holders.
@@ -51,7 +51,7 @@ test('rm while a holder is SIGSTOPped, a put SIGKILLed midway, then disk loss: r
   const put = spawn(process.execPath, [CLI, 'put', '-', '--name', 'C.bin', '--data', a.dataDir], { stdio: ['pipe', 'ignore', 'ignore'] })
   put.stdin.on('error', () => {})
   put.stdin.write(randomBytes(24 * 1024 * 1024))
-  await waitFor('some chunks of C on b', async () => (await blobsFor(b, a.nodeId)).length >= before + 3, 30_000, 50)
+  await waitFor('some chunks of C on b', async () => (await blobsFor(b, a.nodeId)).length >= before + 3, { timeoutMs: 30_000, intervalMs: 50 })
   await a.kill()
   put.kill('SIGKILL')
 
@@ -61,7 +61,7 @@ test('rm while a holder is SIGSTOPped, a put SIGKILLed midway, then disk loss: r
   assert.equal(JSON.parse(restored.stdout).nodeId, a.nodeId)
   const a2 = await startCliNode(join(dir, 'a2'), ['--peer', hostPort(b.p2p)])
   nodes.push(a2)
-  await waitFor('a2 to see b and c', async () => await connectedPeers(a2) === 2, 20_000, 200)
+  await waitFor('a2 to see b and c', async () => await connectedPeers(a2) === 2, { timeoutMs: 20_000, intervalMs: 200 })
   const recover = await runCli(['recover', '--data', a2.dataDir, '--json'])
   assert.equal(recover.code, 0, recover.stderr)
   const listed = JSON.parse((await runCli(['ls', '--data', a2.dataDir, '--json'])).stdout)
@@ -71,5 +71,5 @@ test('rm while a holder is SIGSTOPped, a put SIGKILLed midway, then disk loss: r
   // The killed put's chunks and A's leftovers are collected from the holders too.
   const own = await blobsFor(a2, a.nodeId)
   await waitFor('b and c to keep exactly the blobs a2 keeps', async () =>
-    JSON.stringify(await blobsFor(b, a.nodeId)) === JSON.stringify(own) && JSON.stringify(await blobsFor(c, a.nodeId)) === JSON.stringify(own), 30_000, 200)
+    JSON.stringify(await blobsFor(b, a.nodeId)) === JSON.stringify(own) && JSON.stringify(await blobsFor(c, a.nodeId)) === JSON.stringify(own), { timeoutMs: 30_000, intervalMs: 200 })
 })

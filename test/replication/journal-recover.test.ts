@@ -99,7 +99,7 @@ test('a new disk that stores and removes the same bytes as an old file before re
   assert.deepEqual(again.vault.list().map(f => f.name), ['old.bin'])
   assert.equal(sha(await readBytes(again, 'old.bin')), sha(old))
   // And the held-back deletions, once recover has run, never take chunks a live file uses.
-  await waitFor('no deletion left queued', () => again.vault.catalog.holders.peersWithPendingDeletes().length === 0, 15_000)
+  await waitFor('no deletion left queued', () => again.vault.catalog.holders.peersWithPendingDeletes().length === 0, { timeoutMs: 15_000 })
   for (const holder of [b, c]) {
     const file = await again.vault.open('old.bin')
     for (const ch of file.manifest.chunks) assert.equal(await holder.vault.store.has(a.nodeId, ch.id), true)

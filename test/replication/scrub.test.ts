@@ -48,7 +48,7 @@ test('scrub deletes a damaged blob held for another owner and reports it; the ow
   assert.equal(result.reported, 1)
   assert.equal(result.repaired, 0)
   assert.equal(owner.networking!.auditor.faults().missing, 1, 'the owner dropped the copy the holder reported')
-  await waitFor('the owner to re-replicate the reported blob', async () => await intactOn(holder, owner.nodeId, id) && owner.vault.list()[0].replicas === 2, 15_000)
+  await waitFor('the owner to re-replicate the reported blob', async () => await intactOn(holder, owner.nodeId, id) && owner.vault.list()[0].replicas === 2, { timeoutMs: 15_000 })
 })
 
 test('a report of lost copies from a node that is not a recorded holder changes nothing', async (t) => {

@@ -73,7 +73,7 @@ test('with too few peers a put succeeds under-replicated, and the copies are mad
   const b = await cluster.add()
   const c = await cluster.add()
   await waitForMesh([a, b, c])
-  await waitFor('repair to reach 3 copies', () => a.status().underReplicated === 0 && a.vault.list()[0].replicas === 3, 20_000)
+  await waitFor('repair to reach 3 copies', () => a.status().underReplicated === 0 && a.vault.list()[0].replicas === 3, { timeoutMs: 20_000 })
   assert.deepEqual(await blobsIn(b, a.nodeId), await blobsIn(a, a.nodeId))
 })
 
@@ -99,7 +99,7 @@ test('rm reaches the holders, keeps chunks another file uses, and a holder offli
   const back = await cluster.add({}, cDir)
   await waitForMesh([a, b, back])
   await waitFor('c to drop what was deleted while it was away', async () =>
-    JSON.stringify(await blobsIn(back, a.nodeId)) === JSON.stringify(await blobsIn(a, a.nodeId)), 15_000)
+    JSON.stringify(await blobsIn(back, a.nodeId)) === JSON.stringify(await blobsIn(a, a.nodeId)), { timeoutMs: 15_000 })
 })
 
 test('a full holder refuses and the owner places the copy on the next peer', async (t) => {
@@ -123,7 +123,7 @@ test('a holder stopped during a put does not stall it: the copies go to the next
   const [a, b, c, d] = cluster.nodes
   const bytes = randomBytes(12 * 1024 * 1024)
   const put = putBytes(a, 'during.bin', bytes, 3)
-  await waitFor('the first copies on b', async () => (await blobsIn(b, a.nodeId)).length > 0 || (await blobsIn(c, a.nodeId)).length > 0, 10_000, 5)
+  await waitFor('the first copies on b', async () => (await blobsIn(b, a.nodeId)).length > 0 || (await blobsIn(c, a.nodeId)).length > 0, { timeoutMs: 10_000, intervalMs: 5 })
   await b.stop()
   const result = await put
   assert.equal(result.replicas, 3)
@@ -160,7 +160,7 @@ test('--replicas all keeps a copy on every peer, including one that joins later'
   assert.equal(result.target, 'all')
   const d = await cluster.add()
   await waitForMesh([a, b, c, d])
-  await waitFor('the new peer to get its copy', async () => JSON.stringify(await blobsIn(d, a.nodeId)) === JSON.stringify(await blobsIn(a, a.nodeId)) && a.vault.list()[0].replicas === 4, 15_000)
+  await waitFor('the new peer to get its copy', async () => JSON.stringify(await blobsIn(d, a.nodeId)) === JSON.stringify(await blobsIn(a, a.nodeId)) && a.vault.list()[0].replicas === 4, { timeoutMs: 15_000 })
   assert.equal(a.status().underReplicated, 0)
 })
 
@@ -206,7 +206,7 @@ test('chunks of a put cut short by a crash are dropped from the holders too once
   const onlyJournal = (ids: string[]): boolean => ids.every(id => journal.has(id))
   assert.ok(onlyJournal(await blobsIn(back, back.nodeId)))
   await waitFor('b and c to drop the crashed put\'s blobs', async () =>
-    onlyJournal(await blobsIn(b, back.nodeId)) && onlyJournal(await blobsIn(c, back.nodeId)), 15_000)
+    onlyJournal(await blobsIn(b, back.nodeId)) && onlyJournal(await blobsIn(c, back.nodeId)), { timeoutMs: 15_000 })
 })
 
 test('a get written straight to a file takes chunks missing or damaged here from the holders', async (t) => {

@@ -1,7 +1,8 @@
 // /api/status and /api/peers: what the node is, who it is connected to, what it holds.
 import type { FastifyInstance } from 'fastify'
 import type { VaultNode } from '../../node/index.ts'
-import { replyNdjson } from '../ndjson.ts'
+import type { RecoverProgress } from '../../replication/index.ts'
+import { replyNdjson, throttled } from '../ndjson.ts'
 
 export function nodeRoutes (app: FastifyInstance, node: VaultNode): void {
   app.get('/api/status', async () => node.status())
@@ -10,13 +11,7 @@ export function nodeRoutes (app: FastifyInstance, node: VaultNode): void {
   // Recovery can take long: progress streams as one JSON object per line, the summary last.
   app.post('/api/recover', async (_request, reply) => {
     await replyNdjson(reply, async (send) => {
-      let lastWrite = 0
-      const result = await node.recover((progress) => {
-        const now = Date.now()
-        if (progress.phase === 'fetching' && now - lastWrite < 200 && progress.fetched < progress.found) return
-        lastWrite = now
-        send(progress)
-      })
+      const result = await node.recover(throttled<RecoverProgress>(send, (progress) => progress.phase !== 'fetching' || progress.fetched >= progress.found))
       return { ...result, phase: 'done' }
     })
   })
@@ -24,13 +19,7 @@ export function nodeRoutes (app: FastifyInstance, node: VaultNode): void {
   // Scrub now: progress lines ({phase: 'checking', checked, bytes, bad}), then the summary.
   app.post('/api/scrub', async (_request, reply) => {
     await replyNdjson(reply, async (send) => {
-      let lastWrite = 0
-      const result = await node.scrub((progress) => {
-        const now = Date.now()
-        if (now - lastWrite < 200) return
-        lastWrite = now
-        send({ phase: 'checking', ...progress })
-      })
+      const result = await node.scrub(throttled((progress) => send({ phase: 'checking', ...progress })))
       return { ...result, phase: 'done' }
     })
   })

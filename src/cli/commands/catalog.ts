@@ -2,10 +2,9 @@
 import type { Command } from 'commander'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { formatBytes, formatTable, printJson, printLine } from '../output.ts'
+import type { FileView, EntryView, HealthView } from '../../api/index.ts'
 
-interface FileView { id: string, name: string, size: number, mtime: string, replicas: number, versions?: number, kind?: 'file' | 'tree', files?: number }
 interface RemoveFlags extends CommonOptions { allVersions?: boolean }
-interface EntryView { path: string, type: 'file' | 'dir' | 'symlink', size: number, mtime: string, mode: number, target?: string }
 
 export function registerCatalog (program: Command): void {
   withCommon(program.command('ls'))
@@ -50,14 +49,6 @@ export function registerCatalog (program: Command): void {
     })
 }
 
-interface HealthView {
-  id: string
-  name: string
-  target: number | 'all'
-  replicas: number
-  ok: boolean
-  blobs: Array<{ id: string, kind: string, size: number | null, local: boolean, copies: number, holders: Array<{ nodeId: string, online: boolean, confirmed: boolean | null }> }>
-}
 
 export function registerHealth (program: Command): void {
   withCommon(program.command('health'))

@@ -1,10 +1,11 @@
 // `get NAME|ID|CAP [-o PATH|-]`: streams the file to PATH (atomically: temp file, then rename) or stdout.
-import { createWriteStream, rmSync } from 'node:fs'
-import { rename, rm, stat, utimes } from 'node:fs/promises'
+import { rmSync } from 'node:fs'
+import { rm, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { Command } from 'commander'
-import { VaultError } from '../../errors.ts'
+import { VaultError, toVaultError } from '../../errors.ts'
+import { createAtomicFile, type AtomicFile } from '../../atomic/index.ts'
 import { fitFileName, NAME_MAX_BYTES, tempPathBeside } from '../../files/local-file.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { followJob, isLoopback, startLocalJob, type ApiClient } from '../client.ts'
@@ -51,18 +52,20 @@ export function registerGet (program: Command): void {
         const target = await chooseTarget(flags.output, name)
         const tmp = tempPathBeside(target)
         const removeOnSignal = removeTempOnSignal(tmp)
+        let file: AtomicFile | undefined
         try {
-          await copyTo(createWriteStream(tmp, { flags: 'wx', highWaterMark: 1024 * 1024 }))
+          file = await createAtomicFile(target, { tmp, createDir: false }).catch(wrapStreamError)
+          await copyTo(file.handle.createWriteStream({ highWaterMark: 1024 * 1024, flush: true }))
           checkComplete()
-          await rename(tmp, target)
+          const mtime = new Date(String(res.headers['x-dv-mtime']))
+          await file.commit(Number.isNaN(mtime.getTime()) ? undefined : mtime)
         } catch (err) {
-          await rm(tmp, { force: true })
+          if (file !== undefined) await file.discard()
+          else await rm(tmp, { force: true })
           throw withoutTempName(err, tmp, target)
         } finally {
           removeOnSignal()
         }
-        const mtime = new Date(String(res.headers['x-dv-mtime']))
-        if (!Number.isNaN(mtime.getTime())) await utimes(target, mtime, mtime).catch(() => {})
         if (flags.json === true) printJson({ id, name, size, path: target })
       } finally {
         progress.stop()
@@ -170,12 +173,11 @@ function withoutTempName (err: unknown, tmp: string, target: string): unknown {
 
 function wrapStreamError (err: NodeJS.ErrnoException): never {
   if (err instanceof VaultError) throw err
-  if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET' || err.message === 'aborted') {
+  if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET') {
     throw new VaultError('TRUNCATED', 'the download was cut off before the end (see the node\'s log)')
   }
   if (err.code === 'EPIPE') return process.exit(0)
-  if (err.code === 'ENOENT') throw new VaultError('NOT_FOUND', `cannot write there: ${err.message}`)
-  if (err.code === 'ENOSPC') throw new VaultError('DISK_FULL', 'the disk is full')
   if (err.code === 'ENAMETOOLONG') throw new VaultError('BAD_INPUT', 'the output path is too long for this file system; choose a shorter one with -o PATH')
-  throw new VaultError('INTERNAL', err.message, { cause: err })
+  if (err.code === 'ENOENT') throw new VaultError('NOT_FOUND', `cannot write there: ${err.message}`)
+  throw toVaultError(err)
 }

@@ -3,9 +3,8 @@ import type { Command } from 'commander'
 import { VaultError } from '../../errors.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { escapeControls, formatTable, printJson, printLine } from '../output.ts'
+import type { MessageView as Message, SendResultView as SendResult } from '../../api/index.ts'
 
-interface Message { id: string, from: string, to: string, text: string, at: string }
-interface SendResult { id: string, to: string, at: string, delivered?: boolean, deliveredTo?: number }
 
 export function registerMsg (program: Command): void {
   const msg = program.command('msg').description('messages between nodes: send, listen, history')

@@ -11,10 +11,10 @@ import { followJob, isLoopback, startLocalJob, type ApiClient } from '../client.
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { formatBytes } from '../output.ts'
 import { createProgress, type Progress } from '../progress.ts'
-import { underReplicatedWarning, type ShortfallView } from '../shortfall-text.ts'
+import type { PutResultView as PutResult } from '../../api/index.ts'
+import { underReplicatedWarning } from '../shortfall-text.ts'
 
 interface PutFlags extends CommonOptions { name?: string, replicas?: string }
-interface PutResult { id: string, name: string, size: number, replicas: number, target: number | 'all', underReplicated?: boolean, shortfall?: ShortfallView, kind?: 'file' | 'tree', files?: number }
 /** One file to upload: where it is read from and the name it gets in the vault. */
 interface Upload { path: string, name: string, size?: number, mtime?: Date, folder?: boolean }
 

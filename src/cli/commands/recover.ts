@@ -4,8 +4,8 @@ import type { Command } from 'commander'
 import { followPhases } from '../client.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { formatBytes, printJson, printLine } from '../output.ts'
+import type { RecoverLine as Progress } from '../../api/index.ts'
 
-interface Progress { phase: string, peers: number, found: number, fetched: number, bytes: number, failed: number, files?: number }
 
 export function registerRecover (program: Command): void {
   withCommon(program.command('recover'))

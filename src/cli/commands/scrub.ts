@@ -4,8 +4,8 @@ import type { Command } from 'commander'
 import { followPhases } from '../client.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { formatBytes, printJson, printLine } from '../output.ts'
+import type { ScrubLine } from '../../api/index.ts'
 
-interface ScrubLine { phase: string, checked: number, bytes: number, bad: number, repaired?: number, reported?: number, failed?: number }
 
 export function registerScrub (program: Command): void {
   withCommon(program.command('scrub'))

@@ -7,7 +7,7 @@ import { withCommon, type CommonOptions } from '../common.ts'
 import { relaunchWithNodeFlags } from '../../runtime/index.ts'
 import { printJson, printLine, reportError } from '../output.ts'
 import { printPhrase } from './init.ts'
-import type { VaultNode } from '../../node/node.ts'
+import type { VaultNode } from '../../node/index.ts'
 // Not imported from log-format.ts: that loads pino, which no other verb needs.
 const LOG_FORMATS = ['auto', 'text', 'json'] as const
 

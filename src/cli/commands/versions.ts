@@ -3,9 +3,8 @@
 import { type Command, InvalidArgumentError } from 'commander'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { formatBytes, formatTable, printJson, printLine } from '../output.ts'
+import type { VersionView, PruneView } from '../../api/index.ts'
 
-interface VersionView { version: number, id: string, size: number, mtime: string, ctime: string, replicas: number }
-interface PruneView { kept: number, dropped: number, bytesFreed: number, dryRun: boolean, droppedVersions: Array<{ name: string, version: number, id: string, size: number, ctime: string }> }
 interface PruneFlags extends CommonOptions { keepLast?: number, keepDaily?: number, keepWeekly?: number, dryRun?: boolean }
 
 const when = (iso: string): string => iso.slice(0, 19).replace('T', ' ')

@@ -1,0 +1,24 @@
+// The guard that keeps CLI tests off a stale dist/: a source newer than its build output, or one
+// never built, is named; a fresh build passes.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdir, utimes, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { tempDir } from '../helpers/fs.ts'
+import { assertFreshBuild, staleBuildOutputs } from '../helpers/dist-guard.ts'
+
+test('CLI tests refuse a dist/ older than src/, naming the stale files', async (t) => {
+  const root = await tempDir(t)
+  await mkdir(join(root, 'src', 'cli'), { recursive: true })
+  await mkdir(join(root, 'dist', 'cli'), { recursive: true })
+  for (const f of ['main', 'program', 'new']) await writeFile(join(root, 'src', 'cli', `${f}.ts`), '')
+  for (const f of ['main', 'program']) await writeFile(join(root, 'dist', 'cli', `${f}.js`), '')
+  const earlier = new Date(Date.now() - 60_000)
+  await utimes(join(root, 'dist', 'cli', 'program.js'), earlier, earlier)
+  assert.deepEqual(staleBuildOutputs(root).sort(), [join('cli', 'new.ts'), join('cli', 'program.ts')])
+  assert.throws(() => assertFreshBuild(root), /dist\/ is older than src\/.*npm run build/)
+})
+
+test('this checkout\'s dist/ is as new as its src/ (npm test builds first)', () => {
+  assert.deepEqual(staleBuildOutputs(), [])
+})
