@@ -10,6 +10,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { hostPort, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
 
+/** A node start takes seconds on a loaded machine (30 s was not enough at load 30 on 2 cores). */
+const READY_MS = 120_000
+
 async function connectedPeers (node: CliNode): Promise<number> {
   const peers = JSON.parse((await runCli(['peers', '--data', node.dataDir, '--json'])).stdout) as Array<{ connected: boolean }>
   return peers.filter(p => p.connected).length
@@ -19,12 +22,12 @@ async function connectedPeers (node: CliNode): Promise<number> {
 async function holder (dataDir: string, first: CliNode, args: string[]): Promise<CliNode> {
   const init = await runCli(['init', '--data', dataDir, '--join', join(first.dataDir, 'network.key')])
   assert.equal(init.code, 0, init.stderr)
-  return await startCliNode(dataDir, ['--peer', hostPort(first.p2p), ...args])
+  return await startCliNode(dataDir, ['--peer', hostPort(first.p2p), ...args], READY_MS)
 }
 
 test('holders over their --max-storage are reported as refusals, not as missing peers', async (t) => {
   const dir = await tempDir(t)
-  const a = await startCliNode(join(dir, 'a'))
+  const a = await startCliNode(join(dir, 'a'), [], READY_MS)
   t.after(async () => { await a.kill() })
   const holders = await Promise.all(['b', 'c'].map(async n => await holder(join(dir, n), a, ['--max-storage', '1000'])))
   t.after(async () => { await Promise.all(holders.map(async h => await h.kill())) })
@@ -46,7 +49,7 @@ test('holders over their --max-storage are reported as refusals, not as missing 
 
 test('with no peer at all the warning still says "not enough peers", and --json says NO_PEERS', async (t) => {
   const dir = await tempDir(t)
-  const a = await startCliNode(join(dir, 'a'))
+  const a = await startCliNode(join(dir, 'a'), [], READY_MS)
   t.after(async () => { await a.kill() })
   const put = await runCli(['put', '-', '--name', 'alone.txt', '--data', a.dataDir, '--json'], { input: 'hello' })
   assert.equal(put.code, 0, put.stderr)
@@ -74,7 +77,7 @@ test('a holder whose disk is full is reported as "disk full", next to the copy n
     t.skip('mounting a tmpfs failed')
     return
   }
-  const a = await startCliNode(join(root, 'a'))
+  const a = await startCliNode(join(root, 'a'), [], READY_MS)
   nodes.push(a)
   // b caps nothing itself (1 TB), so it runs out of disk rather than refusing over its limit.
   const b = await holder(join(mount, 'data'), a, ['--max-storage', '1TB'])
