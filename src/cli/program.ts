@@ -13,6 +13,7 @@ import { registerMsg } from './commands/msg.ts'
 import { registerRecover } from './commands/recover.ts'
 import { registerScrub } from './commands/scrub.ts'
 import { registerVersions } from './commands/versions.ts'
+import { registerOpen } from './commands/open.ts'
 
 export function buildProgram (): Command {
   const program = new Command('distri-vault')
@@ -36,6 +37,7 @@ export function buildProgram (): Command {
   registerRecover(program)
   registerScrub(program)
   registerVersions(program)
+  registerOpen(program)
   return program
 }
 
