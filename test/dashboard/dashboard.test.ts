@@ -26,6 +26,10 @@ async function screenshots (page: Page, dir: string, views: string[]): Promise<v
     }
   }
   await page.setViewportSize(LAPTOP)
+  await page.emulateMedia({ colorScheme: 'dark' })
+  await show(page, 'overview')
+  await page.screenshot({ path: join(dir, 'overview-laptop-dark.png'), fullPage: true })
+  await page.emulateMedia({ colorScheme: 'light' })
 }
 
 test('the dashboard: login by link, live peers, drop a file (green), lose a holder (amber), repair (green), download, chat, refusals', { skip }, async (t) => {
