@@ -9,14 +9,26 @@ import type { Socket } from 'node:net'
 /** Every TCP socket of this process while it is open. Process-wide by nature (the channels are). */
 const openSockets = new Set<Socket>()
 const closeListeners = new Set<(socket: Socket) => void>()
+/** Each socket's remote and local ports, noted while connected (a closed socket no longer says). */
+const endpoints = new WeakMap<Socket, { remote: string, localPort: number }>()
+
+function noteEndpoints (socket: Socket): void {
+  if (socket.remoteAddress !== undefined) endpoints.set(socket, { remote: `${normalHost(socket.remoteAddress)}:${socket.remotePort ?? ''}`, localPort: socket.localPort ?? -1 })
+}
 
 function track (message: unknown): void {
   const socket = (message as { socket?: Socket }).socket
   if (socket === undefined) return
   openSockets.add(socket)
+  noteEndpoints(socket)
+  socket.once('connect', () => noteEndpoints(socket))
+  // This listener is the socket's first: if it threw, the socket's own close handling (an HTTP
+  // response's 'aborted', say) would never run. Counting is never worth that.
   socket.once('close', () => {
-    for (const listener of closeListeners) listener(socket)
     openSockets.delete(socket)
+    for (const listener of closeListeners) {
+      try { listener(socket) } catch {}
+    }
   })
 }
 subscribe('net.client.socket', track)
@@ -98,9 +110,16 @@ export class TrafficMeter {
     for (const socket of openSockets) this.sampleSocket(socket, byRemote)
   }
 
+  /** This node's connections by remote host:port (none while its network is not running). */
   private connectionsByRemote (): Map<string, TrafficConnection> {
     const map = new Map<string, TrafficConnection>()
-    for (const c of this.o.connections()) {
+    let connections: TrafficConnection[]
+    try {
+      connections = this.o.connections()
+    } catch {
+      return map
+    }
+    for (const c of connections) {
       const hp = hostPortOf(c.remoteAddr)
       if (hp !== undefined) map.set(hp, c)
     }
@@ -110,9 +129,10 @@ export class TrafficMeter {
   private attribute (socket: Socket, byRemote: Map<string, TrafficConnection>): string | undefined {
     const known = this.peerOf.get(socket)
     if (known !== undefined) return known
-    const c = byRemote.get(`${normalHost(socket.remoteAddress)}:${socket.remotePort ?? ''}`)
-    if (c === undefined) return undefined
-    if (c.direction === 'inbound' && !this.o.listenPorts().includes(socket.localPort ?? -1)) return undefined
+    const ends = endpoints.get(socket)
+    const c = ends === undefined ? undefined : byRemote.get(ends.remote)
+    if (ends === undefined || c === undefined) return undefined
+    if (c.direction === 'inbound' && !this.o.listenPorts().includes(ends.localPort)) return undefined
     this.peerOf.set(socket, c.peer)
     return c.peer
   }
