@@ -7,12 +7,18 @@ import { networkInterfaces } from 'node:os'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { VaultError } from '../errors.ts'
 import { bearerAuth } from './auth.ts'
+import { CSRF_HEADER, SESSION_COOKIE, csrfMatches, readCookie, type Session, type SessionStore } from './session.ts'
 
 /**
- * Routes answered without the token, as `METHOD /route-pattern`. Counts for Prometheus only: no
- * name, ID or content. Anything not here, unmatched URLs (404) included, needs the token.
+ * Routes answered without the token, as `METHOD /route-pattern`: counts for Prometheus (no name, ID
+ * or content), and the dashboard's static page and assets and its login link (no data: the page
+ * fetches everything it shows from token- or session-guarded routes). Anything not here, unmatched
+ * URLs (404) included, needs the token or a session.
  */
-export const PUBLIC_ROUTES: ReadonlySet<string> = new Set(['GET /metrics', 'HEAD /metrics'])
+export const PUBLIC_ROUTES: ReadonlySet<string> = new Set([
+  'GET /metrics', 'HEAD /metrics',
+  'GET /', 'HEAD /', 'GET /ui/:asset', 'HEAD /ui/:asset', 'GET /login', 'HEAD /login'
+])
 
 const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE'])
 
@@ -75,6 +81,31 @@ export interface GuardOptions {
   token: string
   /** The allowed Host values; known only once the server listens (port 0 picks one). */
   hosts: () => Set<string>
+  /** The dashboard's browser sessions: a session cookie authorises the same routes as the token. */
+  sessions?: SessionStore
+}
+
+const sessionOfRequest = new WeakMap<FastifyRequest, Session>()
+
+/** The browser session a request was authorised by (undefined: the bearer token, or a public route). */
+export function sessionOf (request: FastifyRequest): Session | undefined {
+  return sessionOfRequest.get(request)
+}
+
+/**
+ * A request without an Authorization header may be authorised by a session cookie instead; a
+ * state-changing one must then also carry the session's CSRF token in a header, which no other
+ * site's page can read or set. Returns false when there is no usable session (the token decides).
+ */
+function sessionAuth (request: FastifyRequest, sessions: SessionStore | undefined): boolean {
+  if (sessions === undefined || request.headers.authorization !== undefined) return false
+  const session = sessions.find(readCookie(request.headers.cookie, SESSION_COOKIE))
+  if (session === undefined) return false
+  if (STATE_CHANGING.has(request.method) && !csrfMatches(session, request.headers[CSRF_HEADER])) {
+    throw new VaultError('FORBIDDEN', `a request that changes anything needs the session's ${CSRF_HEADER} header`)
+  }
+  sessionOfRequest.set(request, session)
+  return true
 }
 
 /** The onRequest hook that applies all of the above; it throws the VaultError to answer with. */
@@ -90,6 +121,7 @@ export function requestGuard (options: GuardOptions) {
       throw new VaultError('FORBIDDEN', 'unknown Host: use the address the API listens on (e.g. the url in api.json)')
     }
     checkBrowserOrigin(request, hosts)
-    if (!isPublicRoute(request)) await auth(request, reply)
+    if (isPublicRoute(request) || sessionAuth(request, options.sessions)) return
+    await auth(request, reply)
   }
 }

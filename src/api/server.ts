@@ -10,6 +10,9 @@ import { nodeRoutes } from './routes/node.ts'
 import { messageRoutes } from './routes/messages.ts'
 import { metricsRoutes } from './routes/metrics.ts'
 import { syncRoutes } from './routes/sync.ts'
+import { dashboardRoutes } from './routes/dashboard.ts'
+import { dashboardDataRoutes } from './routes/dashboard-data.ts'
+import { SessionStore } from './session.ts'
 
 /** `listen` is already parsed and checked (node/flags.ts parseHostPort): the API does not read flags. */
 export interface ApiServerOptions { node: VaultNode, listen: { host: string, port: number }, token: string, log: Logger }
@@ -52,13 +55,17 @@ export async function startApiServer (options: ApiServerOptions): Promise<ApiSer
     void reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } })
   })
   let hosts = new Set<string>()
-  app.addHook('onRequest', requestGuard({ token: options.token, hosts: () => hosts }))
+  const sessions = new SessionStore()
+  let url = ''
+  app.addHook('onRequest', requestGuard({ token: options.token, hosts: () => hosts, sessions }))
   const stats: ApiStats = { downloadFailures: { beforeStatus: 0, midStream: 0 } }
   fileRoutes(app, options.node, { stats, log: options.log })
   nodeRoutes(app, options.node)
   messageRoutes(app, options.node)
   metricsRoutes(app, options.node, stats)
   syncRoutes(app, options.node)
+  dashboardRoutes(app, options.node, { sessions, apiUrl: () => url })
+  dashboardDataRoutes(app, options.node)
   await app.listen({ host, port })
   if (!['127.0.0.1', '::1', 'localhost'].includes(host)) {
     options.log.warn({ host }, 'the HTTP API listens beyond this machine: anyone who can reach it and has the token in api.json controls the node')
@@ -67,5 +74,6 @@ export async function startApiServer (options: ApiServerOptions): Promise<ApiSer
   const boundPort = typeof address === 'object' && address !== null ? address.port : port
   hosts = allowedHosts(host, boundPort)
   const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host
-  return { url: `http://${urlHost}:${boundPort}`, routes, close: async () => { await app.close() } }
+  url = `http://${urlHost}:${boundPort}`
+  return { url, routes, close: async () => { await app.close() } }
 }

@@ -14,6 +14,7 @@ import { registerRecover } from './commands/recover.ts'
 import { registerScrub } from './commands/scrub.ts'
 import { registerVersions } from './commands/versions.ts'
 import { registerSync } from './commands/sync.ts'
+import { registerOpen } from './commands/open.ts'
 
 export function buildProgram (): Command {
   const program = new Command('distri-vault')
@@ -38,6 +39,7 @@ export function buildProgram (): Command {
   registerScrub(program)
   registerVersions(program)
   registerSync(program)
+  registerOpen(program)
   return program
 }
 

@@ -17,3 +17,4 @@ export { toMultiaddr, peerIdOf, withPeerId, isDialableTcp } from './addresses.ts
 export function createNetwork (options: NetworkOptions): Network {
   return new Network(options)
 }
+export { TrafficMeter, type TrafficConnection, type ByteCounts, type HourTraffic } from './traffic.ts'

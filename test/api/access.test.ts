@@ -25,6 +25,7 @@ async function apiUnderTest (t: Parameters<typeof startCluster>[0]): Promise<{ a
 
 /** A concrete path for a route pattern: every parameter is the file `a.txt`. */
 function pathOf (route: ApiRoute): string {
+  if (route.url === '/ui/:asset') return '/ui/app.js'
   return route.url.replace(/:\w+/g, 'a.txt') + (route.url === '/api/files' && route.method === 'POST' ? '?name=up.txt' : '')
 }
 
@@ -87,7 +88,7 @@ function pathVariants (path: string, port: number): string[] {
   ]
 }
 
-test('every route but GET/HEAD /metrics needs the token: none or a wrong one is 401, whatever the path spelling or request-line form', async (t) => {
+test('every route but the public ones (metrics, the dashboard page) needs the token: none or a wrong one is 401, whatever the path spelling or request-line form', async (t) => {
   const { api, port, nodePort } = await apiUnderTest(t)
   assert.ok(api.routes.length >= 15, `the routes are recorded (${api.routes.length})`)
   // The node's own API server is the same code: the bypass of issue 14 is closed there too.
@@ -96,8 +97,12 @@ test('every route but GET/HEAD /metrics needs the token: none or a wrong one is 
     assert.ok([400, 401].includes(res.status), `node's API, ${target}: ${res.status}`)
     assert.doesNotMatch(res.body, /a\.txt/)
   }
-  assert.deepEqual(api.routes.filter(isPublic).map(r => `${r.method} ${r.url}`).sort(), ['GET /metrics', 'HEAD /metrics'],
-    'the public allowlist is exactly the metrics scrape: a new public route must be argued for here')
+  // Public: the metrics scrape (counts only), and the dashboard's page, its static assets and its
+  // login link, which carry no data (the page asks token- or session-guarded routes for all it
+  // shows; the link only trades a one-time code minted with the token for a session).
+  assert.deepEqual(api.routes.filter(isPublic).map(r => `${r.method} ${r.url}`).sort(),
+    ['GET /', 'GET /login', 'GET /metrics', 'GET /ui/:asset', 'HEAD /', 'HEAD /login', 'HEAD /metrics', 'HEAD /ui/:asset'],
+    'the public allowlist is the metrics scrape and the dashboard\'s static page: a new public route must be argued for here')
   let checked = 0
   for (const route of api.routes) {
     const path = pathOf(route)
@@ -107,6 +112,7 @@ test('every route but GET/HEAD /metrics needs the token: none or a wrong one is 
     const lower = await send(port, { method: route.method, target: path, headers: { authorization: `bearer ${TOKEN.toUpperCase()}` } })
     if (isPublic(route)) {
       assert.equal(none.status, 200, what)
+      assert.doesNotMatch(none.body, /secret content|a\.txt|"id"/, `${what} reveals nothing`)
       continue
     }
     for (const [res, how] of [[none, 'no token'], [wrong, 'wrong token'], [lower, 'wrong-case token']] as const) {
