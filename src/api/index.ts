@@ -1,3 +1,4 @@
 // api/: the fastify HTTP API (deny-by-default access, JSON errors, streamed files).
 export { startApiServer, type ApiServer, type ApiServerOptions, type ApiRoute, type ApiStats } from './server.ts'
 export { PUBLIC_ROUTES } from './guard.ts'
+export type { NodeServices, NodeStatus, PeerStatus, NodeMetrics, DuplicateIdentity } from './services.ts'

@@ -2,8 +2,7 @@
 // bearer token), JSON errors with stable codes, streamed uploads and downloads.
 import Fastify, { type FastifyReply } from 'fastify'
 import type { Logger } from 'pino'
-import type { VaultNode } from '../node/index.ts'
-import { parseHostPort } from '../node/config.ts'
+import type { NodeServices } from './services.ts'
 import { errorHandler } from './errors.ts'
 import { allowedHosts, requestGuard } from './guard.ts'
 import { fileRoutes } from './routes/files.ts'
@@ -11,7 +10,14 @@ import { nodeRoutes } from './routes/node.ts'
 import { messageRoutes } from './routes/messages.ts'
 import { metricsRoutes } from './routes/metrics.ts'
 
-export interface ApiServerOptions { node: VaultNode, listen: string, token: string, log: Logger }
+export interface ApiServerOptions {
+  /** What the routes may ask of the node. */
+  services: NodeServices
+  /** Where to listen (port 0: any free port). */
+  listen: { host: string, port: number }
+  token: string
+  log: Logger
+}
 
 /** One route as fastify registered it (HEAD twins of GET routes included). */
 export interface ApiRoute { method: string, url: string }
@@ -30,7 +36,7 @@ export interface ApiServer {
 }
 
 export async function startApiServer (options: ApiServerOptions): Promise<ApiServer> {
-  const { host, port } = parseHostPort(options.listen, '--api')
+  const { host, port } = options.listen
   const app = Fastify({
     logger: false,
     forceCloseConnections: true,
@@ -53,10 +59,10 @@ export async function startApiServer (options: ApiServerOptions): Promise<ApiSer
   let hosts = new Set<string>()
   app.addHook('onRequest', requestGuard({ token: options.token, hosts: () => hosts }))
   const stats: ApiStats = { downloadFailures: { beforeStatus: 0, midStream: 0 } }
-  fileRoutes(app, options.node, { stats, log: options.log })
-  nodeRoutes(app, options.node)
-  messageRoutes(app, options.node)
-  metricsRoutes(app, options.node, stats)
+  fileRoutes(app, options.services, { stats, log: options.log })
+  nodeRoutes(app, options.services)
+  messageRoutes(app, options.services)
+  metricsRoutes(app, options.services, stats)
   await app.listen({ host, port })
   if (!['127.0.0.1', '::1', 'localhost'].includes(host)) {
     options.log.warn({ host }, 'the HTTP API listens beyond this machine: anyone who can reach it and has the token in api.json controls the node')

@@ -7,10 +7,12 @@
 import { chunkStream, DEFAULT_CHUNKING } from '../chunker/index.ts'
 import { sealChunk } from '../crypto/index.ts'
 import { VaultError, toVaultError } from '../errors.ts'
-import type { ReplicaTarget, VaultContext } from './context.ts'
+import type { VaultContext } from './context.ts'
+import { storedTarget, type ReplicaTarget } from '../redundancy/index.ts'
 import { openLocalFile } from './local-file.ts'
 import { checkFileName, type Manifest } from './manifest.ts'
-import { abandonPut, afterCommit, commitManifest, storeBlob, type PutResult } from './put.ts'
+import { abandonPut, afterCommit, commitManifest, type PutResult } from './put.ts'
+import { storeBlob } from './blobs.ts'
 import { loadOwnManifest, readFileBytes } from './read.ts'
 import { compareTreePaths, encodeEntry, parseListing, type TreeEntry } from './tree-listing.ts'
 import { checkTree, walkTree, type WalkedEntry } from './tree-walk.ts'
@@ -232,7 +234,7 @@ export async function putTree (ctx: VaultContext, root: string, options: TreePut
     if (stats.reused > 0 && before !== undefined && catalog.rowOf(before.id) === undefined) {
       throw new VaultError('BUSY', `"${name}" was removed while it was stored again; nothing was stored, put it again`)
     }
-    const manifest: Manifest = { v: 1, kind: 'tree', name, size: stats.bytes, files: stats.files, mtime: rootMtime.toISOString(), ctime: new Date().toISOString(), chunks, target: target === 'all' ? 0 : target }
+    const manifest: Manifest = { v: 1, kind: 'tree', name, size: stats.bytes, files: stats.files, mtime: rootMtime.toISOString(), ctime: new Date().toISOString(), chunks, target: storedTarget(target) }
     result = await commitManifest(ctx, row, manifest, target)
   } catch (err) {
     await pipeline.drain().catch(() => {})
