@@ -11,6 +11,7 @@ import { LocalRedundancy, type OwnerContext, type Redundancy, type VaultContext 
 import type { ReplicaTarget } from '../redundancy/index.ts'
 import { BlobCollector } from './blobs.ts'
 import type { EventBus } from '../events/index.ts'
+import { OpenedShares } from './opened-shares.ts'
 import { recoverFromCrash, removeFileRecord } from './remove.ts'
 import type { Manifest } from './manifest.ts'
 import { putFile, type PutOptions, type PutResult } from './put.ts'
@@ -51,6 +52,7 @@ export class Vault {
   /** What every operation of this vault is handed (never the Vault itself: no call comes back). */
   private readonly ctx: VaultContext
   private readonly events: EventBus | undefined
+  private readonly openedShares = new OpenedShares()
 
   constructor (options: VaultOptions) {
     this.nodeId = options.nodeId
@@ -146,6 +148,9 @@ export class Vault {
     if (isCapability(ref) && this.catalog.byName(ref) === undefined) {
       if (pick?.version !== undefined || pick?.at !== undefined) throw new VaultError('BAD_INPUT', 'a capability names one version of a file: --version and --at do not apply to it')
       const cap = parseCapability(ref)
+      const key = `${cap.ownerId}/${cap.fileId}/${cap.readKey}`
+      const opened = this.openedShares.get(key)
+      if (opened !== undefined) return opened
       const manifest = await loadSharedManifest(this.ctx, cap.ownerId, cap.fileId, cap.readKey).catch((err: unknown) => {
         // The blob is there and intact (its hash matched) but the key does not open it: a bad capability.
         if (err instanceof VaultError && err.code === 'CORRUPT' && /authentication failed/.test(err.message)) {
@@ -153,7 +158,10 @@ export class Vault {
         }
         throw err
       })
-      return { id: cap.fileId, owner: cap.ownerId, name: manifest.name, size: manifest.size, mtime: manifest.mtime, manifest }
+      const file = { id: cap.fileId, owner: cap.ownerId, name: manifest.name, size: manifest.size, mtime: manifest.mtime, manifest }
+      // Another owner's file, fetched from its holders: kept for the read that follows (info, then get).
+      if (cap.ownerId !== this.nodeId) this.openedShares.set(key, file)
+      return file
     }
     const record = this.resolve(ref, pick)
     const manifest = await loadOwnManifest(this.ctx, record.id)
