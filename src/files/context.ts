@@ -4,8 +4,6 @@ import type { Catalog } from '../catalog/index.ts'
 import type { BlobStore } from '../store/index.ts'
 import type { ReplicaTarget } from '../redundancy/index.ts'
 import type { RemoteBlobs } from './chunk-source.ts'
-import type { BlobCollector } from './blobs.ts'
-import type { Journal } from './journal.ts'
 
 /** How files/ has copies of its sealed blobs made and dropped elsewhere, without knowing the network. */
 export interface Redundancy {
@@ -51,11 +49,4 @@ export interface OwnerContext {
   readonly redundancy: Redundancy
   /** Copies wanted when a put does not say (journal blobs get at least this many). */
   readonly defaultReplicas: ReplicaTarget
-}
-
-export interface VaultContext extends OwnerContext {
-  /** The owner's sealed history of which files exist. */
-  readonly journal: Journal
-  /** Deletes the owner's blobs that nothing uses any more, here and on their holders. */
-  readonly collector: BlobCollector
 }

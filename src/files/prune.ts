@@ -4,7 +4,7 @@
 // here and on every holder), so recover never brings it back.
 import type { FileRecord } from '../catalog/index.ts'
 import { VaultError } from '../errors.ts'
-import type { VaultContext } from './context.ts'
+import type { VaultContext } from './vault-context.ts'
 import { removeFileRecord } from './remove.ts'
 
 export interface PrunePolicy {

@@ -4,7 +4,7 @@
 import { chunkStream, DEFAULT_CHUNKING } from '../chunker/index.ts'
 import { sealChunk, sealManifest } from '../crypto/index.ts'
 import { VaultError, toVaultError } from '../errors.ts'
-import type { VaultContext } from './context.ts'
+import type { VaultContext } from './vault-context.ts'
 import { replication, storedTarget, widestTarget, type ReplicaTarget } from '../redundancy/index.ts'
 import { storeBlob } from './blobs.ts'
 import { checkFileName, type Manifest } from './manifest.ts'

@@ -7,7 +7,7 @@
 // releases kept one version per name).
 // This is what makes a lost catalog.db — or a whole lost disk, with `recover` — survivable.
 import { MANIFEST_HEADER_BYTES, unwrapReadKey, openManifest } from '../crypto/index.ts'
-import type { VaultContext } from './context.ts'
+import type { VaultContext } from './vault-context.ts'
 import { targetFromStored, type ReplicaTarget } from '../redundancy/index.ts'
 import { parseManifest, type Manifest } from './manifest.ts'
 import { journalKey, openJournalEntry, MAX_JOURNAL_BLOB_BYTES, type JournalEntry } from './journal-seal.ts'

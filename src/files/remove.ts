@@ -2,7 +2,7 @@
 // copied) before any blob is deleted, so recover never brings a removed file back.
 import type { FileRecord } from '../catalog/index.ts'
 import { widestTarget } from '../redundancy/index.ts'
-import type { VaultContext } from './context.ts'
+import type { VaultContext } from './vault-context.ts'
 
 /** Removes a file: its remove record is durable (and copied) before any of its blobs is deleted. */
 export async function removeFileRecord (ctx: VaultContext, record: FileRecord): Promise<void> {

@@ -7,7 +7,7 @@
 import { chunkStream, DEFAULT_CHUNKING } from '../chunker/index.ts'
 import { sealChunk } from '../crypto/index.ts'
 import { VaultError, toVaultError } from '../errors.ts'
-import type { VaultContext } from './context.ts'
+import type { VaultContext } from './vault-context.ts'
 import { storedTarget, type ReplicaTarget } from '../redundancy/index.ts'
 import { openLocalFile } from './local-file.ts'
 import { checkFileName, type Manifest } from './manifest.ts'
