@@ -2,3 +2,4 @@
 export { createNode, VaultNode, initDataDir, type NodeConfig, type NodeStatus, type PeerStatus, type NodeTuning } from './node/index.ts'
 export { VaultError, type ErrorCode } from './errors.ts'
 export type { PutResult, OpenFile, Manifest } from './files/index.ts'
+export type { VaultEvents, VaultEventName } from './events/index.ts'

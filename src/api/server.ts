@@ -2,7 +2,7 @@
 // bearer token), JSON errors with stable codes, streamed uploads and downloads.
 import Fastify, { type FastifyReply } from 'fastify'
 import type { Logger } from 'pino'
-import type { VaultNode } from '../node/index.ts'
+import type { NodeServices } from './services.ts'
 import { errorHandler } from './errors.ts'
 import { allowedHosts, requestGuard } from './guard.ts'
 import { fileRoutes } from './routes/files.ts'
@@ -14,8 +14,14 @@ import { dashboardRoutes } from './routes/dashboard.ts'
 import { dashboardDataRoutes } from './routes/dashboard-data.ts'
 import { SessionStore } from './session.ts'
 
-/** `listen` is already parsed and checked (node/flags.ts parseHostPort): the API does not read flags. */
-export interface ApiServerOptions { node: VaultNode, listen: { host: string, port: number }, token: string, log: Logger }
+export interface ApiServerOptions {
+  /** What the routes may ask of the node. */
+  services: NodeServices
+  /** Where to listen (port 0: any free port). */
+  listen: { host: string, port: number }
+  token: string
+  log: Logger
+}
 
 /** One route as fastify registered it (HEAD twins of GET routes included). */
 export interface ApiRoute { method: string, url: string }
@@ -59,13 +65,13 @@ export async function startApiServer (options: ApiServerOptions): Promise<ApiSer
   let url = ''
   app.addHook('onRequest', requestGuard({ token: options.token, hosts: () => hosts, sessions }))
   const stats: ApiStats = { downloadFailures: { beforeStatus: 0, midStream: 0 } }
-  fileRoutes(app, options.node, { stats, log: options.log })
-  nodeRoutes(app, options.node)
-  messageRoutes(app, options.node)
-  metricsRoutes(app, options.node, stats)
-  syncRoutes(app, options.node)
-  dashboardRoutes(app, options.node, { sessions, apiUrl: () => url })
-  dashboardDataRoutes(app, options.node)
+  fileRoutes(app, options.services, { stats, log: options.log })
+  nodeRoutes(app, options.services)
+  messageRoutes(app, options.services)
+  metricsRoutes(app, options.services, stats)
+  syncRoutes(app, options.services)
+  dashboardRoutes(app, options.services, { sessions, apiUrl: () => url })
+  dashboardDataRoutes(app, options.services)
   await app.listen({ host, port })
   if (!['127.0.0.1', '::1', 'localhost'].includes(host)) {
     options.log.warn({ host }, 'the HTTP API listens beyond this machine: anyone who can reach it and has the token in api.json controls the node')

@@ -9,6 +9,7 @@ import { HolderIndex } from './holders.ts'
 import { migrateCatalog } from './migrations.ts'
 import { JournalIndex } from './journal.ts'
 import { SyncIndex } from './syncs.ts'
+import { STORED_ALL, storedTarget, targetFromStored, wantedCopiesSql, type ReplicaTarget } from '../redundancy/index.ts'
 
 export interface FileRecord {
   row: number
@@ -18,8 +19,8 @@ export interface FileRecord {
   mtime: string
   ctime: string
   replicas: number
-  /** Copies wanted, the owner's counted. */
-  target: number
+  /** Copies wanted, the owner's counted (stored as redundancy/ says). */
+  target: ReplicaTarget
   /** How many versions its name has (set by list(), the newest of each name). */
   versions?: number
   /** A file, or a folder (its size is its files' total). Absent means a file. */
@@ -89,7 +90,7 @@ export class Catalog {
 
   private toRecord (r: FileRow): FileRecord {
     const name = this.nameOf(r)
-    const record: FileRecord = { row: r.row, id: r.file_id, name, size: r.size, mtime: r.mtime, ctime: r.ctime, replicas: r.replicas, target: r.target, kind: r.kind, files: r.file_count }
+    const record: FileRecord = { row: r.row, id: r.file_id, name, size: r.size, mtime: r.mtime, ctime: r.ctime, replicas: r.replicas, target: targetFromStored(r.target), kind: r.kind, files: r.file_count }
     if (r.versions !== undefined) record.versions = r.versions
     return record
   }
@@ -121,7 +122,7 @@ export class Catalog {
   /** The put is done: this commit is synced, so a file reported stored stays listed. */
   completeFile (row: number, file: Omit<FileRecord, 'row'>): void {
     this.durably(() => this.db.prepare(`UPDATE files SET file_id = ?, name_mac = ?, name_sealed = ?, size = ?, mtime = ?, ctime = ?, replicas = ?, target = ?, kind = ?, file_count = ?, state = 'complete' WHERE row = ?`)
-      .run(file.id, this.nameMac(file.name), seal(this.nameKey, Buffer.from(file.name)), file.size, file.mtime, file.ctime, file.replicas, file.target, file.kind ?? 'file', file.files ?? 1, row))
+      .run(file.id, this.nameMac(file.name), seal(this.nameKey, Buffer.from(file.name)), file.size, file.mtime, file.ctime, file.replicas, storedTarget(file.target), file.kind ?? 'file', file.files ?? 1, row))
   }
 
   /** Runs `fn` with synchronous = FULL: its commit (and every WAL frame before it) is fsynced. */
@@ -161,10 +162,10 @@ export class Catalog {
     return (this.db.prepare("SELECT file_id FROM files WHERE state = 'complete' ORDER BY file_id").all() as Array<{ file_id: string }>).map(r => r.file_id)
   }
 
-  /** The widest copy target of any file (0 = every peer; 1 when there is no file). */
-  widestTarget (): number {
-    const row = this.db.prepare("SELECT min(target) AS lo, max(target) AS hi FROM files WHERE state = 'complete'").get() as { lo: number | null, hi: number | null }
-    return row.lo === 0 ? 0 : (row.hi ?? 1)
+  /** The widest copy target of any file (1 when there is no file). */
+  widestTarget (): ReplicaTarget {
+    const row = this.db.prepare(`SELECT min(target) AS lo, max(target) AS hi FROM files WHERE state = 'complete'`).get() as { lo: number | null, hi: number | null }
+    return row.lo === STORED_ALL ? 'all' : (row.hi ?? 1)
   }
 
   /** The file ID (manifest) of a row, once claimed. */
@@ -254,13 +255,13 @@ export class Catalog {
     this.db.prepare(`DELETE FROM files WHERE state = 'complete' AND EXISTS (${NEWER_OF_SAME_NAME})`).run()
   }
 
-  /** Files below their copy target; a target of 0 means 'all' and stands for `allTarget` copies. */
+  /** Files below their copy target; a target of 'all' stands for `allTarget` copies. */
   countUnderReplicated (allTarget = 1): number {
-    return (this.db.prepare("SELECT count(*) AS n FROM files WHERE state = 'complete' AND replicas < (CASE target WHEN 0 THEN ? ELSE target END)").get(allTarget) as { n: number }).n
+    return (this.db.prepare(`SELECT count(*) AS n FROM files WHERE state = 'complete' AND replicas < ${wantedCopiesSql()}`).get(allTarget) as { n: number }).n
   }
 
   underReplicated (allTarget = 1, limit = 1000): FileRecord[] {
-    const rows = this.db.prepare("SELECT * FROM files WHERE state = 'complete' AND replicas < (CASE target WHEN 0 THEN ? ELSE target END) LIMIT ?").all(allTarget, limit) as unknown as FileRow[]
+    const rows = this.db.prepare(`SELECT * FROM files WHERE state = 'complete' AND replicas < ${wantedCopiesSql()} LIMIT ?`).all(allTarget, limit) as unknown as FileRow[]
     return rows.map(r => this.toRecord(r))
   }
 

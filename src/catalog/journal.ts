@@ -2,14 +2,15 @@
 // parts, files/journal.ts) are live, the next sequence number, and the tombstones of blobs this
 // owner deleted (what its holders may still keep and the holder sweep may collect).
 import type { DatabaseSync } from 'node:sqlite'
+import { storedTarget, targetFromStored, wantedCopiesSql, type ReplicaTarget } from '../redundancy/index.ts'
 
 export type JournalKind = 'add' | 'remove' | 'checkpoint'
 
-export interface JournalRow { blobId: string, line: string, seq: number, kind: JournalKind, fileId: string | null, target: number, state: 'pending' | 'complete' }
+export interface JournalRow { blobId: string, line: string, seq: number, kind: JournalKind, fileId: string | null, target: ReplicaTarget, state: 'pending' | 'complete' }
 
 interface Row { blob_id: string, line: string, seq: number, kind: JournalKind, file_id: string | null, target: number, state: 'pending' | 'complete' }
 
-const toRow = (r: Row): JournalRow => ({ blobId: r.blob_id, line: r.line, seq: r.seq, kind: r.kind, fileId: r.file_id, target: r.target, state: r.state })
+const toRow = (r: Row): JournalRow => ({ blobId: r.blob_id, line: r.line, seq: r.seq, kind: r.kind, fileId: r.file_id, target: targetFromStored(r.target), state: r.state })
 
 export class JournalIndex {
   private readonly db: DatabaseSync
@@ -61,7 +62,7 @@ export class JournalIndex {
   /** Claims a journal blob before it touches the disk, so a crash or a sweep knows of it. */
   claim (row: Omit<JournalRow, 'state'>, state: JournalRow['state'] = 'pending'): void {
     this.db.prepare('INSERT OR IGNORE INTO journal (blob_id, line, seq, kind, file_id, target, state) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .run(row.blobId, row.line, row.seq, row.kind, row.fileId, row.target, state)
+      .run(row.blobId, row.line, row.seq, row.kind, row.fileId, storedTarget(row.target), state)
   }
 
   complete (blobIds: string[]): void {
@@ -104,10 +105,10 @@ export class JournalIndex {
       (kind != 'checkpoint' AND seq <= ?) OR (kind = 'checkpoint' AND seq < ?))`).all(line, covers, seq) as Array<{ blob_id: string }>).map(r => r.blob_id)
   }
 
-  /** Complete journal blobs with fewer copies than wanted (`allTarget` stands for target 0). */
+  /** Complete journal blobs with fewer copies than wanted (`allTarget` stands for 'all'). */
   underReplicated (allTarget: number, limit = 1000): JournalRow[] {
     return (this.db.prepare(`SELECT * FROM journal j WHERE state = 'complete' AND
-      1 + (SELECT count(*) FROM blob_holders h WHERE h.blob_id = j.blob_id) < (CASE target WHEN 0 THEN ? ELSE target END) LIMIT ?`)
+      1 + (SELECT count(*) FROM blob_holders h WHERE h.blob_id = j.blob_id) < ${wantedCopiesSql()} LIMIT ?`)
       .all(allTarget, limit) as unknown as Row[]).map(toRow)
   }
 

@@ -4,8 +4,10 @@
 // (the list of live file IDs, in parts) let older records be collected. `rebuild`/`recover` replay
 // it (replayJournal) and restore exactly the files that existed. Format: docs/DECISIONS.md.
 import { randomBytes } from 'node:crypto'
-import { widestTarget, type ReplicaTarget, type VaultContext } from './context.ts'
-import { storeBlob } from './put.ts'
+import type { OwnerContext } from './context.ts'
+import type { BlobCollector } from './blobs.ts'
+import { widestTarget, type ReplicaTarget } from '../redundancy/index.ts'
+import { storeBlob } from './blobs.ts'
 import {
   CHECKPOINT_FILES_PER_PART, MAX_ABSORBED_LINES, journalKey, sealJournalEntry, type CheckpointPart, type JournalEntry
 } from './journal-seal.ts'
@@ -13,16 +15,15 @@ import {
 /** Records written since the last checkpoint before a new checkpoint collects them. */
 export const CHECKPOINT_AFTER_RECORDS = 256
 
-/** Copies wanted stored as in the catalog: 0 = every peer. */
-const stored = (target: ReplicaTarget): number => target === 'all' ? 0 : target
-
 export class Journal {
-  private readonly ctx: VaultContext
+  private readonly ctx: OwnerContext
+  private readonly collector: BlobCollector
   private readonly key: Buffer
   private checkpointing: Promise<void> | undefined
 
-  constructor (ctx: VaultContext) {
+  constructor (ctx: OwnerContext, collector: BlobCollector) {
     this.ctx = ctx
+    this.collector = collector
     this.key = journalKey(ctx.vaultKey)
   }
 
@@ -36,12 +37,12 @@ export class Journal {
     const line = await this.ensureLine()
     const seq = journal.takeSeq()
     const { id, sealed } = sealJournalEntry(this.key, { v: 1, line, kind: op, seq, at: new Date().toISOString(), file: fileId })
-    journal.claim({ blobId: id, line, seq, kind: op, fileId, target: stored(target) })
+    journal.claim({ blobId: id, line, seq, kind: op, fileId, target })
     try {
       await storeBlob(this.ctx, id, sealed, target)
     } catch (err) {
       journal.drop([id])
-      await this.ctx.collect([id]).catch(() => {})
+      await this.collector.collect([id]).catch(() => {})
       throw err
     }
     return id
@@ -96,13 +97,13 @@ export class Journal {
       for (let part = 0; part < parts; part++) {
         const entry: CheckpointPart = { v: 1, line, kind: 'checkpoint', seq, at, covers, cp, absorbed, part, parts, files: files.slice(part * CHECKPOINT_FILES_PER_PART, (part + 1) * CHECKPOINT_FILES_PER_PART) }
         const { id, sealed } = sealJournalEntry(this.key, entry)
-        journal.claim({ blobId: id, line, seq, kind: 'checkpoint', fileId: null, target: stored(target) })
+        journal.claim({ blobId: id, line, seq, kind: 'checkpoint', fileId: null, target })
         written.push(id)
         await storeBlob(this.ctx, id, sealed, target)
       }
     } catch (err) {
       journal.drop(written)
-      await this.ctx.collect(written).catch(() => {})
+      await this.collector.collect(written).catch(() => {})
       throw err
     }
     const superseded = catalog.durably(() => catalog.transaction(() => {
@@ -112,13 +113,12 @@ export class Journal {
       journal.drop(old)
       return old
     }))
-    await this.ctx.collect(superseded)
+    await this.collector.collect(superseded)
   }
 
   /** A checkpoint lists every file, so it gets at least the widest copy target of any of them. */
   private checkpointTarget (): ReplicaTarget {
-    const widest = this.ctx.catalog.widestTarget()
-    return widestTarget(widest === 0 ? 'all' : widest, this.ctx.defaultReplicas ?? 1)
+    return widestTarget(this.ctx.catalog.widestTarget(), this.ctx.defaultReplicas)
   }
 }
 

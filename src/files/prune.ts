@@ -4,7 +4,8 @@
 // here and on every holder), so recover never brings it back.
 import type { FileRecord } from '../catalog/index.ts'
 import { VaultError } from '../errors.ts'
-import type { Vault } from './vault.ts'
+import type { VaultContext } from './vault-context.ts'
+import { removeFileRecord } from './remove.ts'
 
 export interface PrunePolicy {
   /** The newest N versions of each name. */
@@ -78,17 +79,17 @@ export function checkPolicy (policy: PrunePolicy): void {
   }
 }
 
-export async function pruneVersions (vault: Vault, options: PruneOptions): Promise<PruneResult> {
+export async function pruneVersions (ctx: VaultContext, options: PruneOptions): Promise<PruneResult> {
   checkPolicy(options)
   const byName = new Map<string, FileRecord[]>()
   if (options.names !== undefined && options.names.length > 0) {
     for (const name of options.names) {
-      const versions = vault.catalog.versionsOf(name)
+      const versions = ctx.catalog.versionsOf(name)
       if (versions.length === 0) throw new VaultError('NOT_FOUND', `no file named "${name}"; nothing was pruned`)
       byName.set(name, versions)
     }
   } else {
-    for (const record of vault.catalog.listAllVersions()) byName.set(record.name, [...(byName.get(record.name) ?? []), record])
+    for (const record of ctx.catalog.listAllVersions()) byName.set(record.name, [...(byName.get(record.name) ?? []), record])
   }
   const drop: Array<{ record: FileRecord, version: number }> = []
   let kept = 0
@@ -97,9 +98,9 @@ export async function pruneVersions (vault: Vault, options: PruneOptions): Promi
     kept += keep.size
     versions.forEach((record, i) => { if (!keep.has(i)) drop.push({ record, version: i + 1 }) })
   }
-  const bytesFreed = vault.catalog.exclusiveChunkBytes(drop.map(d => d.record.row))
+  const bytesFreed = ctx.catalog.exclusiveChunkBytes(drop.map(d => d.record.row))
   if (options.dryRun !== true) {
-    for (const { record } of drop) await vault.removeRecord(record)
+    for (const { record } of drop) await removeFileRecord(ctx, record)
   }
   return {
     kept,

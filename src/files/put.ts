@@ -4,7 +4,9 @@
 import { chunkStream, DEFAULT_CHUNKING } from '../chunker/index.ts'
 import { sealChunk, sealManifest } from '../crypto/index.ts'
 import { VaultError, toVaultError } from '../errors.ts'
-import { widestTarget, type ReplicaTarget, type VaultContext } from './context.ts'
+import type { VaultContext } from './vault-context.ts'
+import { replication, storedTarget, widestTarget, type ReplicaTarget } from '../redundancy/index.ts'
+import { storeBlob } from './blobs.ts'
 import { checkFileName, type Manifest } from './manifest.ts'
 import { noteStreamed } from '../runtime/index.ts'
 import { ShortfallTally, type Shortfall } from './shortfall.ts'
@@ -82,7 +84,7 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
     if (options.expectedSize !== undefined && size !== options.expectedSize) {
       throw new VaultError('TRUNCATED', `upload ended after ${size} of ${options.expectedSize} bytes; nothing was stored`)
     }
-    const manifest: Manifest = { v: 1, name, size, mtime: (options.mtime ?? new Date()).toISOString(), ctime: new Date().toISOString(), chunks, target: target === 'all' ? 0 : target }
+    const manifest: Manifest = { v: 1, name, size, mtime: (options.mtime ?? new Date()).toISOString(), ctime: new Date().toISOString(), chunks, target: storedTarget(target) }
     result = await commitManifest(ctx, row, manifest, target, tally)
   } catch (err) {
     await Promise.allSettled(inflight)
@@ -103,15 +105,16 @@ export async function commitManifest (ctx: VaultContext, row: number, manifest: 
   catalog.claimManifest(row, sealed.id)
   await storeBlob(ctx, sealed.id, sealed.sealed, target, { tally })
   // The file exists once its add record is durable here and copied as its manifest is.
-  const record = await ctx.journal.append('add', sealed.id, widestTarget(target, ctx.defaultReplicas ?? 1))
+  const record = await ctx.journal.append('add', sealed.id, widestTarget(target, ctx.defaultReplicas))
   const replicas = 1 + catalog.holders.minHolders(row, sealed.id)
   catalog.durably(() => catalog.transaction(() => {
-    catalog.completeFile(row, { id: sealed.id, name: manifest.name, size: manifest.size, mtime: manifest.mtime, ctime: manifest.ctime, replicas, target: manifest.target ?? 1, kind: manifest.kind ?? 'file', files: manifest.files ?? 1 })
+    catalog.completeFile(row, { id: sealed.id, name: manifest.name, size: manifest.size, mtime: manifest.mtime, ctime: manifest.ctime, replicas, target, kind: manifest.kind ?? 'file', files: manifest.files ?? 1 })
     catalog.journal.complete([record])
   }))
-  const wanted = target === 'all' ? (ctx.replication?.allTarget() ?? 1) : target
-  const result: PutResult = { id: sealed.id, name: manifest.name, size: manifest.size, replicas, target, underReplicated: replicas < wanted }
-  if (result.underReplicated) result.shortfall = tally.result(wanted - replicas)
+  // Without a network 'all' stands for the owner's copy alone, as it always has.
+  const durable = replication.isDurable(replicas, target, ctx.redundancy.reachablePeers())
+  const result: PutResult = { id: sealed.id, name: manifest.name, size: manifest.size, replicas, target, underReplicated: !durable }
+  if (!durable) result.shortfall = tally.result(replication.copiesWanted(target, ctx.redundancy.reachablePeers()) - replicas)
   return result
 }
 
@@ -123,7 +126,7 @@ export async function abandonPut (ctx: VaultContext, row: number): Promise<void>
   try {
     // The manifest too, when it was claimed (the row knows it): it may already be on holders.
     const manifest = catalog.fileIdOf(row)
-    await ctx.collect([...catalog.deleteFile(row), ...(manifest === undefined ? [] : [manifest])])
+    await ctx.collector.collect([...catalog.deleteFile(row), ...(manifest === undefined ? [] : [manifest])])
   } catch {}
 }
 
@@ -133,24 +136,6 @@ export async function abandonPut (ctx: VaultContext, row: number): Promise<void>
  */
 export async function afterCommit (ctx: VaultContext): Promise<void> {
   await ctx.journal.maybeCheckpoint()
-}
-
-export interface StoreBlobOptions {
-  /** Learns why copies are missing, if any are. */
-  tally?: ShortfallTally
-  /** The local copy is durable once this batch is flushed (a folder's many blobs), not on return. */
-  batch?: SyncBatch
-}
-
-/** Writes a sealed blob to the owner's folder durably (or into `batch`), then has its copies made on peers. */
-export async function storeBlob (ctx: VaultContext, id: string, sealed: Buffer, target: ReplicaTarget, options: StoreBlobOptions = {}): Promise<void> {
-  const replication = target === 1 ? undefined : ctx.replication
-  // No copies to make: the store may take the buffer to its writer thread as it is.
-  await ctx.store.put(ctx.nodeId, id, sealed, true, replication === undefined, options.batch)
-  if (replication === undefined) return
-  const { holders, shortfall } = await replication.replicate(id, sealed, target)
-  ctx.catalog.holders.add(id, holders)
-  options.tally?.add(shortfall)
 }
 
 /** Seals one chunk, records it in the pending file (before it touches the disk, so a crash or a

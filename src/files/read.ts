@@ -5,7 +5,7 @@ import { promisify } from 'node:util'
 import { openChunk, openManifest, unwrapReadKey, MANIFEST_HEADER_BYTES } from '../crypto/index.ts'
 import { VaultError } from '../errors.ts'
 import { readBlob } from './chunk-source.ts'
-import type { VaultContext } from './context.ts'
+import type { OwnerContext } from './context.ts'
 import { parseManifest, type Manifest } from './manifest.ts'
 import { noteStreamed } from '../runtime/index.ts'
 import { runJob } from '../workers/index.ts'
@@ -20,7 +20,7 @@ const READ_AHEAD = 4
 export interface ByteRange { start: number, end: number } // inclusive end, as in HTTP
 
 /** Opens one of this owner's manifests with the vault key. */
-export async function loadOwnManifest (ctx: VaultContext, fileId: string): Promise<Manifest> {
+export async function loadOwnManifest (ctx: OwnerContext, fileId: string): Promise<Manifest> {
   const sealed = await readBlob(ctx.store, ctx.remote, ctx.nodeId, fileId)
   const readKey = unwrapReadKey(ctx.vaultKey, sealed.subarray(0, MANIFEST_HEADER_BYTES))
   if (readKey === null) throw new VaultError('CORRUPT', `blob ${fileId.slice(0, 12)}… is not a manifest of this vault`)
@@ -28,17 +28,21 @@ export async function loadOwnManifest (ctx: VaultContext, fileId: string): Promi
 }
 
 /** Opens a manifest with a capability's read key (any owner's). */
-export async function loadSharedManifest (ctx: VaultContext, owner: string, fileId: string, readKeyHex: string): Promise<Manifest> {
+export async function loadSharedManifest (ctx: OwnerContext, owner: string, fileId: string, readKeyHex: string): Promise<Manifest> {
   const sealed = await readBlob(ctx.store, ctx.remote, owner, fileId)
   return parseManifest(openManifest(fileId, Buffer.from(readKeyHex, 'hex'), sealed))
 }
 
 type Chunk = Manifest['chunks'][number]
 
-/** A chunk missing here (or `damaged` here) from the holders; plain store rules without a network. */
-async function loadFromHolders (ctx: VaultContext, owner: string, c: Chunk, signal?: AbortSignal, damaged?: VaultError): Promise<Buffer> {
+/**
+ * A chunk the local read found missing (or `damaged`), from the holders only: the disk was just
+ * looked at, so it is not looked at again. Without a network the local fault is the answer.
+ */
+async function fetchChunkFromHolders (ctx: OwnerContext, owner: string, c: Chunk, signal?: AbortSignal, damaged?: VaultError): Promise<Buffer> {
+  if (ctx.remote === undefined) throw damaged ?? new VaultError('NOT_FOUND', `blob ${c.id.slice(0, 12)}… is not stored here`)
   try {
-    return await openChunk(c.id, c.key, await readBlob(ctx.store, ctx.remote, owner, c.id, signal), { hashVerified: true, consume: true })
+    return await openChunk(c.id, c.key, await ctx.remote.fetch(owner, c.id, signal), { hashVerified: true, consume: true })
   } catch (err) {
     // Say first what went wrong here: the local copy is bad; the holders are only the way out.
     if (damaged === undefined || (err instanceof VaultError && err.code === 'CORRUPT')) throw err
@@ -55,7 +59,7 @@ const WRITE_AHEAD = 8
  * byte crosses threads; a chunk missing or damaged here comes from the holders instead. Resolves
  * with the bytes written.
  */
-export async function writeFileAt (ctx: VaultContext, owner: string, manifest: Pick<Manifest, 'chunks'>, fd: number, signal?: AbortSignal, onProgress?: (bytes: number) => void): Promise<number> {
+export async function writeFileAt (ctx: OwnerContext, owner: string, manifest: Pick<Manifest, 'chunks'>, fd: number, signal?: AbortSignal, onProgress?: (bytes: number) => void): Promise<number> {
   const inflight = new Set<Promise<void>>()
   let failure: unknown
   let position = 0
@@ -76,19 +80,18 @@ export async function writeFileAt (ctx: VaultContext, owner: string, manifest: P
   return position
 }
 
-async function writeChunkAt (ctx: VaultContext, owner: string, c: Chunk, fd: number, position: number, signal?: AbortSignal): Promise<void> {
+async function writeChunkAt (ctx: OwnerContext, owner: string, c: Chunk, fd: number, position: number, signal?: AbortSignal): Promise<void> {
   const { status } = await runJob(openToFileJob, { id: c.id, key: c.key, size: c.size, blobPath: ctx.store.pathOf(owner, c.id), fd, position }, false)
   if (status === 'ok') return
   const damaged = status === 'corrupt' ? new VaultError('CORRUPT', `chunk ${c.id.slice(0, 12)}… does not match its hash`) : undefined
-  if (damaged !== undefined && ctx.remote === undefined) throw damaged
-  const plain = await loadFromHolders(ctx, owner, c, signal, damaged)
+  const plain = await fetchChunkFromHolders(ctx, owner, c, signal, damaged)
   if (plain.length !== c.size) throw new VaultError('CORRUPT', 'a chunk has the wrong size')
   for (let at = 0; at < plain.length;) at += (await writeAt(fd, plain, at, plain.length - at, position + at)).bytesWritten
   release(plain)
 }
 
 /** Streams the plaintext of `range` (whole file by default); every chunk is verified before use. */
-export async function * readFileBytes (ctx: VaultContext, owner: string, manifest: Manifest, range?: ByteRange, signal?: AbortSignal): AsyncGenerator<Buffer> {
+export async function * readFileBytes (ctx: OwnerContext, owner: string, manifest: Manifest, range?: ByteRange, signal?: AbortSignal): AsyncGenerator<Buffer> {
   const start = range?.start ?? 0
   const end = range?.end ?? manifest.size - 1
   const wanted: Array<{ chunk: Manifest['chunks'][number], from: number, to: number }> = []
@@ -104,12 +107,12 @@ export async function * readFileBytes (ctx: VaultContext, owner: string, manifes
     // The local copy is checked (hash, then tag) by openChunk in one job on a worker; a damaged
     // or missing one is fetched from the holders, whose client checks the hash on arrival.
     const local = await ctx.store.getUnverified(owner, c.id)
-    if (local === undefined) return await loadFromHolders(ctx, owner, c, signal)
+    if (local === undefined) return await fetchChunkFromHolders(ctx, owner, c, signal)
     try {
       return await openChunk(c.id, c.key, local, { consume: true })
     } catch (err) {
-      if (ctx.remote === undefined || !(err instanceof VaultError) || err.code !== 'CORRUPT') throw err
-      return await loadFromHolders(ctx, owner, c, signal, err)
+      if (!(err instanceof VaultError) || err.code !== 'CORRUPT') throw err
+      return await fetchChunkFromHolders(ctx, owner, c, signal, err)
     }
   }
   const pending: Array<Promise<Buffer>> = []

@@ -7,7 +7,8 @@
 // releases kept one version per name).
 // This is what makes a lost catalog.db — or a whole lost disk, with `recover` — survivable.
 import { MANIFEST_HEADER_BYTES, unwrapReadKey, openManifest } from '../crypto/index.ts'
-import type { VaultContext } from './context.ts'
+import type { VaultContext } from './vault-context.ts'
+import { targetFromStored, type ReplicaTarget } from '../redundancy/index.ts'
 import { parseManifest, type Manifest } from './manifest.ts'
 import { journalKey, openJournalEntry, MAX_JOURNAL_BLOB_BYTES, type JournalEntry } from './journal-seal.ts'
 import { replayJournal } from './journal.ts'
@@ -24,7 +25,7 @@ export interface RebuildResult {
 
 interface Scan { blobs: number, journal: Map<string, JournalEntry>, manifests: Set<string> }
 
-export async function rebuildCatalog (ctx: VaultContext, defaultTarget: number): Promise<RebuildResult> {
+export async function rebuildCatalog (ctx: VaultContext, defaultTarget: ReplicaTarget): Promise<RebuildResult> {
   const scan = await scanFolder(ctx)
   if (scan.journal.size === 0) {
     const result: RebuildResult = { files: 0, blobs: scan.blobs, skipped: 0, history: 'manifests' }
@@ -86,7 +87,7 @@ async function scanFolder (ctx: VaultContext): Promise<Scan> {
   return scan
 }
 
-async function insertFromManifest (ctx: VaultContext, id: string, defaultTarget: number): Promise<boolean> {
+async function insertFromManifest (ctx: VaultContext, id: string, defaultTarget: ReplicaTarget): Promise<boolean> {
   const { store, catalog, nodeId, vaultKey } = ctx
   try {
     const sealed = await store.get(nodeId, id)
@@ -102,7 +103,7 @@ async function insertFromManifest (ctx: VaultContext, id: string, defaultTarget:
       mtime: manifest.mtime,
       ctime: manifest.ctime,
       replicas: 1,
-      target: manifest.target ?? defaultTarget,
+      target: manifest.target === undefined ? defaultTarget : targetFromStored(manifest.target),
       kind: manifest.kind ?? 'file',
       files: manifest.files ?? 1
     }, chunks)

@@ -7,10 +7,12 @@
 import { chunkStream, DEFAULT_CHUNKING } from '../chunker/index.ts'
 import { sealChunk } from '../crypto/index.ts'
 import { VaultError, toVaultError } from '../errors.ts'
-import type { ReplicaTarget, VaultContext } from './context.ts'
+import type { VaultContext } from './vault-context.ts'
+import { storedTarget, type ReplicaTarget } from '../redundancy/index.ts'
 import { openLocalFile } from './local-file.ts'
 import { checkFileName, type Manifest } from './manifest.ts'
-import { abandonPut, afterCommit, commitManifest, storeBlob, type PutResult } from './put.ts'
+import { abandonPut, afterCommit, commitManifest, type PutResult } from './put.ts'
+import { storeBlob } from './blobs.ts'
 import { ShortfallTally } from './shortfall.ts'
 import type { SyncBatch } from '../store/index.ts'
 import { loadOwnManifest, readFileBytes } from './read.ts'
@@ -247,7 +249,7 @@ export async function putTree (ctx: VaultContext, root: string, options: TreePut
     if (stats.reused > 0 && before !== undefined && catalog.rowOf(before.id) === undefined) {
       throw new VaultError('BUSY', `"${name}" was removed while it was stored again; nothing was stored, put it again`)
     }
-    const manifest: Manifest = { v: 1, kind: 'tree', name, size: stats.bytes, files: stats.files, mtime: rootMtime.toISOString(), ctime: new Date().toISOString(), chunks, target: target === 'all' ? 0 : target, ...(options.syncWriter === undefined ? {} : { syncWriter: options.syncWriter }) }
+    const manifest: Manifest = { v: 1, kind: 'tree', name, size: stats.bytes, files: stats.files, mtime: rootMtime.toISOString(), ctime: new Date().toISOString(), chunks, target: storedTarget(target), ...(options.syncWriter === undefined ? {} : { syncWriter: options.syncWriter }) }
     result = await commitManifest(ctx, row, manifest, target, pipeline.tally)
   } catch (err) {
     await pipeline.drain().catch(() => {})

@@ -6,7 +6,7 @@
 import { chmod, lstat, lutimes, mkdir, open, readdir, rename, rm, symlink, utimes } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join } from 'node:path'
 import { VaultError, errnoCode } from '../errors.ts'
-import type { VaultContext } from './context.ts'
+import type { VaultContext } from './vault-context.ts'
 import { NAME_MAX_BYTES, tempPathBeside } from './local-file.ts'
 import type { Manifest } from './manifest.ts'
 import { writeFileAt } from './read.ts'

@@ -1,12 +1,19 @@
 // The Vault: the file operations of one owner (put, get, ls, rm, share, rebuild) over its store
-// and catalog. It knows nothing of the network; replication plugs in through `remote` and hooks.
+// and catalog. It knows nothing of the network: it is built with a Redundancy and a RemoteBlobs
+// (the network's, or none), and hands each operation its context rather than itself.
 import { Readable } from 'node:stream'
 import type { Catalog, FileRecord } from '../catalog/index.ts'
 import type { BlobStore } from '../store/index.ts'
 import { AuthenticationFailed, formatCapability, isCapability, parseCapability, unwrapReadKey, MANIFEST_HEADER_BYTES } from '../crypto/index.ts'
 import { VaultError } from '../errors.ts'
 import type { RemoteBlobs } from './chunk-source.ts'
-import { widestTarget, type BlobReplication, type ReplicaTarget, type VaultContext } from './context.ts'
+import { LocalRedundancy, type OwnerContext, type Redundancy } from './context.ts'
+import type { VaultContext } from './vault-context.ts'
+import type { ReplicaTarget } from '../redundancy/index.ts'
+import { BlobCollector } from './blobs.ts'
+import type { EventBus } from '../events/index.ts'
+import { OpenedShares } from './opened-shares.ts'
+import { recoverFromCrash, removeFileRecord } from './remove.ts'
 import type { Manifest } from './manifest.ts'
 import { putFile, type PutOptions, type PutResult } from './put.ts'
 import { loadOwnManifest, loadSharedManifest, readFileBytes, writeFileAt, type ByteRange } from './read.ts'
@@ -23,34 +30,50 @@ export interface VaultOptions {
   vaultKey: Buffer
   store: BlobStore
   catalog: Catalog
+  /** Where missing or damaged blobs come from (the network); none: this disk alone. */
   remote?: RemoteBlobs
   /** Copies wanted in all when a put does not say. */
   defaultReplicas?: ReplicaTarget
-  replication?: BlobReplication
+  /** How copies are made and dropped on peers; by default none are (LocalRedundancy). */
+  redundancy?: Redundancy
+  /** Where files stored and removed are published. */
+  events?: EventBus
 }
 
 /** A file ready to be read: who owns it, its manifest, and where it came from. */
 export interface OpenFile { id: string, owner: string, name: string, size: number, mtime: string, manifest: Manifest }
 
-export class Vault implements VaultContext {
+export class Vault {
   readonly nodeId: string
   readonly vaultKey: Buffer
   readonly store: BlobStore
   readonly catalog: Catalog
-  remote?: RemoteBlobs
-  defaultReplicas: ReplicaTarget
-  replication?: BlobReplication
+  readonly defaultReplicas: ReplicaTarget
   readonly journal: Journal
+  /** What every operation of this vault is handed (never the Vault itself: no call comes back). */
+  private readonly ctx: VaultContext
+  private readonly events: EventBus | undefined
+  private readonly openedShares = new OpenedShares()
 
   constructor (options: VaultOptions) {
     this.nodeId = options.nodeId
     this.vaultKey = options.vaultKey
     this.store = options.store
     this.catalog = options.catalog
-    this.remote = options.remote
     this.defaultReplicas = options.defaultReplicas ?? 1
-    this.replication = options.replication
-    this.journal = new Journal(this)
+    this.events = options.events
+    const owner: OwnerContext = {
+      nodeId: options.nodeId,
+      vaultKey: options.vaultKey,
+      store: options.store,
+      catalog: options.catalog,
+      remote: options.remote,
+      redundancy: options.redundancy ?? new LocalRedundancy(options.catalog),
+      defaultReplicas: this.defaultReplicas
+    }
+    const collector = new BlobCollector(owner)
+    this.journal = new Journal(owner, collector)
+    this.ctx = { ...owner, collector, journal: this.journal }
   }
 
   /**
@@ -65,24 +88,33 @@ export class Vault implements VaultContext {
   }
 
   async put (source: AsyncIterable<Uint8Array> | Readable, options: PutOptions): Promise<PutResult> {
-    return await putFile(this, source, { ...options, replicas: options.replicas ?? this.defaultReplicas })
+    const result = await putFile(this.ctx, source, { ...options, replicas: options.replicas ?? this.defaultReplicas })
+    this.stored(result, 'file')
+    return result
   }
 
   /** Stores the folder `root` on this machine as one entry (files/tree-put.ts). */
   async putTree (root: string, options: TreePutOptions): Promise<TreePutResult> {
-    return await putTree(this, root, { ...options, replicas: options.replicas ?? this.defaultReplicas })
+    const result = await putTree(this.ctx, root, { ...options, replicas: options.replicas ?? this.defaultReplicas })
+    this.stored(result, 'tree')
+    return result
+  }
+
+  private stored (result: PutResult, kind: 'file' | 'tree'): void {
+    if (this.events === undefined) return
+    this.events.emit('file:stored', { id: result.id, name: result.name, size: result.size, kind, version: this.catalog.versionsOf(result.name).length })
   }
 
   /** Writes a folder (an open tree) at `target` on this machine, atomically. */
   async restoreTree (file: OpenFile, target: string, signal?: AbortSignal, onProgress?: (bytes: number) => void): Promise<TreeRestoreResult> {
     if (file.manifest.kind !== 'tree') throw new VaultError('BAD_INPUT', `"${file.name}" is a file, not a folder`)
-    return await restoreTree(this, file.owner, file.manifest, target, signal, onProgress)
+    return await restoreTree(this.ctx, file.owner, file.manifest, target, signal, onProgress)
   }
 
   /** The entries of a folder (an open tree), in listing order. */
   treeEntries (file: OpenFile, signal?: AbortSignal): AsyncGenerator<TreeEntry> {
     if (file.manifest.kind !== 'tree') throw new VaultError('BAD_INPUT', `"${file.name}" is a file, not a folder`)
-    return ownTreeEntries(this, file.owner, file.manifest, signal)
+    return ownTreeEntries(this.ctx, file.owner, file.manifest, signal)
   }
 
   list (): FileRecord[] {
@@ -117,29 +149,35 @@ export class Vault implements VaultContext {
     if (isCapability(ref) && this.catalog.byName(ref) === undefined) {
       if (pick?.version !== undefined || pick?.at !== undefined) throw new VaultError('BAD_INPUT', 'a capability names one version of a file: --version and --at do not apply to it')
       const cap = parseCapability(ref)
-      const manifest = await loadSharedManifest(this, cap.ownerId, cap.fileId, cap.readKey).catch((err: unknown) => {
+      const key = `${cap.ownerId}/${cap.fileId}/${cap.readKey}`
+      const opened = this.openedShares.get(key)
+      if (opened !== undefined) return opened
+      const manifest = await loadSharedManifest(this.ctx, cap.ownerId, cap.fileId, cap.readKey).catch((err: unknown) => {
         // The blob is there and intact (its hash matched) but the key does not open it: a bad capability.
         if (err instanceof AuthenticationFailed) {
           throw new VaultError('BAD_INPUT', 'the capability\'s key does not open this file (was the capability altered?)')
         }
         throw err
       })
-      return { id: cap.fileId, owner: cap.ownerId, name: manifest.name, size: manifest.size, mtime: manifest.mtime, manifest }
+      const file = { id: cap.fileId, owner: cap.ownerId, name: manifest.name, size: manifest.size, mtime: manifest.mtime, manifest }
+      // Another owner's file, fetched from its holders: kept for the read that follows (info, then get).
+      if (cap.ownerId !== this.nodeId) this.openedShares.set(key, file)
+      return file
     }
     const record = this.resolve(ref, pick)
-    const manifest = await loadOwnManifest(this, record.id)
+    const manifest = await loadOwnManifest(this.ctx, record.id)
     return { id: record.id, owner: this.nodeId, name: record.name, size: record.size, mtime: record.mtime, manifest }
   }
 
   read (file: OpenFile, range?: ByteRange, signal?: AbortSignal): AsyncGenerator<Buffer> {
     if (file.manifest.kind === 'tree') throw folderAsBytes(file.name)
-    return readFileBytes(this, file.owner, file.manifest, range, signal)
+    return readFileBytes(this.ctx, file.owner, file.manifest, range, signal)
   }
 
   /** Writes the whole file into the open file `fd`, chunks in parallel at their offsets; resolves with its size. */
   async writeTo (file: OpenFile, fd: number, signal?: AbortSignal, onProgress?: (bytes: number) => void): Promise<number> {
     if (file.manifest.kind === 'tree') throw folderAsBytes(file.name)
-    return await writeFileAt(this, file.owner, file.manifest, fd, signal, onProgress)
+    return await writeFileAt(this.ctx, file.owner, file.manifest, fd, signal, onProgress)
   }
 
   /**
@@ -155,12 +193,17 @@ export class Vault implements VaultContext {
       throw new VaultError('HAS_VERSIONS', `"${record.name}" has ${versions.length} versions; nothing was removed. Remove them all with --all-versions, or one by its ID (see "distri-vault versions ${record.name}")`)
     }
     for (const version of versions) await this.removeRecord(version)
-    return { ...(versions.at(-1) ?? record), removedVersions: versions.length }
+    const removed = versions.at(-1) ?? record
+    // One event per rm, as one rm is one thing the user did (announced once, with the newest's size).
+    this.events?.emit('file:removed', { id: removed.id, name: removed.name, size: removed.size })
+    return { ...removed, removedVersions: versions.length }
   }
 
   /** Drops old versions by a retention policy (prune.ts). */
   async prune (options: PruneOptions): Promise<PruneResult> {
-    return await pruneVersions(this, options)
+    const result = await pruneVersions(this.ctx, options)
+    if (!result.dryRun) for (const v of result.droppedVersions) this.events?.emit('file:removed', { id: v.id, name: v.name, size: v.size })
+    return result
   }
 
   async share (ref: string): Promise<string> {
@@ -171,79 +214,28 @@ export class Vault implements VaultContext {
     return formatCapability({ fileId: record.id, ownerId: this.nodeId, readKey: readKey.toString('hex') })
   }
 
-  /** Removes a file: its remove record is durable (and copied) before any of its blobs is deleted. */
+  /** Removes one file version (remove.ts). */
   async removeRecord (record: FileRecord): Promise<void> {
-    const target = widestTarget(record.target === 0 ? 'all' : record.target, this.defaultReplicas)
-    const removal = await this.journal.append('remove', record.id, target)
-    await this.collect(this.finishRemoval(record.id, record.row, removal))
-    await this.journal.maybeCheckpoint()
+    await removeFileRecord(this.ctx, record)
   }
 
-  /** The removal's commit: the file row goes and its remove record becomes part of the history. */
-  private finishRemoval (fileId: string, row: number | undefined, removal: string): string[] {
-    return this.catalog.durably(() => this.catalog.transaction(() => {
-      this.catalog.journal.complete([removal])
-      return row === undefined ? [] : [...this.catalog.deleteFile(row), fileId]
-    }))
-  }
-
+  /** Deletes these of the owner's blobs unless a file (or a put in progress) uses them again. */
   async collect (blobIds: string[]): Promise<void> {
-    const deleted: string[] = []
-    for (const id of blobIds) {
-      if (await this.store.delete(this.nodeId, id, () => this.catalog.isReferenced(id))) deleted.push(id)
-      else if (!this.catalog.isReferenced(id)) deleted.push(id) // gone locally already; holders may still have it
-    }
-    if (deleted.length === 0) return
-    // Remembered, so the holder sweep can drop copies no deletion message ever reached.
-    this.catalog.journal.bury(deleted)
-    if (this.replication !== undefined) {
-      await this.replication.removed(deleted)
-    } else {
-      // No network yet (crash clean-up at start): holders we know of hear it when they reconnect.
-      for (const [peer, ids] of this.catalog.holders.drop(deleted)) this.catalog.holders.queueDeletes(peer, ids)
-    }
+    await this.ctx.collector.collect(blobIds)
   }
 
   async rebuild (): Promise<RebuildResult> {
-    return await rebuildCatalog(this, this.defaultReplicas === 'all' ? 0 : this.defaultReplicas)
+    return await rebuildCatalog(this.ctx, this.defaultReplicas)
   }
 
-  /**
-   * After a crash: drops puts that never finished and every blob of this owner that no file uses
-   * (chunks of a killed put, a manifest written just before the crash). Run before serving.
-   */
+  /** After a crash: drops unfinished puts and orphaned blobs (remove.ts). Run before serving. */
   async recoverFromCrash (): Promise<{ pendingDropped: number, orphansRemoved: number }> {
-    const before = this.catalog.countPending()
-    await this.settlePendingRecords()
-    await this.collect(this.catalog.dropPending())
-    const orphansRemoved = await this.collectOrphans()
-    return { pendingDropped: before, orphansRemoved }
-  }
-
-  /**
-   * Journal records a crash left unfinished: a remove record may already be on holders, so that rm
-   * is finished (it was asked for); an add record or a checkpoint part is dropped with its put.
-   */
-  private async settlePendingRecords (): Promise<void> {
-    for (const pending of this.catalog.journal.pending()) {
-      if (pending.kind === 'remove' && pending.fileId !== null) {
-        await this.collect(this.finishRemoval(pending.fileId, this.catalog.rowOf(pending.fileId), pending.blobId))
-      } else {
-        this.catalog.journal.drop([pending.blobId])
-        await this.collect([pending.blobId])
-      }
-    }
+    return await recoverFromCrash(this.ctx)
   }
 
   /** Deletes every blob of this owner's folder that nothing (file, put in progress, journal) uses. */
   async collectOrphans (): Promise<number> {
-    const orphans: string[] = []
-    for await (const id of this.store.list(this.nodeId)) {
-      if (!this.catalog.isReferenced(id)) orphans.push(id)
-    }
-    // Through collect(), so the holders that got copies of them are told too.
-    await this.collect(orphans)
-    return orphans.length
+    return await this.ctx.collector.collectOrphans()
   }
 }
 

@@ -9,6 +9,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { VaultError } from '../errors.ts'
 import type { Network } from '../net/index.ts'
+import { EventBus } from '../events/index.ts'
 import {
   ANNOUNCE_MAX_FRAME_BYTES, MAX_TEXT_BYTES, MSG_MAX_FRAME_BYTES,
   type AnnouncementEnvelope, type FloodFrame, type MessageEnvelope
@@ -65,6 +66,8 @@ export interface MessengerOptions {
   timing?: Partial<MessengerTiming>
   /** Messages (direct and to all) and, apart, announcements accepted per sender (DEFAULT_SENDER_RATE). */
   senderRate?: SenderRateOptions
+  /** Where received messages and announcements are published (the node's bus; default: one of its own). */
+  events?: EventBus
 }
 
 export interface SendResult { id: string, to: string, at: string, delivered: boolean }
@@ -81,8 +84,7 @@ export class Messenger {
   private readonly timing: MessengerTiming
   private readonly store: MessageStore
   private readonly counters: MessengerStats = emptyStats()
-  private readonly messageListeners = new Set<(message: Message) => void>()
-  private readonly announcementListeners = new Set<(announcement: Announcement) => void>()
+  private readonly events: EventBus
   private running: { direct: DirectMessages, flood: Flood, outbox: Outbox, queues: DeliveryQueues[] } | undefined
 
   constructor (options: MessengerOptions) {
@@ -90,6 +92,7 @@ export class Messenger {
     this.log = options.log.child({ sub: 'messaging' })
     this.timing = { ...DEFAULT_MESSENGER_TIMING, ...options.timing }
     this.store = new MessageStore(options.db, { maxHistory: 100_000, maxOutbox: 10_000, textKey: options.textKey })
+    this.events = options.events ?? new EventBus(this.log)
   }
 
   /** Registers the protocols; the network must be started. */
@@ -113,7 +116,7 @@ export class Messenger {
       messageRate,
       announcementRate: new SenderRateLimiter(senderRate),
       onMessage: envelope => this.accept(envelope),
-      onAnnouncement: envelope => this.notify(this.announcementListeners, toAnnouncement(envelope))
+      onAnnouncement: envelope => this.events.emit('announcement:received', toAnnouncement(envelope))
     })
     const outbox = new Outbox({ network, log: this.log, store: this.store, direct, retryMaxMs: this.timing.outboxRetryMaxMs })
     await direct.start()
@@ -187,15 +190,14 @@ export class Messenger {
     return this.store.history(limit)
   }
 
-  /** Live received messages (direct and to all), each once, verified. Returns the unsubscribe. */
+  /** Live received messages (direct and to all), each once, verified: the bus's 'message:received'. */
   subscribe (listener: (message: Message) => void): () => void {
-    this.messageListeners.add(listener)
-    return () => { this.messageListeners.delete(listener) }
+    return this.events.on('message:received', listener)
   }
 
+  /** The bus's 'announcement:received'. */
   onAnnouncement (listener: (announcement: Announcement) => void): () => void {
-    this.announcementListeners.add(listener)
-    return () => { this.announcementListeners.delete(listener) }
+    return this.events.on('announcement:received', listener)
   }
 
   stats (): MessengerStats {
@@ -216,18 +218,8 @@ export class Messenger {
   /** Keeps a verified incoming message and tells subscribers, unless it is a redelivery. */
   private accept (envelope: MessageEnvelope): boolean {
     if (!this.store.record(envelope, 'received')) return false
-    this.notify(this.messageListeners, { id: envelope.id, from: envelope.from, to: envelope.to, text: envelope.text, at: envelope.at })
+    this.events.emit('message:received', { id: envelope.id, from: envelope.from, to: envelope.to, text: envelope.text, at: envelope.at })
     return true
-  }
-
-  private notify<T> (listeners: Set<(value: T) => void>, value: T): void {
-    for (const listener of listeners) {
-      try {
-        listener(value)
-      } catch (err) {
-        this.log.error({ err: (err as Error).message }, 'a message listener failed')
-      }
-    }
   }
 
   private async seal (to: string, text: string, maxFrameBytes: number): Promise<MessageEnvelope> {

@@ -12,6 +12,9 @@ export type { NetworkLibp2p, NetworkLimits, NetworkServices } from './libp2p-nod
 export { Backoff } from './backoff.ts'
 export { generateNetworkKey, parseNetworkKey } from './swarm-key.ts'
 export { toMultiaddr, peerIdOf, withPeerId, isDialableTcp } from './addresses.ts'
+export { blobKey, nodeIdsOf, type Routing } from './routing.ts'
+export { FullMeshRouting } from './full-mesh-routing.ts'
+export { placeReplicas, placementWeight } from './rendezvous.ts'
 
 /** A network host for one node; nothing listens or dials until `start()`. */
 export function createNetwork (options: NetworkOptions): Network {

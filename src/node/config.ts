@@ -1,6 +1,7 @@
 // Start-up options of a node, validated once: what `start` flags and createNode() accept.
 import { z } from 'zod'
 import { DEFAULT_API, DEFAULT_LISTEN, DEFAULT_REPLICAS, parseHostPort, type ReplicaTarget } from './flags.ts'
+import { isReplicaTarget, REPLICAS_RULE } from '../redundancy/index.ts'
 
 export { DEFAULT_LISTEN, DEFAULT_API, DEFAULT_REPLICAS, parseSize, parseReplicas, parseHostPort, type ReplicaTarget } from './flags.ts'
 
@@ -9,7 +10,7 @@ export const nodeConfigSchema = z.object({
   listen: z.string().default(DEFAULT_LISTEN),
   api: z.string().default(DEFAULT_API),
   peers: z.array(z.string()).default([]),
-  replicas: z.union([z.number().int().min(1).max(64), z.literal('all')]).default(DEFAULT_REPLICAS),
+  replicas: z.custom<ReplicaTarget>(isReplicaTarget, `replicas must be ${REPLICAS_RULE}`).default(DEFAULT_REPLICAS),
   mdns: z.boolean().default(false),
   repairAfterSeconds: z.number().nonnegative().default(600),
   scrubEverySeconds: z.number().nonnegative().default(86_400),

@@ -8,16 +8,10 @@ import { randomBytes } from 'node:crypto'
 import type { Connection } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import type { NetworkLibp2p } from '../net/index.ts'
+import type { DuplicateIdentity } from '../api/index.ts'
 import { FrameStream, handleProtocol, requestJson, InstanceFrame, INSTANCE_MAX_ADDRS, INSTANCE_MAX_FRAME_BYTES, INSTANCE_PROTOCOL } from '../protocols/index.ts'
 
-export interface DuplicateIdentity {
-  /** When a peer first told us. */
-  detectedAt: string
-  /** The peer that sees both of us. */
-  reportedBy: string
-  /** Where the other instance connects to that peer from. */
-  addresses: string[]
-}
+export type { DuplicateIdentity } from '../api/index.ts'
 
 const TIMEOUT_MS = 10_000
 /** Peers whose instances we track, at most (each with its open connections only). */

@@ -1,10 +1,12 @@
 // The start flags' formats (sizes, replica counts, HOST:PORT) and defaults, without zod: the CLI
 // checks flags with these before it loads anything heavy (each CLI command pays for what it imports).
 import { VaultError } from '../errors.ts'
+import { parseReplicaTarget, type ReplicaTarget } from '../redundancy/index.ts'
+
+export { DEFAULT_REPLICAS, type ReplicaTarget } from '../redundancy/index.ts'
 
 export const DEFAULT_LISTEN = '0.0.0.0:7070'
 export const DEFAULT_API = '127.0.0.1:7071'
-export const DEFAULT_REPLICAS = 3
 
 const SIZE_UNITS: Record<string, number> = {
   '': 1, b: 1, k: 1e3, kb: 1e3, m: 1e6, mb: 1e6, g: 1e9, gb: 1e9, t: 1e12, tb: 1e12,
@@ -19,13 +21,9 @@ export function parseSize (text: string): number {
   return Math.floor(Number(match[1]) * unit)
 }
 
-/** "N" (copies in all, the owner counted) or "all" (every peer keeps a copy). */
-export type ReplicaTarget = number | 'all'
-
+/** "N" (copies in all, the owner counted) or "all" (every peer keeps a copy): redundancy/'s rule. */
 export function parseReplicas (text: string): ReplicaTarget {
-  if (text === 'all') return 'all'
-  if (!/^\d+$/.test(text) || Number(text) < 1 || Number(text) > 64) throw new VaultError('BAD_USAGE', `--replicas must be a number from 1 to 64 or "all", got ${JSON.stringify(text)}`)
-  return Number(text)
+  return parseReplicaTarget(text, '--replicas')
 }
 
 /** "host:port" with a numeric port (0 = any free port). */

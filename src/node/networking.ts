@@ -1,23 +1,29 @@
-// The networked half of a node: the libp2p host, the holder side (block server) and the owner side
-// (replicator + repair), joined to the vault. Started after the vault is consistent, stopped first.
+// The networked half of a node: the libp2p host, the routing over it, the holder side (block
+// server) and the owner side (replicator + repair, audits, scrub), and messaging. Started after the
+// vault is consistent, stopped first. It gets the store and catalog, never the vault: the vault is
+// built afterwards with this half's redundancy and remote fetch (node.ts).
 import type { Logger } from 'pino'
 import { deriveKey } from '../crypto/index.ts'
-import { createNetwork, type Network } from '../net/index.ts'
-import { createMessenger, type Messenger } from '../messaging/index.ts'
+import type { Catalog } from '../catalog/index.ts'
+import type { EventBus } from '../events/index.ts'
+import { createNetwork, FullMeshRouting, type Network, type Routing } from '../net/index.ts'
+import { ANNOUNCEMENT_KINDS, createMessenger, type Messenger } from '../messaging/index.ts'
 import { Auditor, BlockClient, BlockServer, DEFAULT_INBOUND_BUDGET, OwnerReplication, Replicator, Scrubber, type BlockServerOptions } from '../replication/index.ts'
 import { ByteBudget } from '../protocols/index.ts'
-import type { Vault } from '../files/index.ts'
 import type { Identity } from '../identity/index.ts'
+import type { BlobStore } from '../store/index.ts'
 import type { ResolvedNodeConfig } from './config.ts'
-import type { NodeTuning } from './node.ts'
+import type { NodeTuning } from './tuning.ts'
 import { storageCaps } from './storage-limits.ts'
 
-export interface Networking {
+export interface NetworkedParts {
+  /** The libp2p host and what keeps it connected (net/). */
   network: Network
+  /** Which peers to ask about a blob or an owner (today: the full mesh of connected peers). */
+  routing: Routing
+  /** Block transfers for this node: its own blobs out and back, any owner's blobs fetched. */
   replicator: Replicator
   client: BlockClient
-  /** Node IDs of the peers connected now. */
-  livePeers: () => string[]
   replication: OwnerReplication
   blockServer: BlockServer
   auditor: Auditor
@@ -26,117 +32,145 @@ export interface Networking {
   stop: () => Promise<void>
 }
 
-export async function startNetworking (config: ResolvedNodeConfig, tuning: NodeTuning, identity: Identity, networkKey: Uint8Array, vault: Vault, log: Logger, holdDeletions: () => boolean): Promise<Networking> {
+export interface NetworkedPartsOptions {
+  config: ResolvedNodeConfig
+  tuning: NodeTuning
+  identity: Identity
+  networkKey: Uint8Array
+  store: BlobStore
+  catalog: Catalog
+  events: EventBus
+  log: Logger
+  /** True while deletions must not reach holders (restored from the phrase, no `recover` yet). */
+  holdDeletions: () => boolean
+}
+
+export async function startNetworkedParts (o: NetworkedPartsOptions): Promise<NetworkedParts> {
   const network = createNetwork({
-    privateKey: identity.privateKey,
-    networkKey,
-    listen: config.listen,
-    bootstrap: config.peers,
-    mdns: config.mdns,
-    log,
-    timing: tuning.networkTiming,
-    limits: config.networkLimits
+    privateKey: o.identity.privateKey,
+    networkKey: o.networkKey,
+    listen: o.config.listen,
+    bootstrap: o.config.peers,
+    mdns: o.config.mdns,
+    log: o.log,
+    timing: o.tuning.networkTiming,
+    limits: o.config.networkLimits
   })
   await network.start()
   try {
-    return await joinVault(config, tuning, identity, network, vault, log, holdDeletions)
+    return await joinNetwork(o, network)
   } catch (err) {
     await network.stop()
     throw err
   }
 }
 
-async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identity: Identity, network: Network, vault: Vault, log: Logger, holdDeletions: () => boolean): Promise<Networking> {
-  const livePeers = (): string[] => network.peers().map(p => p.nodeId)
+async function joinNetwork (o: NetworkedPartsOptions, network: Network): Promise<NetworkedParts> {
+  const { config, tuning, identity, store, catalog, events, log } = o
+  const routing = new FullMeshRouting(() => network.peers().map(p => p.nodeId))
   // The auditor is made below; a holder's report of lost copies can only arrive after start().
   let auditor: Auditor | undefined
-  const blockServer = await startBlockServer(config, identity, network, vault, log, (holder, ids) => auditor?.fault(holder, ids, 'missing') ?? 0)
+  const blockServer = await startBlockServer(o, network, (holder, ids) => auditor?.fault(holder, ids, 'missing') ?? 0)
   const client = new BlockClient({ libp2p: network.libp2p, timeoutMs: tuning.blockTimeoutMs })
   const onWrongBytes = (peer: string, owner: string, id: string): void => {
     if (owner === identity.nodeId) auditor?.fault(peer, [id], 'wrong')
     else auditor?.countFault('wrong')
   }
-  const replicator = new Replicator({ client, store: vault.store, ownerId: identity.nodeId, livePeers, log, onWrongBytes })
-  const replication = new OwnerReplication({ replicator, catalog: vault.catalog, ownerId: identity.nodeId, livePeers, log, repairAfterMs: config.repairAfterSeconds * 1000, repairEveryMs: tuning.repairEveryMs, client, sweepEveryMs: tuning.sweepEveryMs, holdDeletions })
-  auditor = startAuditor(config, tuning, identity, vault, client, livePeers, log, () => replication.schedule(0))
+  const replicator = new Replicator({ client, store, ownerId: identity.nodeId, routing, log, onWrongBytes })
+  const replication = new OwnerReplication({ replicator, catalog, ownerId: identity.nodeId, routing, log, repairAfterMs: config.repairAfterSeconds * 1000, repairEveryMs: tuning.repairEveryMs, client, sweepEveryMs: tuning.sweepEveryMs, holdDeletions: o.holdDeletions })
+  auditor = new Auditor({
+    client,
+    store,
+    catalog,
+    ownerId: identity.nodeId,
+    routing,
+    log,
+    auditEveryMs: config.auditEverySeconds * 1000,
+    afterConnectMs: tuning.auditAfterConnectMs,
+    budgetBytesPerPeriod: tuning.auditBudgetBytes,
+    onCopiesLost: () => replication.schedule(0)
+  })
+  auditor.start()
   const scrubber = new Scrubber({
-    store: vault.store,
+    store,
     ownerId: identity.nodeId,
     client,
     fetchOwn: async (id, signal) => await replicator.fetch(identity.nodeId, id, signal),
-    livePeers,
+    routing,
     log,
     everyMs: config.scrubEverySeconds * 1000,
     bytesPerSecond: tuning.scrubBytesPerSecond
   })
   scrubber.start()
-  vault.remote = replicator
-  vault.replication = replication
   const onConnect = (peer: string): void => {
     replication.peerConnected(peer)
     auditor?.peerConnected(peer)
+    events.emit('peer:joined', { nodeId: peer, at: new Date().toISOString() })
   }
-  const onDisconnect = (peer: string): void => replication.peerDisconnected(peer)
+  const onDisconnect = (peer: string): void => {
+    replication.peerDisconnected(peer)
+    events.emit('peer:left', { nodeId: peer, at: new Date().toISOString() })
+  }
   network.on('peer:connect', onConnect)
   network.on('peer:disconnect', onDisconnect)
   replication.start()
   const messenger = createMessenger({
-    network, db: vault.catalog.db, textKey: deriveKey(identity.vaultKey, 'distri-vault/messages/v1', 'texts'), privateKey: identity.privateKey, log,
+    network, db: catalog.db, textKey: deriveKey(identity.vaultKey, 'distri-vault/messages/v1', 'texts'), privateKey: identity.privateKey, log, events,
     senderRate: { burst: config.messageBurst, perSecond: config.messageRatePerSecond }
   })
   await messenger.start()
+  const stopAnnouncing = announceFiles(events, messenger, identity.nodeId, log)
   return {
     network,
+    routing,
     replicator,
     client,
-    livePeers,
     replication,
     blockServer,
     auditor,
     scrubber,
     messenger,
     stop: async () => {
+      stopAnnouncing()
       await messenger.stop()
       network.off('peer:connect', onConnect)
       network.off('peer:disconnect', onDisconnect)
       await scrubber.stop()
       await auditor?.stop()
       await replication.stop()
-      vault.remote = undefined
-      vault.replication = undefined
       await blockServer.stop()
       await network.stop()
     }
   }
 }
 
-function startAuditor (config: ResolvedNodeConfig, tuning: NodeTuning, identity: Identity, vault: Vault, client: BlockClient, livePeers: () => string[], log: Logger, onCopiesLost: () => void): Auditor {
-  const auditor = new Auditor({
-    client,
-    store: vault.store,
-    catalog: vault.catalog,
-    ownerId: identity.nodeId,
-    livePeers,
-    log,
-    auditEveryMs: config.auditEverySeconds * 1000,
-    afterConnectMs: tuning.auditAfterConnectMs,
-    budgetBytesPerPeriod: tuning.auditBudgetBytes,
-    onCopiesLost
-  })
-  auditor.start()
-  return auditor
+/**
+ * Tells every node that this owner stored or removed a file, whatever entry point did it: sizes
+ * only, never a name or an ID, so holders learn nothing they could not see on their own disk.
+ * Best effort. Returns the unsubscribe.
+ */
+function announceFiles (events: EventBus, messenger: Messenger, owner: string, log: Logger): () => void {
+  const announce = (kind: string, bytes: number): void => {
+    messenger.announce(kind, { owner, bytes }).catch((err: unknown) => { log.debug({ err, kind }, 'announcement not sent') })
+  }
+  const offs = [
+    events.on('file:stored', ({ size }) => announce(ANNOUNCEMENT_KINDS.fileStored, size)),
+    events.on('file:removed', ({ size }) => announce(ANNOUNCEMENT_KINDS.fileRemoved, size))
+  ]
+  return () => { for (const off of offs) off() }
 }
 
 /** The holder side, with its disk caps (defaults from the free disk) and its inbound memory budget. */
-async function startBlockServer (config: ResolvedNodeConfig, identity: Identity, network: Network, vault: Vault, log: Logger, onLost: BlockServerOptions['onLost']): Promise<BlockServer> {
-  const heldForOthers = Object.entries(vault.store.usage()).reduce((sum, [owner, bytes]) => owner === identity.nodeId ? sum : sum + bytes, 0)
+async function startBlockServer (o: NetworkedPartsOptions, network: Network, onLost: BlockServerOptions['onLost']): Promise<BlockServer> {
+  const { config, identity, store, log } = o
+  const heldForOthers = Object.entries(store.usage()).reduce((sum, [owner, bytes]) => owner === identity.nodeId ? sum : sum + bytes, 0)
   const caps = await storageCaps(config, config.dataDir, heldForOthers)
   const inboundBudget = new ByteBudget({
     totalBytes: config.inboundBufferBytes ?? DEFAULT_INBOUND_BUDGET.totalBytes,
     perPeerBytes: config.inboundBufferPerPeerBytes ?? DEFAULT_INBOUND_BUDGET.perPeerBytes
   })
   log.info({ ...caps, inboundBufferBytes: inboundBudget.totalBytes, inboundBufferPerPeerBytes: inboundBudget.perPeerBytes }, 'holder limits')
-  const blockServer = new BlockServer({ libp2p: network.libp2p, store: vault.store, log, ...caps, inboundBudget, onLost })
+  const blockServer = new BlockServer({ libp2p: network.libp2p, store, log, ...caps, inboundBudget, onLost })
   await blockServer.start()
   return blockServer
 }

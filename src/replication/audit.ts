@@ -10,6 +10,7 @@ import type { BlockClient } from './block-client.ts'
 import { MAX_IDS_PER_REQUEST, MAX_PROVE_IDS, shortId } from './block-protocol.ts'
 import { newAuditNonce, proofOf } from './audit-proof.ts'
 import { Limiter } from './limiter.ts'
+import { nodeIdsOf, type Routing } from '../net/index.ts'
 
 export type HolderFaultKind = 'missing' | 'wrong' | 'timeout'
 
@@ -18,7 +19,8 @@ export interface AuditorOptions {
   store: BlobStore
   catalog: Catalog
   ownerId: string
-  livePeers: () => string[]
+  /** The peers reachable now (only they are audited). */
+  routing: Routing
   log: Logger
   /** How often every live holder is audited; 0 turns periodic audits off. */
   auditEveryMs: number
@@ -102,7 +104,7 @@ export class Auditor {
   /** One round over every live holder; the byte budget starts afresh. */
   async auditAll (): Promise<void> {
     this.budgetLeft = this.budgetPerPeriod()
-    const live = new Set(this.o.livePeers())
+    const live = new Set(nodeIdsOf(this.o.routing.allPeers()))
     const holders = this.o.catalog.holders.peers().filter(peer => live.has(peer) && peer !== this.o.ownerId)
     await Promise.allSettled(holders.map(async peer => await this.audit(peer)))
   }

@@ -3,6 +3,7 @@
 import type { Catalog, FileRecord } from '../catalog/index.ts'
 import type { BlobStore } from '../store/index.ts'
 import type { BlockClient } from './block-client.ts'
+import { replication, type ReplicaTarget } from '../redundancy/index.ts'
 
 export interface HolderHealth { nodeId: string, online: boolean, confirmed: boolean | null }
 export interface BlobHealth { id: string, kind: 'chunk' | 'manifest', size: number | null, local: boolean, holders: HolderHealth[], copies: number }
@@ -11,7 +12,7 @@ export interface FileHealth {
   name: string
   size: number
   /** Copies wanted in all ('all' = every peer). */
-  target: number | 'all'
+  target: ReplicaTarget
   /** Copies of the least-copied blob, the owner's counted. */
   replicas: number
   ok: boolean
@@ -22,7 +23,8 @@ export interface HealthSources {
   catalog: Catalog
   store: BlobStore
   ownerId: string
-  livePeers: string[]
+  /** Node IDs of the peers reachable now. */
+  reachablePeers: string[]
   client?: BlockClient
   /** False for a copy the holder failed an audit for (or served wrong bytes of): never "confirmed". */
   trusted?: (peer: string, blobId: string) => boolean
@@ -33,7 +35,7 @@ export async function fileHealth (src: HealthSources, file: FileRecord): Promise
     ...dedupe(src.catalog.chunksOf(file.row)).map(c => ({ id: c.id, kind: 'chunk' as const, size: c.size })),
     { id: file.id, kind: 'manifest', size: null }
   ]
-  const live = new Set(src.livePeers)
+  const live = new Set(src.reachablePeers)
   const holdersOf = new Map(blobs.map(b => [b.id, src.catalog.holders.of(b.id)]))
   const confirmedBy = await confirmations(src, live, holdersOf)
   const report: BlobHealth[] = []
@@ -48,9 +50,8 @@ export async function fileHealth (src: HealthSources, file: FileRecord): Promise
     report.push({ ...blob, local, holders, copies })
   }
   const replicas = Math.min(...report.map(b => b.copies))
-  const target = file.target === 0 ? 'all' : file.target
-  const wanted = target === 'all' ? live.size + 1 : target
-  return { id: file.id, name: file.name, size: file.size, target, replicas, ok: replicas >= wanted, blobs: report }
+  const { target } = file
+  return { id: file.id, name: file.name, size: file.size, target, replicas, ok: replication.isDurable(replicas, target, live.size), blobs: report }
 }
 
 /** Asks each online holder which of its recorded blobs it really has; unreachable → unknown. */

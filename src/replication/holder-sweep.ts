@@ -9,13 +9,15 @@ import type { Catalog } from '../catalog/index.ts'
 import type { BlockClient } from './block-client.ts'
 import type { Replicator } from './replicator.ts'
 import { shortId } from './block-protocol.ts'
+import { nodeIdsOf, type Routing } from '../net/index.ts'
 
 export interface HolderSweepOptions {
   catalog: Catalog
   client: BlockClient
   replicator: Replicator
   ownerId: string
-  livePeers: () => string[]
+  /** Asked which peers may hold this owner's blobs. */
+  routing: Routing
   log: Logger
   /** Tombstones older than this are forgotten (a holder away longer keeps that garbage). */
   tombstoneTtlMs?: number
@@ -52,7 +54,7 @@ export class HolderSweep {
     catalog.journal.expireTombstones(Date.now() - (this.o.tombstoneTtlMs ?? DEFAULT_TOMBSTONE_TTL_MS))
     if (catalog.journal.countTombstones() === 0) return { peers: 0, deleted: 0, skipped: 'nothing buried' }
     const result: SweepResult = { peers: 0, deleted: 0 }
-    for (const peer of new Set(this.o.livePeers())) {
+    for (const peer of new Set(nodeIdsOf(await this.o.routing.holdersOf(this.o.ownerId, { signal })))) {
       if (signal?.aborted === true) break
       // A put claims its blobs before they leave this node, so none of them can look like garbage;
       // waiting for quiet anyway keeps a deduplicated chunk coming back to life out of every race.

@@ -4,7 +4,9 @@
 // longer than --repair-after, and sweeps holders for blobs it deleted (holder-sweep.ts).
 import type { Logger } from 'pino'
 import type { Catalog } from '../catalog/index.ts'
-import type { BlobReplication, BlobShortfall, ReplicaTarget } from '../files/index.ts'
+import type { BlobShortfall, Redundancy } from '../files/index.ts'
+import { nodeIdsOf, type Routing } from '../net/index.ts'
+import { replication, type ReplicaTarget } from '../redundancy/index.ts'
 import type { Replicator } from './replicator.ts'
 import type { BlockClient } from './block-client.ts'
 import { HolderSweep, type SweepResult } from './holder-sweep.ts'
@@ -13,7 +15,8 @@ export interface OwnerReplicationOptions {
   replicator: Replicator
   catalog: Catalog
   ownerId: string
-  livePeers: () => string[]
+  /** Which peers can be reached, and which may hold this owner's blobs. */
+  routing: Routing
   log: Logger
   /** A holder away longer than this no longer counts as a copy: its chunks are placed elsewhere. */
   repairAfterMs: number
@@ -32,7 +35,8 @@ export interface OwnerReplicationOptions {
   deleteRetryMs?: { first: number, max: number }
 }
 
-export class OwnerReplication implements BlobReplication {
+export class OwnerReplication implements Redundancy {
+  readonly makesCopies = true
   private readonly o: OwnerReplicationOptions
   private readonly log: Logger
   /** When each known holder was last seen connected (holders never seen this run: start time). */
@@ -53,7 +57,7 @@ export class OwnerReplication implements BlobReplication {
     this.o = options
     this.log = options.log.child({ sub: 'repair' })
     if (options.client !== undefined) {
-      this.sweeper = new HolderSweep({ catalog: options.catalog, client: options.client, replicator: options.replicator, ownerId: options.ownerId, livePeers: options.livePeers, log: options.log })
+      this.sweeper = new HolderSweep({ catalog: options.catalog, client: options.client, replicator: options.replicator, ownerId: options.ownerId, routing: options.routing, log: options.log })
     }
   }
 
@@ -86,8 +90,14 @@ export class OwnerReplication implements BlobReplication {
     })
   }
 
-  allTarget (): number {
-    return new Set(this.o.livePeers()).size + 1
+  /** Peers reachable now: what a target of 'all' stands for. */
+  reachablePeers (): number {
+    return new Set(nodeIdsOf(this.o.routing.allPeers())).size
+  }
+
+  /** The copies a file of target 'all' wants now (the catalog's queries take it). */
+  private allTarget (): number {
+    return replication.copiesWanted('all', this.reachablePeers())
   }
 
   async replicate (blobId: string, sealed: Uint8Array, target: ReplicaTarget): Promise<{ holders: string[], shortfall?: BlobShortfall }> {
@@ -101,7 +111,7 @@ export class OwnerReplication implements BlobReplication {
 
   async removed (blobIds: string[]): Promise<void> {
     const known = this.o.catalog.holders.drop(blobIds)
-    const live = new Set(this.o.livePeers())
+    const live = new Set(nodeIdsOf(await this.o.routing.holdersOf(this.o.ownerId)))
     if (this.deletionsHeld()) {
       for (const peer of new Set([...live, ...known.keys()])) this.o.catalog.holders.queueDeletes(peer, blobIds)
       return
@@ -191,7 +201,7 @@ export class OwnerReplication implements BlobReplication {
     for (const row of catalog.journal.underReplicated(this.allTarget())) {
       if (this.stopped) return
       try {
-        const { holders } = await replicator.replicateStored(row.blobId, row.target === 0 ? 'all' : row.target, { existing: catalog.holders.of(row.blobId) })
+        const { holders } = await replicator.replicateStored(row.blobId, row.target, { existing: catalog.holders.of(row.blobId) })
         catalog.holders.add(row.blobId, holders)
       } catch (err) {
         this.log.debug({ blob: row.blobId.slice(0, 12), err: (err as Error).message }, 'journal blob not copied; next pass')
@@ -212,15 +222,14 @@ export class OwnerReplication implements BlobReplication {
     }
     if (forgot > 0) catalog.refreshAllReplicas()
     this.retryDeletes()
-    if (this.o.livePeers().length === 0) return { repaired: 0 }
+    if (this.o.routing.allPeers().length === 0) return { repaired: 0 }
     await this.repairJournal()
     let repaired = 0
     for (const file of catalog.underReplicated(this.allTarget())) {
       if (this.stopped) break
-      const target: ReplicaTarget = file.target === 0 ? 'all' : file.target
       for (const blobId of [...new Set([...catalog.chunksOf(file.row).map(c => c.id), file.id])]) {
         const existing = catalog.holders.of(blobId)
-        const { holders } = await this.o.replicator.replicateStored(blobId, target, { existing })
+        const { holders } = await this.o.replicator.replicateStored(blobId, file.target, { existing })
         catalog.holders.add(blobId, holders)
       }
       if (catalog.refreshReplicas(file) > file.replicas) repaired++

@@ -1,6 +1,7 @@
-// Replication for one owner: pushes each sealed chunk to the peers rendezvous hashing picks (moving
-// down the order past peers that refuse, fail or time out), fetches missing blobs from holders, and
-// tells holders about deletions. It knows no catalog: callers record who holds what.
+// The block transfers of this node: pushes each of its own sealed blobs to the peers the routing
+// ranks first for it (moving down the order past peers that refuse, fail or time out), fetches any
+// owner's blobs from their holders (its own for get and repair, others' for a get by capability),
+// and tells holders about deletions. It knows no catalog: callers record who holds what.
 import type { Logger } from 'pino'
 import { VaultError } from '../errors.ts'
 import type { BlobShortfall, RemoteBlobs } from '../files/index.ts'
@@ -9,15 +10,16 @@ import type { BlockClient } from './block-client.ts'
 import { shortId } from './block-protocol.ts'
 import { fetchFromFirst } from './fetch-race.ts'
 import { Limiter } from './limiter.ts'
-import { placeReplicas } from './placement.ts'
+import { blobKey, nodeIdsOf, type Routing } from '../net/index.ts'
+import { isReplicaTarget, replication, REPLICAS_RULE, type ReplicaTarget } from '../redundancy/index.ts'
 
 export interface ReplicatorOptions {
   client: BlockClient
   store: BlobStore
-  /** This node's ID: the owner of what it replicates. */
+  /** This node's ID: the owner of what it replicates and deletes (fetch serves any owner). */
   ownerId: string
-  /** Node IDs of the peers currently connected (this node may be among them; it is skipped). */
-  livePeers: () => string[]
+  /** Which peers to ask (this node may be among them; it is skipped). */
+  routing: Routing
   log: Logger
   /** Block transfers running at once in each direction (uploads; downloads). */
   inFlight?: number
@@ -65,8 +67,11 @@ export class Replicator implements RemoteBlobs {
     this.downloads = new Limiter(options.inFlight ?? 4)
   }
 
-  private peers (): string[] {
-    return [...new Set(this.options.livePeers())].filter(peer => peer !== this.options.ownerId)
+  /** The peers ranked for a blob, best first, this node left out. */
+  private async rankedFor (id: string, signal?: AbortSignal): Promise<string[]> {
+    const { routing, ownerId } = this.options
+    const ranked = nodeIdsOf(await routing.closestPeers(blobKey(id), routing.allPeers().length + 1, { signal }))
+    return [...new Set(ranked)].filter(peer => peer !== ownerId)
   }
 
   /**
@@ -74,13 +79,11 @@ export class Replicator implements RemoteBlobs {
    * ('all': one on every live peer). Resolves when every new copy is acknowledged as durable, with
    * fewer holders than wanted only when the peers ran out; it never throws for a failed peer.
    */
-  async replicate (chunkId: string, bytes: Uint8Array, replicas: number | 'all', options: ReplicateOptions = {}): Promise<ReplicateResult> {
-    if (replicas !== 'all' && (!Number.isInteger(replicas) || replicas < 1)) {
-      throw new VaultError('BAD_INPUT', `replicas must be a whole number of at least 1, or 'all', got ${String(replicas)}`)
-    }
+  async replicate (chunkId: string, bytes: Uint8Array, replicas: ReplicaTarget, options: ReplicateOptions = {}): Promise<ReplicateResult> {
+    if (!isReplicaTarget(replicas)) throw new VaultError('BAD_INPUT', `replicas must be ${REPLICAS_RULE}, got ${String(replicas)}`)
     const existing = [...new Set(options.existing ?? [])].filter(peer => peer !== this.options.ownerId)
-    const candidates = this.placementOrder(chunkId, this.peers().filter(peer => !existing.includes(peer)))
-    const want = replicas === 'all' ? existing.length + candidates.length : replicas - 1
+    const candidates = this.placementOrder((await this.rankedFor(chunkId, options.signal)).filter(peer => !existing.includes(peer)))
+    const want = replication.holdersWanted(replicas, existing.length + candidates.length)
     const placed = new Set<string>()
     const refused: BlobShortfall['refused'] = []
     let next = 0
@@ -108,16 +111,15 @@ export class Replicator implements RemoteBlobs {
   }
 
   /** Like `replicate`, reading the chunk from this owner's folder: for repair after peers change. */
-  async replicateStored (chunkId: string, replicas: number | 'all', options: ReplicateOptions = {}): Promise<ReplicateResult> {
+  async replicateStored (chunkId: string, replicas: ReplicaTarget, options: ReplicateOptions = {}): Promise<ReplicateResult> {
     const bytes = await this.options.store.get(this.options.ownerId, chunkId)
     return await this.replicate(chunkId, bytes, replicas, options)
   }
 
-  /** Rendezvous order, except that holders that recently said they are full go last. */
-  private placementOrder (chunkId: string, peers: string[]): string[] {
+  /** The routing's order, except that holders that recently said they are full go last. */
+  private placementOrder (ordered: string[]): string[] {
     const now = Date.now()
     for (const [peer, until] of this.fullUntil) if (until <= now) this.fullUntil.delete(peer)
-    const ordered = placeReplicas(chunkId, peers, Infinity)
     const full = (peer: string): boolean => this.fullUntil.has(peer)
     return [...ordered.filter(peer => !full(peer)), ...ordered.filter(full)]
   }
@@ -140,12 +142,12 @@ export class Replicator implements RemoteBlobs {
 
   /**
    * Fetches a blob of `owner` from the network, verified. Asks the owner first (it keeps every blob
-   * of its own), then the peers in rendezvous order; another peer is asked at once when one fails,
+   * of its own), then the peers in the routing's order; another peer is asked at once when one fails,
    * or in parallel when one is slow, up to `fetchFanOut` at a time.
    */
   async fetch (owner: string, id: string, signal?: AbortSignal): Promise<Buffer> {
-    const peers = this.peers()
-    const order = [...(peers.includes(owner) ? [owner] : []), ...placeReplicas(id, peers.filter(peer => peer !== owner), Infinity)]
+    const reachable = nodeIdsOf(this.options.routing.allPeers())
+    const order = [...(reachable.includes(owner) ? [owner] : []), ...(await this.rankedFor(id, signal)).filter(peer => peer !== owner)]
     if (order.length === 0) throw new VaultError('UNREACHABLE', `no peer to fetch blob ${id.slice(0, 12)}… from`)
     const attempt = async (peer: string, attemptSignal: AbortSignal): Promise<Buffer> =>
       await this.downloads.run(async () => await this.options.client.getBlob(peer, owner, id, attemptSignal), attemptSignal).catch((err: unknown) => {
@@ -161,13 +163,14 @@ export class Replicator implements RemoteBlobs {
   }
 
   /**
-   * Tells holders to delete these blobs of this owner. `holders` defaults to every live peer, which
-   * also reaches peers that got a copy the caller never heard of.
+   * Tells holders to delete these blobs of this owner. `holders` defaults to every peer that may
+   * hold this owner's blobs, which also reaches peers that got a copy the caller never heard of.
    */
-  async remove (ids: string[], holders: string[] = this.peers(), signal?: AbortSignal): Promise<RemoveResult> {
+  async remove (ids: string[], holders?: string[], signal?: AbortSignal): Promise<RemoveResult> {
     const told: string[] = []
     const failed: string[] = []
     if (ids.length === 0) return { told, failed }
+    holders ??= nodeIdsOf(await this.options.routing.holdersOf(this.options.ownerId, { signal }))
     await Promise.all([...new Set(holders)].filter(peer => peer !== this.options.ownerId).map(async peer => {
       try {
         await this.uploads.run(async () => await this.options.client.deleteBlobs(peer, this.options.ownerId, ids, signal), signal)

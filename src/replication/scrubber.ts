@@ -6,6 +6,7 @@ import type { Logger } from 'pino'
 import { verifyBlobs, type BlobStore } from '../store/index.ts'
 import type { BlockClient } from './block-client.ts'
 import { shortId } from './block-protocol.ts'
+import { nodeIdsOf, type Routing } from '../net/index.ts'
 
 export interface ScrubberOptions {
   store: BlobStore
@@ -13,7 +14,8 @@ export interface ScrubberOptions {
   client: BlockClient
   /** Fetches a verified copy of one of this node's own blobs from the holders. */
   fetchOwn: (id: string, signal: AbortSignal) => Promise<Uint8Array>
-  livePeers: () => string[]
+  /** The peers reachable now (a lost copy is reported to its owner only when it is one). */
+  routing: Routing
   log: Logger
   /** Background scrub period; 0 turns it off. */
   everyMs: number
@@ -119,7 +121,7 @@ export class Scrubber {
    * missing anyway (HAS), so nothing is queued.
    */
   private async report (owner: string, ids: string[], signal: AbortSignal): Promise<boolean> {
-    if (!this.o.livePeers().includes(owner)) return false
+    if (!nodeIdsOf(this.o.routing.allPeers()).includes(owner)) return false
     try {
       await this.o.client.reportLost(owner, ids, signal)
       return true

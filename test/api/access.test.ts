@@ -18,7 +18,7 @@ const TOKEN = 'a'.repeat(64)
 async function apiUnderTest (t: Parameters<typeof startCluster>[0]): Promise<{ api: ApiServer, port: number, nodePort: number }> {
   const cluster = await startCluster(t, 1)
   await putBytes(cluster.nodes[0], 'a.txt', Buffer.from('secret content'))
-  const api = await startApiServer({ node: cluster.nodes[0], listen: { host: '127.0.0.1', port: 0 }, token: TOKEN, log: pino({ level: 'silent' }) })
+  const api = await startApiServer({ services: cluster.nodes[0].services, listen: { host: '127.0.0.1', port: 0 }, token: TOKEN, log: pino({ level: 'silent' }) })
   t.after(async () => { await api.close() })
   return { api, port: Number(new URL(api.url).port), nodePort: Number(new URL(cluster.nodes[0].apiUrl).port) }
 }

@@ -33,7 +33,7 @@ test('a download whose chunks are damaged or gone answers a JSON error before th
   // The node's API code on a server of its own, whose log the test reads.
   const logged: Array<{ level: number, msg: string }> = []
   const log = pino({ level: 'info' }, { write: (line: string) => { logged.push(JSON.parse(line)) } })
-  const api = await startApiServer({ node: owner, listen: { host: '127.0.0.1', port: 0 }, token: 't'.repeat(64), log })
+  const api = await startApiServer({ services: owner.services, listen: { host: '127.0.0.1', port: 0 }, token: 't'.repeat(64), log })
   t.after(async () => { await api.close() })
   const url = api.url
   const auth = { authorization: `Bearer ${'t'.repeat(64)}` }

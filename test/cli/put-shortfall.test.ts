@@ -31,7 +31,7 @@ test('holders over their --max-storage are reported as refusals, not as missing 
   t.after(async () => { await a.kill() })
   const holders = await Promise.all(['b', 'c'].map(async n => await holder(join(dir, n), a, ['--max-storage', '1000'])))
   t.after(async () => { await Promise.all(holders.map(async h => await h.kill())) })
-  await waitFor('a to see both holders', async () => await connectedPeers(a) === 2, 30_000, 100)
+  await waitFor('a to see both holders', async () => await connectedPeers(a) === 2, { timeoutMs: 30_000, intervalMs: 100 })
 
   const file = join(dir, 'x.bin')
   await writeFile(file, randomBytes(200_000))
@@ -82,7 +82,7 @@ test('a holder whose disk is full is reported as "disk full", next to the copy n
   // b caps nothing itself (1 TB), so it runs out of disk rather than refusing over its limit.
   const b = await holder(join(mount, 'data'), a, ['--max-storage', '1TB'])
   nodes.push(b)
-  await waitFor('a to see b', async () => await connectedPeers(a) === 1, 30_000, 100)
+  await waitFor('a to see b', async () => await connectedPeers(a) === 1, { timeoutMs: 30_000, intervalMs: 100 })
   const free = await statfs(mount)
   await writeFile(join(mount, 'filler'), Buffer.alloc(Math.max(0, free.bavail * free.bsize - 8192)))
 

@@ -25,7 +25,7 @@ async function waitForVersion (node: CliNode, name: string, version: number, tim
   return await waitFor(`version ${version} of ${name}`, async () => {
     const view = await syncOf(node, name)
     return view !== undefined && (view.lastVersion ?? 0) >= version ? view : undefined
-  }, timeoutMs, 200)
+  }, { timeoutMs, intervalMs: 200 })
 }
 
 async function pathsIn (node: CliNode, name: string): Promise<string[]> {
@@ -90,7 +90,7 @@ test('a burst of 50 writes gives one or two versions, not 50', async (t) => {
   await cliJson(['sync', src], node.dataDir)
   await waitForVersion(node, 'burst', 1)
   for (let i = 0; i < 50; i++) await writeFile(join(src, `f${String(i).padStart(2, '0')}.txt`), `file ${i}\n`.repeat(i + 1))
-  await waitFor('all 50 files in the newest version', async () => (await pathsIn(node, 'burst')).length === 51, 30_000, 300)
+  await waitFor('all 50 files in the newest version', async () => (await pathsIn(node, 'burst')).length === 51, { timeoutMs: 30_000, intervalMs: 300 })
   const versions = await cliJson<unknown[]>(['versions', 'burst'], node.dataDir)
   assert.ok(versions.length >= 2 && versions.length <= 3, `1 or 2 versions for the burst, not 50 (${versions.length - 1})`)
 })

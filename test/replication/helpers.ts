@@ -17,6 +17,7 @@ import { BlobStore } from '../../src/store/index.ts'
 import { sha256Hex } from '../../src/crypto/index.ts'
 import { generateNetworkKey } from '../../src/net/swarm-key.ts'
 import { BlockClient, BlockServer, Replicator, type BlockServerOptions } from '../../src/replication/index.ts'
+import { FullMeshRouting } from '../../src/net/index.ts'
 
 export const log = pino({ level: process.env.DV_TEST_LOG ?? 'silent' })
 
@@ -137,7 +138,7 @@ export function replicatorFor (owner: TestNode, cluster: Cluster, setup: Replica
     client: setup.client ?? owner.client,
     store: owner.store,
     ownerId: owner.id,
-    livePeers: () => peers.map(n => n.id),
+    routing: new FullMeshRouting(() => peers.map(n => n.id)),
     log,
     inFlight: setup.inFlight,
     hedgeAfterMs: 500

@@ -9,6 +9,7 @@ import { waitFor } from '../helpers/cli.ts'
 import { sealChunk, sealManifest, sha256Hex } from '../../src/crypto/index.ts'
 import { BLOCK_PROTOCOL } from '../../src/replication/index.ts'
 import type { VaultNode } from '../../src/index.ts'
+import { Vault } from '../../src/files/index.ts'
 
 async function blobsOf (owner: VaultNode, holder: VaultNode, ids: string[]): Promise<boolean[]> {
   return await Promise.all(ids.map(async id => await holder.vault.store.has(owner.nodeId, id)))
@@ -67,11 +68,10 @@ test('orphans of a killed put are swept off the holders; live files and blobs th
   const stranger = randomBytes(5000)
   await a.networking!.client.putBlob(b.nodeId, a.nodeId, sha256Hex(stranger), stranger)
 
-  // The restart's crash clean-up runs before the network is up: no holder hears of the orphans.
-  const replication = a.vault.replication
-  a.vault.replication = undefined
-  await a.vault.recoverFromCrash()
-  a.vault.replication = replication
+  // The restart's crash clean-up runs before the network is up (a vault built without one): no
+  // holder hears of the orphans.
+  const offline = new Vault({ nodeId: a.nodeId, vaultKey: a.identity.vaultKey, store: a.vault.store, catalog: a.vault.catalog, defaultReplicas: a.vault.defaultReplicas })
+  await offline.recoverFromCrash()
   const orphans = [chunk.id, manifest.id]
   assert.deepEqual([...await blobsOf(a, b, orphans), ...await blobsOf(a, c, orphans)], [true, true, true, true], 'the holders still keep the orphans')
 

@@ -4,7 +4,7 @@
 // with what flows and is held between us. Read-only; every figure is also reachable from the CLI
 // (status, ls, health, peers).
 import type { FastifyInstance } from 'fastify'
-import type { VaultNode } from '../../node/index.ts'
+import type { NodeServices } from '../services.ts'
 import { TrafficMeter, type ByteCounts } from '../../net/index.ts'
 import { fileView } from './files.ts'
 
@@ -22,7 +22,7 @@ export interface FileRedundancy {
 }
 
 /** Which peers are recorded as holding each blob of each complete file: one query for the vault. */
-function holdersByFile (node: VaultNode): Map<number, Map<string, string[]>> {
+function holdersByFile (node: NodeServices): Map<number, Map<string, string[]>> {
   const rows = node.vault.catalog.db.prepare(`
     SELECT b.row AS row, b.blob AS blob, h.peer AS peer FROM (
       SELECT file_row AS row, chunk_id AS blob FROM file_chunks
@@ -64,13 +64,13 @@ function redundancyOf (blobs: Map<string, string[]> | undefined, wanted: number,
 }
 
 /** Every file (newest version of each name) with its live redundancy. */
-export function filesWithRedundancy (node: VaultNode): Array<ReturnType<typeof fileView> & { redundancy: FileRedundancy }> {
-  const live = new Set(node.networking?.livePeers() ?? [])
+export function filesWithRedundancy (node: NodeServices): Array<ReturnType<typeof fileView> & { redundancy: FileRedundancy }> {
+  const live = new Set(node.connectedPeers())
   const awaySince = new Map(node.peers().filter(p => !p.connected && p.nodeId !== null).map(p => [p.nodeId!, p.since]))
   const byFile = holdersByFile(node)
   return node.vault.list().map(f => ({
     ...fileView(f),
-    redundancy: redundancyOf(byFile.get(f.row), f.target === 0 ? live.size + 1 : f.target, live, awaySince)
+    redundancy: redundancyOf(byFile.get(f.row), f.target === 'all' ? live.size + 1 : f.target, live, awaySince)
   }))
 }
 
@@ -78,8 +78,8 @@ export function filesWithRedundancy (node: VaultNode): Array<ReturnType<typeof f
  * The redundancy level of every file (the newest version of each name) without opening a single
  * sealed name: the overview's counts stay cheap however many files there are.
  */
-function redundancyCounts (node: VaultNode): Record<Redundancy, number> {
-  const live = new Set(node.networking?.livePeers() ?? [])
+function redundancyCounts (node: NodeServices): Record<Redundancy, number> {
+  const live = new Set(node.connectedPeers())
   const byFile = holdersByFile(node)
   const newest = node.vault.catalog.db.prepare(`SELECT row, target FROM files WHERE state = 'complete' AND NOT EXISTS (
     SELECT 1 FROM files newer WHERE newer.state = 'complete' AND newer.name_mac = files.name_mac
@@ -90,7 +90,7 @@ function redundancyCounts (node: VaultNode): Record<Redundancy, number> {
 }
 
 /** Blobs and bytes each peer holds for this owner, as the catalog records them. */
-function heldForMe (node: VaultNode): Map<string, { blobs: number, bytes: number }> {
+function heldForMe (node: NodeServices): Map<string, { blobs: number, bytes: number }> {
   const rows = node.vault.catalog.db.prepare(`
     SELECT h.peer AS peer, COUNT(*) AS blobs, COALESCE(SUM(c.size), 0) AS bytes FROM blob_holders h
     LEFT JOIN (SELECT chunk_id, MAX(size) AS size FROM file_chunks GROUP BY chunk_id) c ON c.chunk_id = h.blob_id
@@ -98,13 +98,11 @@ function heldForMe (node: VaultNode): Map<string, { blobs: number, bytes: number
   return new Map(rows.map(r => [r.peer, { blobs: Number(r.blobs), bytes: Number(r.bytes) }]))
 }
 
-export function dashboardDataRoutes (app: FastifyInstance, node: VaultNode): void {
+export function dashboardDataRoutes (app: FastifyInstance, node: NodeServices): void {
   const startedAt = new Date()
   const traffic = new TrafficMeter({
-    connections: () => node.networking === undefined
-      ? []
-      : node.networking.network.libp2p.getConnections().map(c => ({ peer: c.remotePeer.toString(), remoteAddr: c.remoteAddr.toString(), direction: c.direction })),
-    listenPorts: () => (node.networking?.network.addresses() ?? []).map(a => Number(/\/tcp\/(\d+)/.exec(a)?.[1] ?? -1))
+    connections: () => node.trafficSources().connections,
+    listenPorts: () => node.trafficSources().listenPorts
   })
   traffic.start()
   app.addHook('onClose', async () => { traffic.stop() })

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { extname, join } from 'node:path'
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { z } from 'zod'
-import type { VaultNode } from '../../node/index.ts'
+import type { NodeServices } from '../services.ts'
 import { VaultError } from '../../errors.ts'
 import { sessionOf } from '../guard.ts'
 import { SESSION_COOKIE, readCookie, sessionCookie, type SessionStore } from '../session.ts'
@@ -50,7 +50,7 @@ export interface DashboardOptions {
   apiUrl: () => string
 }
 
-export function dashboardRoutes (app: FastifyInstance, node: VaultNode, options: DashboardOptions): void {
+export function dashboardRoutes (app: FastifyInstance, node: NodeServices, options: DashboardOptions): void {
   const assets = loadAssets()
   const page = assets.get('index.html')
   if (page === undefined) throw new VaultError('INTERNAL', `the dashboard's page is missing from ${PUBLIC_DIR}`)

@@ -6,17 +6,18 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import type { Logger } from 'pino'
 import { release } from '../../buffers/index.ts'
 import { z } from 'zod'
-import type { VaultNode } from '../../node/index.ts'
+import type { NodeServices } from '../services.ts'
 import type { FileRecord } from '../../catalog/index.ts'
 import { VaultError } from '../../errors.ts'
-import { checkFileName, checkTree, createLocalFile, fitFileName, openLocalFile, parseVersionTime, versionViews, type ByteRange, type OpenFile, type ReplicaTarget, type VersionPick } from '../../files/index.ts'
+import { checkFileName, checkTree, createLocalFile, fitFileName, openLocalFile, parseVersionTime, versionViews, type ByteRange, type OpenFile, type VersionPick } from '../../files/index.ts'
+import { replicaTargetOf, REPLICAS_RULE } from '../../redundancy/index.ts'
 import { progressLines, replyNdjson } from '../ndjson.ts'
 import { parseRange } from '../range.ts'
 import type { ApiStats } from '../server.ts'
 
 export const putQuery = z.object({
   name: z.string().min(1, 'the file name is empty'),
-  replicas: z.string().regex(/^([1-9]\d?|all)$/, 'must be a number from 1 to 64 or "all"').refine(r => r === 'all' || Number(r) <= 64, 'must be a number from 1 to 64 or "all"').optional(),
+  replicas: z.string().max(16).transform((text, ctx) => replicaTargetOf(text) ?? (ctx.addIssue({ code: 'custom', message: `must be ${REPLICAS_RULE}` }), z.NEVER)).optional(),
   mtime: z.string().datetime({ offset: true }).optional()
 })
 const importBody = z.object({
@@ -66,10 +67,6 @@ export function parse<S extends z.ZodType> (schema: S, value: unknown): z.infer<
     throw new VaultError('BAD_INPUT', `${issue?.path.join('.') ?? 'input'}: ${issue?.message ?? 'invalid'}`)
   }
   return result.data
-}
-
-export function parseReplicaQuery (replicas: string | undefined): ReplicaTarget | undefined {
-  return replicas === undefined ? undefined : replicas === 'all' ? 'all' : Number(replicas)
 }
 
 /**
@@ -162,22 +159,21 @@ function downloadHeaders (file: OpenFile, partial: ByteRange | undefined): Recor
 }
 
 /** POST /api/files?name=…: the request body, as raw bytes, becomes the file. */
-async function putUpload (node: VaultNode, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
+async function putUpload (node: NodeServices, request: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> {
   const query = parse(putQuery, request.query)
   const length = request.headers['content-length']
   const expectedSize = length === undefined ? undefined : Number(length)
-  const replicas = parseReplicaQuery(query.replicas)
+  const replicas = query.replicas
   const result = await node.vault.put(request.raw, {
     name: query.name,
     mtime: query.mtime === undefined ? undefined : new Date(query.mtime),
     expectedSize,
     replicas
   })
-  node.announceFile('stored', result.size)
   return await reply.status(201).send(result)
 }
 
-export function fileRoutes (app: FastifyInstance, node: VaultNode, options: FileRouteOptions): void {
+export function fileRoutes (app: FastifyInstance, node: NodeServices, options: FileRouteOptions): void {
   // Uploads are never buffered: the raw request stream goes straight into the chunker, whatever
   // its Content-Type. In a context of its own whose one body parser hands the stream on untouched
   // (fastify's JSON and text parsers would consume it; the JSON routes below keep them). The type
@@ -205,11 +201,10 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode, options: File
           name: body.name,
           mtime: body.mtime === undefined ? file.mtime : new Date(body.mtime),
           expectedSize: file.size,
-          replicas: parseReplicaQuery(body.replicas),
+          replicas: body.replicas,
           ownedSource: true,
           onProgress: progressLines(send)
         })
-        node.announceFile('stored', result.size)
         return { result }
       })
     } finally {
@@ -252,8 +247,7 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode, options: File
     const body = parse(treeImportBody, request.body)
     checkFileName(body.name)
     await replyNdjson(reply, async (send) => {
-      const result = await node.vault.putTree(body.path, { name: body.name, replicas: parseReplicaQuery(body.replicas), onProgress: progressLines(send) })
-      node.announceFile('stored', result.size)
+      const result = await node.vault.putTree(body.path, { name: body.name, replicas: body.replicas, onProgress: progressLines(send) })
       return { result }
     })
   })
@@ -322,7 +316,6 @@ export function fileRoutes (app: FastifyInstance, node: VaultNode, options: File
     const { ref } = parse(refParams, request.params)
     const { allVersions } = parse(removeQuery, request.query)
     const removed = await node.vault.remove(ref, { allVersions: allVersions === 'true' || allVersions === '1' })
-    node.announceFile('removed', removed.size)
     return { ...fileView(removed), removedVersions: removed.removedVersions }
   })
 

@@ -2,7 +2,7 @@
 // Server-Sent Events. A client that stops reading loses events (counted), it never grows our memory.
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { z } from 'zod'
-import type { VaultNode } from '../../node/index.ts'
+import type { NodeServices } from '../services.ts'
 import { VaultError } from '../../errors.ts'
 
 const sendBody = z.object({
@@ -13,7 +13,7 @@ const historyQuery = z.object({ limit: z.coerce.number().int().min(1).max(10_000
 
 const HEARTBEAT_MS = 15_000
 
-export function messageRoutes (app: FastifyInstance, node: VaultNode): void {
+export function messageRoutes (app: FastifyInstance, node: NodeServices): void {
   app.post('/api/messages', async (request, reply) => {
     const parsed = sendBody.safeParse(request.body)
     if (!parsed.success) throw new VaultError('BAD_INPUT', parsed.error.issues[0]?.message ?? 'invalid message')
@@ -30,16 +30,18 @@ export function messageRoutes (app: FastifyInstance, node: VaultNode): void {
   })
 
   app.get('/api/events', async (request, reply) => {
-    const messenger = node.messenger()
+    node.messenger() // NOT_RUNNING before the stream starts, as before
     reply.hijack()
     const raw = reply.raw
     raw.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' })
     raw.write(': distri-vault events\n\n')
     const send = sseWriter(reply)
+    const { events } = node
     const unsubscribe = [
-      messenger.subscribe(message => send('message', message)),
-      messenger.onAnnouncement(announcement => send('announcement', announcement)),
-      node.onPeerChange(change => send('peer', change))
+      events.on('message:received', message => send('message', message)),
+      events.on('announcement:received', announcement => send('announcement', announcement)),
+      events.on('peer:joined', ({ nodeId, at }) => send('peer', { event: 'connect', nodeId, at })),
+      events.on('peer:left', ({ nodeId, at }) => send('peer', { event: 'disconnect', nodeId, at }))
     ]
     const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), HEARTBEAT_MS)
     request.raw.on('close', () => {

@@ -1,12 +1,12 @@
 // /metrics for Prometheus (no token: counts only, nothing about content or names). prom-client is
 // loaded on the first scrape, so a node nobody scrapes does not pay for it in memory.
 import type { FastifyInstance } from 'fastify'
-import type { VaultNode } from '../../node/index.ts'
+import type { NodeServices } from '../services.ts'
 import type { ApiStats } from '../server.ts'
 
 type Registry = import('prom-client').Registry
 
-async function createRegistry (node: VaultNode, stats: ApiStats): Promise<Registry> {
+async function createRegistry (node: NodeServices, stats: ApiStats): Promise<Registry> {
   const client = await import('prom-client')
   const registry = new client.Registry()
   client.collectDefaultMetrics({ register: registry, prefix: 'distri_vault_' })
@@ -18,18 +18,17 @@ async function createRegistry (node: VaultNode, stats: ApiStats): Promise<Regist
     g.set({ state: 'connected' }, peers.filter(p => p.connected).length)
     g.set({ state: 'away' }, peers.filter(p => !p.connected).length)
   })
-  gauge('distri_vault_files', 'Files of this owner', [], (g) => g.set(node.vault.catalog.countFiles()))
-  gauge('distri_vault_files_under_replicated', 'Files below their copy target', [], (g) => g.set(node.countUnderReplicated()))
+  gauge('distri_vault_files', 'Files of this owner', [], (g) => g.set(node.metrics().files))
+  gauge('distri_vault_files_under_replicated', 'Files below their copy target', [], (g) => g.set(node.metrics().underReplicated))
   gauge('distri_vault_stored_bytes', 'Bytes held per owner folder', ['owner'], (g) => {
     g.reset()
-    for (const [owner, bytes] of Object.entries(node.vault.store.usage())) g.set({ owner }, bytes)
+    for (const [owner, bytes] of Object.entries(node.metrics().storedBytes)) g.set({ owner }, bytes)
   })
   gauge('distri_vault_messages_dropped', 'Messages dropped on receipt, by reason', ['reason'], (g) => {
-    const dropped: Record<string, number> = node.networking?.messenger.stats().dropped ?? {}
-    for (const [reason, count] of Object.entries(dropped)) g.set({ reason }, count)
+    for (const [reason, count] of Object.entries(node.metrics().messagesDropped)) g.set({ reason }, count)
   })
   gauge('distri_vault_connections_refused', 'Connections refused at the private-network handshake', [], (g) => {
-    g.set(node.networking?.network.stats().refusedConnections ?? 0)
+    g.set(node.metrics().refusedConnections)
   })
   registry.registerMetric(new client.Counter({
     name: 'distri_vault_download_failures_total',
@@ -49,17 +48,17 @@ async function createRegistry (node: VaultNode, stats: ApiStats): Promise<Regist
     registers: [],
     collect () {
       this.reset()
-      for (const [kind, count] of Object.entries(node.networking?.auditor.faults() ?? {})) this.inc({ kind }, count)
+      for (const [kind, count] of Object.entries(node.metrics().holderFaults)) this.inc({ kind }, count)
     }
   }))
   gauge('distri_vault_block_refusals', 'Block requests this holder refused (or malformed streams), by code', ['code'], (g) => {
-    for (const [code, count] of Object.entries(node.networking?.blockServer.refusals() ?? {})) g.set({ code }, count)
+    for (const [code, count] of Object.entries(node.metrics().blockRefusals)) g.set({ code }, count)
   })
-  gauge('distri_vault_scrub_bad_blobs', 'Damaged blobs the scrub found on this node\'s disk since start', [], (g) => g.set(node.networking?.scrubber.badFound() ?? 0))
+  gauge('distri_vault_scrub_bad_blobs', 'Damaged blobs the scrub found on this node\'s disk since start', [], (g) => g.set(node.metrics().scrubBadBlobs))
   return registry
 }
 
-export function metricsRoutes (app: FastifyInstance, node: VaultNode, stats: ApiStats): void {
+export function metricsRoutes (app: FastifyInstance, node: NodeServices, stats: ApiStats): void {
   let registry: Promise<Registry> | undefined
   app.get('/metrics', async (_request, reply) => {
     registry ??= createRegistry(node, stats)

@@ -1,10 +1,10 @@
 // /api/status and /api/peers: what the node is, who it is connected to, what it holds.
 import type { FastifyInstance } from 'fastify'
-import type { VaultNode } from '../../node/index.ts'
+import type { NodeServices } from '../services.ts'
 import type { RecoverProgress } from '../../replication/index.ts'
 import { replyNdjson, throttled } from '../ndjson.ts'
 
-export function nodeRoutes (app: FastifyInstance, node: VaultNode): void {
+export function nodeRoutes (app: FastifyInstance, node: NodeServices): void {
   app.get('/api/status', async () => node.status())
   app.get('/api/peers', async () => node.peers())
 

@@ -3,10 +3,10 @@
 import { isAbsolute } from 'node:path'
 import type { FastifyInstance } from 'fastify'
 import { z } from 'zod'
-import type { VaultNode } from '../../node/index.ts'
+import type { NodeServices } from '../services.ts'
 import { VaultError } from '../../errors.ts'
 import type { FolderSyncs } from '../../sync/index.ts'
-import { assertLocalClient, parse, parseReplicaQuery, putQuery } from './files.ts'
+import { assertLocalClient, parse, putQuery } from './files.ts'
 
 const addBody = z.object({
   path: z.string().min(1).max(4096).refine((p) => !p.includes('\0'), 'must not contain NUL').refine(isAbsolute, 'must be an absolute path'),
@@ -16,18 +16,19 @@ const addBody = z.object({
 }).strict()
 const nameParams = z.object({ name: z.string().min(1).max(4096) })
 
-function syncsOf (node: VaultNode): FolderSyncs {
-  if (node.syncs === undefined) throw new VaultError('NOT_RUNNING', 'the node is not running')
-  return node.syncs
+function syncsOf (node: NodeServices): FolderSyncs {
+  const syncs = node.syncs()
+  if (syncs === undefined) throw new VaultError('NOT_RUNNING', 'the node is not running')
+  return syncs
 }
 
-export function syncRoutes (app: FastifyInstance, node: VaultNode): void {
+export function syncRoutes (app: FastifyInstance, node: NodeServices): void {
   app.get('/api/sync', async () => syncsOf(node).list())
 
   app.post('/api/sync', async (request, reply) => {
     assertLocalClient(request.socket.remoteAddress, 'a synced folder is read from the node\'s own disk')
     const body = parse(addBody, request.body)
-    const view = await syncsOf(node).add({ dir: body.path, name: body.name, replicas: parseReplicaQuery(body.replicas), takeover: body.takeover })
+    const view = await syncsOf(node).add({ dir: body.path, name: body.name, replicas: body.replicas, takeover: body.takeover })
     return await reply.status(201).send(view)
   })
 

@@ -86,13 +86,15 @@ export function registerStart (program: Command): void {
       if (node.initialized?.phrase !== undefined && flags.json !== true) printPhrase(node.initialized.phrase, process.stderr)
       // The address other machines can dial comes first; loopback only when there is nothing else.
       const addresses = node.status().addresses
+      // Loaded before the ready line: a signal sent as soon as it is seen must find the handlers.
+      const launcherWatch = await import('../../node/launcher-watch.ts')
       const p2p = addresses.find(a => !/^\/ip[46]\/(127\.|::1\/)/.test(a)) ?? addresses[0] ?? ''
       if (flags.json === true) {
         printJson({ event: 'ready', nodeId: node.nodeId, p2p, api: node.apiUrl, dataDir: node.paths.root, ...(node.initialized?.phrase !== undefined ? { phrase: node.initialized.phrase } : {}) })
       } else {
         printLine(`ready ${node.nodeId} p2p=${p2p} api=${node.apiUrl}`)
       }
-      await runUntilStopped(node)
+      await runUntilStopped(node, launcherWatch)
     })
 }
 
@@ -104,8 +106,7 @@ const SAME_REQUEST_MS = 2000
  * arriving within SAME_REQUEST_MS of the first is the same request reaching us twice (a process
  * group signal plus a launcher or npm passing it on); a later one means "now", and exits at once.
  */
-async function runUntilStopped (node: VaultNode): Promise<void> {
-  const { findLaunchers, watchLaunchers } = await import('../../node/launcher-watch.ts')
+async function runUntilStopped (node: VaultNode, { findLaunchers, watchLaunchers }: typeof import('../../node/launcher-watch.ts')): Promise<void> {
   await new Promise<void>((resolve) => {
     let stoppingSince: number | undefined
     const stop = (): void => {

@@ -1,0 +1,91 @@
+// What the HTTP API needs of a node, and nothing more: the vault's file operations, the node's
+// state, the jobs it runs, the messenger, the event bus and a snapshot of counts for /metrics.
+// node/ implements it; the API never sees the node itself (api/ does not import node/).
+import type { EventBus } from '../events/index.ts'
+import type { Vault } from '../files/index.ts'
+import type { Messenger } from '../messaging/index.ts'
+import type { FolderSyncs, SyncView } from '../sync/index.ts'
+import type { AuditSummary, FileHealth, RecoverProgress, ScrubProgress, ScrubResult, ScrubSummary } from '../replication/index.ts'
+
+/** Another node running with this identity, as a peer reported it (node/duplicate-identity.ts). */
+export interface DuplicateIdentity {
+  /** When a peer first told us. */
+  detectedAt: string
+  /** The peer that sees both of us. */
+  reportedBy: string
+  /** Where the other instance connects to that peer from. */
+  addresses: string[]
+}
+
+export interface NodeStatus {
+  nodeId: string
+  addresses: string[]
+  peers: PeerStatus[]
+  files: number
+  storage: Record<string, number>
+  underReplicated: number
+  /** The last scrub of this node's disk (null: none since start). */
+  scrub: ScrubSummary | null
+  /** This owner's audits of its holders since start. */
+  audit: AuditSummary | null
+  /** Restored from the recovery phrase and `recover` has not completed yet (deletions are held). */
+  recoverPending: boolean
+  /** Another node running with this identity, as a peer reported it; null while none is known. */
+  duplicateIdentity: DuplicateIdentity | null
+  /** The folder syncs of this node (sync DIR), stopped ones included. */
+  sync: SyncView[]
+}
+
+/**
+ * A peer: connected (since = when the connection opened) or known and away (since = when it left).
+ * A --peer address never reached has nodeId null; away and configured peers say why the last
+ * dial failed (lastError, lastErrorAt, and a likely cause in `hint`, e.g. a wrong network key).
+ */
+export interface PeerStatus {
+  nodeId: string | null
+  addresses: string[]
+  latencyMs: number | null
+  since: string
+  connected: boolean
+  configured?: boolean
+  lastError?: string
+  lastErrorAt?: string
+  hint?: string
+}
+
+/** Counts for /metrics, read at each scrape. */
+export interface NodeMetrics {
+  files: number
+  underReplicated: number
+  storedBytes: Record<string, number>
+  messagesDropped: Record<string, number>
+  refusedConnections: number
+  holderFaults: Record<string, number>
+  blockRefusals: Record<string, number>
+  scrubBadBlobs: number
+}
+
+/** What the dashboard's traffic meter reads (net/traffic.ts). */
+export interface TrafficSources {
+  connections: Array<{ peer: string, remoteAddr: string, direction: 'inbound' | 'outbound' }>
+  listenPorts: number[]
+}
+
+export interface NodeServices {
+  readonly nodeId: string
+  readonly vault: Vault
+  readonly events: EventBus
+  status: () => NodeStatus
+  peers: () => PeerStatus[]
+  metrics: () => NodeMetrics
+  messenger: () => Messenger
+  /** Node IDs of the peers reachable now (the routing's allPeers). */
+  connectedPeers: () => string[]
+  /** The open connections and the node's listen ports, for the dashboard's traffic meter. */
+  trafficSources: () => TrafficSources
+  /** The folder syncs (sync/); undefined once the node stops. */
+  syncs: () => FolderSyncs | undefined
+  health: (ref: string) => Promise<FileHealth>
+  recover: (onProgress?: (progress: RecoverProgress) => void) => Promise<RecoverProgress & { files: number }>
+  scrub: (onProgress?: (progress: ScrubProgress) => void) => Promise<ScrubResult>
+}

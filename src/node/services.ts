@@ -1,0 +1,176 @@
+// What a running node does for its clients (the API's NodeServices): status, peers, counts for
+// /metrics, recover, scrub, health. Built once every part exists; nothing is set on it afterwards.
+import { rm } from 'node:fs/promises'
+import type { Logger } from 'pino'
+import type { NodeMetrics, NodeServices, NodeStatus, PeerStatus, TrafficSources } from '../api/index.ts'
+import type { EventBus } from '../events/index.ts'
+import type { Vault } from '../files/index.ts'
+import type { Messenger } from '../messaging/index.ts'
+import { nodeIdsOf } from '../net/index.ts'
+import { replication as replicaPolicy } from '../redundancy/index.ts'
+import { fileHealth, recoverBlobs, type FileHealth, type RecoverProgress, type ScrubProgress, type ScrubResult } from '../replication/index.ts'
+import { VaultError } from '../errors.ts'
+import type { DuplicateIdentityCheck } from './duplicate-identity.ts'
+import type { NetworkedParts } from './networking.ts'
+import type { FolderSyncs } from '../sync/index.ts'
+
+/** Restored from the phrase and `recover` has not completed yet: deletions are held (data-dir.ts). */
+export interface RecoveryState {
+  pending: boolean
+  /** The marker file that keeps `pending` across restarts. */
+  readonly markerPath: string
+}
+
+export interface RunningNodeParts {
+  nodeId: string
+  vault: Vault
+  net: NetworkedParts
+  events: EventBus
+  duplicates: DuplicateIdentityCheck
+  recovery: RecoveryState
+  /** Folders kept stored (sync/). */
+  syncs: FolderSyncs
+  log: Logger
+}
+
+export class RunningNode implements NodeServices {
+  readonly nodeId: string
+  readonly vault: Vault
+  readonly events: EventBus
+  private readonly p: RunningNodeParts
+
+  constructor (parts: RunningNodeParts) {
+    this.p = parts
+    this.nodeId = parts.nodeId
+    this.vault = parts.vault
+    this.events = parts.events
+  }
+
+  status (): NodeStatus {
+    const { net } = this.p
+    return {
+      nodeId: this.nodeId,
+      addresses: net.network.addresses(),
+      peers: this.peers(),
+      files: this.vault.catalog.countFiles(),
+      storage: this.vault.store.usage(),
+      underReplicated: this.countUnderReplicated(),
+      scrub: net.scrubber.last(),
+      audit: net.auditor.summary(),
+      recoverPending: this.p.recovery.pending,
+      duplicateIdentity: this.p.duplicates.duplicate() ?? null,
+      sync: this.p.syncs.list()
+    }
+  }
+
+  syncs (): FolderSyncs { return this.p.syncs }
+
+  connectedPeers (): string[] { return nodeIdsOf(this.p.net.routing.allPeers()) }
+
+  trafficSources (): TrafficSources {
+    const { network } = this.p.net
+    return {
+      connections: network.libp2p.getConnections().map(c => ({ peer: c.remotePeer.toString(), remoteAddr: c.remoteAddr.toString(), direction: c.direction })),
+      listenPorts: network.addresses().map(a => Number(/\/tcp\/(\d+)/.exec(a)?.[1] ?? -1))
+    }
+  }
+
+  /** Connected peers first, then the known ones that are away. */
+  peers (): PeerStatus[] {
+    const { network } = this.p.net
+    return [
+      ...network.peers().map(p => ({ ...p, connected: true })),
+      ...network.awayPeers().map(p => ({
+        nodeId: p.nodeId,
+        addresses: p.addresses,
+        latencyMs: null,
+        since: p.awaySince.toISOString(),
+        connected: false,
+        configured: p.configured,
+        ...(p.lastError === undefined ? {} : { lastError: p.lastError, lastErrorAt: p.lastErrorAt?.toISOString(), hint: p.hint })
+      }))
+    ]
+  }
+
+  countUnderReplicated (): number {
+    return this.vault.catalog.countUnderReplicated(replicaPolicy.copiesWanted('all', this.p.net.replication.reachablePeers()))
+  }
+
+  metrics (): NodeMetrics {
+    const { net } = this.p
+    return {
+      files: this.vault.catalog.countFiles(),
+      underReplicated: this.countUnderReplicated(),
+      storedBytes: this.vault.store.usage(),
+      messagesDropped: net.messenger.stats().dropped,
+      refusedConnections: net.network.stats().refusedConnections,
+      holderFaults: net.auditor.faults(),
+      blockRefusals: net.blockServer.refusals(),
+      scrubBadBlobs: net.scrubber.badFound()
+    }
+  }
+
+  messenger (): Messenger {
+    return this.p.net.messenger
+  }
+
+  /** Pulls every blob of this owner back from the peers, then rebuilds the catalog from them. */
+  async recover (onProgress?: (progress: RecoverProgress) => void): Promise<RecoverProgress & { files: number }> {
+    const { net, log, recovery } = this.p
+    const peers = nodeIdsOf(await net.routing.holdersOf(this.nodeId))
+    if (peers.length === 0) throw new VaultError('UNREACHABLE', 'no peer is connected: start the node with --peer HOST:PORT of a node of your network, then run recover again')
+    const result = await recoverBlobs({
+      client: net.client,
+      store: this.vault.store,
+      holders: this.vault.catalog.holders,
+      ownerId: this.nodeId,
+      peers,
+      log: log.child({ sub: 'recover' }),
+      onProgress: (progress) => {
+        this.events.emit('job:progress', { job: 'recover', progress: { ...progress } })
+        onProgress?.(progress)
+      }
+    })
+    const rebuilt = await this.vault.rebuild()
+    this.vault.catalog.refreshAllReplicas()
+    const { unlisted, ...summary } = result
+    log.info({ ...summary, unlisted, files: rebuilt.files, history: rebuilt.history }, 'recovered from peers')
+    // With every peer's folder seen, the history restarts from a checkpoint of what came back, and
+    // what it does not use is garbage: collected here and on the holders. After a partial
+    // recover nothing is collected: a holder that was not seen may keep the rest of the history.
+    if (unlisted === 0 && result.failed === 0) {
+      await this.vault.journal.checkpoint() // first: it absorbs any other history found, then its blobs may go
+      await this.vault.collectOrphans()
+      // The history is known now: the deletions held back since `init --recover` may go (minus
+      // blobs that files use again), and so may the sweep.
+      await rm(recovery.markerPath, { force: true })
+      recovery.pending = false
+      net.replication.schedule(0)
+      void net.replication.sweepHolders()
+    }
+    return { ...summary, files: this.vault.catalog.countFiles() }
+  }
+
+  /** Verifies every blob on this node's disk now, at full speed, and heals what is bad. */
+  async scrub (onProgress?: (progress: ScrubProgress) => void): Promise<ScrubResult> {
+    return await this.p.net.scrubber.run({
+      onProgress: (progress) => {
+        this.events.emit('job:progress', { job: 'scrub', progress: { ...progress } })
+        onProgress?.(progress)
+      }
+    })
+  }
+
+  async health (ref: string): Promise<FileHealth> {
+    const { net } = this.p
+    const record = this.vault.resolve(ref)
+    return await fileHealth({
+      catalog: this.vault.catalog,
+      store: this.vault.store,
+      ownerId: this.nodeId,
+      reachablePeers: nodeIdsOf(net.routing.allPeers()),
+      client: net.client,
+      trusted: (peer, blobId) => net.auditor.trusted(peer, blobId)
+    }, record)
+  }
+}
