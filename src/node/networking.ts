@@ -2,7 +2,7 @@
 // (replicator + repair), joined to the vault. Started after the vault is consistent, stopped first.
 import type { Logger } from 'pino'
 import { deriveKey } from '../crypto/index.ts'
-import { createNetwork, type Network } from '../net/index.ts'
+import { createNetwork, DEFAULT_OVERLAY, DhtRouting, type Network, type OverlayOptions } from '../net/index.ts'
 import { createMessenger, type Messenger } from '../messaging/index.ts'
 import { Auditor, BlockClient, BlockServer, DEFAULT_INBOUND_BUDGET, OwnerReplication, Replicator, Scrubber, type BlockServerOptions } from '../replication/index.ts'
 import { ByteBudget } from '../protocols/index.ts'
@@ -23,8 +23,19 @@ export interface Networking {
   auditor: Auditor
   scrubber: Scrubber
   messenger: Messenger
+  /** Kademlia routing when the node runs the DHT (--dht, --relay, --nat); else undefined. */
+  routing: DhtRouting | undefined
   stop: () => Promise<void>
 }
+
+/** The DHT overlay these flags ask for, or undefined for the LAN mesh. */
+export function overlayOf (config: ResolvedNodeConfig): OverlayOptions | undefined {
+  if (!config.dht && !config.relay && !config.behindNat) return undefined
+  return { ...DEFAULT_OVERLAY, relay: config.relay, behindNat: config.behindNat }
+}
+
+/** Bounded connections with the DHT: it finds whoever it needs, no one keeps everyone. */
+export const DHT_MAX_CONNECTIONS = 48
 
 export async function startNetworking (config: ResolvedNodeConfig, tuning: NodeTuning, identity: Identity, networkKey: Uint8Array, vault: Vault, log: Logger, holdDeletions: () => boolean): Promise<Networking> {
   const network = createNetwork({
@@ -35,7 +46,12 @@ export async function startNetworking (config: ResolvedNodeConfig, tuning: NodeT
     mdns: config.mdns,
     log,
     timing: tuning.networkTiming,
-    limits: config.networkLimits
+    overlay: overlayOf(config),
+    limits: {
+      ...(overlayOf(config) != null ? { maxConnections: DHT_MAX_CONNECTIONS } : {}),
+      ...(config.maxConnections != null ? { maxConnections: config.maxConnections } : {}),
+      ...config.networkLimits
+    }
   })
   await network.start()
   try {
@@ -50,7 +66,9 @@ async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identi
   const livePeers = (): string[] => network.peers().map(p => p.nodeId)
   // The auditor is made below; a holder's report of lost copies can only arrive after start().
   let auditor: Auditor | undefined
-  const blockServer = await startBlockServer(config, identity, network, vault, log, (holder, ids) => auditor?.fault(holder, ids, 'missing') ?? 0)
+  const routing = network.libp2p.services.dht != null ? new DhtRouting({ libp2p: network.libp2p, log: log.child({ sub: 'dht' }) }) : undefined
+  const blockServer = await startBlockServer(config, identity, network, vault, log, (holder, ids) => auditor?.fault(holder, ids, 'missing') ?? 0, routing)
+  routing?.start()
   const client = new BlockClient({ libp2p: network.libp2p, timeoutMs: tuning.blockTimeoutMs })
   const onWrongBytes = (peer: string, owner: string, id: string): void => {
     if (owner === identity.nodeId) auditor?.fault(peer, [id], 'wrong')
@@ -82,7 +100,8 @@ async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identi
   replication.start()
   const messenger = createMessenger({
     network, db: vault.catalog.db, textKey: deriveKey(identity.vaultKey, 'distri-vault/messages/v1', 'texts'), privateKey: identity.privateKey, log,
-    senderRate: { burst: config.messageBurst, perSecond: config.messageRatePerSecond }
+    senderRate: { burst: config.messageBurst, perSecond: config.messageRatePerSecond },
+    broadcast: routing != null ? 'gossip' : 'flood'
   })
   await messenger.start()
   return {
@@ -95,8 +114,10 @@ async function joinVault (config: ResolvedNodeConfig, tuning: NodeTuning, identi
     auditor,
     scrubber,
     messenger,
+    routing,
     stop: async () => {
       await messenger.stop()
+      routing?.stop()
       network.off('peer:connect', onConnect)
       network.off('peer:disconnect', onDisconnect)
       await scrubber.stop()
@@ -128,7 +149,7 @@ function startAuditor (config: ResolvedNodeConfig, tuning: NodeTuning, identity:
 }
 
 /** The holder side, with its disk caps (defaults from the free disk) and its inbound memory budget. */
-async function startBlockServer (config: ResolvedNodeConfig, identity: Identity, network: Network, vault: Vault, log: Logger, onLost: BlockServerOptions['onLost']): Promise<BlockServer> {
+async function startBlockServer (config: ResolvedNodeConfig, identity: Identity, network: Network, vault: Vault, log: Logger, onLost: BlockServerOptions['onLost'], routing?: DhtRouting): Promise<BlockServer> {
   const heldForOthers = Object.entries(vault.store.usage()).reduce((sum, [owner, bytes]) => owner === identity.nodeId ? sum : sum + bytes, 0)
   const caps = await storageCaps(config, config.dataDir, heldForOthers)
   const inboundBudget = new ByteBudget({
@@ -136,7 +157,13 @@ async function startBlockServer (config: ResolvedNodeConfig, identity: Identity,
     perPeerBytes: config.inboundBufferPerPeerBytes ?? DEFAULT_INBOUND_BUDGET.perPeerBytes
   })
   log.info({ ...caps, inboundBufferBytes: inboundBudget.totalBytes, inboundBufferPerPeerBytes: inboundBudget.perPeerBytes }, 'holder limits')
-  const blockServer = new BlockServer({ libp2p: network.libp2p, store: vault.store, log, ...caps, inboundBudget, onLost })
+  // With the DHT, a holder announces each owner it holds blobs of (provideOwner re-announces only
+  // when due), so an owner that lost its disk finds its holders without asking every node.
+  const provide = (owner: string): void => {
+    if (owner !== identity.nodeId) void routing?.provideOwner(owner).catch(() => {})
+  }
+  const blockServer = new BlockServer({ libp2p: network.libp2p, store: vault.store, log, ...caps, inboundBudget, onLost, onStored: owner => provide(owner) })
   await blockServer.start()
+  for (const owner of Object.keys(vault.store.usage())) provide(owner)
   return blockServer
 }

@@ -12,7 +12,7 @@ import { dataPaths, type DataPaths } from './data-dir.ts'
 import { initDataDir, readNetworkKeyFile, type InitResult } from './init.ts'
 import { startNetworking, type Networking } from './networking.ts'
 import { fileHealth, recoverBlobs, type AuditSummary, type FileHealth, type RecoverProgress, type ScrubProgress, type ScrubResult, type ScrubSummary } from '../replication/index.ts'
-import type { NetworkTiming } from '../net/index.ts'
+import type { NetworkTiming, Reachability } from '../net/index.ts'
 import { ANNOUNCEMENT_KINDS, type Messenger } from '../messaging/index.ts'
 import { VaultError } from '../errors.ts'
 import { nodeConfigSchema, type NodeConfig, type ResolvedNodeConfig } from './config.ts'
@@ -35,6 +35,8 @@ export interface NodeStatus {
   recoverPending: boolean
   /** Another node running with this identity, as a peer reported it; null while none is known. */
   duplicateIdentity: DuplicateIdentity | null
+  /** How other nodes reach this one: 'public', 'relayed' (behind NAT, through a relay) or 'unreachable'. */
+  reachability: Reachability
 }
 
 /** For programs embedding a node, and tests: a logger, and faster timers than a real network wants. */
@@ -165,7 +167,8 @@ export class VaultNode {
       scrub: this.networking?.scrubber.last() ?? null,
       audit: this.networking?.auditor.summary() ?? null,
       recoverPending: this.recoverPending,
-      duplicateIdentity: this.duplicates?.duplicate() ?? null
+      duplicateIdentity: this.duplicates?.duplicate() ?? null,
+      reachability: this.networking?.network.reachability() ?? 'unreachable'
     }
   }
 
