@@ -18,6 +18,8 @@ export interface ConnectionTrimmerOptions {
   maxConnections: number
   /** How often the bound is checked besides on each new connection. */
   intervalMs?: number
+  /** A connection this young is left alone: it was just opened for a reason (a fetch, a lookup). */
+  graceMs?: number
 }
 
 export class ConnectionTrimmer {
@@ -47,7 +49,7 @@ export class ConnectionTrimmer {
     // After the burst of a join: let identify and the DHT use the new connection first.
     if (this.pending) return
     this.pending = true
-    setTimeout(() => { this.pending = false; void this.trim() }, 1_000).unref()
+    setTimeout(() => { this.pending = false; void this.trim() }, 2_000).unref()
   }
 
   async trim (): Promise<void> {
@@ -58,7 +60,8 @@ export class ConnectionTrimmer {
       const connections = libp2p.getConnections()
       const excess = connections.length - maxConnections
       if (excess <= 0) return
-      const candidates = await this.rank(connections.filter(idle))
+      const settled = Date.now() - (this.options.graceMs ?? 30_000)
+      const candidates = await this.rank(connections.filter(c => idle(c) && c.timeline.open < settled))
       const victims = candidates.slice(0, excess)
       await Promise.all(victims.map(async c => await c.close().catch(() => c.abort(new Error('trimmed')))))
       this.closed += victims.length
@@ -84,5 +87,6 @@ export class ConnectionTrimmer {
 }
 
 function idle (connection: Connection): boolean {
-  return connection.status === 'open' && connection.streams.every(s => s.protocol == null || IDLE_PROTOCOLS.some(p => p.test(s.protocol!)))
+  // A stream still negotiating (no protocol yet) is work about to start.
+  return connection.status === 'open' && connection.streams.every(s => s.protocol != null && IDLE_PROTOCOLS.some(p => p.test(s.protocol!)))
 }

@@ -24,9 +24,11 @@ export interface OverlayOptions {
   behindNat: boolean
   /** Reservations a relay keeps at once. */
   maxRelayReservations: number
+  /** Past maxConnections, idle connections older than this are closed (connection-trimmer.ts). */
+  connectionGraceMs: number
 }
 
-export const DEFAULT_OVERLAY: OverlayOptions = { relay: false, behindNat: false, maxRelayReservations: 64 }
+export const DEFAULT_OVERLAY: OverlayOptions = { relay: false, behindNat: false, maxRelayReservations: 64, connectionGraceMs: 30_000 }
 
 export type OverlayServices = {
   dht: KadDHT

@@ -69,7 +69,7 @@ test('closestPeers returns the peers nearest to a key by XOR distance', async (t
 
 test('with the DHT a node keeps at most --max-connections connections', async (t) => {
   const h = new Harness(t)
-  const nodes = await dhtNetwork(h, 14, { limits: { maxConnections: 5 } })
+  const nodes = await dhtNetwork(h, 14, { limits: { maxConnections: 5 }, overlay: { ...OVERLAY, connectionGraceMs: 2_000 } })
   await waitFor('routing tables', async () => (await Promise.all(nodes.map(routingTableSize))).every(n => n >= 2), { timeoutMs: 30_000 })
     .catch(async err => { throw new Error(`${(err as Error).message}: rt ${(await Promise.all(nodes.map(routingTableSize))).join(' ')} conns ${nodes.map(n => n.network.libp2p.getConnections().length).join(' ')}`) })
   // The DHT's self-queries dial peers; the connection manager prunes back down to the bound.
