@@ -126,17 +126,27 @@ export default async function scaleSection (ctx: BenchContext): Promise<Record<s
     for (const [src, dst] of pairs) m.set(src.child, [...(m.get(src.child) ?? []), [src.local, dst.id]])
     return m
   }
+  // Done when every node has found and pinged a random other (as a source) and been found and
+  // pinged by one (as a target), over as many rounds as that takes.
   let rounds = 0
   let routeTimes: number[] = []
-  const routeAllMs = await until('every node to route to another', 300_000, async () => {
+  let lastRoundOk = 0
+  const sourcesOk = new Set<NodeRef>()
+  const targetsOk = new Set<NodeRef>()
+  const errors = new Map<string, number>()
+  const routeAllMs = await until('every node to route to another and be routed to', 600_000, async () => {
     rounds++
     const targetsOf = shuffle(nodes)
     const pairs: Array<[NodeRef, NodeRef]> = nodes.map((n, i) => [n, targetsOf[i] === n ? targetsOf[(i + 1) % nodes.length] : targetsOf[i]])
-    const results = await Promise.all([...byChild(pairs)].map(async ([child, p]) => await child.call<number[]>('route', { pairs: p })))
-    const flat = results.flat()
-    routeTimes = flat.filter(ms => ms >= 0)
-    ctx.log(`scale: routing round ${rounds}: ${routeTimes.length}/${flat.length} found and pinged`)
-    return routeTimes.length === flat.length
+    const grouped = [...byChild(pairs)]
+    const results = await Promise.all(grouped.map(async ([child, p]) => await child.call<Array<number | string>>('route', { pairs: p })))
+    const ordered = grouped.flatMap(([child, p], g) => p.map(([local, target], k) => ({ src: nodes[child.hosted[local]], dst: nodes.find(n => n.id === target)!, r: results[g][k] })))
+    for (const { src, dst, r } of ordered) {
+      if (typeof r === 'number') { sourcesOk.add(src); targetsOk.add(dst); routeTimes.push(r) } else errors.set(r.split(':')[0], (errors.get(r.split(':')[0]) ?? 0) + 1)
+    }
+    lastRoundOk = ordered.filter(o => typeof o.r === 'number').length / ordered.length
+    ctx.log(`scale: routing round ${rounds}: ${Math.round(lastRoundOk * 100)}% found and pinged; ${sourcesOk.size} sources and ${targetsOk.size} targets done; errors ${JSON.stringify(Object.fromEntries(errors))}`)
+    return sourcesOk.size === nodes.length && targetsOk.size === nodes.length
   }) + allStartedMs
 
   const stats = async (): Promise<{ rss: number[], nodes: Array<{ id: string, running: boolean, connections: number, routingTable: number, mesh: number, wireCopies: number }> }> => {
@@ -202,6 +212,7 @@ export default async function scaleSection (ctx: BenchContext): Promise<Record<s
     startAllMs: allStartedMs,
     routeAllMs,
     routeRounds: rounds,
+    routeLastRoundOk: Math.round(lastRoundOk * 100) / 100,
     routeP50Ms: median(routeTimes),
     connectionsMax: Math.max(...conns),
     connectionsMedian: median(conns),

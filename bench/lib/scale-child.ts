@@ -110,8 +110,8 @@ const handlers: Record<string, (msg: any) => Promise<unknown>> = {
         await nodes[i].network.libp2p.peerRouting.findPeer(peerIdFromString(target), { signal: AbortSignal.timeout(20_000) })
         await nodes[i].network.libp2p.services.ping.ping(peerIdFromString(target), { signal: AbortSignal.timeout(10_000) })
         return Date.now() - started
-      } catch {
-        return -1
+      } catch (err) {
+        return `${(err as Error).name}: ${(err as Error).message.slice(0, 80)}`
       }
     }))
     return results

@@ -179,6 +179,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     libp2p.addEventListener('peer:disconnect', this.onDisconnect)
     libp2p.addEventListener('peer:identify', this.onIdentify)
     libp2p.addEventListener('peer:discovery', this.onDiscovery)
+    libp2p.addEventListener('self:peer:update', this.onSelfUpdate)
     await exchange?.start()
     latency.start()
     keeper.start(this.bootstrapAddrs)
@@ -202,6 +203,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     libp2p.removeEventListener('peer:connect', this.onConnect)
     libp2p.removeEventListener('peer:identify', this.onIdentify)
     libp2p.removeEventListener('peer:discovery', this.onDiscovery)
+    libp2p.removeEventListener('self:peer:update', this.onSelfUpdate)
     await libp2p.stop()
     libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
     for (const nodeId of this.peerTable.ids()) this.peerTable.remove(nodeId)
@@ -288,6 +290,24 @@ export class Network extends EventEmitter<NetworkEvents> {
     // With the DHT every member is "discovered" sooner or later: dialling them all is the mesh.
     if (this.options.overlay != null) return
     this.running?.keeper.consider(nodeId, evt.detail.multiaddrs.filter(isDialableTcp).map(ma => withPeerId(ma, nodeId)))
+  }
+
+  /** Behind NAT we start as a DHT client; once a relay gives us an address others can dial, we
+   * answer DHT queries too (in a private network a relayed member is a reachable member), and
+   * fall back to client when the reservation is gone. */
+  private readonly onSelfUpdate = (): void => {
+    const libp2p = this.running?.libp2p
+    const dht = libp2p?.services.dht
+    if (this.options.overlay?.behindNat !== true || dht == null) return
+    const mode = this.reachability() === 'relayed' ? 'server' : 'client'
+    if (dht.getMode() !== mode) {
+      this.log.info({ mode }, 'DHT mode follows reachability')
+      void dht.setMode(mode)
+        // A new server looks itself up at once: the answer fills its table and connects it to
+        // its neighbours (relayed ones too) instead of waiting for the periodic self-query.
+        .then(async () => { if (mode === 'server') for await (const _ of dht.getClosestPeers(libp2p!.peerId.toMultihash().bytes)) ; })
+        .catch(err => this.log.warn({ err: (err as Error).message }, 'could not switch the DHT mode'))
+    }
   }
 
   /** A listener that throws must not break libp2p's event dispatch. */
