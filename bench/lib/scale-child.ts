@@ -40,7 +40,9 @@ async function startNode (bootstrap: string[], maxConnections: number, privateKe
     privateKey, networkKey, listen: '127.0.0.1:0', bootstrap, mdns: false, log,
     overlay: { ...DEFAULT_OVERLAY },
     // Every node shares one IP here: the per-IP handshake queue must not turn members away.
-    limits: { maxConnections, queuedHandshakesPerHost: 4096, handshakesPerHost: 64, maxPendingInbound: 512 }
+    // On a shared 2-core machine a process hosting 50 nodes gets a sliver of a core: handshakes
+    // need far longer than the 5 s a real node allows.
+    limits: { maxConnections, queuedHandshakesPerHost: 4096, handshakesPerHost: 64, maxPendingInbound: 512, handshakeTimeoutMs: 30_000 }
   })
   await network.start()
   const routing = new DhtRouting({ libp2p: network.libp2p, log, queryTimeoutMs: 30_000, retryProvideMs: 2_000 })
@@ -96,7 +98,13 @@ const handlers: Record<string, (msg: any) => Promise<unknown>> = {
   async start (msg) {
     networkKey = Buffer.from(msg.networkKey, 'hex')
     const out = []
-    for (let i = 0; i < msg.count; i++) out.push(await startNode(msg.bootstrap, msg.maxConnections, msg.privateKeys?.[i]))
+    for (let i = 0; i < msg.count; i++) {
+      out.push(await startNode(msg.bootstrap, msg.maxConnections, msg.privateKeys?.[i]))
+      // One join at a time per process: the next starts once this one reached the bootstrap.
+      const joined = nodes[nodes.length - 1]
+      const deadline = Date.now() + 60_000
+      while (msg.bootstrap.length > 0 && joined.network.peers().length === 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
+    }
     return out
   },
   async exportKey (msg) {

@@ -48,7 +48,7 @@ test('two nodes behind their own NATs store, fetch and message each other throug
     const ready = await waitFor(`${name} to be ready`, () => {
       const line = stdout.split('\n').find(l => l.includes('"event":"ready"'))
       return line == null ? undefined : JSON.parse(line) as { nodeId: string }
-    }, 30_000).catch(err => { throw new Error(`${(err as Error).message}\n${stderr}`) })
+    }, 120_000).catch(err => { throw new Error(`${(err as Error).message}\n${stderr}`) })
     return { host, dir, nodeId: ready.nodeId, stderr: () => stderr }
   }
   const status = async (node: LabNode): Promise<{ reachability: string, peers: Array<{ nodeId: string, connected: boolean, path?: string }> }> =>
