@@ -13,9 +13,11 @@ import { join } from 'node:path'
 import { CLI, waitFor } from '../helpers/cli.ts'
 import { labUnavailable, NetLab, type LabHost } from '../helpers/netlab.ts'
 
+const step = (what: string): void => { process.stderr.write(`nat.test.ts: ${new Date().toISOString()} ${what}\n`) }
+
 interface LabNode { host: LabHost, dir: string, nodeId: string, stderr: () => string }
 
-test('two nodes behind their own NATs store, fetch and message each other through a relay', { timeout: 240_000 }, async (t) => {
+test('two nodes behind their own NATs store, fetch and message each other through a relay', { timeout: 600_000 }, async (t) => {
   const why = await labUnavailable()
   if (why != null) {
     process.stderr.write(`\n*** SKIPPED nat.test.ts: the network lab ${why} ***\n\n`)
@@ -54,21 +56,26 @@ test('two nodes behind their own NATs store, fetch and message each other throug
   const status = async (node: LabNode): Promise<{ reachability: string, peers: Array<{ nodeId: string, connected: boolean, path?: string }> }> =>
     JSON.parse(await cli(node.host, ['status', '--data', node.dir, '--json']))
 
+  step('lab ready; starting the relay')
   const relay = await start('relay', relayHost, ['--relay'])
+  step('relay ready; starting a and b behind their NATs')
   const keyFile = join(root, 'relay', 'network.key')
   const peer = `${relayHost.ip}:7000`
   const a = await start('a', homeA.host, ['--nat', '--peer', peer], keyFile)
   const b = await start('b', homeB.host, ['--nat', '--peer', peer], keyFile)
 
+  step('a and b ready')
   // Each NAT'd node holds a relay reservation, then finds the other through the DHT.
   for (const node of [a, b]) {
     await waitFor(`${node.host.ns} to be reachable through the relay`, async () => (await status(node)).reachability === 'relayed', 60_000, 500)
   }
+  step('a and b relayed')
   await waitFor('a and b to be connected to each other', async () => {
     const [sa, sb] = await Promise.all([status(a), status(b)])
     return sa.peers.some(p => p.nodeId === b.nodeId && p.connected) && sb.peers.some(p => p.nodeId === a.nodeId && p.connected)
   }, 90_000, 1_000).catch(err => { throw new Error(`${(err as Error).message}\n--- a ---\n${a.stderr().slice(-3000)}\n--- b ---\n${b.stderr().slice(-3000)}`) })
 
+  step('a and b connected')
   // a puts: three copies in all, one of them on b behind its NAT.
   const bytes = randomBytes(300 * 1024)
   const file = join(root, 'photo.bin')
@@ -79,6 +86,7 @@ test('two nodes behind their own NATs store, fetch and message each other throug
     return (usage.storage[a.nodeId] ?? 0) > 0
   }, 60_000, 1_000)
 
+  step('a copy on b')
   // b reads it by capability, and a message crosses both NATs.
   const cap = (await cli(a.host, ['share', put.id, '--data', a.dir])).trim()
   const out = join(root, 'got.bin')
