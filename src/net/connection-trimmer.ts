@@ -75,7 +75,9 @@ export class ConnectionTrimmer {
   private async rank (connections: Connection[]): Promise<Connection[]> {
     const valued = await Promise.all(connections.map(async connection => {
       const tags = await this.options.libp2p.peerStore.get(connection.remotePeer).then(p => p.tags, () => new Map<string, { value: number }>())
-      const keepAlive = [...tags.keys()].some(name => name.startsWith('keep-alive'))
+      // kad-dht marks its k closest peers keep-alive too (20 of them, above a small bound): those
+      // are only ranked last, by their tag value; other keep-alives (our relay) are never closed.
+      const keepAlive = [...tags.keys()].some(name => name.startsWith('keep-alive') && name !== 'keep-alive-kad-dht')
       const value = [...tags.values()].reduce((sum, tag) => sum + tag.value, 0)
       return { connection, keepAlive, value }
     }))

@@ -43,14 +43,14 @@ test('an owner finds every holder of its folder through the DHT, without peer ex
   const holders = [nodes[2], nodes[5], nodes[7]]
   for (const holder of holders) {
     const r = routing(h, holder)
-    await waitFor(`${holder.name}'s provider record to reach a DHT server`, async () => (await r.provideOwner(owner)) > 0, { timeoutMs: 20_000, intervalMs: 300 })
+    await waitFor(`${holder.name}'s provider record to reach a DHT server`, async () => (await r.provideOwner(owner)) > 0, { timeoutMs: 60_000, intervalMs: 300 })
   }
   const seeker = routing(h, nodes[9])
   let found: string[] = []
   await waitFor('the owner to find its three holders', async () => {
     found = (await seeker.holdersOf(owner)).map(String).sort()
     return found.length === 3
-  }, { timeoutMs: 20_000, intervalMs: 300 })
+  }, { timeoutMs: 60_000, intervalMs: 300 })
   assert.deepEqual(found, holders.map(n => n.nodeId).sort())
   assert.ok(seeker.lastQuery.contacted < nodes.length, `asked ${seeker.lastQuery.contacted} nodes, fewer than all ${nodes.length}`)
   assert.equal(nodes.reduce((sum, n) => sum + n.network.stats().peerExchanges, 0), 0, 'no peer exchange beside the DHT')
