@@ -34,6 +34,8 @@ export interface NodeStatus {
   duplicateIdentity: DuplicateIdentity | null
   /** The folder syncs of this node (sync DIR), stopped ones included. */
   sync: SyncView[]
+  /** How other nodes reach this one: 'public', 'relayed' (behind NAT, through a relay) or 'unreachable'. */
+  reachability: 'public' | 'relayed' | 'unreachable'
 }
 
 /**

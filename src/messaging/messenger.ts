@@ -17,6 +17,7 @@ import {
 import { DeliveryQueues } from './delivery-queues.ts'
 import { DirectMessages } from './direct-messages.ts'
 import { Flood } from './flood.ts'
+import { GossipBroadcast } from './gossip.ts'
 import { MessageStore, type Message } from './message-store.ts'
 import { Outbox } from './outbox.ts'
 import { SeenSet } from './seen-set.ts'
@@ -68,6 +69,16 @@ export interface MessengerOptions {
   senderRate?: SenderRateOptions
   /** Where received messages and announcements are published (the node's bus; default: one of its own). */
   events?: EventBus
+  /** How messages to all and announcements travel: flooded over every connection (the LAN mesh,
+   * default) or over gossipsub (needs the network's overlay: --dht). */
+  broadcast?: 'flood' | 'gossip'
+}
+
+/** Flood and gossip both do this. */
+interface Broadcaster {
+  start: () => Promise<void>
+  stop: () => Promise<void>
+  publish: (frame: FloodFrame) => Promise<number>
 }
 
 export interface SendResult { id: string, to: string, at: string, delivered: boolean }
@@ -85,7 +96,7 @@ export class Messenger {
   private readonly store: MessageStore
   private readonly counters: MessengerStats = emptyStats()
   private readonly events: EventBus
-  private running: { direct: DirectMessages, flood: Flood, outbox: Outbox, queues: DeliveryQueues[] } | undefined
+  private running: { direct: DirectMessages, flood: Broadcaster, outbox: Outbox, queues: DeliveryQueues[] } | undefined
 
   constructor (options: MessengerOptions) {
     this.options = options
@@ -109,15 +120,18 @@ export class Messenger {
       network, log: this.log, queues: directQueues, stats: this.counters, timeoutMs: this.timing.deliveryTimeoutMs, rate: messageRate,
       onMessage: envelope => this.accept(envelope)
     })
-    const flood = new Flood({
-      network, log: this.log, queues: floodQueues, stats: this.counters, timeoutMs: this.timing.deliveryTimeoutMs,
+    const broadcastOptions = {
+      network, log: this.log, stats: this.counters,
       seen: new SeenSet(10_000, 2 * this.timing.floodMaxAgeMs),
       maxAgeMs: this.timing.floodMaxAgeMs,
       messageRate,
       announcementRate: new SenderRateLimiter(senderRate),
-      onMessage: envelope => this.accept(envelope),
-      onAnnouncement: envelope => this.events.emit('announcement:received', toAnnouncement(envelope))
-    })
+      onMessage: (envelope: MessageEnvelope) => this.accept(envelope),
+      onAnnouncement: (envelope: AnnouncementEnvelope) => this.events.emit('announcement:received', toAnnouncement(envelope))
+    }
+    const flood: Broadcaster = this.options.broadcast === 'gossip'
+      ? new GossipBroadcast(broadcastOptions)
+      : new Flood({ ...broadcastOptions, queues: floodQueues, timeoutMs: this.timing.deliveryTimeoutMs })
     const outbox = new Outbox({ network, log: this.log, store: this.store, direct, retryMaxMs: this.timing.outboxRetryMaxMs })
     await direct.start()
     await flood.start()

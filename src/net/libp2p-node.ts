@@ -2,7 +2,7 @@
 // and ping, mDNS on request, and the limits that keep a flood of connections or streams from
 // exhausting the node.
 
-import { createLibp2p, type Libp2p } from 'libp2p'
+import { createLibp2p, type Libp2p, type ServiceFactoryMap } from 'libp2p'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -16,12 +16,13 @@ import { privateNetwork } from './private-network.ts'
 import type { RefusalReporter } from './refusals.ts'
 import { InboundGuard } from './inbound-guard.ts'
 import { networkKeySecret } from './swarm-key.ts'
+import { overlayDiscovery, overlayServices, overlayTransport, type OverlayOptions, type OverlayServices } from './overlay-services.ts'
 
 // A type alias, not an interface: libp2p's ServiceMap needs the implicit index signature.
 export type NetworkServices = {
   identify: Identify
   ping: Ping
-}
+} & Partial<OverlayServices>
 
 export type NetworkLibp2p = Libp2p<NetworkServices>
 
@@ -74,6 +75,10 @@ export interface Libp2pNodeOptions {
   logger: ComponentLogger
   refusals: RefusalReporter
   guard: InboundGuard
+  /** DHT, gossipsub, relay, hole punching (overlay-services.ts); absent: the LAN mesh only. */
+  overlay?: OverlayOptions
+  /** Bootstrap addresses, for libp2p's bootstrap discovery when `overlay` is on. */
+  bootstrap?: Multiaddr[]
 }
 
 /** The inbound guard for these limits. */
@@ -93,11 +98,19 @@ export function createInboundGuard (limits: NetworkLimits): InboundGuard {
 export async function createLibp2pNode (options: Libp2pNodeOptions): Promise<NetworkLibp2p> {
   const { limits, refusals } = options
   const protector = privateNetwork({ key: networkKeySecret(options.networkKey), timeoutMs: limits.handshakeTimeoutMs })
+  const { overlay } = options
+  const listen = [options.listen.toString()]
+  // Behind NAT, also listen through a relay: peers reach us at <relay>/p2p-circuit/p2p/<us>.
+  if (overlay?.behindNat === true) listen.push('/p2p-circuit')
+  const discovery = [
+    ...(options.mdns ? [mdns()] : []),
+    ...(overlay != null ? overlayDiscovery(options.bootstrap ?? []) : [])
+  ]
   return await createLibp2p<NetworkServices>({
     privateKey: options.privateKey,
     logger: options.logger,
-    addresses: { listen: [options.listen.toString()] },
-    transports: [tcp({
+    addresses: { listen },
+    transports: [...(overlay != null ? [overlayTransport()] : []), tcp({
       // Sockets, not upgraded connections: leaves room for handshakes in flight above maxConnections.
       maxConnections: limits.maxConnections + limits.maxPendingInbound,
       inboundSocketInactivityTimeout: 60_000,
@@ -111,11 +124,12 @@ export async function createLibp2pNode (options: Libp2pNodeOptions): Promise<Net
       maxOutboundStreams: limits.maxStreamsPerConnection,
       streamOptions: { maxStreamWindowSize: limits.maxStreamWindowBytes }
     })],
-    peerDiscovery: options.mdns ? [mdns()] : [],
+    peerDiscovery: discovery,
     services: {
       identify: identify(),
-      ping: ping({ timeout: 5_000 })
-    },
+      ping: ping({ timeout: 5_000 }),
+      ...(overlay != null ? overlayServices(overlay) : {})
+    } as ServiceFactoryMap<NetworkServices>,
     connectionManager: {
       maxConnections: limits.maxConnections,
       inboundConnectionThreshold: limits.inboundConnectionsPerHostPerSecond,

@@ -3,7 +3,7 @@
 // Other subsystems register their protocols on `network.libp2p` and listen to its events.
 
 import { EventEmitter } from 'node:events'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { IdentifyResult, PeerId, PeerInfo as Libp2pPeerInfo, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
@@ -16,8 +16,10 @@ import type { InboundGuard } from './inbound-guard.ts'
 import { LatencyProbe } from './latency.ts'
 import { PeerExchange } from './peer-exchange.ts'
 import { PeerKeeper, type AwayPeer } from './peer-keeper.ts'
-import { PeerTable, type PeerInfo } from './peer-table.ts'
+import { PeerTable, type PeerInfo, type PeerPath } from './peer-table.ts'
 import { RefusalReporter, type Refusal } from './refusals.ts'
+import type { OverlayOptions } from './overlay-services.ts'
+import { ConnectionTrimmer } from './connection-trimmer.ts'
 
 export interface NetworkTiming {
   /** First redial of a dropped peer or bootstrap address; doubles per failure… */
@@ -54,6 +56,9 @@ export interface NetworkOptions {
   peerExchange?: boolean
   timing?: Partial<NetworkTiming>
   limits?: Partial<NetworkLimits>
+  /** Beyond one LAN (issue 16): kad-dht, gossipsub, relay, hole punching. Peer exchange is off
+   * then, and peers found by the DHT are not all dialled: libp2p keeps `maxConnections`. */
+  overlay?: OverlayOptions
 }
 
 export interface NetworkStats {
@@ -86,6 +91,7 @@ interface Running {
   keeper: PeerKeeper
   exchange: PeerExchange | undefined
   latency: LatencyProbe
+  trimmer: ConnectionTrimmer | undefined
 }
 
 export class Network extends EventEmitter<NetworkEvents> {
@@ -143,7 +149,9 @@ export class Network extends EventEmitter<NetworkEvents> {
         mdns: this.options.mdns,
         limits: this.limits,
         logger,
-        refusals
+        refusals,
+        overlay: this.options.overlay,
+        bootstrap: this.bootstrapAddrs
       })
     } catch (err) {
       // libp2p wraps the socket error with a multi-line explanation and a stack: keep the one fact.
@@ -157,17 +165,21 @@ export class Network extends EventEmitter<NetworkEvents> {
       redialInitialMs: this.timing.redialInitialMs,
       redialMaxMs: this.timing.redialMaxMs,
       maxAttemptsUnproven: 3,
-      maxKnownPeers: this.limits.maxConnections * 2
+      maxKnownPeers: this.limits.maxConnections * 2,
+      bootstrapOnly: this.options.overlay != null
     })
-    const exchange = this.options.peerExchange === false
+    const exchange = this.options.peerExchange === false || this.options.overlay != null
       ? undefined
       : new PeerExchange({ libp2p, log: this.log, peers: this.peerTable, keeper, announceDelayMs: this.timing.peerExchangeDelayMs, timeoutMs: this.timing.requestTimeoutMs })
     const latency = new LatencyProbe({ libp2p, log: this.log, peers: this.peerTable, intervalMs: this.timing.pingIntervalMs, timeoutMs: this.timing.requestTimeoutMs, maxFailures: 3 })
-    this.running = { libp2p, refusals, guard, keeper, exchange, latency }
+    const trimmer = this.options.overlay != null ? new ConnectionTrimmer({ libp2p, log: this.log, maxConnections: this.limits.maxConnections, graceMs: this.options.overlay.connectionGraceMs }) : undefined
+    this.running = { libp2p, refusals, guard, keeper, exchange, latency, trimmer }
+    trimmer?.start()
     libp2p.addEventListener('peer:connect', this.onConnect)
     libp2p.addEventListener('peer:disconnect', this.onDisconnect)
     libp2p.addEventListener('peer:identify', this.onIdentify)
     libp2p.addEventListener('peer:discovery', this.onDiscovery)
+    libp2p.addEventListener('self:peer:update', this.onSelfUpdate)
     await exchange?.start()
     latency.start()
     keeper.start(this.bootstrapAddrs)
@@ -185,11 +197,13 @@ export class Network extends EventEmitter<NetworkEvents> {
     running.keeper.stop()
     running.exchange?.stop()
     running.latency.stop()
+    running.trimmer?.stop()
     running.guard.stop()
     const { libp2p } = running
     libp2p.removeEventListener('peer:connect', this.onConnect)
     libp2p.removeEventListener('peer:identify', this.onIdentify)
     libp2p.removeEventListener('peer:discovery', this.onDiscovery)
+    libp2p.removeEventListener('self:peer:update', this.onSelfUpdate)
     await libp2p.stop()
     libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
     for (const nodeId of this.peerTable.ids()) this.peerTable.remove(nodeId)
@@ -202,7 +216,18 @@ export class Network extends EventEmitter<NetworkEvents> {
   }
 
   peers (): PeerInfo[] {
-    return this.peerTable.list()
+    const libp2p = this.running?.libp2p
+    if (libp2p == null) return this.peerTable.list()
+    return this.peerTable.list().map(peer => ({ ...peer, path: connectionPath(libp2p, peer.nodeId) }))
+  }
+
+  /** How others reach this node: 'public' (a direct address), 'relayed' (behind NAT, through a
+   * relay reservation), 'unreachable' (behind NAT with no relay yet). */
+  reachability (): Reachability {
+    const running = this.running
+    if (running == null) return 'unreachable'
+    if (this.options.overlay?.behindNat !== true) return 'public'
+    return running.libp2p.getMultiaddrs().some(isCircuit) ? 'relayed' : 'unreachable'
   }
 
   /** Known peers that are not connected now (redialled with back-off). */
@@ -246,6 +271,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     if (!this.peerTable.has(nodeId)) return
     this.peerTable.remove(nodeId)
     this.running?.keeper.disconnected(nodeId)
+    if (this.options.overlay != null && this.peerTable.size === 0) this.running?.keeper.isolated()
     this.counters.disconnects++
     this.log.info({ peer: nodeId }, 'peer disconnected')
     this.emitSafely('peer:disconnect', nodeId)
@@ -261,7 +287,27 @@ export class Network extends EventEmitter<NetworkEvents> {
   private readonly onDiscovery = (evt: CustomEvent<Libp2pPeerInfo>): void => {
     const nodeId = evt.detail.id.toString()
     if (nodeId === this.nodeId) return
+    // With the DHT every member is "discovered" sooner or later: dialling them all is the mesh.
+    if (this.options.overlay != null) return
     this.running?.keeper.consider(nodeId, evt.detail.multiaddrs.filter(isDialableTcp).map(ma => withPeerId(ma, nodeId)))
+  }
+
+  /** Behind NAT we start as a DHT client; once a relay gives us an address others can dial, we
+   * answer DHT queries too (in a private network a relayed member is a reachable member), and
+   * fall back to client when the reservation is gone. */
+  private readonly onSelfUpdate = (): void => {
+    const libp2p = this.running?.libp2p
+    const dht = libp2p?.services.dht
+    if (this.options.overlay?.behindNat !== true || dht == null) return
+    const mode = this.reachability() === 'relayed' ? 'server' : 'client'
+    if (dht.getMode() !== mode) {
+      this.log.info({ mode }, 'DHT mode follows reachability')
+      void dht.setMode(mode)
+        // A new server looks itself up at once: the answer fills its table and connects it to
+        // its neighbours (relayed ones too) instead of waiting for the periodic self-query.
+        .then(async () => { if (mode === 'server') for await (const _ of dht.getClosestPeers(libp2p!.peerId.toMultihash().bytes)) ; })
+        .catch(err => this.log.warn({ err: (err as Error).message }, 'could not switch the DHT mode'))
+    }
   }
 
   /** A listener that throws must not break libp2p's event dispatch. */
@@ -272,6 +318,19 @@ export class Network extends EventEmitter<NetworkEvents> {
       this.log.error({ event, err: (err as Error).message }, 'network event listener failed')
     }
   }
+}
+
+export type Reachability = 'public' | 'relayed' | 'unreachable'
+
+/** 'direct' when any open connection to the peer is a plain one (also after a hole punch), else
+ * 'relayed' when we reach it only through a relay. */
+function connectionPath (libp2p: NetworkLibp2p, nodeId: string): PeerPath {
+  const open = libp2p.getConnections(peerIdFromString(nodeId)).filter(c => c.status === 'open')
+  return open.length > 0 && open.every(c => isCircuit(c.remoteAddr)) ? 'relayed' : 'direct'
+}
+
+function isCircuit (ma: Multiaddr): boolean {
+  return ma.getComponents().some(c => c.name === 'p2p-circuit')
 }
 
 function parseListenAddr (listen: string): Multiaddr {

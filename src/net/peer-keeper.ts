@@ -20,6 +20,9 @@ export interface PeerKeeperOptions {
   maxAttemptsUnproven: number
   /** Known peers kept for redial; past this, the one disconnected longest is forgotten. */
   maxKnownPeers: number
+  /** With the DHT (issue 16): keep only the --peer addresses, and redial them only when the node
+   * has no connection left; the DHT and libp2p's connection manager choose the other peers. */
+  bootstrapOnly?: boolean
 }
 
 /** A peer we want and have not got: away since `awaySince`, or a configured address never reached. */
@@ -99,6 +102,7 @@ export class PeerKeeper {
   }
 
   connected (peerId: string, configured = false): void {
+    if (this.options.bootstrapOnly === true && !configured && !this.targets.has(peerId)) return
     const target = this.targets.get(peerId) ?? this.target(peerId, peerId)
     target.proven = true
     target.configured ||= configured
@@ -113,7 +117,13 @@ export class PeerKeeper {
     const target = this.targets.get(peerId)
     if (!this.running || target == null) return
     target.disconnectedAt = Date.now()
+    if (this.options.bootstrapOnly === true && this.options.libp2p.getConnections().length > 0) return
     this.schedule(target, target.backoff.nextDelayMs())
+  }
+
+  /** No connection left (bootstrapOnly): dial the bootstrap addresses again. */
+  isolated (): void {
+    for (const target of this.targets.values()) if (target.configured) this.schedule(target, target.backoff.nextDelayMs())
   }
 
   /**

@@ -10,7 +10,11 @@ export interface PeerInfo {
   latencyMs: number | null
   /** When the current connection was opened (ISO 8601). */
   since: string
+  /** 'relayed' while we reach the peer only through a circuit relay; 'direct' otherwise. */
+  path?: PeerPath
 }
+
+export type PeerPath = 'direct' | 'relayed'
 
 interface PeerEntry {
   since: Date

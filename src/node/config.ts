@@ -27,7 +27,15 @@ export const nodeConfigSchema = z.object({
   messageRatePerSecond: z.number().positive().default(20),
   /** Overrides of the network's connection limits (net's DEFAULT_LIMITS), for embedders and tests. */
   networkLimits: z.record(z.string(), z.number().nonnegative()).optional(),
-  logLevel: z.string().default('info')
+  logLevel: z.string().default('info'),
+  /** Beyond one LAN (issue 16): Kademlia DHT + gossipsub instead of peer exchange + flooding. */
+  dht: z.boolean().default(false),
+  /** Offer a circuit relay to the members (implies dht). */
+  relay: z.boolean().default(false),
+  /** This node is behind NAT: DHT client, reachable through a relay (implies dht). */
+  behindNat: z.boolean().default(false),
+  /** Connections kept at most (default 48 with the DHT, 128 on the LAN mesh). */
+  maxConnections: z.number().int().min(4).max(10_000).optional()
 })
 
 export type NodeConfig = z.input<typeof nodeConfigSchema>

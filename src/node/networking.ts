@@ -6,7 +6,7 @@ import type { Logger } from 'pino'
 import { deriveKey } from '../crypto/index.ts'
 import type { Catalog } from '../catalog/index.ts'
 import type { EventBus } from '../events/index.ts'
-import { createNetwork, FullMeshRouting, type Network, type Routing } from '../net/index.ts'
+import { createNetwork, DEFAULT_OVERLAY, DhtRouting, FullMeshRouting, type Network, type OverlayOptions, type Routing } from '../net/index.ts'
 import { ANNOUNCEMENT_KINDS, createMessenger, type Messenger } from '../messaging/index.ts'
 import { Auditor, BlockClient, BlockServer, DEFAULT_INBOUND_BUDGET, OwnerReplication, Replicator, Scrubber, type BlockServerOptions } from '../replication/index.ts'
 import { ByteBudget } from '../protocols/index.ts'
@@ -29,8 +29,19 @@ export interface NetworkedParts {
   auditor: Auditor
   scrubber: Scrubber
   messenger: Messenger
+  /** Kademlia routing when the node runs the DHT (--dht, --relay, --nat); else undefined. */
+  dht: DhtRouting | undefined
   stop: () => Promise<void>
 }
+
+/** The DHT overlay these flags ask for, or undefined for the LAN mesh. */
+export function overlayOf (config: ResolvedNodeConfig): OverlayOptions | undefined {
+  if (!config.dht && !config.relay && !config.behindNat) return undefined
+  return { ...DEFAULT_OVERLAY, relay: config.relay, behindNat: config.behindNat }
+}
+
+/** Bounded connections with the DHT: it finds whoever it needs, no one keeps everyone. */
+export const DHT_MAX_CONNECTIONS = 48
 
 export interface NetworkedPartsOptions {
   config: ResolvedNodeConfig
@@ -54,7 +65,12 @@ export async function startNetworkedParts (o: NetworkedPartsOptions): Promise<Ne
     mdns: o.config.mdns,
     log: o.log,
     timing: o.tuning.networkTiming,
-    limits: o.config.networkLimits
+    overlay: overlayOf(o.config),
+    limits: {
+      ...(overlayOf(o.config) != null ? { maxConnections: DHT_MAX_CONNECTIONS } : {}),
+      ...(o.config.maxConnections != null ? { maxConnections: o.config.maxConnections } : {}),
+      ...o.config.networkLimits
+    }
   })
   await network.start()
   try {
@@ -70,7 +86,12 @@ async function joinNetwork (o: NetworkedPartsOptions, network: Network): Promise
   const routing = new FullMeshRouting(() => network.peers().map(p => p.nodeId))
   // The auditor is made below; a holder's report of lost copies can only arrive after start().
   let auditor: Auditor | undefined
-  const blockServer = await startBlockServer(o, network, (holder, ids) => auditor?.fault(holder, ids, 'missing') ?? 0)
+  // With the DHT (--dht, --relay, --nat) holders also provide records under each owner they hold
+  // blobs of; replication still ranks the connected peers (FullMeshRouting) until the DHT becomes
+  // the default (issue 16).
+  const dht = network.libp2p.services.dht != null ? new DhtRouting({ libp2p: network.libp2p, log: log.child({ sub: 'dht' }) }) : undefined
+  const blockServer = await startBlockServer(o, network, (holder, ids) => auditor?.fault(holder, ids, 'missing') ?? 0, dht)
+  dht?.start()
   const client = new BlockClient({ libp2p: network.libp2p, timeoutMs: tuning.blockTimeoutMs })
   const onWrongBytes = (peer: string, owner: string, id: string): void => {
     if (owner === identity.nodeId) auditor?.fault(peer, [id], 'wrong')
@@ -116,7 +137,8 @@ async function joinNetwork (o: NetworkedPartsOptions, network: Network): Promise
   replication.start()
   const messenger = createMessenger({
     network, db: catalog.db, textKey: deriveKey(identity.vaultKey, 'distri-vault/messages/v1', 'texts'), privateKey: identity.privateKey, log, events,
-    senderRate: { burst: config.messageBurst, perSecond: config.messageRatePerSecond }
+    senderRate: { burst: config.messageBurst, perSecond: config.messageRatePerSecond },
+    broadcast: dht != null ? 'gossip' : 'flood'
   })
   await messenger.start()
   const stopAnnouncing = announceFiles(events, messenger, identity.nodeId, log)
@@ -130,9 +152,11 @@ async function joinNetwork (o: NetworkedPartsOptions, network: Network): Promise
     auditor,
     scrubber,
     messenger,
+    dht,
     stop: async () => {
       stopAnnouncing()
       await messenger.stop()
+      dht?.stop()
       network.off('peer:connect', onConnect)
       network.off('peer:disconnect', onDisconnect)
       await scrubber.stop()
@@ -161,7 +185,7 @@ function announceFiles (events: EventBus, messenger: Messenger, owner: string, l
 }
 
 /** The holder side, with its disk caps (defaults from the free disk) and its inbound memory budget. */
-async function startBlockServer (o: NetworkedPartsOptions, network: Network, onLost: BlockServerOptions['onLost']): Promise<BlockServer> {
+async function startBlockServer (o: NetworkedPartsOptions, network: Network, onLost: BlockServerOptions['onLost'], dht?: DhtRouting): Promise<BlockServer> {
   const { config, identity, store, log } = o
   const heldForOthers = Object.entries(store.usage()).reduce((sum, [owner, bytes]) => owner === identity.nodeId ? sum : sum + bytes, 0)
   const caps = await storageCaps(config, config.dataDir, heldForOthers)
@@ -170,7 +194,13 @@ async function startBlockServer (o: NetworkedPartsOptions, network: Network, onL
     perPeerBytes: config.inboundBufferPerPeerBytes ?? DEFAULT_INBOUND_BUDGET.perPeerBytes
   })
   log.info({ ...caps, inboundBufferBytes: inboundBudget.totalBytes, inboundBufferPerPeerBytes: inboundBudget.perPeerBytes }, 'holder limits')
-  const blockServer = new BlockServer({ libp2p: network.libp2p, store, log, ...caps, inboundBudget, onLost })
+  // With the DHT, a holder announces each owner it holds blobs of (provideOwner re-announces only
+  // when due), so an owner that lost its disk finds its holders without asking every node.
+  const provide = (owner: string): void => {
+    if (owner !== identity.nodeId) void dht?.provideOwner(owner).catch(() => {})
+  }
+  const blockServer = new BlockServer({ libp2p: network.libp2p, store, log, ...caps, inboundBudget, onLost, onStored: owner => provide(owner) })
   await blockServer.start()
+  for (const owner of Object.keys(store.usage())) provide(owner)
   return blockServer
 }

@@ -59,7 +59,8 @@ export class RunningNode implements NodeServices {
       audit: net.auditor.summary(),
       recoverPending: this.p.recovery.pending,
       duplicateIdentity: this.p.duplicates.duplicate() ?? null,
-      sync: this.p.syncs.list()
+      sync: this.p.syncs.list(),
+      reachability: net.network.reachability()
     }
   }
 

@@ -11,6 +11,7 @@ export { requestJson } from './request.ts'
 export type { RequestOptions } from './request.ts'
 export { PexFrame, PEX_MAX_PEERS, PEX_MAX_ADDRS_PER_PEER } from './pex.ts'
 export { InstanceFrame, INSTANCE_MAX_ADDRS } from './instance.ts'
+export { GOSSIP_MESSAGES_TOPIC, GOSSIP_ANNOUNCEMENTS_TOPIC, GOSSIP_TOPICS } from './gossip-topics.ts'
 export { MessageEnvelope, MessageAck, AnnouncementEnvelope, FloodFrame, FloodAck, MAX_TEXT_BYTES, MAX_FLOOD_HOPS } from './messages.ts'
 
 export const PEX_PROTOCOL = '/distri-vault/pex/1'

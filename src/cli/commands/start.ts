@@ -17,6 +17,10 @@ interface StartFlags extends CommonOptions {
   peer: string[]
   replicas: string
   mdns?: boolean
+  dht?: boolean
+  relay?: boolean
+  nat?: boolean
+  maxConnections?: string
   repairAfter: string
   scrubEvery: string
   auditEvery: string
@@ -48,6 +52,10 @@ export function registerStart (program: Command): void {
     .option('--peer <addr>', 'bootstrap peer, host:port or multiaddr (repeatable)', (v: string, all: string[]) => [...all, v], [])
     .option('--replicas <n|all>', 'copies of each chunk in all, this node counted', String(DEFAULT_REPLICAS))
     .option('--mdns', 'find peers on the local network')
+    .option('--dht', 'networks beyond one LAN: Kademlia routing and gossip broadcast, bounded connections')
+    .option('--relay', 'offer a circuit relay to members behind NAT (implies --dht)')
+    .option('--nat', 'this node is behind NAT without port forwarding: reachable through a relay (implies --dht)')
+    .option('--max-connections <n>', 'connections kept at most (default 48 with --dht, 128 without)')
     .option('--repair-after <seconds>', 'how long a holder may be away before its copies are remade', '600')
     .option('--scrub-every <seconds>', 'verify every local chunk this often, at a capped read rate (0 = never)', '86400')
     .option('--audit-every <seconds>', 'check this often that holders still have our chunks (0 = never)', '300')
@@ -72,6 +80,10 @@ export function registerStart (program: Command): void {
         peers: flags.peer,
         replicas: parseReplicas(flags.replicas),
         mdns: flags.mdns === true,
+        dht: flags.dht === true,
+        relay: flags.relay === true,
+        behindNat: flags.nat === true,
+        maxConnections: flags.maxConnections === undefined ? undefined : count(flags.maxConnections, '--max-connections'),
         repairAfterSeconds: seconds(flags.repairAfter, '--repair-after'),
         scrubEverySeconds: seconds(flags.scrubEvery, '--scrub-every'),
         auditEverySeconds: seconds(flags.auditEvery, '--audit-every'),

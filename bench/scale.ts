@@ -1,0 +1,243 @@
+// Scale run (issue 16): N nodes (default 200) with the DHT overlay on this machine, spread over a
+// few processes (bench/lib/scale-child.ts), joined from ONE bootstrap node. Measures: time until
+// every node can route to others (each node finds a random other through the DHT and pings it,
+// every node a target once per round), connections and routing-table sizes, gossip broadcast
+// coverage, latency and copies received per node, a 3-copy put placed by XOR distance and a read by
+// capability (owner + blob ID) that finds holders through provider records, an owner that lost its
+// disk finding every holder, how many nodes each lookup asked, and memory per node.
+// Runs only when named: `npm run bench -- scale` (env BENCH_SCALE_NODES, BENCH_SCALE_PROCS,
+// BENCH_SCALE_MAX_CONNECTIONS).
+
+import { fork, type ChildProcess } from 'node:child_process'
+import { loadavg } from 'node:os'
+import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { generateNetworkKey } from '../src/net/index.ts'
+import type { BenchContext, Target } from './lib/types.ts'
+
+export const title = 'scale: a network of 200 nodes on the DHT, gossip and provider records (issue 16)'
+
+export const targets: Record<string, Target> = {
+  broadcastCoverage: { min: 1, note: 'every node got every message to all' },
+  getOk: { min: 1, note: 'a capability read found a holder through the DHT' },
+  recovered: { min: 1, note: 'the owner got every blob back (fraction)' }
+}
+
+const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'lib', 'scale-child.ts')
+
+class Child {
+  readonly proc: ChildProcess
+  private seq = 1
+  private readonly waiting = new Map<number, { resolve: (v: any) => void, reject: (e: Error) => void }>()
+  readonly ready: Promise<void>
+  /** Global indexes of the nodes this child hosts, in its local order. */
+  readonly hosted: number[] = []
+
+  constructor () {
+    this.proc = fork(CHILD, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: ['--max-old-space-size=4096'] })
+    let onReady: () => void
+    this.ready = new Promise(resolve => { onReady = resolve })
+    this.proc.on('message', (msg: { seq: number, ok: boolean, value?: unknown, error?: string }) => {
+      if (msg.seq === 0) { onReady(); return }
+      const w = this.waiting.get(msg.seq)
+      this.waiting.delete(msg.seq)
+      if (msg.ok) w?.resolve(msg.value)
+      else w?.reject(new Error(msg.error))
+    })
+    this.proc.on('exit', code => {
+      for (const w of this.waiting.values()) w.reject(new Error(`scale child exited with ${code}`))
+      this.waiting.clear()
+    })
+  }
+
+  async call<T = any> (cmd: string, args: Record<string, unknown> = {}): Promise<T> {
+    const seq = this.seq++
+    return await new Promise<T>((resolve, reject) => {
+      this.waiting.set(seq, { resolve, reject })
+      this.proc.send({ seq, cmd, ...args })
+    })
+  }
+}
+
+interface NodeRef { id: string, addr: string, child: Child, local: number }
+
+function median (xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b)
+  return s.length === 0 ? 0 : s[Math.floor(s.length / 2)]
+}
+
+function shuffle<T> (xs: T[]): T[] {
+  const a = [...xs]
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [a[i], a[j]] = [a[j], a[i]]
+  }
+  return a
+}
+
+async function until (what: string, timeoutMs: number, check: () => Promise<boolean>): Promise<number> {
+  const started = Date.now()
+  for (;;) {
+    if (await check()) return Date.now() - started
+    if (Date.now() - started > timeoutMs) throw new Error(`scale: timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise(resolve => setTimeout(resolve, 250))
+  }
+}
+
+export default async function scaleSection (ctx: BenchContext): Promise<Record<string, number>> {
+  if (!process.argv.includes('scale') && process.env.BENCH_SCALE !== '1') {
+    ctx.log('scale: skipped (heavy; run it by name: npm run bench -- scale)')
+    return {}
+  }
+  const total = Number(process.env.BENCH_SCALE_NODES ?? 200)
+  const procs = Number(process.env.BENCH_SCALE_PROCS ?? 4)
+  const maxConnections = Number(process.env.BENCH_SCALE_MAX_CONNECTIONS ?? 32)
+  const loadBefore = loadavg()[0]
+  const children = Array.from({ length: procs }, () => new Child())
+  ctx.onCleanup(async () => {
+    await Promise.race([Promise.allSettled(children.map(async c => await c.call('stopAll'))), new Promise(resolve => setTimeout(resolve, 20_000))])
+    for (const c of children) c.proc.kill('SIGKILL')
+  })
+  await Promise.all(children.map(async c => await c.ready))
+  const baseline = await Promise.all(children.map(async c => (await c.call<{ rss: number }>('stats')).rss))
+  const networkKey = Buffer.from(generateNetworkKey()).toString('hex')
+  const nodes: NodeRef[] = []
+  const add = (child: Child, started: Array<{ id: string, addr: string }>): void => {
+    for (const s of started) {
+      child.hosted.push(nodes.length)
+      nodes.push({ ...s, child, local: child.hosted.length - 1 })
+    }
+  }
+
+  // The one bootstrap node: sized for everyone's first connection (the others keep `maxConnections`).
+  const joinStarted = Date.now()
+  add(children[0], await children[0].call('start', { networkKey, count: 1, bootstrap: [], maxConnections: total + 16 }))
+  const bootstrap = [nodes[0].addr]
+  ctx.log(`scale: bootstrap ${nodes[0].addr}; starting ${total - 1} nodes in ${procs} processes`)
+  const share = (i: number): number => Math.floor((total - 1) / procs) + (i < (total - 1) % procs ? 1 : 0)
+  const started = await Promise.all(children.map(async (c, i) => await c.call<Array<{ id: string, addr: string }>>('start', { networkKey, count: share(i), bootstrap, maxConnections })))
+  started.forEach((s, i) => add(children[i], s))
+  const allStartedMs = Date.now() - joinStarted
+  ctx.log(`scale: ${nodes.length} nodes started in ${allStartedMs} ms`)
+
+  // Routing: rounds until every node found its (random, distinct) target and pinged it.
+  const byChild = (pairs: Array<[NodeRef, NodeRef]>): Map<Child, Array<[number, string]>> => {
+    const m = new Map<Child, Array<[number, string]>>()
+    for (const [src, dst] of pairs) m.set(src.child, [...(m.get(src.child) ?? []), [src.local, dst.id]])
+    return m
+  }
+  // Done when every node has found and pinged a random other (as a source) and been found and
+  // pinged by one (as a target), over as many rounds as that takes.
+  let rounds = 0
+  let routeTimes: number[] = []
+  let lastRoundOk = 0
+  const sourcesOk = new Set<NodeRef>()
+  const targetsOk = new Set<NodeRef>()
+  const errors = new Map<string, number>()
+  const routeAllMs = await until('every node to route to another and be routed to', 600_000, async () => {
+    rounds++
+    const targetsOf = shuffle(nodes)
+    const pairs: Array<[NodeRef, NodeRef]> = nodes.map((n, i) => [n, targetsOf[i] === n ? targetsOf[(i + 1) % nodes.length] : targetsOf[i]])
+    const grouped = [...byChild(pairs)]
+    const results = await Promise.all(grouped.map(async ([child, p]) => await child.call<Array<number | string>>('route', { pairs: p })))
+    const ordered = grouped.flatMap(([child, p], g) => p.map(([local, target], k) => ({ src: nodes[child.hosted[local]], dst: nodes.find(n => n.id === target)!, r: results[g][k] })))
+    for (const { src, dst, r } of ordered) {
+      if (typeof r === 'number') { sourcesOk.add(src); targetsOk.add(dst); routeTimes.push(r) } else errors.set(r.split(':')[0], (errors.get(r.split(':')[0]) ?? 0) + 1)
+    }
+    lastRoundOk = ordered.filter(o => typeof o.r === 'number').length / ordered.length
+    ctx.log(`scale: routing round ${rounds}: ${Math.round(lastRoundOk * 100)}% found and pinged; ${sourcesOk.size} sources and ${targetsOk.size} targets done; errors ${JSON.stringify(Object.fromEntries(errors))}`)
+    return sourcesOk.size === nodes.length && targetsOk.size === nodes.length
+  }) + allStartedMs
+
+  const stats = async (): Promise<{ rss: number[], nodes: Array<{ id: string, running: boolean, connections: number, routingTable: number, mesh: number, wireCopies: number }> }> => {
+    const all = await Promise.all(children.map(async c => await c.call('stats')))
+    return { rss: all.map(s => s.rss), nodes: all.flatMap(s => s.nodes) }
+  }
+  await until('gossip meshes to form', 60_000, async () => median((await stats()).nodes.map(n => n.mesh)) >= 4)
+
+  // Broadcasts from three random nodes.
+  const before = await stats()
+  const broadcasts = 3
+  const coverage: number[] = []
+  const latencies: number[] = []
+  for (let b = 0; b < broadcasts; b++) {
+    const from = nodes[1 + Math.floor(Math.random() * (nodes.length - 1))]
+    const sent = await from.child.call<{ id: string, at: number }>('broadcast', { index: from.local, text: `scale broadcast ${b}` })
+    let got: Array<number | null> = []
+    await until(`broadcast ${b} to reach every node`, 30_000, async () => {
+      got = (await Promise.all(children.map(async c => await c.call<Array<number | null>>('received', { id: sent.id })))).flat()
+      return got.filter(v => v != null).length >= nodes.length - 1
+    }).catch(() => {})
+    const arrived = got.filter((v): v is number => v != null)
+    coverage.push(arrived.length / (nodes.length - 1))
+    latencies.push(...arrived.map(at => at - sent.at))
+  }
+  const after = await stats()
+  const copies = after.nodes.map((n, i) => (n.wireCopies - before.nodes[i].wireCopies) / broadcasts)
+
+  // A 3-copy put by one owner, read by capability elsewhere; then the owner loses its disk.
+  const owner = nodes[1 + Math.floor(Math.random() * (nodes.length - 1))]
+  const blobIds: string[] = []
+  const puts: Array<{ stored: number, ms: number, contacted: number }> = []
+  for (let i = 0; i < 8; i++) {
+    const put = await owner.child.call('put', { index: owner.local, replicas: 3, bytes: 64 * 1024 })
+    blobIds.push(put.id)
+    puts.push(put)
+  }
+  const reader = nodes.find(n => n.child !== owner.child && n !== nodes[0]) ?? nodes[nodes.length - 1]
+  let get: { ok: boolean, holders: number, contacted: number, ms: number } = { ok: false, holders: 0, contacted: 0, ms: 0 }
+  await until('a capability read to find a holder', 60_000, async () => {
+    get = await reader.child.call('get', { index: reader.local, owner: owner.id, id: blobIds[0] })
+    return get.ok
+  }).catch(() => {})
+  const ownerKey = await owner.child.call<string>('exportKey', { index: owner.local })
+  await owner.child.call('stopNode', { index: owner.local })
+  const restoreChild = children.find(c => c !== owner.child) ?? owner.child
+  add(restoreChild, await restoreChild.call('start', { networkKey, count: 1, bootstrap, maxConnections, privateKeys: [ownerKey] }))
+  const restored = nodes[nodes.length - 1]
+  let recover: { recovered: number, holders: string[], contacted: number, ms: number } = { recovered: 0, holders: [], contacted: 0, ms: 0 }
+  await until('the restored owner to get every blob back', 120_000, async () => {
+    recover = await restored.child.call('recover', { index: restored.local, ids: blobIds })
+    return recover.recovered === blobIds.length
+  }).catch(() => {})
+
+  const final = await stats()
+  const others = final.nodes.filter((n, i) => i !== 0 && n.running)
+  const conns = others.map(n => n.connections)
+  const rssTotal = final.rss.reduce((a, b) => a + b, 0) - baseline.reduce((a, b) => a + b, 0)
+  const result = {
+    nodes: nodes.length - 1,
+    processes: procs,
+    maxConnectionsFlag: maxConnections,
+    startAllMs: allStartedMs,
+    routeAllMs,
+    routeRounds: rounds,
+    routeLastRoundOk: Math.round(lastRoundOk * 100) / 100,
+    routeP50Ms: median(routeTimes),
+    connectionsMax: Math.max(...conns),
+    connectionsMedian: median(conns),
+    bootstrapConnections: final.nodes[0].connections,
+    routingTableMedian: median(others.map(n => n.routingTable)),
+    meshMedian: median(others.map(n => n.mesh)),
+    broadcastCoverage: Math.min(...coverage),
+    broadcastP50Ms: median(latencies),
+    broadcastMaxMs: Math.max(0, ...latencies),
+    copiesPerNodePerBroadcastMedian: median(copies.slice(1)),
+    copiesPerNodePerBroadcastMax: Math.max(...copies),
+    putStoredCopies: Math.min(...puts.map(p => p.stored)) + 1,
+    putMsMedian: median(puts.map(p => p.ms)),
+    putContacted: median(puts.map(p => p.contacted)),
+    getOk: get.ok ? 1 : 0,
+    getMs: get.ms,
+    getContacted: get.contacted,
+    recovered: recover.recovered / blobIds.length,
+    recoverHolders: recover.holders.length,
+    recoverContacted: recover.contacted,
+    recoverMs: recover.ms,
+    rssPerNodeMiB: Math.round(rssTotal / nodes.length / 2 ** 20 * 10) / 10,
+    loadBefore: Math.round(loadBefore * 100) / 100,
+    loadAfter: Math.round(loadavg()[0] * 100) / 100
+  }
+  ctx.table('scale (issue 16)', ['metric', 'value'], Object.entries(result).map(([k, v]) => [k, v]))
+  return result
+}

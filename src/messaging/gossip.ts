@@ -1,0 +1,135 @@
+// Broadcast over gossipsub (issue 16): messages to all and announcements on two topics. Each node
+// receives an envelope from a few mesh peers instead of from every peer, and forwards it only
+// after the validator accepted it: the envelope must parse, be fresh, carry its sender's valid
+// signature and come from the gossipsub author who signed the gossip message. A rejected envelope
+// is not forwarded and costs its sender score (overlay-services.ts), so a forger is graylisted.
+
+import type { GossipSub, Message } from '@libp2p/gossipsub'
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { PeerId } from '@libp2p/interface'
+import type { Logger } from 'pino'
+import { VaultError } from '../errors.ts'
+import type { Network } from '../net/index.ts'
+import {
+  ANNOUNCE_MAX_FRAME_BYTES, FloodFrame, GOSSIP_ANNOUNCEMENTS_TOPIC, GOSSIP_MESSAGES_TOPIC, GOSSIP_TOPICS, parseJsonFrame,
+  type AnnouncementEnvelope, type MessageEnvelope
+} from '../protocols/index.ts'
+import { checkAnnouncement, checkMessage, isFresh, type Verdict } from './envelope-checks.ts'
+import type { SeenSet } from './seen-set.ts'
+import type { MessengerStats } from './stats.ts'
+import type { SenderRateLimiter } from './sender-limits.ts'
+
+export interface GossipOptions {
+  network: Network
+  log: Logger
+  stats: MessengerStats
+  seen: SeenSet
+  /** Envelopes sent longer ago than this (or this far in the future) are stale. */
+  maxAgeMs: number
+  messageRate: SenderRateLimiter
+  announcementRate: SenderRateLimiter
+  onMessage: (envelope: MessageEnvelope) => boolean
+  onAnnouncement: (envelope: AnnouncementEnvelope) => void
+}
+
+const utf8 = new TextEncoder()
+
+export class GossipBroadcast {
+  private readonly options: GossipOptions
+  /** Frames that passed validation, by gossipsub message, waiting for the 'message' event. */
+  private readonly accepted = new WeakMap<Message, FloodFrame>()
+  private pubsub: GossipSub | undefined
+
+  constructor (options: GossipOptions) {
+    this.options = options
+  }
+
+  async start (): Promise<void> {
+    const pubsub = this.options.network.libp2p.services.pubsub
+    if (pubsub == null) throw new VaultError('NOT_RUNNING', 'gossipsub is not enabled on this node (start with --dht)')
+    this.pubsub = pubsub
+    for (const topic of GOSSIP_TOPICS) {
+      pubsub.topicValidators.set(topic, async (peer, message) => await this.validate(peer, message))
+      pubsub.subscribe(topic)
+    }
+    pubsub.addEventListener('message', this.onGossip)
+  }
+
+  async stop (): Promise<void> {
+    const pubsub = this.pubsub
+    if (pubsub == null) return
+    this.pubsub = undefined
+    pubsub.removeEventListener('message', this.onGossip)
+    for (const topic of GOSSIP_TOPICS) {
+      pubsub.topicValidators.delete(topic)
+      try { pubsub.unsubscribe(topic) } catch {}
+    }
+  }
+
+  /** Publishes a new envelope of ours; resolves with the number of peers it was sent to directly
+   * (gossipsub spreads it from there). */
+  async publish (frame: FloodFrame): Promise<number> {
+    const pubsub = this.pubsub
+    if (pubsub == null) throw new VaultError('NOT_RUNNING', 'the gossip broadcast is not started')
+    const envelope = envelopeOf(frame)
+    this.options.seen.add(envelope.id)
+    const topic = frame.type === 'msg' ? GOSSIP_MESSAGES_TOPIC : GOSSIP_ANNOUNCEMENTS_TOPIC
+    const result = await pubsub.publish(topic, utf8.encode(JSON.stringify({ ...frame, hops: 0 })))
+    return result.recipients.length
+  }
+
+  /** Runs before gossipsub delivers or forwards: Reject penalises `peer`, Ignore drops quietly. */
+  private async validate (peer: PeerId, message: Message): Promise<TopicValidatorResult> {
+    const { stats, log } = this.options
+    const verdict = await this.check(message)
+    if (verdict === 'ok') return TopicValidatorResult.Accept
+    if (verdict === 'duplicate' || verdict === 'rateLimited') {
+      if (verdict === 'rateLimited') stats.dropped.rateLimited++
+      return TopicValidatorResult.Ignore
+    }
+    stats.dropped[verdict]++
+    log.warn({ peer: peer.toString(), topic: message.topic, verdict }, 'rejected a gossiped envelope')
+    return TopicValidatorResult.Reject
+  }
+
+  private async check (message: Message): Promise<Verdict | 'duplicate'> {
+    if (message.data.byteLength > ANNOUNCE_MAX_FRAME_BYTES) return 'oversized'
+    let frame: FloodFrame
+    try {
+      frame = parseJsonFrame(FloodFrame, message.data)
+    } catch {
+      return 'malformed'
+    }
+    const envelope = envelopeOf(frame)
+    const expectedTopic = frame.type === 'msg' ? GOSSIP_MESSAGES_TOPIC : GOSSIP_ANNOUNCEMENTS_TOPIC
+    if (message.topic !== expectedTopic) return 'malformed'
+    // The gossip author (gossipsub's StrictSign) must be the envelope's sender: nobody re-injects
+    // someone else's envelope as a new gossip message.
+    if (message.type !== 'signed' || message.from.toString() !== envelope.from) return 'forged'
+    if (!isFresh(envelope.at, this.options.maxAgeMs)) return 'stale'
+    const verdict = frame.type === 'msg' ? await checkMessage(frame.message, { to: '*' }) : await checkAnnouncement(frame.announcement)
+    if (verdict !== 'ok') return verdict
+    if (this.options.seen.has(envelope.id)) return 'duplicate'
+    const rate = frame.type === 'msg' ? this.options.messageRate : this.options.announcementRate
+    if (!rate.take(envelope.from)) return 'rateLimited'
+    this.options.seen.add(envelope.id)
+    this.accepted.set(message, frame)
+    return 'ok'
+  }
+
+  private readonly onGossip = (evt: CustomEvent<Message>): void => {
+    const frame = this.accepted.get(evt.detail)
+    if (frame == null) return
+    this.accepted.delete(evt.detail)
+    if (frame.type === 'msg') {
+      if (this.options.onMessage(frame.message)) this.options.stats.received++
+    } else {
+      this.options.stats.announcements++
+      this.options.onAnnouncement(frame.announcement)
+    }
+  }
+}
+
+function envelopeOf (frame: FloodFrame): MessageEnvelope | AnnouncementEnvelope {
+  return frame.type === 'msg' ? frame.message : frame.announcement
+}

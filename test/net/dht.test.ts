@@ -1,0 +1,124 @@
+// The DHT overlay (issue 16) on real TCP on 127.0.0.1: holders found through provider records,
+// closest peers by XOR distance, bounded connections, and broadcast over gossipsub that rejects
+// forged envelopes and scores down their sender.
+
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { DEFAULT_OVERLAY, DhtRouting, type OverlayOptions } from '../../src/net/index.ts'
+import { sortByDistance } from '../../src/net/dht-routing.ts'
+import { createMessenger, type Messenger } from '../../src/messaging/index.ts'
+import { GOSSIP_MESSAGES_TOPIC } from '../../src/protocols/index.ts'
+import { Harness, inbox, waitFor, type NodeOptions, type TestNode } from './helpers.ts'
+
+const OVERLAY: OverlayOptions = { ...DEFAULT_OVERLAY }
+
+// Handshakes get 20 s: on a loaded shared machine many nodes in one process starve, and a join
+// that fails its handshake waits for the keeper's back-off.
+const SLOW_CPU = { handshakeTimeoutMs: 20_000 }
+
+async function dhtNetwork (h: Harness, size: number, options: NodeOptions = {}): Promise<TestNode[]> {
+  const first = await h.node({ overlay: OVERLAY, limits: { maxConnections: 64, ...SLOW_CPU } })
+  const nodes = [first]
+  for (let i = 1; i < size; i++) nodes.push(await h.node({ overlay: OVERLAY, bootstrap: [first.address], ...options, limits: { ...SLOW_CPU, ...options.limits } }))
+  return nodes
+}
+
+function routing (h: Harness, node: TestNode): DhtRouting {
+  const r = new DhtRouting({ libp2p: node.network.libp2p, log: node.logs.log, queryTimeoutMs: 10_000, retryProvideMs: 300 })
+  r.start()
+  h.onCleanup(() => r.stop())
+  return r
+}
+
+async function routingTableSize (node: TestNode): Promise<number> {
+  return (node.network.libp2p.services.dht as unknown as { routingTable: { size: number } }).routingTable.size
+}
+
+test('an owner finds every holder of its folder through the DHT, without peer exchange', async (t) => {
+  const h = new Harness(t)
+  const nodes = await dhtNetwork(h, 10)
+  await waitFor('every routing table to have peers', async () => (await Promise.all(nodes.map(routingTableSize))).every(n => n >= 2), { timeoutMs: 90_000 })
+  const owner = nodes[9].nodeId
+  const holders = [nodes[2], nodes[5], nodes[7]]
+  for (const holder of holders) {
+    const r = routing(h, holder)
+    await waitFor(`${holder.name}'s provider record to reach a DHT server`, async () => (await r.provideOwner(owner)) > 0, { timeoutMs: 60_000, intervalMs: 300 })
+  }
+  const seeker = routing(h, nodes[9])
+  let found: string[] = []
+  await waitFor('the owner to find its three holders', async () => {
+    found = (await seeker.holdersOf(owner)).map(String).sort()
+    return found.length === 3
+  }, { timeoutMs: 60_000, intervalMs: 300 })
+  assert.deepEqual(found, holders.map(n => n.nodeId).sort())
+  assert.ok(seeker.lastQuery.contacted < nodes.length, `asked ${seeker.lastQuery.contacted} nodes, fewer than all ${nodes.length}`)
+  assert.equal(nodes.reduce((sum, n) => sum + n.network.stats().peerExchanges, 0), 0, 'no peer exchange beside the DHT')
+})
+
+test('closestPeers returns the peers nearest to a key by XOR distance', async (t) => {
+  const h = new Harness(t)
+  const nodes = await dhtNetwork(h, 8)
+  await waitFor('routing tables', async () => (await Promise.all(nodes.map(routingTableSize))).every(n => n >= 2), { timeoutMs: 90_000 })
+  const key = new TextEncoder().encode('a chunk key')
+  const expected = sortByDistance(nodes.slice(1).map(n => peerIdFromString(n.nodeId)), key).slice(0, 3).map(String)
+  const r = routing(h, nodes[0])
+  let got: string[] = []
+  await waitFor('the three nearest peers', async () => {
+    got = (await r.closestPeers(key, 3)).map(String)
+    return got.join() === expected.join()
+  }, { timeoutMs: 20_000, intervalMs: 300 })
+  assert.deepEqual(got, expected)
+})
+
+test('with the DHT a node keeps at most --max-connections connections', async (t) => {
+  const h = new Harness(t)
+  const nodes = await dhtNetwork(h, 14, { limits: { maxConnections: 5 }, overlay: { ...OVERLAY, connectionGraceMs: 2_000 } })
+  await waitFor('routing tables', async () => (await Promise.all(nodes.map(routingTableSize))).every(n => n >= 2), { timeoutMs: 90_000 })
+    .catch(async err => { throw new Error(`${(err as Error).message}: rt ${(await Promise.all(nodes.map(routingTableSize))).join(' ')} conns ${nodes.map(n => n.network.libp2p.getConnections().length).join(' ')}`) })
+  // The DHT's self-queries dial peers; the connection manager prunes back down to the bound.
+  await waitFor('every node at or under its bound', () => nodes.slice(1).every(n => n.network.libp2p.getConnections().length <= 5), { timeoutMs: 40_000 })
+    .catch(async err => {
+      const detail = await Promise.all(nodes.slice(1).filter(n => n.network.libp2p.getConnections().length > 5).map(async n => await Promise.all(n.network.libp2p.getConnections().map(async c => `${c.remotePeer.toString().slice(-6)}[${[...(await n.network.libp2p.peerStore.get(c.remotePeer)).tags.keys()].join(',')}](${c.streams.map(s => s.protocol).join(',')})`))))
+      throw new Error(`${(err as Error).message}: ${nodes.map(n => n.network.libp2p.getConnections().length).join(' ')} ${JSON.stringify(detail)}`)
+    })
+  assert.ok(nodes.slice(1).every(n => n.network.libp2p.getConnections().length <= 5))
+})
+
+async function gossipMessenger (h: Harness, node: TestNode): Promise<Messenger> {
+  const messenger = createMessenger({ network: node.network, db: await h.database(), privateKey: node.privateKey, log: node.logs.log, broadcast: 'gossip' })
+  h.onCleanup(async () => { await messenger.stop() })
+  await messenger.start()
+  return messenger
+}
+
+test('a message to all reaches every node once over gossipsub, and a forged one reaches none', async (t) => {
+  const h = new Harness(t)
+  const nodes = await dhtNetwork(h, 8)
+  const messengers = await Promise.all(nodes.map(async n => await gossipMessenger(h, n)))
+  const inboxes = messengers.map(inbox)
+  const pubsubOf = (n: TestNode): NonNullable<TestNode['network']['libp2p']['services']['pubsub']> => n.network.libp2p.services.pubsub!
+  await waitFor('every node to see a subscriber of the topic', () => nodes.every(n => pubsubOf(n).getSubscribers(GOSSIP_MESSAGES_TOPIC).length > 0), { timeoutMs: 20_000 })
+  await waitFor('a message to all to reach every other node', async () => {
+    await messengers[3].broadcast(`hello ${Date.now()}`)
+    return inboxes.every((box, i) => i === 3 || box.length > 0)
+  }, { timeoutMs: 20_000, intervalMs: 1_000 })
+  const first = inboxes[0][0]
+  for (const [i, box] of inboxes.entries()) {
+    if (i === 3) continue
+    assert.equal(box.filter(m => m.id === first.id).length <= 1, true, `node ${i} got one copy`)
+  }
+
+  // Node 5 gossips an envelope claiming to come from node 1, with a bad signature.
+  const rogue = nodes[5]
+  const forged = { type: 'msg', hops: 0, message: { id: 'forgedforgedforged', from: nodes[1].nodeId, to: '*', text: 'pay me', at: new Date().toISOString(), sig: Buffer.alloc(64, 1).toString('base64') } }
+  await pubsubOf(rogue).publish(GOSSIP_MESSAGES_TOPIC, new TextEncoder().encode(JSON.stringify(forged)))
+  const neighbours = nodes.filter(n => n !== rogue && n.network.isConnected(rogue.nodeId))
+  assert.ok(neighbours.length > 0)
+  await waitFor('the rogue\'s neighbours to reject it', () => neighbours.some((n, i) => messengers[nodes.indexOf(n)].stats().dropped.forged > 0), { timeoutMs: 10_000 })
+  const scoreOf = (n: TestNode): number => (pubsubOf(n) as unknown as { getScore: (id: string) => number }).getScore(rogue.nodeId)
+  // Scores are recomputed on gossipsub's heartbeat.
+  await waitFor('the rogue to be scored down', () => neighbours.some(n => scoreOf(n) < 0), { timeoutMs: 15_000 })
+  assert.ok(neighbours.some(n => scoreOf(n) <= -80), `the rogue is graylisted: ${neighbours.map(scoreOf).join(', ')}`)
+  assert.ok(inboxes.every(box => box.every(m => m.text !== 'pay me')), 'nobody delivered the forgery')
+})
