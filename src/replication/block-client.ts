@@ -6,7 +6,7 @@ import { VaultError } from '../errors.ts'
 import { sha256Keep } from '../crypto/index.ts'
 import { FrameStream, timeoutSignal } from '../protocols/index.ts'
 import { assertBlobId, assertOwnerId } from '../store/index.ts'
-import { Limiter } from './limiter.ts'
+import { Limiter } from '../concurrency/index.ts'
 import type { z } from 'zod'
 import {
   BLOCK_PROTOCOL, MAX_BLOB_BYTES, MAX_IDS_PER_REQUEST, MAX_JSON_FRAME_BYTES, decodeBitmap, deleteReplySchema,
