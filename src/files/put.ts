@@ -9,6 +9,7 @@ import { replication, storedTarget, widestTarget, type ReplicaTarget } from '../
 import { storeBlob } from './blobs.ts'
 import { checkFileName, type Manifest } from './manifest.ts'
 import { noteStreamed } from '../runtime/index.ts'
+import { TaskWindow } from '../concurrency/index.ts'
 import { ShortfallTally, type Shortfall } from './shortfall.ts'
 import type { SyncBatch } from '../store/index.ts'
 
@@ -55,15 +56,13 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
   const row = catalog.beginFile()
   const tally = new ShortfallTally()
   const chunks: Manifest['chunks'] = []
-  const inflight = new Set<Promise<void>>()
-  let failure: unknown
-  let inflightBytes = 0
+  const inflight = new TaskWindow({ tasks: CHUNKS_IN_FLIGHT, bytes: BYTES_IN_FLIGHT })
   let size = 0
   let done = 0
   let result: PutResult | undefined
   try {
     for await (const plain of chunkStream(source, DEFAULT_CHUNKING, options.ownedSource === true)) {
-      if (failure !== undefined) throw failure
+      inflight.throwIfFailed()
       const seq = chunks.length
       chunks.push({ id: '', key: '', size: plain.length }) // filled in when sealed; order is by seq
       size += plain.length
@@ -71,23 +70,18 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
       if (options.expectedSize !== undefined && size > options.expectedSize) {
         throw new VaultError('BAD_INPUT', `upload is larger than the announced ${options.expectedSize} bytes`)
       }
-      const bytes = plain.length
-      inflightBytes += bytes
-      const job: Promise<void> = sealAndStore(ctx, row, seq, plain, target, tally)
-        .then((sealed) => { chunks[seq] = sealed; done += sealed.size; options.onProgress?.(done) }, (err: unknown) => { failure ??= err })
-        .finally(() => { inflight.delete(job); inflightBytes -= bytes })
-      inflight.add(job)
-      while (inflight.size >= CHUNKS_IN_FLIGHT || inflightBytes >= BYTES_IN_FLIGHT) await Promise.race(inflight)
+      inflight.track(sealAndStore(ctx, row, seq, plain, target, tally), plain.length, (sealed) => { chunks[seq] = sealed; done += sealed.size; options.onProgress?.(done) })
+      await inflight.room()
     }
-    await Promise.all(inflight)
-    if (failure !== undefined) throw failure
+    await inflight.settled()
+    inflight.throwIfFailed()
     if (options.expectedSize !== undefined && size !== options.expectedSize) {
       throw new VaultError('TRUNCATED', `upload ended after ${size} of ${options.expectedSize} bytes; nothing was stored`)
     }
     const manifest: Manifest = { v: 1, name, size, mtime: (options.mtime ?? new Date()).toISOString(), ctime: new Date().toISOString(), chunks, target: storedTarget(target) }
     result = await commitManifest(ctx, row, manifest, target, tally)
   } catch (err) {
-    await Promise.allSettled(inflight)
+    await inflight.settled()
     await abandonPut(ctx, row)
     throw toVaultError(err)
   }

@@ -8,6 +8,7 @@ import { readBlob } from './chunk-source.ts'
 import type { OwnerContext } from './context.ts'
 import { parseManifest, type Manifest } from './manifest.ts'
 import { noteStreamed } from '../runtime/index.ts'
+import { TaskWindow } from '../concurrency/index.ts'
 import { runJob } from '../workers/index.ts'
 import { release } from '../buffers/index.ts'
 import { openToFileJob } from './export-job.ts'
@@ -60,23 +61,19 @@ const WRITE_AHEAD = 8
  * with the bytes written.
  */
 export async function writeFileAt (ctx: OwnerContext, owner: string, manifest: Pick<Manifest, 'chunks'>, fd: number, signal?: AbortSignal, onProgress?: (bytes: number) => void): Promise<number> {
-  const inflight = new Set<Promise<void>>()
-  let failure: unknown
+  const inflight = new TaskWindow({ tasks: WRITE_AHEAD })
   let position = 0
   let done = 0
   for (const chunk of manifest.chunks) {
-    if (signal?.aborted === true) failure ??= new VaultError('TRUNCATED', 'the client went away before the file was written')
-    if (failure !== undefined) break
+    if (signal?.aborted === true) inflight.failure ??= new VaultError('TRUNCATED', 'the client went away before the file was written')
+    if (inflight.failure !== undefined) break
     const at = position
     position += chunk.size
-    const job: Promise<void> = writeChunkAt(ctx, owner, chunk, fd, at, signal)
-      .then(() => { done += chunk.size; onProgress?.(done) }, (err: unknown) => { failure ??= err })
-      .finally(() => inflight.delete(job))
-    inflight.add(job)
-    while (inflight.size >= WRITE_AHEAD) await Promise.race(inflight)
+    inflight.track(writeChunkAt(ctx, owner, chunk, fd, at, signal), 0, () => { done += chunk.size; onProgress?.(done) })
+    await inflight.room()
   }
-  await Promise.all(inflight)
-  if (failure !== undefined) throw failure
+  await inflight.settled()
+  inflight.throwIfFailed()
   return position
 }
 

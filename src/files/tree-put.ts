@@ -7,6 +7,7 @@
 import { chunkStream, DEFAULT_CHUNKING } from '../chunker/index.ts'
 import { sealChunk } from '../crypto/index.ts'
 import { VaultError, toVaultError } from '../errors.ts'
+import { TaskWindow } from '../concurrency/index.ts'
 import type { VaultContext } from './vault-context.ts'
 import { storedTarget, type ReplicaTarget } from '../redundancy/index.ts'
 import { openLocalFile } from './local-file.ts'
@@ -101,9 +102,7 @@ class ChunkClaims {
 
 /** Seals and stores chunks, a bounded number at once, for every file of the tree together. */
 class SealPipeline {
-  private readonly inflight = new Set<Promise<unknown>>()
-  private bytes = 0
-  failure: unknown
+  private readonly inflight = new TaskWindow({ tasks: CHUNKS_IN_FLIGHT, bytes: BYTES_IN_FLIGHT })
   done = 0
 
   private readonly ctx: VaultContext
@@ -125,15 +124,12 @@ class SealPipeline {
 
   /** Waits for room, then starts the chunk; resolves with its sealed reference to come. */
   async submit (plain: Uint8Array): Promise<{ job: Promise<Chunk> }> {
-    while (this.inflight.size >= CHUNKS_IN_FLIGHT || this.bytes >= BYTES_IN_FLIGHT) await Promise.race(this.inflight)
-    if (this.failure !== undefined) throw this.failure
+    await this.inflight.room()
+    this.inflight.throwIfFailed()
     const size = plain.length
-    this.bytes += size
     const job = this.sealAndStore(plain)
-    const tracked = job.then(() => { this.done += size; this.onProgress?.(this.done) }, (err: unknown) => { this.failure ??= err })
-      .finally(() => { this.inflight.delete(tracked); this.bytes -= size })
-    this.inflight.add(tracked)
-    job.catch(() => {}) // observed through `failure` and by whoever awaits it
+    this.inflight.track(job, size, () => { this.done += size; this.onProgress?.(this.done) })
+    job.catch(() => {}) // observed through the window's failure and by whoever awaits it
     return { job }
   }
 
@@ -146,8 +142,8 @@ class SealPipeline {
 
   /** Every chunk submitted is stored (and its copies made); not yet durable here: see `batch`. */
   async drain (): Promise<void> {
-    await Promise.allSettled(this.inflight)
-    if (this.failure !== undefined) throw this.failure
+    await this.inflight.settled()
+    this.inflight.throwIfFailed()
   }
 }
 

@@ -6,6 +6,7 @@
 import { chmod, lstat, lutimes, mkdir, open, readdir, rename, rm, symlink, utimes } from 'node:fs/promises'
 import { basename, dirname, isAbsolute, join } from 'node:path'
 import { VaultError, errnoCode } from '../errors.ts'
+import { TaskWindow } from '../concurrency/index.ts'
 import type { VaultContext } from './vault-context.ts'
 import { NAME_MAX_BYTES, tempPathBeside } from './local-file.ts'
 import type { Manifest } from './manifest.ts'
@@ -33,13 +34,12 @@ export async function restoreTree (ctx: VaultContext, owner: string, manifest: M
     if (errnoCode(err) === 'FORBIDDEN') throw new VaultError('FORBIDDEN', `the node may not write in ${dirname(target)}`)
     throw err
   })
-  const inflight = new Set<Promise<void>>()
-  let failure: unknown
+  const inflight = new TaskWindow({ tasks: FILES_IN_FLIGHT })
   let done = 0
   let files = 0
   const drain = async (): Promise<void> => {
-    await Promise.allSettled(inflight)
-    if (failure !== undefined) throw failure
+    await inflight.settled()
+    inflight.throwIfFailed()
   }
   // Folders whose entries are being written: their mode and mtime are set once they are complete.
   const open_: TreeEntry[] = []
@@ -52,7 +52,7 @@ export async function restoreTree (ctx: VaultContext, owner: string, manifest: M
   try {
     for await (const entry of ownTreeEntries(ctx, owner, manifest, signal)) {
       if (signal?.aborted === true) throw new VaultError('TRUNCATED', 'the client went away before the folder was written')
-      if (failure !== undefined) throw failure
+      inflight.throwIfFailed()
       if (entry.path === '') { open_.push(entry); continue }
       // The listing's order puts an entry right after its folder's earlier entries (parseListing
       // checked its parent is a listed folder): close the folders it is no longer inside.
@@ -66,11 +66,8 @@ export async function restoreTree (ctx: VaultContext, owner: string, manifest: M
         await lutimes(at, entry.mtime / 1000, entry.mtime / 1000).catch(() => {})
       } else {
         files++
-        const job: Promise<void> = writeOne(ctx, owner, entry, at, signal, (n) => { done += n; onProgress?.(done) })
-          .catch((err: unknown) => { failure ??= err })
-          .finally(() => inflight.delete(job))
-        inflight.add(job)
-        while (inflight.size >= FILES_IN_FLIGHT) await Promise.race(inflight)
+        inflight.track(writeOne(ctx, owner, entry, at, signal, (n) => { done += n; onProgress?.(done) }))
+        await inflight.room()
       }
     }
     while (open_.length > 0) await close(open_.pop()!)
@@ -79,7 +76,7 @@ export async function restoreTree (ctx: VaultContext, owner: string, manifest: M
     if (await lstat(target).then(() => true, () => false)) throw new VaultError('ALREADY_EXISTS', `${target} already exists; choose another place with -o DIR`)
     await rename(tmp, target)
   } catch (err) {
-    await Promise.allSettled(inflight)
+    await inflight.settled()
     await removeTree(tmp)
     throw err
   }

@@ -5,6 +5,7 @@ import { constants, type Stats } from 'node:fs'
 import { access, lstat, readdir, readlink, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { VaultError } from '../errors.ts'
+import { TaskWindow } from '../concurrency/index.ts'
 import { loadTreeIgnore, type TreeSkip } from './tree-ignore.ts'
 
 export interface WalkedEntry {
@@ -94,20 +95,18 @@ export async function checkTree (root: string, skip?: TreeSkip): Promise<TreeChe
   const problem: WalkProblem = (message) => { if (problems.length < MAX_PROBLEMS) problems.push(message); else more++ }
   let files = 0
   let bytes = 0
-  const checking = new Set<Promise<void>>()
+  const checking = new TaskWindow({ tasks: 64 })
   for await (const entry of walkTree(root, problem, skip)) {
     if (entry.type !== 'file') continue
     files++
     bytes += entry.stat.size
     if (readableByMode(entry.stat)) continue
     // Several at once, as the stats: each is a system call on a thread of libuv's pool.
-    const check: Promise<void> = access(entry.full, constants.R_OK)
-      .catch(() => problem(`cannot read ${entry.full}: permission denied`))
-      .finally(() => checking.delete(check))
-    checking.add(check)
-    if (checking.size >= 64) await Promise.race(checking)
+    const full = entry.full
+    checking.track(access(full, constants.R_OK).catch(() => problem(`cannot read ${full}: permission denied`)))
+    await checking.room()
   }
-  await Promise.all(checking)
+  await checking.settled()
   if (more > 0) problems.push(`… and ${more} more problems`)
   return { problems, files, bytes }
 }

@@ -9,7 +9,7 @@ import type { BlobStore } from '../store/index.ts'
 import type { BlockClient } from './block-client.ts'
 import { MAX_IDS_PER_REQUEST, MAX_PROVE_IDS, shortId } from './block-protocol.ts'
 import { newAuditNonce, proofOf } from './audit-proof.ts'
-import { Limiter } from './limiter.ts'
+import { Limiter } from '../concurrency/index.ts'
 import { nodeIdsOf, type Routing } from '../net/index.ts'
 
 export type HolderFaultKind = 'missing' | 'wrong' | 'timeout'

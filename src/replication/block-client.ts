@@ -1,12 +1,12 @@
 // The owner's (and any reader's) side of /distri-vault/block/1: one stream per request, bounded in
 // time, with every reply validated and every fetched blob checked against its ID before use.
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { VaultError } from '../errors.ts'
 import { sha256Keep } from '../crypto/index.ts'
-import { FrameStream, timeoutSignal } from '../protocols/index.ts'
+import { exchange, FrameStream, timeoutSignal, type ExchangePhase } from '../protocols/index.ts'
 import { assertBlobId, assertOwnerId } from '../store/index.ts'
-import { Limiter } from './limiter.ts'
+import { Limiter } from '../concurrency/index.ts'
 import type { z } from 'zod'
 import {
   BLOCK_PROTOCOL, MAX_BLOB_BYTES, MAX_IDS_PER_REQUEST, MAX_JSON_FRAME_BYTES, decodeBitmap, deleteReplySchema,
@@ -160,20 +160,33 @@ export class BlockClient {
   }
 
   private async open (peerId: string, timeout: AbortSignal, outer?: AbortSignal): Promise<FrameStream> {
+    try {
+      return new FrameStream(await this.dial(peerId, timeout), { maxFrameBytes: MAX_BLOB_BYTES })
+    } catch (err) {
+      throw this.fault(err, 'open', peerId, timeout, outer)
+    }
+  }
+
+  private async dial (peerId: string, timeout: AbortSignal): Promise<Stream> {
     let target
     try {
       target = peerIdFromString(peerId)
     } catch {
       throw new VaultError('BAD_INPUT', `not a valid node ID: ${peerId}`)
     }
-    try {
-      const stream = await this.libp2p.dialProtocol(target, BLOCK_PROTOCOL, { signal: timeout })
-      return new FrameStream(stream, { maxFrameBytes: MAX_BLOB_BYTES })
-    } catch (err) {
-      if (outer?.aborted === true) throw outer.reason
-      if (timeout.aborted) throw new VaultError('TIMEOUT', `peer ${shortId(peerId)} could not be reached within ${this.timeoutMs} ms`, { cause: err })
-      throw new VaultError('UNREACHABLE', `peer ${shortId(peerId)} is unreachable: ${(err as Error).message}`, { cause: err })
+    return await this.libp2p.dialProtocol(target, BLOCK_PROTOCOL, { signal: timeout })
+  }
+
+  /** A failed request in the holder's words: the caller's abort as is, then timeout, unreachable, or the peer's fault. */
+  private fault (err: unknown, phase: ExchangePhase, peerId: string, timeout: AbortSignal, outer?: AbortSignal): unknown {
+    if (phase === 'open' && err instanceof VaultError && err.code === 'BAD_INPUT') return err // a malformed node ID
+    if (outer?.aborted === true) return outer.reason
+    if (phase === 'open') {
+      if (timeout.aborted) return new VaultError('TIMEOUT', `peer ${shortId(peerId)} could not be reached within ${this.timeoutMs} ms`, { cause: err })
+      return new VaultError('UNREACHABLE', `peer ${shortId(peerId)} is unreachable: ${(err as Error).message}`, { cause: err })
     }
+    if (timeout.aborted) return new VaultError('TIMEOUT', `peer ${shortId(peerId)} did not answer within ${this.timeoutMs} ms`, { cause: err })
+    return translate(err, peerId)
   }
 
   /** Opens a stream, runs one request/reply on it, and closes it; any failure resets the stream. */
@@ -192,18 +205,12 @@ export class BlockClient {
   }
 
   private async exchangeNow<T> (peerId: string, signal: AbortSignal | undefined, run: (frames: FrameStream, timeout: AbortSignal) => Promise<T>): Promise<T> {
-    const timeout = timeoutSignal(this.timeoutMs, signal)
-    const frames = await this.open(peerId, timeout, signal)
-    try {
-      const result = await run(frames, timeout)
-      await frames.close({ signal: timeout })
-      return result
-    } catch (err) {
-      frames.abort(err as Error)
-      if (signal?.aborted === true) throw signal.reason
-      if (timeout.aborted) throw new VaultError('TIMEOUT', `peer ${shortId(peerId)} did not answer within ${this.timeoutMs} ms`, { cause: err })
-      throw translate(err, peerId)
-    }
+    return await exchange(async (timeout) => await this.dial(peerId, timeout), run, {
+      maxFrameBytes: MAX_BLOB_BYTES,
+      timeoutMs: this.timeoutMs,
+      signal,
+      fault: (err, phase, timeout) => this.fault(err, phase, peerId, timeout, signal)
+    })
   }
 }
 

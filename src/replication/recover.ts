@@ -5,7 +5,7 @@ import type { Logger } from 'pino'
 import type { HolderIndex } from '../catalog/index.ts'
 import type { BlobStore } from '../store/index.ts'
 import type { BlockClient } from './block-client.ts'
-import { Limiter } from './limiter.ts'
+import { Limiter } from '../concurrency/index.ts'
 
 export interface RecoverProgress {
   phase: 'listing' | 'fetching' | 'done'

@@ -9,7 +9,7 @@ import type { BlobStore } from '../store/index.ts'
 import type { BlockClient } from './block-client.ts'
 import { shortId } from './block-protocol.ts'
 import { fetchFromFirst } from './fetch-race.ts'
-import { Limiter } from './limiter.ts'
+import { Limiter } from '../concurrency/index.ts'
 import { blobKey, nodeIdsOf, type Routing } from '../net/index.ts'
 import { isReplicaTarget, replication, REPLICAS_RULE, type ReplicaTarget } from '../redundancy/index.ts'
 

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { Limiter } from '../../src/replication/limiter.ts'
+import { Limiter } from '../../src/concurrency/index.ts'
 
 test('a limiter never runs more than its limit at once and runs everything', async () => {
   const limiter = new Limiter(3)

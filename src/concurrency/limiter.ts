@@ -1,5 +1,5 @@
-// A counting semaphore: at most `limit` transfers run at once, the rest wait in arrival order.
-// Bounds the memory and streams one node spends on replication however many callers push at it.
+// A counting semaphore: at most `limit` tasks run at once, the rest wait in arrival order. Used
+// where callers push work at a shared resource (a peer's streams, replication transfers, audits).
 
 export class Limiter {
   private readonly limit: number

@@ -1,0 +1,4 @@
+// Bounded concurrency: a semaphore for work pushed from many callers (Limiter) and a window for a
+// loop that starts tasks as it reads its input (TaskWindow).
+export { Limiter } from './limiter.ts'
+export { TaskWindow, type WindowLimits } from './window.ts'
