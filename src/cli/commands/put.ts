@@ -5,7 +5,6 @@ import { basename, resolve } from 'node:path'
 import { Transform } from 'node:stream'
 import type { Command } from 'commander'
 import { VaultError } from '../../errors.ts'
-import { checkFileName } from '../../files/manifest.ts'
 import { parseReplicas } from '../../node/flags.ts'
 import { followJob, isLoopback, startLocalJob, type ApiClient } from '../client.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
@@ -53,6 +52,9 @@ export function registerPut (program: Command): void {
  * the same name, anything inside a folder the node could not store. Then nothing is stored.
  */
 async function planUploads (client: ApiClient, paths: string[], name?: string): Promise<Upload[]> {
+  // Loaded here, not at the top: the manifest module brings zod (~80 ms), which every other verb
+  // (`ls`, `status`…) would pay at start for nothing.
+  const { checkFileName } = await import('../../files/manifest.ts')
   const uploads: Upload[] = []
   const problems: string[] = []
   let missing = 0
