@@ -4,32 +4,16 @@
 // before the seen-set, so a forged copy cannot claim an ID and censor the genuine one.
 
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Logger } from 'pino'
-import type { Network } from '../net/index.ts'
 import {
-  ANNOUNCE_MAX_FRAME_BYTES, ANNOUNCE_PROTOCOL, FloodAck, FloodFrame, FrameStream, handleProtocol, MAX_FLOOD_HOPS, requestJson,
-  type AnnouncementEnvelope, type MessageEnvelope
+  ANNOUNCE_MAX_FRAME_BYTES, ANNOUNCE_PROTOCOL, FloodAck, FloodFrame, FrameStream, handleProtocol, MAX_FLOOD_HOPS, requestJson
 } from '../protocols/index.ts'
 import type { DeliveryQueues } from './delivery-queues.ts'
-import { checkAnnouncement, checkMessage, readInboundFrame, isFresh, type Verdict } from './envelope-checks.ts'
-import type { SeenSet } from './seen-set.ts'
-import type { MessengerStats } from './stats.ts'
-import type { SenderRateLimiter } from './sender-limits.ts'
+import { readInboundFrame, type Verdict } from './envelope-checks.ts'
+import { checkBroadcast, deliverBroadcast, envelopeOf, rateOf, type BroadcastOptions } from './broadcast.ts'
 
-export interface FloodOptions {
-  network: Network
-  log: Logger
+export interface FloodOptions extends BroadcastOptions {
   queues: DeliveryQueues
-  stats: MessengerStats
-  seen: SeenSet
   timeoutMs: number
-  /** Envelopes sent longer ago than this (or this far in the future) are stale. */
-  maxAgeMs: number
-  /** Per-sender rates of messages to all, and of announcements. */
-  messageRate: SenderRateLimiter
-  announcementRate: SenderRateLimiter
-  onMessage: (envelope: MessageEnvelope) => boolean
-  onAnnouncement: (envelope: AnnouncementEnvelope) => void
 }
 
 export class Flood {
@@ -67,11 +51,7 @@ export class Flood {
   private async receive (frame: FloodFrame, relay: string): Promise<Verdict> {
     const { stats, log, seen } = this.options
     const envelope = envelopeOf(frame)
-    const verdict = !isFresh(envelope.at, this.options.maxAgeMs)
-      ? 'stale'
-      : frame.type === 'msg'
-        ? await checkMessage(frame.message, { to: '*' })
-        : await checkAnnouncement(frame.announcement)
+    const verdict = await checkBroadcast(frame, this.options.maxAgeMs)
     if (verdict !== 'ok') {
       stats.dropped[verdict]++
       log.warn({ peer: relay, claimedFrom: envelope.from, id: envelope.id, type: frame.type, verdict }, 'dropped a flooded envelope')
@@ -80,19 +60,13 @@ export class Flood {
     if (seen.has(envelope.id)) return 'ok'
     // After the signature check (a forgery cannot spend someone else's tokens) and the seen-set
     // (copies by other paths cost nothing). Not marked seen: a copy after a refill may pass.
-    const rate = frame.type === 'msg' ? this.options.messageRate : this.options.announcementRate
-    if (!rate.take(envelope.from)) {
+    if (!rateOf(this.options, frame).take(envelope.from)) {
       stats.dropped.rateLimited++
       log.debug({ peer: relay, from: envelope.from, id: envelope.id, type: frame.type }, 'dropped a flooded envelope over its sender\'s rate')
       return 'rateLimited'
     }
     seen.add(envelope.id)
-    if (frame.type === 'msg') {
-      if (this.options.onMessage(frame.message)) stats.received++
-    } else {
-      stats.announcements++
-      this.options.onAnnouncement(frame.announcement)
-    }
+    deliverBroadcast(this.options, frame)
     if (frame.hops < MAX_FLOOD_HOPS) this.forward({ ...frame, hops: frame.hops + 1 }, [relay, envelope.from])
     return 'ok'
   }
@@ -118,8 +92,4 @@ export class Flood {
       }
     }, envelopeOf(frame).from)
   }
-}
-
-function envelopeOf (frame: FloodFrame): MessageEnvelope | AnnouncementEnvelope {
-  return frame.type === 'msg' ? frame.message : frame.announcement
 }

@@ -7,30 +7,14 @@
 import type { GossipSub, Message } from '@libp2p/gossipsub'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
-import type { Logger } from 'pino'
 import { VaultError } from '../errors.ts'
-import type { Network } from '../net/index.ts'
 import {
-  ANNOUNCE_MAX_FRAME_BYTES, FloodFrame, GOSSIP_ANNOUNCEMENTS_TOPIC, GOSSIP_MESSAGES_TOPIC, GOSSIP_TOPICS, parseJsonFrame,
-  type AnnouncementEnvelope, type MessageEnvelope
+  ANNOUNCE_MAX_FRAME_BYTES, FloodFrame, GOSSIP_ANNOUNCEMENTS_TOPIC, GOSSIP_MESSAGES_TOPIC, GOSSIP_TOPICS, parseJsonFrame
 } from '../protocols/index.ts'
-import { checkAnnouncement, checkMessage, isFresh, type Verdict } from './envelope-checks.ts'
-import type { SeenSet } from './seen-set.ts'
-import type { MessengerStats } from './stats.ts'
-import type { SenderRateLimiter } from './sender-limits.ts'
+import type { Verdict } from './envelope-checks.ts'
+import { checkBroadcast, deliverBroadcast, envelopeOf, rateOf, type BroadcastOptions } from './broadcast.ts'
 
-export interface GossipOptions {
-  network: Network
-  log: Logger
-  stats: MessengerStats
-  seen: SeenSet
-  /** Envelopes sent longer ago than this (or this far in the future) are stale. */
-  maxAgeMs: number
-  messageRate: SenderRateLimiter
-  announcementRate: SenderRateLimiter
-  onMessage: (envelope: MessageEnvelope) => boolean
-  onAnnouncement: (envelope: AnnouncementEnvelope) => void
-}
+export type GossipOptions = BroadcastOptions
 
 const utf8 = new TextEncoder()
 
@@ -106,12 +90,10 @@ export class GossipBroadcast {
     // The gossip author (gossipsub's StrictSign) must be the envelope's sender: nobody re-injects
     // someone else's envelope as a new gossip message.
     if (message.type !== 'signed' || message.from.toString() !== envelope.from) return 'forged'
-    if (!isFresh(envelope.at, this.options.maxAgeMs)) return 'stale'
-    const verdict = frame.type === 'msg' ? await checkMessage(frame.message, { to: '*' }) : await checkAnnouncement(frame.announcement)
+    const verdict = await checkBroadcast(frame, this.options.maxAgeMs)
     if (verdict !== 'ok') return verdict
     if (this.options.seen.has(envelope.id)) return 'duplicate'
-    const rate = frame.type === 'msg' ? this.options.messageRate : this.options.announcementRate
-    if (!rate.take(envelope.from)) return 'rateLimited'
+    if (!rateOf(this.options, frame).take(envelope.from)) return 'rateLimited'
     this.options.seen.add(envelope.id)
     this.accepted.set(message, frame)
     return 'ok'
@@ -121,15 +103,6 @@ export class GossipBroadcast {
     const frame = this.accepted.get(evt.detail)
     if (frame == null) return
     this.accepted.delete(evt.detail)
-    if (frame.type === 'msg') {
-      if (this.options.onMessage(frame.message)) this.options.stats.received++
-    } else {
-      this.options.stats.announcements++
-      this.options.onAnnouncement(frame.announcement)
-    }
+    deliverBroadcast(this.options, frame)
   }
-}
-
-function envelopeOf (frame: FloodFrame): MessageEnvelope | AnnouncementEnvelope {
-  return frame.type === 'msg' ? frame.message : frame.announcement
 }
