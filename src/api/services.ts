@@ -67,10 +67,12 @@ export interface NodeMetrics {
   scrubBadBlobs: number
 }
 
-/** What the dashboard's traffic meter reads (net/traffic.ts). */
+/** What the dashboard's traffic meter reads (net/traffic.ts), each when it needs it. */
 export interface TrafficSources {
-  connections: Array<{ peer: string, remoteAddr: string, direction: 'inbound' | 'outbound' }>
-  listenPorts: number[]
+  /** The open libp2p connections now. */
+  connections: () => Array<{ peer: string, remoteAddr: string, direction: 'inbound' | 'outbound' }>
+  /** The node's own TCP listen ports. */
+  listenPorts: () => number[]
 }
 
 export interface NodeServices {
@@ -84,7 +86,7 @@ export interface NodeServices {
   /** Node IDs of the peers reachable now (the routing's allPeers). */
   connectedPeers: () => string[]
   /** The open connections and the node's listen ports, for the dashboard's traffic meter. */
-  trafficSources: () => TrafficSources
+  readonly trafficSources: TrafficSources
   /** The folder syncs (sync/); undefined once the node stops. */
   syncs: () => FolderSyncs | undefined
   health: (ref: string) => Promise<FileHealth>

@@ -68,12 +68,11 @@ export class RunningNode implements NodeServices {
 
   connectedPeers (): string[] { return nodeIdsOf(this.p.net.routing.allPeers()) }
 
-  trafficSources (): TrafficSources {
-    const { network } = this.p.net
-    return {
-      connections: network.libp2p.getConnections().map(c => ({ peer: c.remotePeer.toString(), remoteAddr: c.remoteAddr.toString(), direction: c.direction })),
-      listenPorts: network.addresses().map(a => Number(/\/tcp\/(\d+)/.exec(a)?.[1] ?? -1))
-    }
+  // Two readers, not one snapshot: the meter asks for the listen ports once per inbound socket it
+  // identifies, and must not list every connection each time.
+  readonly trafficSources: TrafficSources = {
+    connections: () => this.p.net.network.libp2p.getConnections().map(c => ({ peer: c.remotePeer.toString(), remoteAddr: c.remoteAddr.toString(), direction: c.direction })),
+    listenPorts: () => this.p.net.network.addresses().map(a => Number(/\/tcp\/(\d+)/.exec(a)?.[1] ?? -1))
   }
 
   /** Connected peers first, then the known ones that are away. */

@@ -100,10 +100,7 @@ function heldForMe (node: NodeServices): Map<string, { blobs: number, bytes: num
 
 export function dashboardDataRoutes (app: FastifyInstance, node: NodeServices): void {
   const startedAt = new Date()
-  const traffic = new TrafficMeter({
-    connections: () => node.trafficSources().connections,
-    listenPorts: () => node.trafficSources().listenPorts
-  })
+  const traffic = new TrafficMeter(node.trafficSources)
   traffic.start()
   app.addHook('onClose', async () => { traffic.stop() })
 
