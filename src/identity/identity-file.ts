@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { z } from 'zod'
 import { VaultError } from '../errors.ts'
-import { writeFileAtomic } from '../store/index.ts'
+import { writeFileAtomic } from '../atomic/index.ts'
 import { deriveIdentity, type Identity } from './keys.ts'
 
 const FILE = 'identity.json'

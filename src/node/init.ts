@@ -3,7 +3,7 @@
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises'
 import { hasIdentity, loadIdentity, newPhrase, phraseToSeed, saveIdentity } from '../identity/index.ts'
 import { generateNetworkKey, parseNetworkKey } from '../net/index.ts'
-import { writeFileAtomic } from '../store/index.ts'
+import { writeFileAtomic } from '../atomic/index.ts'
 import { VaultError } from '../errors.ts'
 import { dataPaths } from './data-dir.ts'
 

@@ -4,7 +4,7 @@
 // belong to an unrelated live process, which must not keep the node from starting.
 import { readFile, rm } from 'node:fs/promises'
 import { VaultError } from '../errors.ts'
-import { writeFileAtomic } from '../store/index.ts'
+import { writeFileAtomic } from '../atomic/index.ts'
 import { commandLine, isAlive, processStartTime } from './processes.ts'
 
 /** Takes the lock; returns true when a previous run ended without stopping cleanly. */
