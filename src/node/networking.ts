@@ -57,6 +57,7 @@ export interface NetworkedPartsOptions {
 }
 
 export async function startNetworkedParts (o: NetworkedPartsOptions): Promise<NetworkedParts> {
+  const overlay = overlayOf(o.config)
   const network = createNetwork({
     privateKey: o.identity.privateKey,
     networkKey: o.networkKey,
@@ -65,9 +66,9 @@ export async function startNetworkedParts (o: NetworkedPartsOptions): Promise<Ne
     mdns: o.config.mdns,
     log: o.log,
     timing: o.tuning.networkTiming,
-    overlay: overlayOf(o.config),
+    overlay,
     limits: {
-      ...(overlayOf(o.config) != null ? { maxConnections: DHT_MAX_CONNECTIONS } : {}),
+      ...(overlay != null ? { maxConnections: DHT_MAX_CONNECTIONS } : {}),
       ...(o.config.maxConnections != null ? { maxConnections: o.config.maxConnections } : {}),
       ...o.config.networkLimits
     }
