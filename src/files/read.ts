@@ -15,8 +15,12 @@ import { openToFileJob } from './export-job.ts'
 
 const writeAt = promisify(write)
 
-/** Chunks read ahead of the consumer: overlaps fetching with writing, bounds memory (4 × ≤4 MiB). */
-const READ_AHEAD = 4
+/**
+ * Chunks read ahead of the consumer: overlaps fetching with writing, and lets a read from remote
+ * holders keep every holder busy (the swarm spreads these over them). Bounded in chunks and in
+ * bytes (at least one chunk is always read): ≤ 16 MiB + one 4 MiB chunk held.
+ */
+const READ_AHEAD = { tasks: 16, bytes: 16 * 1024 * 1024 }
 
 export interface ByteRange { start: number, end: number } // inclusive end, as in HTTP
 
@@ -51,8 +55,8 @@ async function fetchChunkFromHolders (ctx: OwnerContext, owner: string, c: Chunk
   }
 }
 
-/** Chunks being written at once by writeFileAt: queued jobs hold no buffers, only running ones do. */
-const WRITE_AHEAD = 8
+/** Chunks being written at once by writeFileAt: queued jobs hold no buffers, only running ones and fetches do. */
+const WRITE_AHEAD = READ_AHEAD
 
 /**
  * Writes the whole file into the open file `fd` (get to a file on the node's machine): each chunk
@@ -61,7 +65,7 @@ const WRITE_AHEAD = 8
  * with the bytes written.
  */
 export async function writeFileAt (ctx: OwnerContext, owner: string, manifest: Pick<Manifest, 'chunks'>, fd: number, signal?: AbortSignal, onProgress?: (bytes: number) => void): Promise<number> {
-  const inflight = new TaskWindow({ tasks: WRITE_AHEAD })
+  const inflight = new TaskWindow(WRITE_AHEAD)
   let position = 0
   let done = 0
   for (const chunk of manifest.chunks) {
@@ -69,7 +73,7 @@ export async function writeFileAt (ctx: OwnerContext, owner: string, manifest: P
     if (inflight.failure !== undefined) break
     const at = position
     position += chunk.size
-    inflight.track(writeChunkAt(ctx, owner, chunk, fd, at, signal), 0, () => { done += chunk.size; onProgress?.(done) })
+    inflight.track(writeChunkAt(ctx, owner, chunk, fd, at, signal), chunk.size, () => { done += chunk.size; onProgress?.(done) })
     await inflight.room()
   }
   await inflight.settled()
@@ -114,16 +118,20 @@ export async function * readFileBytes (ctx: OwnerContext, owner: string, manifes
   }
   const pending: Array<Promise<Buffer>> = []
   let next = 0
+  let pendingBytes = 0
   const fill = (): void => {
-    while (pending.length < READ_AHEAD && next < wanted.length) {
-      const p = load(wanted[next++].chunk)
+    while (next < wanted.length && (pending.length === 0 || (pending.length < READ_AHEAD.tasks && pendingBytes + wanted[next].chunk.size <= READ_AHEAD.bytes))) {
+      const { chunk } = wanted[next++]
+      const p = load(chunk)
       p.catch(() => {}) // observed when awaited; avoid an unhandled rejection while queued
       pending.push(p)
+      pendingBytes += chunk.size
     }
   }
   for (const part of wanted) {
     fill()
     const plain = await pending.shift()!
+    pendingBytes -= part.chunk.size
     if (plain.length !== part.chunk.size) throw new VaultError('CORRUPT', 'a chunk has the wrong size')
     noteStreamed(plain.length)
     yield part.from === 0 && part.to === plain.length ? plain : plain.subarray(part.from, part.to)

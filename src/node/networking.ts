@@ -200,7 +200,7 @@ async function startBlockServer (o: NetworkedPartsOptions, network: Network, onL
   const provide = (owner: string): void => {
     if (owner !== identity.nodeId) void dht?.provideOwner(owner).catch(() => {})
   }
-  const blockServer = new BlockServer({ libp2p: network.libp2p, store, log, ...caps, inboundBudget, onLost, onStored: owner => provide(owner) })
+  const blockServer = new BlockServer({ libp2p: network.libp2p, store, log, ...caps, inboundBudget, onLost, onStored: owner => provide(owner), serveFault: o.tuning.serveFault })
   await blockServer.start()
   for (const owner of Object.keys(store.usage())) provide(owner)
   return blockServer

@@ -121,6 +121,7 @@ export class RunningNode implements NodeServices {
     if (peers.length === 0) throw new VaultError('UNREACHABLE', 'no peer is connected: start the node with --peer HOST:PORT of a node of your network, then run recover again')
     const result = await recoverBlobs({
       client: net.client,
+      fetch: async (id, holders, signal) => await net.replicator.fetchFrom(this.nodeId, id, holders, signal),
       store: this.vault.store,
       holders: this.vault.catalog.holders,
       ownerId: this.nodeId,

@@ -2,6 +2,7 @@
 import type { Logger } from 'pino'
 import type { NetworkTiming } from '../net/index.ts'
 import type { SyncTiming } from '../sync/index.ts'
+import type { ServeFault } from '../replication/index.ts'
 
 export interface NodeTuning {
   log?: Logger
@@ -18,4 +19,6 @@ export interface NodeTuning {
   sweepEveryMs?: number
   /** Folder sync's debounce and retry times. */
   syncTiming?: Partial<SyncTiming>
+  /** Tests only: this node, as a holder, delays or corrupts the blobs it serves (see BlockServer). */
+  serveFault?: ServeFault
 }

@@ -3,6 +3,7 @@
 // any network member may read or probe a blob by ID, since it is ciphertext anyway.
 import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import type { Logger } from 'pino'
+import { setTimeout as delay } from 'node:timers/promises'
 import { VaultError } from '../errors.ts'
 import { proofOf } from './audit-proof.ts'
 import { ByteBudget, FrameStream, handleProtocol, timeoutSignal, type ByteReservation } from '../protocols/index.ts'
@@ -30,7 +31,11 @@ export interface BlockServerOptions {
   onDeleted?: (owner: string, id: string) => void
   /** A holder reports that its copies of these blobs of ours are gone; returns the records dropped. */
   onLost?: (holder: string, ids: string[]) => number
+  /** Test-only fault injection, never set by the CLI: each GET reply waits `delayMs` first (a stalled holder); `corrupt` flips one byte of every blob served (a lying one). */
+  serveFault?: ServeFault
 }
+
+export interface ServeFault { delayMs?: number, corrupt?: boolean }
 
 type Request<Op extends BlockRequest['op']> = Extract<BlockRequest, { op: Op }>
 
@@ -57,6 +62,8 @@ export class BlockServer {
   readonly inboundBudget: ByteBudget
   /** Requests refused (an error frame sent) and malformed streams, by code, since start: for /metrics. */
   private readonly refusalCounts = new Map<string, number>()
+  /** GET requests answered with a blob since start. */
+  servedBlobs = 0
 
   constructor (options: BlockServerOptions) {
     this.options = options
@@ -231,6 +238,10 @@ export class BlockServer {
       if (err instanceof VaultError && err.code === 'CORRUPT') this.log.warn({ owner: shortId(request.owner), id: request.id }, 'held blob is corrupt on disk')
       throw err
     })
+    const fault = this.options.serveFault
+    if (fault?.delayMs !== undefined) await delay(fault.delayMs, undefined, { signal })
+    if (fault?.corrupt === true) data[data.byteLength >> 1] ^= 0x55
+    this.servedBlobs++
     await frames.writeJson({ ok: true, size: data.byteLength }, { signal })
     await frames.writeFrame(data, { signal })
   }

@@ -1,8 +1,9 @@
 // replication/: where copies of an owner's sealed blobs live on other nodes. Placement by
 // rendezvous hashing, the /distri-vault/block/1 protocol (holder and client), and the Replicator.
 export { placeReplicas, placementWeight } from './placement.ts'
-export { BlockServer, DEFAULT_INBOUND_BUDGET, type BlockServerOptions } from './block-server.ts'
+export { BlockServer, DEFAULT_INBOUND_BUDGET, type BlockServerOptions, type ServeFault } from './block-server.ts'
 export { BlockClient, type BlockClientOptions } from './block-client.ts'
+export { type HolderStat } from './swarm.ts'
 export { Replicator, type ReplicatorOptions, type ReplicateOptions, type ReplicateResult, type RemoveResult } from './replicator.ts'
 export { BLOCK_PROTOCOL, MAX_BLOB_BYTES, MAX_IDS_PER_REQUEST } from './block-protocol.ts'
 export { OwnerReplication, type OwnerReplicationOptions } from './owner-replication.ts'

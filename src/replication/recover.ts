@@ -20,7 +20,10 @@ export interface RecoverProgress {
 }
 
 export interface RecoverOptions {
+  /** Lists what each peer holds for this owner. */
   client: BlockClient
+  /** Fetches one blob from the peers known to hold it, verified (the Replicator's swarm: spread over them, hedged). */
+  fetch: (id: string, holders: string[], signal?: AbortSignal) => Promise<Buffer>
   store: BlobStore
   holders: HolderIndex
   ownerId: string
@@ -28,6 +31,7 @@ export interface RecoverOptions {
   log: Logger
   onProgress?: (progress: RecoverProgress) => void
   signal?: AbortSignal
+  /** Blobs fetched at once (the swarm spreads them over the holders). */
   concurrency?: number
 }
 
@@ -53,24 +57,21 @@ export async function recoverBlobs (o: RecoverOptions): Promise<RecoverResult> {
   progress.found = holdersOf.size
   progress.phase = 'fetching'
   o.onProgress?.({ ...progress })
-  const limiter = new Limiter(o.concurrency ?? 4)
+  const limiter = new Limiter(o.concurrency ?? 12)
   await Promise.all([...holdersOf].map(async ([id, holders]) => await limiter.run(async () => {
     o.holders.add(id, holders)
     if (await o.store.has(o.ownerId, id)) return
-    for (const peer of holders) {
-      try {
-        const bytes = await o.client.getBlob(peer, o.ownerId, id, o.signal)
-        await o.store.put(o.ownerId, id, bytes)
-        progress.fetched++
-        progress.bytes += bytes.length
-        o.onProgress?.({ ...progress })
-        return
-      } catch (err) {
-        if (o.signal?.aborted === true) throw err
-        o.log.debug({ peer, id: id.slice(0, 12), err: (err as Error).message }, 'fetch failed; trying another holder')
-      }
+    try {
+      const bytes = await o.fetch(id, holders, o.signal)
+      await o.store.put(o.ownerId, id, bytes)
+      progress.fetched++
+      progress.bytes += bytes.length
+      o.onProgress?.({ ...progress })
+    } catch (err) {
+      if (o.signal?.aborted === true) throw err
+      o.log.debug({ holders: holders.length, id: id.slice(0, 12), err: (err as Error).message }, 'no holder supplied this blob')
+      progress.failed++
     }
-    progress.failed++
   }, o.signal)))
   progress.phase = 'done'
   o.onProgress?.({ ...progress })

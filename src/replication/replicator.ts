@@ -8,10 +8,13 @@ import type { BlobShortfall, RemoteBlobs } from '../files/index.ts'
 import type { BlobStore } from '../store/index.ts'
 import type { BlockClient } from './block-client.ts'
 import { shortId } from './block-protocol.ts'
-import { fetchFromFirst } from './fetch-race.ts'
+import { Swarm, type HolderStat } from './swarm.ts'
 import { Limiter } from '../concurrency/index.ts'
 import { blobKey, nodeIdsOf, type Routing } from '../net/index.ts'
 import { isReplicaTarget, replication, REPLICAS_RULE, type ReplicaTarget } from '../redundancy/index.ts'
+
+/** Downloads at once: enough for several holders to each have a few blobs on the way (≤ 12 × 4 MiB held). */
+const DOWNLOADS_IN_FLIGHT = 12
 
 export interface ReplicatorOptions {
   client: BlockClient
@@ -21,11 +24,13 @@ export interface ReplicatorOptions {
   /** Which peers to ask (this node may be among them; it is skipped). */
   routing: Routing
   log: Logger
-  /** Block transfers running at once in each direction (uploads; downloads). */
+  /** Uploads running at once, across all callers. */
   inFlight?: number
+  /** Downloads running at once, across all callers and holders (a hedge, at most one per blob, comes on top). */
+  downloadsInFlight?: number
   /** Holders asked at once for one blob when the first is slow or fails. */
   fetchFanOut?: number
-  /** A fetch asks the next holder too when no answer came within this long. */
+  /** A fetch asks another holder too when one with no speed estimate yet gave no answer within this long (the longest hedge deadline). */
   hedgeAfterMs?: number
   /** A holder that said STORAGE_FULL is tried last for this long. */
   fullHolderBackoffMs?: number
@@ -58,13 +63,26 @@ export class Replicator implements RemoteBlobs {
   private readonly log: Logger
   private readonly uploads: Limiter
   private readonly downloads: Limiter
+  private readonly swarm: Swarm
   private readonly fullUntil = new Map<string, number>()
 
   constructor (options: ReplicatorOptions) {
     this.options = options
     this.log = options.log.child({ sub: 'replication' })
     this.uploads = new Limiter(options.inFlight ?? 4)
-    this.downloads = new Limiter(options.inFlight ?? 4)
+    this.downloads = new Limiter(options.downloadsInFlight ?? DOWNLOADS_IN_FLIGHT)
+    this.swarm = new Swarm({
+      get: async (peer, owner, id, signal) => await options.client.getBlob(peer, owner, id, signal),
+      slots: this.downloads,
+      width: options.fetchFanOut ?? 2,
+      hedgeAfterMs: options.hedgeAfterMs ?? 1000,
+      onWrongBytes: options.onWrongBytes
+    })
+  }
+
+  /** What this node has seen of each holder it fetched from: blobs served, speed, demotion. */
+  holderStats (): HolderStat[] {
+    return this.swarm.stats()
   }
 
   /** The peers ranked for a blob, best first, this node left out. */
@@ -141,25 +159,19 @@ export class Replicator implements RemoteBlobs {
   }
 
   /**
-   * Fetches a blob of `owner` from the network, verified. Asks the owner first (it keeps every blob
-   * of its own), then the peers in the routing's order; another peer is asked at once when one fails,
-   * or in parallel when one is slow, up to `fetchFanOut` at a time.
+   * Fetches a blob of `owner` from the network, verified. The candidates are the owner when it is
+   * live (it keeps every blob of its own), then the peers in the routing's order; the swarm asks the
+   * one expected to deliver first (that order breaks ties), hedges a late one, moves on from a failed one.
    */
   async fetch (owner: string, id: string, signal?: AbortSignal): Promise<Buffer> {
     const reachable = nodeIdsOf(this.options.routing.allPeers())
     const order = [...(reachable.includes(owner) ? [owner] : []), ...(await this.rankedFor(id, signal)).filter(peer => peer !== owner)]
-    if (order.length === 0) throw new VaultError('UNREACHABLE', `no peer to fetch blob ${id.slice(0, 12)}… from`)
-    const attempt = async (peer: string, attemptSignal: AbortSignal): Promise<Buffer> =>
-      await this.downloads.run(async () => await this.options.client.getBlob(peer, owner, id, attemptSignal), attemptSignal).catch((err: unknown) => {
-        if (err instanceof VaultError && err.code === 'CORRUPT') this.options.onWrongBytes?.(peer, owner, id)
-        throw err
-      })
-    return await fetchFromFirst(order, attempt, {
-      width: this.options.fetchFanOut ?? 2,
-      hedgeAfterMs: this.options.hedgeAfterMs ?? 1000,
-      signal,
-      what: `blob ${id.slice(0, 12)}…`
-    })
+    return await this.swarm.fetch(owner, id, order, signal)
+  }
+
+  /** Fetches a blob of `owner` from peers known to hold it (recover's listing), verified, the same way. */
+  async fetchFrom (owner: string, id: string, holders: string[], signal?: AbortSignal): Promise<Buffer> {
+    return await this.swarm.fetch(owner, id, holders.filter(peer => peer !== this.options.ownerId), signal)
   }
 
   /**

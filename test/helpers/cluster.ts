@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pino } from 'pino'
 import { createNode, initDataDir, type VaultNode, type NodeConfig } from '../../src/index.ts'
+import type { NodeTuning } from '../../src/index.ts'
 import { waitForMesh } from './wait.ts'
 
 export const FAST_TIMING = { redialInitialMs: 200, redialMaxMs: 1_000, pingIntervalMs: 1_000, peerExchangeDelayMs: 50, requestTimeoutMs: 3_000 }
@@ -16,8 +17,8 @@ export interface Cluster {
   /** Recovery phrase of each node, by node ID. */
   phrases: Map<string, string>
   networkKeyFile: string
-  /** Starts one more node of this network (or restarts a stopped one on its data dir). */
-  add: (overrides?: Partial<NodeConfig>, dataDir?: string) => Promise<VaultNode>
+  /** Starts one more node of this network (or restarts a stopped one on its data dir); `tuning` adds to the cluster's. */
+  add: (overrides?: Partial<NodeConfig>, dataDir?: string, tuning?: NodeTuning) => Promise<VaultNode>
   stop: () => Promise<void>
 }
 
@@ -31,7 +32,7 @@ export async function startCluster (t: { after: (fn: () => Promise<void>) => voi
   const first = await initDataDir({ dataDir: firstDir })
   phrases.set(first.nodeId, first.phrase!)
   const networkKeyFile = join(firstDir, 'network.key')
-  const add = async (more: Partial<NodeConfig> = {}, dataDir?: string): Promise<VaultNode> => {
+  const add = async (more: Partial<NodeConfig> = {}, dataDir?: string, tuning: NodeTuning = {}): Promise<VaultNode> => {
     const dir = dataDir ?? join(root, `n${count++}`)
     if (dataDir === undefined && dir !== firstDir) {
       const made = await initDataDir({ dataDir: dir, joinKeyFile: networkKeyFile })
@@ -45,7 +46,7 @@ export async function startCluster (t: { after: (fn: () => Promise<void>) => voi
       peers: bootstrap === undefined ? [] : [bootstrap.status().addresses[0]],
       ...overrides,
       ...more
-    }, { log, networkTiming: FAST_TIMING, repairEveryMs: 500, blockTimeoutMs: 5_000 })
+    }, { log, networkTiming: FAST_TIMING, repairEveryMs: 500, blockTimeoutMs: 5_000, ...tuning })
     nodes.push(node)
     return node
   }
