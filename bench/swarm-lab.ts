@@ -74,6 +74,21 @@ async function capUplink (lab: NetLab, host: LabHost, mbit: number): Promise<voi
   if (result.code !== 0) throw new Error(`tbf in ${host.ns}: ${result.stderr.trim()}`)
 }
 
+/** A get by capability on `reader` (a fresh output, every time: it holds nothing afterwards either). */
+async function timedGet (ctx: BenchContext, lab: NetLab, reader: LabNode, cap: string, sha256: string): Promise<{ seconds: number, cpu: number, peakRss: number }> {
+  const out = join(ctx.workDir, 'lab-get.bin')
+  const cpuBefore = await reader.proc.cpuSeconds()
+  const peakRss = reader.proc.sampleRss(100)
+  const started = performance.now()
+  await cliIn(ctx, lab, reader.host, ['get', cap, '-o', out, '--data', reader.proc.dataDir])
+  const seconds = (performance.now() - started) / 1000
+  const cpu = (await reader.proc.cpuSeconds()) - cpuBefore
+  const peak = peakRss()
+  if (await sha256File(out) !== sha256) throw new Error('the lab get returned different bytes')
+  await rm(out, { force: true })
+  return { seconds, cpu, peakRss: peak }
+}
+
 export default async function swarmLab (ctx: BenchContext): Promise<Record<string, number>> {
   const why = await labUnavailable()
   if (why !== undefined) {
@@ -101,25 +116,24 @@ export default async function swarmLab (ctx: BenchContext): Promise<Record<strin
     const d = await startIn(ctx, hosts[3], dirs[3], bootstrap)
     await waitForPeers(ctx, lab, d, 3)
     ctx.log('swarm-lab: get by capability on d from the 3 capped holders')
-    const out = join(ctx.workDir, 'lab-get.bin')
-    const cpuBefore = await d.proc.cpuSeconds()
-    const peakRss = d.proc.sampleRss(100)
-    const started = performance.now()
-    await cliIn(ctx, lab, d.host, ['get', cap, '-o', out, '--data', d.proc.dataDir])
-    const seconds = (performance.now() - started) / 1000
-    const readerCpu = (await d.proc.cpuSeconds()) - cpuBefore
-    const readerPeakRss = peakRss()
-    if (await sha256File(out) !== file.sha256) throw new Error('the lab get returned different bytes')
-    await rm(out, { force: true })
-    const mbit = fileBytes * 8 / seconds / 1e6
+    const swarm = await timedGet(ctx, lab, d, cap, file.sha256)
+    // The same get from one capped holder (b and c stopped): what a get bound to one uplink does
+    // in this run, on this machine's load.
+    await Promise.all(holders.slice(1).map(async h => await h.proc.stop()))
+    ctx.log('swarm-lab: the same get from a alone')
+    const single = await timedGet(ctx, lab, d, cap, file.sha256)
+    const mbit = (seconds: number): number => fileBytes * 8 / seconds / 1e6
     return {
       file_MiB: fileBytes / MiB,
       holder_uplink_Mbit: HOLDER_UPLINK_MBIT,
-      swarm_get_seconds: seconds,
-      swarm_get_Mbit: mbit,
-      swarm_get_to_combined_uplinks: mbit / (3 * HOLDER_UPLINK_MBIT),
-      reader_cpu_s_per_GB: readerCpu / (fileBytes / 1e9),
-      reader_peak_rss_MiB: readerPeakRss / MiB
+      swarm_get_seconds: swarm.seconds,
+      swarm_get_Mbit: mbit(swarm.seconds),
+      swarm_get_to_combined_uplinks: mbit(swarm.seconds) / (3 * HOLDER_UPLINK_MBIT),
+      one_holder_get_Mbit: mbit(single.seconds),
+      swarm_to_one_holder_ratio: single.seconds / swarm.seconds,
+      reader_cpu_s_per_GB: swarm.cpu / (fileBytes / 1e9),
+      reader_cpu_share_of_a_core: swarm.cpu / swarm.seconds,
+      reader_peak_rss_MiB: swarm.peakRss / MiB
     }
   } finally {
     await stopAll()

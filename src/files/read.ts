@@ -18,9 +18,9 @@ const writeAt = promisify(write)
 /**
  * Chunks read ahead of the consumer: overlaps fetching with writing, and lets a read from remote
  * holders keep every holder busy (the swarm spreads these over them). Bounded in chunks and in
- * bytes (at least one chunk is always read): ≤ 16 MiB + one 4 MiB chunk held.
+ * bytes (at least one chunk is always read): ≤ 12 MiB + one 4 MiB chunk held.
  */
-const READ_AHEAD = { tasks: 16, bytes: 16 * 1024 * 1024 }
+const READ_AHEAD = { tasks: 12, bytes: 12 * 1024 * 1024 }
 
 export interface ByteRange { start: number, end: number } // inclusive end, as in HTTP
 

@@ -30,7 +30,7 @@ export interface ReplicatorOptions {
   downloadsInFlight?: number
   /** Holders asked at once for one blob when the first is slow or fails. */
   fetchFanOut?: number
-  /** A fetch asks another holder too when one with no speed estimate yet gave no answer within this long (the longest hedge deadline). */
+  /** A fetch asks another holder too when one with no speed estimate yet gave no answer within this long. */
   hedgeAfterMs?: number
   /** A holder that said STORAGE_FULL is tried last for this long. */
   fullHolderBackoffMs?: number

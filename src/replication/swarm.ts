@@ -13,7 +13,7 @@ export interface SwarmOptions {
   slots: Limiter
   /** Holders asked at once for one blob. */
   width?: number
-  /** Hedge deadline for a holder with no speed estimate yet; also the longest deadline. */
+  /** Hedge deadline for a holder with no speed estimate yet. */
   hedgeAfterMs?: number
   /** Shortest hedge deadline, whatever a holder's estimate says. */
   minHedgeMs?: number
@@ -35,6 +35,8 @@ export interface HolderStat {
 
 /** Before any holder has served, its speed is assumed to be this (bytes per ms ≈ 64 MB/s). */
 const PRIOR_BYTES_PER_MS = 64 * 1024
+/** Busy time a throughput sample spans. */
+const SAMPLE_MS = 250
 /** EWMA weight of a new sample (throughput, hit rate, blob size). */
 const ALPHA = 0.3
 /** A holder that served bad bytes is asked only when no other holder is left, for this long. */
@@ -47,14 +49,19 @@ const STALE_MS = 10_000
  */
 const PROBE_IN_FLIGHT = 2
 const MAX_PER_HOLDER = 8
+/** The longest hedge deadline (the block client's own timeout usually ends an attempt first). */
+const MAX_HEDGE_MS = 60_000
 /** Holders remembered; the least recently used beyond this are forgotten. */
 const MAX_HOLDERS = 1024
 
 class HolderEstimate {
   bytesPerMs: number | undefined
   inFlight = 0
-  /** When the current busy stretch began, or the last blob of it arrived: throughput is measured from here. */
-  markAt = 0
+  /** Throughput window: bytes delivered, and busy time (≥ 1 blob on the way) before `busySince`. */
+  windowBytes = 0
+  busyMs = 0
+  /** When the current busy stretch (or window, if it began later) began. */
+  busySince = 0
   hitRate = 1
   served = 0
   demotedUntil = 0
@@ -109,14 +116,14 @@ export class Swarm {
       // The hedge clock starts once the attempt has its download slot: waiting for one is not the
       // holder's fault. When it fires, another holder is asked only if it should deliver within the
       // time already waited (never a demoted one); else the clock is wound again to look later.
-      const armHedge = (peer: string, started: number, deadlineMs: number, fired = 0): void => {
+      const armHedge = (peer: string, started: number, deadlineMs: number): void => {
         clearTimeout(hedge)
         if (untried.length === 0 || running >= this.o.width) return
         hedge = setTimeout(() => {
-          this.late(peer, started, fired === 0 ? 2 : 1)
+          this.late(peer, started)
           const target = this.hedgeTarget(untried, this.o.now() - started)
           if (target !== undefined) launch(target)
-          else armHedge(peer, started, deadlineMs, fired + 1)
+          else armHedge(peer, started, deadlineMs)
         }, deadlineMs)
       }
       const launch = (target?: string): void => {
@@ -245,31 +252,51 @@ export class Swarm {
     for (const wake of waiting) wake()
   }
 
+  /**
+   * How long `peer` gets before a hedge: `hedgeAfterMs` while it has no estimate, else 3 × what its
+   * estimate expects (never below `minHedgeMs`). Not capped by `hedgeAfterMs`: a holder on a slow
+   * link with several blobs on the way is not late, and hedging it would spend a slow uplink twice.
+   */
   private hedgeDeadlineMs (peer: string): number {
     const now = this.o.now()
     if (this.speedOf(this.estimate(peer), now) === undefined) return this.o.hedgeAfterMs
     const ms = this.o.hedgeFactor * this.expectedMs(peer, now, PRIOR_BYTES_PER_MS)
-    return Math.round(Math.min(this.o.hedgeAfterMs, Math.max(this.o.minHedgeMs, ms)))
+    return Math.round(Math.min(MAX_HEDGE_MS, Math.max(this.o.minHedgeMs, ms)))
   }
 
   private begin (peer: string): number {
     const h = this.estimate(peer)
     const now = this.o.now()
-    if (h.inFlight === 0) h.markAt = now
+    if (h.inFlight === 0) h.busySince = now
     h.inFlight++
     return now
   }
 
-  /** Throughput is bytes delivered over the time the holder was busy with us since its last delivery. */
+  private end (h: HolderEstimate, now: number): void {
+    h.inFlight--
+    if (h.inFlight === 0) h.busyMs += now - h.busySince
+  }
+
+  /**
+   * Throughput is bytes delivered over the time the holder was busy with us, sampled once a window
+   * holds SAMPLE_MS of busy time (the first delivery gives the first estimate): blobs that travel
+   * together arrive together, and one sample per arrival would read their bunching as speed.
+   */
   private succeeded (peer: string, bytes: number): void {
     const h = this.estimate(peer)
     const now = this.o.now()
-    const sample = bytes / Math.max(1, now - h.markAt)
-    h.bytesPerMs = h.bytesPerMs === undefined ? sample : (1 - ALPHA) * h.bytesPerMs + ALPHA * sample
+    this.end(h, now)
+    h.windowBytes += bytes
+    const busy = h.busyMs + (h.inFlight > 0 ? now - h.busySince : 0)
+    if (h.bytesPerMs === undefined || busy >= SAMPLE_MS) {
+      const sample = h.windowBytes / Math.max(1, busy)
+      h.bytesPerMs = h.bytesPerMs === undefined ? sample : (1 - ALPHA) * h.bytesPerMs + ALPHA * sample
+      h.windowBytes = 0
+      h.busyMs = 0
+      h.busySince = now
+      h.updatedAt = now
+    }
     h.hitRate = (1 - ALPHA) * h.hitRate + ALPHA
-    h.markAt = now
-    h.updatedAt = now
-    h.inFlight--
     h.served++
     this.typicalBytes = (1 - ALPHA) * this.typicalBytes + ALPHA * Math.max(bytes, 1024)
     this.notify()
@@ -279,8 +306,7 @@ export class Swarm {
   private failed (peer: string, started: number, failure: VaultError | undefined): void {
     const h = this.estimate(peer)
     const now = this.o.now()
-    h.inFlight--
-    h.markAt = now
+    this.end(h, now)
     this.notify()
     if (failure === undefined) return
     if (failure.code === 'NOT_FOUND') h.hitRate = (1 - ALPHA) * h.hitRate

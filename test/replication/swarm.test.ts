@@ -68,7 +68,7 @@ test('a stalled holder does not stall the get: it is hedged, then passed over', 
   assert.equal(sha(await readBytes(reader, capability)), sha(bytes))
   const elapsedMs = Date.now() - started
   t.diagnostic(`${chunks} blobs in ${elapsedMs} ms; asked b ${asked.get(b.nodeId) ?? 0}, c ${asked.get(c.nodeId) ?? 0} times`)
-  assert.ok((asked.get(b.nodeId) ?? 0) <= 6, `the stalled holder was asked ${asked.get(b.nodeId)} times for ${chunks} blobs`)
+  assert.ok((asked.get(b.nodeId) ?? 0) <= 8, `the stalled holder was asked ${asked.get(b.nodeId)} times for ${chunks} blobs`)
   assert.ok(elapsedMs < 30_000, `the get took ${elapsedMs} ms`)
   const stat = reader.networking!.replicator.holderStats().find(s => s.peer === b.nodeId)
   assert.equal(stat?.served ?? 0, 0)
@@ -79,7 +79,7 @@ test('a holder returning corrupt bytes is demoted; the file\'s bytes are still e
   const asked = spyOnGets(reader)
   assert.equal(sha(await readBytes(reader, capability)), sha(bytes))
   t.diagnostic(`${chunks} blobs; asked b ${asked.get(b.nodeId) ?? 0}, the liar c ${asked.get(c.nodeId) ?? 0} times`)
-  assert.ok((asked.get(c.nodeId) ?? 0) <= 4, `the liar was asked ${asked.get(c.nodeId)} times for ${chunks} blobs`)
+  assert.ok((asked.get(c.nodeId) ?? 0) <= 6, `the liar was asked ${asked.get(c.nodeId)} times for ${chunks} blobs`)
   const stats = reader.networking!.replicator.holderStats()
   assert.equal(stats.find(s => s.peer === c.nodeId)?.demoted, true, 'the liar is demoted')
   assert.equal(stats.find(s => s.peer === c.nodeId)?.served, 0)
