@@ -18,7 +18,8 @@ export const targets: Record<string, Target> = {
   swarm_get_to_combined_uplinks: { min: 0.8 }
 }
 
-const HOLDER_UPLINK_MBIT = 50
+/** Each holder's uplink (env BENCH_LAB_MBIT, default 50): a lower cap shows the link-bound regime on a busy machine. */
+const HOLDER_UPLINK_MBIT = Number(process.env.BENCH_LAB_MBIT ?? 50)
 const P2P_PORT = 4001
 const run = promisify(execFile)
 

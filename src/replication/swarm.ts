@@ -49,6 +49,8 @@ const STALE_MS = 10_000
  */
 const PROBE_IN_FLIGHT = 2
 const MAX_PER_HOLDER = 8
+/** What a holder should deliver within at its speed, at most: well inside the block client's timeout. */
+const QUEUE_MS = 4000
 /** The longest hedge deadline (the block client's own timeout usually ends an attempt first). */
 const MAX_HEDGE_MS = 60_000
 /** Holders remembered; the least recently used beyond this are forgotten. */
@@ -222,8 +224,19 @@ export class Swarm {
       const ms = this.expectedMs(peer, now, prior)
       if (ms < bestMs) { best = peer; bestMs = ms }
     }
-    const h = this.estimate(best)
-    return h.inFlight < Math.min(MAX_PER_HOLDER, PROBE_IN_FLIGHT + h.served) ? best : undefined
+    return this.estimate(best).inFlight < this.roomOf(best, now) ? best : undefined
+  }
+
+  /**
+   * Blobs `peer` may have on the way: 2 to start, one more per blob it delivered, at most 8, and
+   * no more than it should deliver within QUEUE_MS at its estimated speed (at least 1): on a slow
+   * uplink, blobs queued behind each other would otherwise run into the block timeout together.
+   */
+  private roomOf (peer: string, now: number): number {
+    const h = this.estimate(peer)
+    const speed = this.speedOf(h, now)
+    const bySpeed = speed === undefined ? MAX_PER_HOLDER : Math.max(1, Math.floor(QUEUE_MS * speed / this.typicalBytes))
+    return Math.min(MAX_PER_HOLDER, PROBE_IN_FLIGHT + h.served, bySpeed)
   }
 
   /** Whom a hedge asks: the best candidate if it is not demoted, has room, and should deliver within `waitedMs`. */
@@ -285,11 +298,13 @@ export class Swarm {
   private succeeded (peer: string, bytes: number): void {
     const h = this.estimate(peer)
     const now = this.o.now()
+    const together = h.inFlight // this blob and those that travelled beside it
     this.end(h, now)
     h.windowBytes += bytes
     const busy = h.busyMs + (h.inFlight > 0 ? now - h.busySince : 0)
     if (h.bytesPerMs === undefined || busy >= SAMPLE_MS) {
-      const sample = h.windowBytes / Math.max(1, busy)
+      // The first delivery: the blobs beside it moved about as far, so count them too.
+      const sample = (h.bytesPerMs === undefined ? h.windowBytes * together : h.windowBytes) / Math.max(1, busy)
       h.bytesPerMs = h.bytesPerMs === undefined ? sample : (1 - ALPHA) * h.bytesPerMs + ALPHA * sample
       h.windowBytes = 0
       h.busyMs = 0
