@@ -37,6 +37,7 @@ export interface HolderStat {
 const PRIOR_BYTES_PER_MS = 64 * 1024
 /** Busy time a throughput sample spans. */
 const SAMPLE_MS = 250
+const MIN_SAMPLE_BYTES = 256 * 1024
 /** EWMA weight of a new sample (throughput, hit rate, blob size). */
 const ALPHA = 0.3
 /** A holder that served bad bytes is asked only when no other holder is left, for this long. */
@@ -211,20 +212,17 @@ export class Swarm {
   }
 
   /**
-   * The candidate expected to deliver first (ties go to the earlier one in the given order), or
-   * undefined when that one already has as many blobs on the way as it may: then waiting for it
-   * beats asking a slower one.
+   * The candidate expected to deliver first that has room for one more blob (ties go to the earlier
+   * one in the given order), or undefined when every candidate within 2× of the best expected time
+   * is full: then waiting for a delivery beats asking a much slower one.
    */
   private pickFrom (untried: string[]): string | undefined {
     const now = this.o.now()
     const prior = this.bestKnownSpeed(now)
-    let best = untried[0]
-    let bestMs = Infinity
-    for (const peer of untried) {
-      const ms = this.expectedMs(peer, now, prior)
-      if (ms < bestMs) { best = peer; bestMs = ms }
-    }
-    return this.estimate(best).inFlight < this.roomOf(best, now) ? best : undefined
+    const ranked = untried.map((peer, at) => ({ peer, at, ms: this.expectedMs(peer, now, prior) })).sort((x, y) => x.ms - y.ms || x.at - y.at)
+    // The best with room, unless even it is expected to take over twice as long as the best.
+    const open = ranked.find(c => this.estimate(c.peer).inFlight < this.roomOf(c.peer, now))
+    return open !== undefined && open.ms <= 2 * ranked[0].ms ? open.peer : undefined
   }
 
   /**
@@ -302,7 +300,8 @@ export class Swarm {
     this.end(h, now)
     h.windowBytes += bytes
     const busy = h.busyMs + (h.inFlight > 0 ? now - h.busySince : 0)
-    if (h.bytesPerMs === undefined || busy >= SAMPLE_MS) {
+    // A small blob (a manifest) measures the round trip, not the link: samples wait for enough bytes.
+    if (h.windowBytes >= MIN_SAMPLE_BYTES && (h.bytesPerMs === undefined || busy >= SAMPLE_MS)) {
       // The first delivery: the blobs beside it moved about as far, so count them too.
       const sample = (h.bytesPerMs === undefined ? h.windowBytes * together : h.windowBytes) / Math.max(1, busy)
       h.bytesPerMs = h.bytesPerMs === undefined ? sample : (1 - ALPHA) * h.bytesPerMs + ALPHA * sample
