@@ -8,8 +8,9 @@ import { dataPaths } from '../node/data-dir.ts'
 import type { ProgressLine } from '../api/index.ts'
 
 // node:http through getBuiltinModule, not `import`: an ES import of a builtin builds its ESM facade
-// by reading every export, and node:http's lazy WebSocket/fetch getters then load undici (with
-// zlib, tls and webcrypto): ~40 ms idle, a quarter of `ls`, for nothing this client uses.
+// by reading every export, and node:http's lazy WebSocket getters then load undici (with zlib, tls
+// and webcrypto): ~110 ms of CPU at load 15, nearly a second bare Node start, for nothing this
+// client uses (docs/PERFORMANCE.md).
 const { request } = process.getBuiltinModule('node:http')
 
 // The two shapes this client reads, checked by hand rather than with zod: zod is 95 modules and
