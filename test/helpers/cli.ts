@@ -14,8 +14,9 @@ export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.u
 
 export interface CliResult { code: number | null, stdout: string, stderr: string, stdoutBytes: Buffer }
 
-export async function runCli (args: string[], options: { input?: string | Buffer, env?: NodeJS.ProcessEnv, cwd?: string, timeoutMs?: number } = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] })
+/** `nodeArgs`: flags for Node itself, before the CLI's path (e.g. `--import` a preload). */
+export async function runCli (args: string[], options: { input?: string | Buffer, env?: NodeJS.ProcessEnv, cwd?: string, timeoutMs?: number, nodeArgs?: string[] } = {}): Promise<CliResult> {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, ...args], { env: { ...process.env, ...options.env }, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] })
   const out: Buffer[] = []
   const err: Buffer[] = []
   child.stdout.on('data', (d: Buffer) => out.push(d))

@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import type { NodeStatus, PeerStatus } from '../../node/index.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { formatBytes, formatTable, printJson, printLine } from '../output.ts'
-import { formatSyncs } from './sync.ts'
+import { formatSyncs } from '../sync-text.ts'
 
 export function registerStatus (program: Command): void {
   withCommon(program.command('status'))
