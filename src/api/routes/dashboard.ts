@@ -12,6 +12,7 @@ import { VaultError } from '../../errors.ts'
 import { sessionOf } from '../guard.ts'
 import { SESSION_COOKIE, readCookie, sessionCookie, type SessionStore } from '../session.ts'
 import { treeUploadRoutes } from './dashboard-upload.ts'
+import { treeArchiveRoutes } from './dashboard-archive.ts'
 
 const PUBLIC_DIR = fileURLToPath(new URL('../../../public/', import.meta.url))
 
@@ -59,6 +60,7 @@ export function dashboardRoutes (app: FastifyInstance, node: NodeServices, optio
 
   app.get('/', async (_request, reply) => await sendPage(reply))
   treeUploadRoutes(app, node)
+  treeArchiveRoutes(app, node)
 
   app.get('/ui/:asset', async (request, reply) => {
     const asset = assets.get((request.params as { asset: string }).asset)
