@@ -14,7 +14,7 @@ import type { Page } from 'playwright-core'
 import { putBytes, startCluster, waitForMesh } from '../helpers/cluster.ts'
 import { runCli } from '../helpers/cli.ts'
 import { listFiles, tempDir } from '../helpers/fs.ts'
-import { chromiumMissing, dropFolder, launchBrowser, show, signedIn, waitBadge } from './browser.ts'
+import { chromiumMissing, dropFolder, launchBrowser, screenshotDir, show, signedIn, waitBadge } from './browser.ts'
 
 const skip = chromiumMissing()
 
@@ -56,7 +56,9 @@ test('the dashboard stores dropped folders as one entry, shows versions, why cop
     'readme.txt': { bytes: Buffer.from('first version of the folder\n'), mtimeMs: Date.parse('2025-03-04T05:06:07Z') },
     'photos/a.jpg': { bytes: randomBytes(300 * 1024 + 5) },
     'photos/deep/b.bin': { bytes: randomBytes(1234) },
-    'empty.txt': { bytes: Buffer.alloc(0) }
+    'empty.txt': { bytes: Buffer.alloc(0) },
+    // Over tar's 100-byte name field (a pax header carries it) and not ASCII.
+    [`photos/deep/${'long-name-'.repeat(12)}résumé.txt`]: { bytes: Buffer.from('long') }
   }
   const v2 = { ...v1, 'readme.txt': { bytes: Buffer.from('second version\n'), mtimeMs: Date.parse('2025-06-01T00:00:00Z') }, 'new.txt': { bytes: Buffer.from('new') } }
   const asMap = (files: Record<string, { bytes: Buffer }>): Map<string, Buffer> => new Map(Object.entries(files).map(([p, f]) => [p, f.bytes]))
@@ -68,7 +70,7 @@ test('the dashboard stores dropped folders as one entry, shows versions, why cop
     const entries = a.vault.list().filter(f => f.name === 'project')
     assert.equal(entries.length, 1, 'one entry for the whole folder')
     assert.equal(entries[0].kind, 'tree')
-    assert.equal(entries[0].files, 4)
+    assert.equal(entries[0].files, 5)
     assert.equal(a.vault.list().some(f => f.name.startsWith('project/')), false, 'no entry per file')
     const out = join(scratch, 'project-v1')
     const got = await runCli(['get', 'project', '-o', out, '--data', a.paths.root])
@@ -118,6 +120,7 @@ test('the dashboard stores dropped folders as one entry, shows versions, why cop
       await promisify(execFile)('tar', ['-xf', tar, '-C', out])
       assert.deepEqual(await treeBytes(out), asMap(files), `version ${version} of the folder, as tar extracts it`)
     }
+    await page.screenshot({ path: join(await screenshotDir(), 'versions-laptop.png') })
     await closeDialog(page)
   })
 
@@ -150,6 +153,9 @@ test('the dashboard stores dropped folders as one entry, shows versions, why cop
     assert.equal(recovered.code, 0, recovered.stderr)
     await page.waitForSelector('#ov-jobs li[data-job="recover"].done', { timeout: 30_000 })
     assert.match(await page.textContent('#ov-jobs li[data-job="recover"]') ?? '', /done: \d+ of \d+ blobs back/)
+    await page.screenshot({ path: join(await screenshotDir(), 'jobs-laptop.png'), fullPage: true })
+    await show(page, 'files')
+    await page.screenshot({ path: join(await screenshotDir(), 'files-folders-laptop.png'), fullPage: true })
   })
   await browser.close()
 })
