@@ -217,7 +217,7 @@ function renderJobs () {
     const bar = el('progress', { max: 100, 'aria-label': `${JOB_TITLES[job] ?? job} progress` })
     if (fraction !== undefined) bar.value = Math.round(fraction * 100)
     return el('li', { class: `job ${progress.phase === 'done' ? 'done' : 'running'}`, 'data-job': job },
-      el('span', { class: 'jname' }, JOB_TITLES[job] ?? job), bar, el('span', { class: 'jstate' }, words), el('span', { class: 'muted' }, ` · ${formatTime(at)}`))
+      el('span', { class: 'jname' }, JOB_TITLES[job] ?? job), el('span', { class: 'jstate' }, words), bar, el('span', { class: 'muted' }, `last update ${formatTime(at)}`))
   })
   box.replaceChildren(...rows)
   $('ov-jobs-empty').hidden = rows.length > 0
@@ -260,7 +260,7 @@ function fileRow (f) {
   return el('tr', { 'data-id': f.id },
     el('td', { class: 'name' }, el('button', { class: 'link', type: 'button', title: 'which peers hold which chunks', onclick: () => showHealth(f) }, name),
       f.kind === 'tree' ? el('span', { class: 'muted' }, ` · ${f.files} files`) : null,
-      f.versions > 1 ? el('button', { type: 'button', class: 'link versions', onclick: () => showVersions(f), 'aria-label': `the ${f.versions} versions of ${f.name}` }, ` · ${f.versions} versions`) : null),
+      f.versions > 1 ? [el('span', { class: 'muted' }, ' · '), el('button', { type: 'button', class: 'link versions', onclick: () => showVersions(f), 'aria-label': `the ${f.versions} versions of ${f.name}` }, `${f.versions} versions`)] : null),
     el('td', { class: 'num' }, formatBytes(f.size)),
     el('td', { class: 'hide-narrow' }, formatTime(f.mtime)),
     el('td', {}, badge(f.redundancy)),
