@@ -106,6 +106,7 @@ test('the dashboard stores dropped folders as one entry, shows versions, why cop
     await page.waitForSelector('#files-table tr:has(.name button:text-is("notes.bin")) button.versions', { timeout: 30_000 })
 
     assert.deepEqual(await openVersions(page, 'notes.bin'), ['2', '1'])
+    assert.equal(await page.isVisible('#dialog-ok'), false, 'a dialog that only informs has no OK button')
     assert.match(await page.textContent('#versions-table tr[data-version="1"]') ?? '', /2\.0 KiB/)
     assert.deepEqual(await download(page, '#versions-table tr[data-version="1"] a'), first)
     assert.deepEqual(await download(page, '#versions-table tr[data-version="2"] a'), second)
@@ -156,6 +157,7 @@ test('the dashboard stores dropped folders as one entry, shows versions, why cop
     await page.screenshot({ path: join(await screenshotDir(), 'jobs-laptop.png'), fullPage: true })
     await show(page, 'files')
     await page.screenshot({ path: join(await screenshotDir(), 'files-folders-laptop.png'), fullPage: true })
+    assert.equal(await page.isVisible('#files-more'), false, 'no "Show more" when every file is shown')
   })
   await browser.close()
 })
