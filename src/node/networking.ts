@@ -99,7 +99,7 @@ async function joinNetwork (o: NetworkedPartsOptions, network: Network): Promise
     else auditor?.countFault('wrong')
   }
   const replicator = new Replicator({ client, store, ownerId: identity.nodeId, routing, log, onWrongBytes })
-  const replication = new OwnerReplication({ replicator, catalog, ownerId: identity.nodeId, routing, log, repairAfterMs: config.repairAfterSeconds * 1000, repairEveryMs: tuning.repairEveryMs, client, sweepEveryMs: tuning.sweepEveryMs, holdDeletions: o.holdDeletions })
+  const replication = new OwnerReplication({ replicator, catalog, ownerId: identity.nodeId, routing, log, repairAfterMs: config.repairAfterSeconds * 1000, repairEveryMs: tuning.repairEveryMs, client, sweepEveryMs: tuning.sweepEveryMs, holdDeletions: o.holdDeletions, onProgress: (progress) => events.emit('job:progress', { job: 'repair', progress: { ...progress } }) })
   auditor = new Auditor({
     client,
     store,

@@ -153,12 +153,14 @@ export class RunningNode implements NodeServices {
 
   /** Verifies every blob on this node's disk now, at full speed, and heals what is bad. */
   async scrub (onProgress?: (progress: ScrubProgress) => void): Promise<ScrubResult> {
-    return await this.p.net.scrubber.run({
+    const result = await this.p.net.scrubber.run({
       onProgress: (progress) => {
-        this.events.emit('job:progress', { job: 'scrub', progress: { ...progress } })
+        this.events.emit('job:progress', { job: 'scrub', progress: { phase: 'checking', ...progress } })
         onProgress?.(progress)
       }
     })
+    this.events.emit('job:progress', { job: 'scrub', progress: { phase: 'done', ...result } })
+    return result
   }
 
   async health (ref: string): Promise<FileHealth> {
