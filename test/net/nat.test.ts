@@ -9,6 +9,7 @@ import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { createWriteStream } from 'node:fs'
 import { join } from 'node:path'
 import { CLI, waitFor } from '../helpers/cli.ts'
 import { labUnavailable, NetLab, type LabHost } from '../helpers/netlab.ts'
@@ -57,11 +58,12 @@ test('two nodes behind their own NATs store, fetch and message each other throug
     let stdout = ''
     let stderr = ''
     proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
+    if (process.env.DV_NAT_LOGS != null) proc.stderr!.pipe(createWriteStream(join(process.env.DV_NAT_LOGS, `${name}.log`)))
     proc.stdout!.on('data', (d: Buffer) => { stdout += d.toString() })
     const ready = await waitFor(`${name} to be ready`, () => {
       const line = stdout.split('\n').find(l => l.includes('"event":"ready"'))
       return line == null ? undefined : JSON.parse(line) as { nodeId: string }
-    }, 120_000).catch(err => { throw new Error(`${(err as Error).message}\n${stderr}`) })
+    }, { timeoutMs: 120_000, intervalMs: 200 }).catch(err => { throw new Error(`${(err as Error).message}\n${stderr}`) })
     return { host, dir, nodeId: ready.nodeId, stderr: () => stderr }
   }
   const status = async (node: LabNode): Promise<{ reachability: string, peers: Array<{ nodeId: string, connected: boolean, path?: string }> }> =>
@@ -78,13 +80,13 @@ test('two nodes behind their own NATs store, fetch and message each other throug
   step('a and b ready')
   // Each NAT'd node holds a relay reservation, then finds the other through the DHT.
   for (const node of [a, b]) {
-    await waitFor(`${node.host.ns} to be reachable through the relay`, async () => (await status(node)).reachability === 'relayed', 60_000, 500)
+    await waitFor(`${node.host.ns} to be reachable through the relay`, async () => (await status(node)).reachability === 'relayed', { timeoutMs: 60_000, intervalMs: 500 })
   }
   step('a and b relayed')
   await waitFor('a and b to be connected to each other', async () => {
     const [sa, sb] = await Promise.all([status(a), status(b)])
     return sa.peers.some(p => p.nodeId === b.nodeId && p.connected) && sb.peers.some(p => p.nodeId === a.nodeId && p.connected)
-  }, 90_000, 1_000).catch(err => { throw new Error(`${(err as Error).message}\n--- a ---\n${a.stderr().slice(-3000)}\n--- b ---\n${b.stderr().slice(-3000)}`) })
+  }, { timeoutMs: 90_000, intervalMs: 1_000 }).catch(err => { throw new Error(`${(err as Error).message}\n--- a ---\n${a.stderr().slice(-3000)}\n--- b ---\n${b.stderr().slice(-3000)}`) })
 
   step('a and b connected')
   // a puts: three copies in all, one of them on b behind its NAT.
@@ -95,7 +97,7 @@ test('two nodes behind their own NATs store, fetch and message each other throug
   await waitFor('a copy of a\'s file on b', async () => {
     const usage = JSON.parse(await cli(b.host, ['status', '--data', b.dir, '--json'])) as { storage: Record<string, number> }
     return (usage.storage[a.nodeId] ?? 0) > 0
-  }, 60_000, 1_000)
+  }, { timeoutMs: 60_000, intervalMs: 1_000 })
 
   step('a copy on b')
   // b reads it by capability, and a message crosses both NATs.
@@ -107,7 +109,7 @@ test('two nodes behind their own NATs store, fetch and message each other throug
   await waitFor('b to get a\'s message', async () => {
     const history = JSON.parse(await cli(b.host, ['msg', 'history', '--data', b.dir, '--json'])) as Array<{ from: string, text: string }>
     return history.some(m => m.from === a.nodeId && m.text === 'hello across two NATs')
-  }, 30_000, 500)
+  }, { timeoutMs: 30_000, intervalMs: 500 })
 
   const path = (await status(a)).peers.find(p => p.nodeId === b.nodeId)?.path
   assert.ok(path === 'relayed' || path === 'direct', `a reports its path to b: ${path}`)
