@@ -49,3 +49,15 @@ test('a relayed node turns DHT server, the relay learns it and hands out its cir
   }, { timeoutMs: 60_000, intervalMs: 500 })
   assert.equal(found, true)
 })
+
+test('two pings of one peer at once both succeed (our latency probe and the DHT check a new peer together)', async (t) => {
+  const h = new Harness(t)
+  const relay = await h.node({ name: 'relay', overlay: RELAY, limits: SLOW_CPU })
+  const a = await h.node({ name: 'a', overlay: BEHIND_NAT, bootstrap: [relay.address], limits: SLOW_CPU })
+  await waitFor('a to be connected to the relay', () => a.network.isConnected(relay.nodeId), { timeoutMs: 30_000 })
+  const ping = a.network.libp2p.services.ping
+  // With libp2p's default of one outbound ping stream the second one failed at once
+  // (TooManyOutboundProtocolStreamsError), and kad-dht then left the peer out of its table.
+  const rtts = await Promise.all([1, 2, 3].map(async () => await ping.ping(peerIdFromString(relay.nodeId))))
+  assert.equal(rtts.filter(ms => typeof ms === 'number' && ms >= 0).length, 3)
+})
