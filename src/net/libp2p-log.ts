@@ -21,6 +21,8 @@ export interface Libp2pLogHooks {
 
 export function createLibp2pLogger (log: Logger, hooks: Libp2pLogHooks): ComponentLogger {
   const noop = (): void => {}
+  // DV_LIBP2P_DEBUG=<regexp of component names> (e.g. 'kad-dht|circuit-relay'): every line of those
+  // libp2p components at info level. For debugging a network (how issue 16's NAT lab was fixed).
   const debugRe = process.env.DV_LIBP2P_DEBUG != null ? new RegExp(process.env.DV_LIBP2P_DEBUG) : undefined
   const make = (name: string): Libp2pLogger => {
     const dbg = debugRe?.test(name) === true

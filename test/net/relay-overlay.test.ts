@@ -61,3 +61,16 @@ test('two pings of one peer at once both succeed (our latency probe and the DHT 
   const rtts = await Promise.all([1, 2, 3].map(async () => await ping.ping(peerIdFromString(relay.nodeId))))
   assert.equal(rtts.filter(ms => typeof ms === 'number' && ms >= 0).length, 3)
 })
+
+test('with the DHT a node is "unknown" until a peer dials it back, then "public"', async (t) => {
+  const h = new Harness(t)
+  const first = await h.node({ name: 'first', overlay: DEFAULT_OVERLAY, limits: SLOW_CPU })
+  assert.equal(first.network.reachability(), 'unknown', 'no peer has checked yet')
+  const second = await h.node({ name: 'second', overlay: DEFAULT_OVERLAY, bootstrap: [first.address], limits: SLOW_CPU })
+  for (const node of [first, second]) {
+    await waitFor(`${node.name} to be found reachable`, () => node.network.reachability() === 'public', { timeoutMs: 60_000, intervalMs: 100 })
+  }
+  // Reachable: no relay slot taken, and the DHT stays in server mode.
+  assert.ok(!second.network.addresses().some(a => a.includes('/p2p-circuit')))
+  assert.equal(second.network.libp2p.services.dht?.getMode(), 'server')
+})
