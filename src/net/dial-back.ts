@@ -14,6 +14,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import { handleProtocol, requestJson, FrameStream, DialBackReply, DialBackRequest, DIAL_BACK_MAX_FRAME_BYTES, DIAL_BACK_MAX_PORTS, DIAL_BACK_PROTOCOL } from '../protocols/index.ts'
 import type { NetworkLibp2p } from './libp2p-node.ts'
+import { isCircuit } from './addresses.ts'
 
 export type DialBackVerdict = 'public' | 'unreachable' | 'unknown'
 
@@ -103,10 +104,6 @@ export class DialBack {
     this.answered++
     return false
   }
-}
-
-function isCircuit (ma: Multiaddr): boolean {
-  return ma.getComponents().some(c => c.name === 'p2p-circuit')
 }
 
 function tcpPort (ma: Multiaddr): number | undefined {

@@ -9,7 +9,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import { VaultError } from '../errors.ts'
 import { PEX_PROTOCOL } from '../protocols/index.ts'
-import { isDialableTcp, toMultiaddr, withPeerId } from './addresses.ts'
+import { isCircuit, isDialableTcp, toMultiaddr, withPeerId } from './addresses.ts'
 import { createLibp2pLogger } from './libp2p-log.ts'
 import { createInboundGuard, createLibp2pNode, DEFAULT_LIMITS, type NetworkLibp2p, type NetworkLimits } from './libp2p-node.ts'
 import type { InboundGuard } from './inbound-guard.ts'
@@ -370,9 +370,20 @@ export class Network extends EventEmitter<NetworkEvents> {
       void dht.setMode(mode)
         // A new server looks itself up at once: the answer fills its table and connects it to
         // its neighbours (relayed ones too) instead of waiting for the periodic self-query.
-        .then(async () => { if (mode === 'server') for await (const _ of dht.getClosestPeers(libp2p!.peerId.toMultihash().bytes)) ; })
+        .then(async () => { if (mode === 'server') await this.lookUpSelf() })
         .catch(err => this.log.warn({ err: (err as Error).message }, 'could not switch the DHT mode'))
+      // Once more a few seconds later: the relay adds a member it was just told about (identify
+      // push) only after pinging it, so a member that switched a moment before us may not be in
+      // its answers yet; without this the two found each other at the next 30 s self-query.
+      if (mode === 'server') setTimeout(() => { void this.lookUpSelf().catch(() => {}) }, this.timing.reachabilityFirstCheckMs * 3).unref()
     }
+  }
+
+  private async lookUpSelf (): Promise<void> {
+    const libp2p = this.running?.libp2p
+    const dht = libp2p?.services.dht
+    if (libp2p == null || dht == null || dht.getMode() !== 'server') return
+    for await (const _ of dht.getClosestPeers(libp2p.peerId.toMultihash().bytes)) ;
   }
 
   /** A listener that throws must not break libp2p's event dispatch. */
@@ -392,10 +403,6 @@ export type Reachability = 'public' | 'relayed' | 'unreachable' | 'unknown'
 function connectionPath (libp2p: NetworkLibp2p, nodeId: string): PeerPath {
   const open = libp2p.getConnections(peerIdFromString(nodeId)).filter(c => c.status === 'open')
   return open.length > 0 && open.every(c => isCircuit(c.remoteAddr)) ? 'relayed' : 'direct'
-}
-
-function isCircuit (ma: Multiaddr): boolean {
-  return ma.getComponents().some(c => c.name === 'p2p-circuit')
 }
 
 function parseListenAddr (listen: string): Multiaddr {
