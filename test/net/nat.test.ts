@@ -21,7 +21,7 @@ interface LabNode { host: LabHost, dir: string, nodeId: string, stderr: () => st
 
 const MiB = 1024 * 1024
 
-test('two nodes behind their own NATs store, fetch and message each other through a relay', { timeout: 300_000 }, async (t) => {
+test('two nodes behind their own NATs store, fetch and message each other through a relay', { timeout: 600_000 }, async (t) => {
   const why = await labUnavailable()
   if (why != null) {
     process.stderr.write(`\n*** SKIPPED nat.test.ts: the network lab ${why} ***\n\n`)
