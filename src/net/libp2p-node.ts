@@ -127,7 +127,10 @@ export async function createLibp2pNode (options: Libp2pNodeOptions): Promise<Net
     peerDiscovery: discovery,
     services: {
       identify: identify(),
-      ping: ping({ timeout: 5_000 }),
+      // Our latency probe and kad-dht's routing table both ping a new peer at once: with libp2p's
+      // default of one outbound ping stream, the DHT's ping lost the race, the peer never entered
+      // the routing table, and a node whose only peer was its bootstrap kept an empty table.
+      ping: ping({ timeout: 5_000, maxOutboundStreams: 4, maxInboundStreams: 4 }),
       ...(overlay != null ? overlayServices(overlay) : {})
     } as ServiceFactoryMap<NetworkServices>,
     connectionManager: {
