@@ -27,11 +27,11 @@ export class ChainClient {
   }
 
   /**
-   * Hands `bytes` to `peer`, the holder at `request.hop`, and waits (within `request.budgetMs`) for
-   * its answer. Throws the holder's refusal (GRANT_*, STORAGE_FULL, CORRUPT, BUSY…) or
-   * TIMEOUT / UNREACHABLE / PEER_ERROR.
+   * Hands `bytes` to `peer`, the holder at `request.hop`, and waits up to `waitMs` (more than
+   * `request.budgetMs`: see passOnBudget) for its answer. Throws the holder's refusal (GRANT_*,
+   * STORAGE_FULL, CORRUPT, BUSY…) or TIMEOUT / UNREACHABLE / PEER_ERROR.
    */
-  async send (peer: string, request: ChainRequest, bytes: Uint8Array, signal?: AbortSignal): Promise<ChainAnswer> {
+  async send (peer: string, request: ChainRequest, bytes: Uint8Array, waitMs: number, signal?: AbortSignal): Promise<ChainAnswer> {
     return await exchange(async (timeout) => await this.libp2p.dialProtocol(peerIdFromString(peer), CHAIN_PROTOCOL, { signal: timeout }), async (frames, timeout) => {
       await frames.writeJson(request, { signal: timeout })
       await frames.writeFrame(bytes, { signal: timeout })
@@ -43,11 +43,11 @@ export class ChainClient {
       return { receipts: answer.receipts, failures: answer.failures }
     }, {
       maxFrameBytes: MAX_BLOB_BYTES,
-      timeoutMs: request.budgetMs,
+      timeoutMs: waitMs,
       signal,
       fault: (err, phase, timeout) => {
         if (signal?.aborted === true) return signal.reason
-        if (timeout.aborted) return new VaultError('TIMEOUT', `peer ${shortId(peer)} did not answer the chain within ${request.budgetMs} ms`, { cause: err })
+        if (timeout.aborted) return new VaultError('TIMEOUT', `peer ${shortId(peer)} did not answer the chain within ${waitMs} ms`, { cause: err })
         if (err instanceof VaultError) return err
         const code = phase === 'open' ? 'UNREACHABLE' : 'PEER_ERROR'
         return new VaultError(code, `peer ${shortId(peer)}: ${(err as Error).message}`, { cause: err })

@@ -18,6 +18,14 @@ export const GRANT_CLOCK_SKEW_MS = 30_000
 export const MIN_HOP_BUDGET_MS = 1_000
 export const MAX_HOP_BUDGET_MS = 10 * 60_000
 
+/**
+ * The budget a sender that waits `waitMs` for an answer gives the next hop: a fifth less (≥ 250 ms),
+ * since the hop's clock starts only once the request reached it and its answer must travel back.
+ */
+export function passOnBudget (waitMs: number): number {
+  return Math.floor(Math.min(MAX_HOP_BUDGET_MS, waitMs - Math.max(250, waitMs / 5)))
+}
+
 const base64Signature = z.string().regex(/^[A-Za-z0-9+/]{86}==$/)
 
 /** What the owner signs: it alone may let these holders write blob `id` into its folder, in this order. */

@@ -8,7 +8,7 @@ import { VaultError } from '../errors.ts'
 import { shortId } from './block-protocol.ts'
 import type { ChainClient } from './chain-client.ts'
 import { newGrant, signGrant, verifyReceipt } from './chain-grant.ts'
-import { MAX_CHAIN_HOLDERS, MAX_HOP_BUDGET_MS, MIN_HOP_BUDGET_MS, type ChainFailure } from './chain-protocol.ts'
+import { MAX_CHAIN_HOLDERS, MAX_HOP_BUDGET_MS, MIN_HOP_BUDGET_MS, passOnBudget, type ChainFailure } from './chain-protocol.ts'
 
 export interface ChainSenderOptions {
   client: ChainClient
@@ -54,10 +54,10 @@ export class ChainSender {
     if (holders.length === 0 || holders.length > MAX_CHAIN_HOLDERS) throw new VaultError('BAD_INPUT', `a chain has 1 to ${MAX_CHAIN_HOLDERS} holders, got ${holders.length}`)
     const grant = newGrant(this.o.ownerId, id, bytes.byteLength, holders, (this.o.now ?? Date.now)())
     const sig = await signGrant(this.o.privateKey, grant)
-    const budgetMs = Math.min(MAX_HOP_BUDGET_MS, Math.max(MIN_HOP_BUDGET_MS, this.o.hopTimeoutMs * holders.length))
+    const waitMs = Math.min(MAX_HOP_BUDGET_MS, Math.max(2 * MIN_HOP_BUDGET_MS, this.o.hopTimeoutMs * holders.length))
     let answer
     try {
-      answer = await this.o.client.send(holders[0], { v: 1, grant, sig, hop: 0, budgetMs }, bytes, signal)
+      answer = await this.o.client.send(holders[0], { v: 1, grant, sig, hop: 0, budgetMs: passOnBudget(waitMs) }, bytes, waitMs, signal)
     } catch (err) {
       if (signal?.aborted === true) throw signal.reason
       const code = err instanceof VaultError ? err.code : 'PEER_ERROR'

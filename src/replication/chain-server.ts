@@ -12,7 +12,7 @@ import { checkBodySize, type BlockServer } from './block-server.ts'
 import { isReplyable, MAX_BLOB_BYTES, MAX_JSON_FRAME_BYTES, shortId, toErrorReply } from './block-protocol.ts'
 import type { ChainAnswer, ChainClient } from './chain-client.ts'
 import { checkGrant, ReplayCache, signReceipt } from './chain-grant.ts'
-import { CHAIN_PROTOCOL, chainRequestSchema, MIN_HOP_BUDGET_MS, type ChainRequest } from './chain-protocol.ts'
+import { CHAIN_PROTOCOL, chainRequestSchema, MIN_HOP_BUDGET_MS, passOnBudget, type ChainRequest } from './chain-protocol.ts'
 
 export interface ChainServerOptions {
   libp2p: Libp2p
@@ -161,21 +161,22 @@ export class ChainServer {
   /**
    * Hands the blob to the next holder of the chain; one that cannot be reached or refuses is
    * skipped for the one after it (the grant lets any earlier holder hand on). Leaves a tenth of the
-   * remaining time (≥ 250 ms) to answer upstream before its own deadline.
+   * remaining time (≥ 250 ms) to answer upstream before its own deadline, and gives the next hop a
+   * fifth less than it waits (passOnBudget).
    */
   private async handOn (request: ChainRequest, data: Uint8Array, deadlineAt: number): Promise<ChainAnswer> {
     const { grant } = request
     const failures: ChainAnswer['failures'] = []
     for (let hop = request.hop + 1; hop < grant.holders.length; hop++) {
       const peer = grant.holders[hop]
+      // Wait for the next hop only as long as leaves time to answer upstream before our deadline.
       const left = deadlineAt - this.now()
-      const budgetMs = Math.floor(left - Math.max(250, left / 10))
-      if (budgetMs < MIN_HOP_BUDGET_MS) {
-        failures.push(...grant.holders.slice(hop).map(holder => ({ holder, code: 'TIMEOUT' })))
-        break
-      }
+      const waitMs = Math.floor(left - Math.max(250, left / 10))
+      const budgetMs = passOnBudget(waitMs)
+      // Out of time: the holders left are not reached (not failed), so the owner asks them first.
+      if (budgetMs < MIN_HOP_BUDGET_MS) break
       try {
-        const answer = await this.o.client.send(peer, { ...request, hop, budgetMs }, data)
+        const answer = await this.o.client.send(peer, { ...request, hop, budgetMs }, data, waitMs)
         this.counts.forwarded++
         // Only what the rest of the chain may speak for, once each: the owner verifies the receipts.
         const downstream = new Set(grant.holders.slice(hop))

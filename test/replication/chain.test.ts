@@ -27,8 +27,10 @@ function blobPlacedAt (node: TestNode, index: number, peers: TestNode[]): { id: 
 }
 
 async function request (grant: Grant, signer: TestNode, hop = 0): Promise<ChainRequest> {
-  return { v: 1, grant, sig: await signGrant(signer.privateKey, grant), hop, budgetMs: 5_000 }
+  return { v: 1, grant, sig: await signGrant(signer.privateKey, grant), hop, budgetMs: 4_000 }
 }
+
+const WAIT_MS = 5_000
 
 /** Counts what the owner sends: block PUTs (direct copies) and chain hand-overs. */
 function spyOnSends (owner: TestNode): { puts: number, chains: number } {
@@ -83,7 +85,7 @@ describe('chained replication over real nodes', () => {
     const blob = makeBlob()
     const grant = newGrant(owner.id, blob.id, blob.data.byteLength, [b.id, c.id])
     const counted = refusals(b, 'GRANT_INVALID')
-    await refusedWith(owner.chain!.client.send(b.id, await request(grant, d), blob.data), 'GRANT_INVALID')
+    await refusedWith(owner.chain!.client.send(b.id, await request(grant, d), blob.data, WAIT_MS), 'GRANT_INVALID')
     assert.equal(refusals(b, 'GRANT_INVALID'), counted + 1)
     assert.equal(await onDisk(b, owner, blob.id), null)
     assert.equal(await onDisk(c, owner, blob.id), null)
@@ -93,7 +95,7 @@ describe('chained replication over real nodes', () => {
     const blob = makeBlob()
     const grant = newGrant(owner.id, blob.id, blob.data.byteLength, [b.id], Date.now() - GRANT_TTL_MS - GRANT_CLOCK_SKEW_MS - 1_000)
     const counted = refusals(b, 'GRANT_EXPIRED')
-    await refusedWith(owner.chain!.client.send(b.id, await request(grant, owner), blob.data), 'GRANT_EXPIRED')
+    await refusedWith(owner.chain!.client.send(b.id, await request(grant, owner), blob.data, WAIT_MS), 'GRANT_EXPIRED')
     assert.equal(refusals(b, 'GRANT_EXPIRED'), counted + 1)
     assert.equal(await onDisk(b, owner, blob.id), null)
   })
@@ -101,7 +103,7 @@ describe('chained replication over real nodes', () => {
   test('a grant within the clock skew is still accepted', async () => {
     const blob = makeBlob()
     const grant = newGrant(owner.id, blob.id, blob.data.byteLength, [b.id], Date.now() - GRANT_TTL_MS - GRANT_CLOCK_SKEW_MS / 2)
-    const answer = await owner.chain!.client.send(b.id, await request(grant, owner), blob.data)
+    const answer = await owner.chain!.client.send(b.id, await request(grant, owner), blob.data, WAIT_MS)
     assert.deepEqual(answer.receipts.map(r => r.holder), [b.id])
     assert.ok((await onDisk(b, owner, blob.id))?.equals(blob.data))
   })
@@ -110,10 +112,10 @@ describe('chained replication over real nodes', () => {
     const blob = makeBlob()
     const grant = newGrant(owner.id, blob.id, blob.data.byteLength, [b.id])
     const req = await request(grant, owner)
-    await owner.chain!.client.send(b.id, req, blob.data)
+    await owner.chain!.client.send(b.id, req, blob.data, WAIT_MS)
     const stored = b.chain!.server.stats().stored
     const counted = refusals(b, 'GRANT_REPLAYED')
-    await refusedWith(owner.chain!.client.send(b.id, req, blob.data), 'GRANT_REPLAYED')
+    await refusedWith(owner.chain!.client.send(b.id, req, blob.data, WAIT_MS), 'GRANT_REPLAYED')
     assert.equal(refusals(b, 'GRANT_REPLAYED'), counted + 1)
     assert.equal(b.chain!.server.stats().stored, stored, 'nothing stored for the replay')
   })
@@ -123,12 +125,12 @@ describe('chained replication over real nodes', () => {
     const grant = newGrant(owner.id, blob.id, blob.data.byteLength, [b.id, c.id])
     const counted = refusals(d, 'GRANT_INVALID')
     // b is named in the grant; d is not: d refuses whatever hop b claims.
-    await refusedWith(b.chain!.client.send(d.id, await request(grant, owner, 1), blob.data), 'GRANT_INVALID')
-    await refusedWith(b.chain!.client.send(d.id, await request(grant, owner, 0), blob.data), 'GRANT_INVALID')
+    await refusedWith(b.chain!.client.send(d.id, await request(grant, owner, 1), blob.data, WAIT_MS), 'GRANT_INVALID')
+    await refusedWith(b.chain!.client.send(d.id, await request(grant, owner, 0), blob.data, WAIT_MS), 'GRANT_INVALID')
     assert.equal(refusals(d, 'GRANT_INVALID'), counted + 2)
     assert.equal(await onDisk(d, owner, blob.id), null)
     // d (not in the grant) cannot hand it to c either, though c is named.
-    await refusedWith(d.chain!.client.send(c.id, await request(grant, owner, 1), blob.data), 'GRANT_INVALID')
+    await refusedWith(d.chain!.client.send(c.id, await request(grant, owner, 1), blob.data, WAIT_MS), 'GRANT_INVALID')
     assert.equal(await onDisk(c, owner, blob.id), null)
   })
 
@@ -190,5 +192,37 @@ describe('chained replication over real nodes', () => {
     // The down holder is tried directly once more (it may have been away a moment), then the next peer.
     assert.equal(sent.chains, 1)
     assert.ok(sent.puts <= 2)
+  })
+})
+
+describe('chained replication with a slow holder', () => {
+  let cluster: Cluster
+
+  before(async () => {
+    cluster = await startCluster(6, { timeoutMs: 3_000, node: () => ({ chain: true }) })
+  })
+  after(async () => { await cluster?.stop() })
+
+  test('a holder in the middle that never answers costs the chain its budget, not the put: the copies are made directly', async () => {
+    const [owner, staller, ...good] = cluster.nodes
+    // The staller takes the request and the blob, then says nothing and hands nothing on.
+    await staller.libp2p.unhandle(CHAIN_PROTOCOL)
+    await staller.libp2p.handle(CHAIN_PROTOCOL, async (stream) => {
+      const frames = new FrameStream(stream, { maxFrameBytes: MAX_BLOB_BYTES })
+      while (await frames.readFrame().catch(() => null) != null) { /* swallow */ }
+    })
+    const peers = [staller, ...good]
+    const replicator = replicatorFor(owner, cluster, { peers, chain: true })
+    const blob = blobPlacedAt(staller, 1, peers)
+    const started = Date.now()
+    const { holders, shortfall } = await replicator.replicate(blob.id, blob.data, 4)
+    const elapsed = Date.now() - started
+    assert.equal(shortfall, undefined)
+    assert.equal(holders.length, 3)
+    assert.ok(!holders.includes(staller.id))
+    for (const id of holders) assert.ok((await onDisk(cluster.nodes.find(n => n.id === id)!, owner, blob.id))?.equals(blob.data))
+    // The first holder answers before the owner's deadline for the chain (3 holders × 3 s).
+    assert.ok(elapsed < 3 * 3_000 + 3_000, `took ${elapsed} ms`)
+    assert.ok(owner.chain!.sender.stats().chained >= 1, 'the first holder\'s copy came through the chain')
   })
 })
