@@ -68,6 +68,9 @@ export interface NodeMetrics {
   holderFaults: Record<string, number>
   blockRefusals: Record<string, number>
   scrubBadBlobs: number
+  /** Chained replication as an owner: copies made through chains, copies a broken chain left to
+   * a direct send, holders' receipts that did not verify. Refused grants are in blockRefusals. */
+  chainCopies: { chained: number, fallbacks: number, badReceipts: number }
 }
 
 /** What the dashboard's traffic meter reads (net/traffic.ts), each when it needs it. */

@@ -8,7 +8,7 @@ import type { Catalog } from '../catalog/index.ts'
 import type { EventBus } from '../events/index.ts'
 import { createNetwork, DEFAULT_OVERLAY, DhtRouting, FullMeshRouting, type Network, type OverlayOptions, type Routing } from '../net/index.ts'
 import { ANNOUNCEMENT_KINDS, createMessenger, type Messenger } from '../messaging/index.ts'
-import { Auditor, BlockClient, BlockServer, DEFAULT_INBOUND_BUDGET, OwnerReplication, Replicator, Scrubber, type BlockServerOptions } from '../replication/index.ts'
+import { Auditor, BlockClient, BlockServer, ChainClient, ChainSender, ChainServer, DEFAULT_INBOUND_BUDGET, OwnerReplication, Replicator, Scrubber, type BlockServerOptions } from '../replication/index.ts'
 import { ByteBudget } from '../protocols/index.ts'
 import type { Identity } from '../identity/index.ts'
 import type { BlobStore } from '../store/index.ts'
@@ -26,6 +26,10 @@ export interface NetworkedParts {
   client: BlockClient
   replication: OwnerReplication
   blockServer: BlockServer
+  /** The holder side of chained replication (chain/1). */
+  chainServer: ChainServer
+  /** The owner side of chained replication: grants, first hop, receipts. */
+  chainSender: ChainSender
   auditor: Auditor
   scrubber: Scrubber
   messenger: Messenger
@@ -98,7 +102,11 @@ async function joinNetwork (o: NetworkedPartsOptions, network: Network): Promise
     if (owner === identity.nodeId) auditor?.fault(peer, [id], 'wrong')
     else auditor?.countFault('wrong')
   }
-  const replicator = new Replicator({ client, store, ownerId: identity.nodeId, routing, log, onWrongBytes })
+  const chainClient = new ChainClient(network.libp2p)
+  const chainServer = new ChainServer({ libp2p: network.libp2p, holder: blockServer, privateKey: identity.privateKey, client: chainClient, log })
+  if (config.chain) await chainServer.start()
+  const chainSender = new ChainSender({ client: chainClient, ownerId: identity.nodeId, privateKey: identity.privateKey, hopTimeoutMs: client.timeoutMs, log })
+  const replicator = new Replicator({ client, store, ownerId: identity.nodeId, routing, log, onWrongBytes, chain: config.chain ? chainSender : undefined })
   const replication = new OwnerReplication({ replicator, catalog, ownerId: identity.nodeId, routing, log, repairAfterMs: config.repairAfterSeconds * 1000, repairEveryMs: tuning.repairEveryMs, client, sweepEveryMs: tuning.sweepEveryMs, holdDeletions: o.holdDeletions, onProgress: (progress) => events.emit('job:progress', { job: 'repair', progress: { ...progress } }) })
   auditor = new Auditor({
     client,
@@ -150,6 +158,8 @@ async function joinNetwork (o: NetworkedPartsOptions, network: Network): Promise
     client,
     replication,
     blockServer,
+    chainServer,
+    chainSender,
     auditor,
     scrubber,
     messenger,
@@ -163,6 +173,7 @@ async function joinNetwork (o: NetworkedPartsOptions, network: Network): Promise
       await scrubber.stop()
       await auditor?.stop()
       await replication.stop()
+      await chainServer.stop()
       await blockServer.stop()
       await network.stop()
     }

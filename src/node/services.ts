@@ -106,7 +106,8 @@ export class RunningNode implements NodeServices {
       refusedConnections: net.network.stats().refusedConnections,
       holderFaults: net.auditor.faults(),
       blockRefusals: net.blockServer.refusals(),
-      scrubBadBlobs: net.scrubber.badFound()
+      scrubBadBlobs: net.scrubber.badFound(),
+      chainCopies: net.chainSender.stats()
     }
   }
 

@@ -11,3 +11,8 @@ export { Auditor, type AuditorOptions, type AuditSummary, type HolderFaultKind }
 export { Scrubber, type ScrubberOptions, type ScrubProgress, type ScrubResult, type ScrubSummary } from './scrubber.ts'
 export { recoverBlobs, type RecoverProgress, type RecoverOptions, type RecoverResult } from './recover.ts'
 export { HolderSweep, type HolderSweepOptions, type SweepResult } from './holder-sweep.ts'
+export { ChainServer, type ChainServerOptions } from './chain-server.ts'
+export { ChainClient, type ChainAnswer } from './chain-client.ts'
+export { ChainSender, type ChainSenderOptions, type ChainPlacement } from './chain-put.ts'
+export { newGrant, signGrant, signReceipt, verifyReceipt, ReplayCache } from './chain-grant.ts'
+export { CHAIN_PROTOCOL, MAX_CHAIN_HOLDERS, GRANT_TTL_MS, GRANT_CLOCK_SKEW_MS, type Grant, type ChainRequest } from './chain-protocol.ts'
