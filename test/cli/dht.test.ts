@@ -18,7 +18,7 @@ async function json (args: string[]): Promise<any> {
   return JSON.parse(result.stdout)
 }
 
-test('node processes on the DHT put, read by capability, rm and recover through it', { timeout: 300_000 }, async (t) => {
+test('node processes on the DHT put, read by capability, rm and recover through it', { timeout: 900_000 }, async (t) => {
   const dir = await tempDir(t)
   const nodes: CliNode[] = []
   t.after(async () => { await Promise.all(nodes.map(async n => await n.kill())) })
