@@ -19,7 +19,7 @@ import { storageCaps } from './storage-limits.ts'
 export interface NetworkedParts {
   /** The libp2p host and what keeps it connected (net/). */
   network: Network
-  /** Which peers to ask about a blob or an owner (today: the full mesh of connected peers). */
+  /** Which peers to ask about a blob or an owner: the DHT with --dht, else the full mesh of connected peers. */
   routing: Routing
   /** Block transfers for this node: its own blobs out and back, any owner's blobs fetched. */
   replicator: Replicator
@@ -88,13 +88,13 @@ export async function startNetworkedParts (o: NetworkedPartsOptions): Promise<Ne
 
 async function joinNetwork (o: NetworkedPartsOptions, network: Network): Promise<NetworkedParts> {
   const { config, tuning, identity, store, catalog, events, log } = o
-  const routing = new FullMeshRouting(() => network.peers().map(p => p.nodeId))
   // The auditor is made below; a holder's report of lost copies can only arrive after start().
   let auditor: Auditor | undefined
-  // With the DHT (--dht, --relay, --nat) holders also provide records under each owner they hold
-  // blobs of; replication still ranks the connected peers (FullMeshRouting) until the DHT becomes
-  // the default (issue 16).
+  // With the DHT (--dht, --relay, --nat) placement, fetch, delete fan-out, sweep, recover, repair,
+  // audits, scrub and health all ask Kademlia (DhtRouting): copies go to the XOR-nearest peers,
+  // holders announce each owner they hold blobs of. Without it, the full mesh of connected peers.
   const dht = network.libp2p.services.dht != null ? new DhtRouting({ libp2p: network.libp2p, log: log.child({ sub: 'dht' }) }) : undefined
+  const routing: Routing = dht ?? new FullMeshRouting(() => network.peers().map(p => p.nodeId))
   const blockServer = await startBlockServer(o, network, (holder, ids) => auditor?.fault(holder, ids, 'missing') ?? 0, dht)
   dht?.start()
   const client = new BlockClient({ libp2p: network.libp2p, timeoutMs: tuning.blockTimeoutMs })
