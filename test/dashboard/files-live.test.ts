@@ -43,7 +43,7 @@ async function closeDialog (page: Page): Promise<void> {
   await page.waitForFunction(() => !(document.getElementById('dialog') as HTMLDialogElement).open)
 }
 
-test('the dashboard stores dropped folders as one entry, shows versions, why copies are missing, and live job progress', { skip }, async (t) => {
+test('the dashboard stores dropped folders as one entry, shows versions, why copies are missing, and live job progress', { skip, timeout: 300_000 }, async (t) => {
   const cluster = await startCluster(t, 2)
   const c = await cluster.add({ maxStorageBytes: 1000 })
   const [a, b] = cluster.nodes
