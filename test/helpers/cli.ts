@@ -44,8 +44,10 @@ export interface CliNode {
 }
 
 /** `as`: run the node as another user (tests of a node that may not touch the CLI user's files). */
-export async function startCliNode (dataDir: string, extraArgs: string[] = [], timeoutMs = 30_000, as?: { uid: number, gid: number }): Promise<CliNode> {
-  const args = [CLI, 'start', '--data', dataDir, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', '--json', ...extraArgs]
+export async function startCliNode (dataDir: string, extraArgs: string[] = [], timeoutMs = 90_000, as?: { uid: number, gid: number }): Promise<CliNode> {
+  // Node's flags that `start` would re-exec itself to get (runtime/relaunch.ts), given at once: one
+  // Node start-up per node instead of two. The launchers' own paths are tested in start-signals.
+  const args = ['--max-semi-space-size=8', CLI, 'start', '--data', dataDir, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', '--json', ...extraArgs]
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], ...as })
   let stdout = ''
   let stderr = ''
