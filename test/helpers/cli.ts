@@ -1,5 +1,6 @@
 // Runs the real CLI as child processes: one-shot verbs, and nodes started with `start` that are
 // waited for (their `ready` line) and stopped (SIGTERM, SIGKILL as a fault) by the test.
+import { after } from 'node:test'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { copyFile, mkdir, readFile } from 'node:fs/promises'
 import { request } from 'node:http'
@@ -11,6 +12,13 @@ import { assertFreshBuild } from './dist-guard.ts'
 export { tempDir } from './fs.ts'
 
 assertFreshBuild()
+
+// Every node process this file started and that still runs. A test that timed out may leave one
+// behind (one still starting when its test was cancelled, before the test could note it for its
+// `after`); its pipes would keep the test file's process alive forever. The file's last hook
+// kills what is left.
+const liveNodes = new Set<ChildProcess>()
+after(() => { for (const proc of liveNodes) proc.kill('SIGKILL') })
 
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url))
 
@@ -49,6 +57,8 @@ export async function startCliNode (dataDir: string, extraArgs: string[] = [], t
   // Node start-up per node instead of two. The launchers' own paths are tested in start-signals.
   const args = ['--max-semi-space-size=8', CLI, 'start', '--data', dataDir, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', '--json', ...extraArgs]
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], ...as })
+  liveNodes.add(proc)
+  proc.on('exit', () => liveNodes.delete(proc))
   let stdout = ''
   let stderr = ''
   proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
