@@ -3,7 +3,8 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
-import { readFile, stat, symlink, writeFile, mkdir } from 'node:fs/promises'
+import { readFile, stat, symlink, writeFile, mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { runCli, startCliNode, tempDir, type CliNode } from '../helpers/cli.ts'
 
@@ -114,10 +115,11 @@ test('a user stores, lists, reads, shares and removes files through the CLI', as
  * CPU); each test uses names of its own.
  */
 let sharedNode: CliNode | undefined
-before(async () => {
-  const dir = await tempDir({ after })
-  sharedNode = await startCliNode(join(dir, 'node'))
-  after(async () => { await sharedNode!.kill() })
+const sharedRoot = await mkdtemp(join(tmpdir(), 'dv-test-'))
+before(async () => { sharedNode = await startCliNode(join(sharedRoot, 'node')) })
+after(async () => {
+  await sharedNode?.kill()
+  await rm(sharedRoot, { recursive: true, force: true })
 })
 
 test('a folder is stored as one entry under its name, links kept as links', async (t) => {

@@ -6,9 +6,10 @@ import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
-import { chmod, lstat, mkdir, readdir, readFile, readlink, stat, symlink, utimes, writeFile } from 'node:fs/promises'
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { joinCliNode, runCli, startCliNode, tempDir } from '../helpers/cli.ts'
+import { joinCliNode, runCli, startCliNode, tempDir, type CliNode } from '../helpers/cli.ts'
 import { listFiles } from '../helpers/fs.ts'
 
 interface Snap { path: string, type: string, mode: number, mtime: number, bytes?: string, target?: string }
@@ -50,12 +51,16 @@ async function makeTree (root: string): Promise<void> {
 }
 
 /** One node (one copy per file) for the first two tests, started once (a node process costs seconds of CPU). */
+let sharedNode: CliNode | undefined
 let shared: string | undefined
+const sharedRoot = await mkdtemp(join(tmpdir(), 'dv-test-'))
 before(async () => {
-  const dir = await tempDir({ after })
-  const node = await startCliNode(join(dir, 'node'), ['--replicas', '1'])
-  after(async () => { await node.kill() })
-  shared = node.dataDir
+  sharedNode = await startCliNode(join(sharedRoot, 'node'), ['--replicas', '1'])
+  shared = sharedNode.dataDir
+})
+after(async () => {
+  await sharedNode?.kill()
+  await rm(sharedRoot, { recursive: true, force: true })
 })
 
 type Row = { name: string, kind: string, files: number, size: number }

@@ -5,29 +5,33 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { chmod, chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runCli, startCliNode, tempDir } from '../helpers/cli.ts'
+import { runCli, startCliNode, tempDir, type CliNode } from '../helpers/cli.ts'
 import { flipByte, listFiles } from '../helpers/fs.ts'
 
 /**
  * One node (one copy per file) for the four tests below, started once (a node process costs
  * seconds of CPU): each test works in a temp dir of its own, under names no other test uses.
  */
-let shared: { data: string, api: string, token: string } | undefined
+let shared: { node: CliNode, api: string, token: string } | undefined
+const sharedRoot = await mkdtemp(join(tmpdir(), 'dv-test-'))
 before(async () => {
-  const dir = await tempDir({ after })
-  const data = join(dir, 'node')
+  const data = join(sharedRoot, 'node')
   const node = await startCliNode(data, ['--replicas', '1'])
-  after(async () => { await node.kill() })
   const { token } = JSON.parse(await readFile(join(data, 'api.json'), 'utf8'))
-  shared = { data, api: node.api, token }
+  shared = { node, api: node.api, token }
+})
+after(async () => {
+  await shared?.node.kill()
+  await rm(sharedRoot, { recursive: true, force: true })
 })
 
 /** The shared node, a temp dir of this test's own, and a function that POSTs JSON to `route` with the node's token. */
 async function nodeWithRoute (t: Parameters<typeof tempDir>[0], route = '/api/files/import'): Promise<{ dir: string, data: string, post: (body: unknown) => Promise<Response> }> {
   const dir = await tempDir(t)
-  const { data, api, token } = shared!
+  const { node: { dataDir: data }, api, token } = shared!
   const post = async (body: unknown): Promise<Response> => await fetch(`${api}${route}`, {
     method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body)
   })
