@@ -171,7 +171,7 @@ test('a node that may not read or write the paths: put and get fall back to stre
   const data = join(dir, 'node')
   await mkdir(data)
   await chown(data, NOBODY.uid, NOBODY.gid)
-  const node = await startCliNode(data, ['--replicas', '1'], 30_000, NOBODY)
+  const node = await startCliNode(data, ['--replicas', '1'], undefined, NOBODY)
   t.after(async () => { await node.kill() })
   const content = randomBytes(5 * 1024 * 1024)
   const mine = join(dir, 'mine')

@@ -1,6 +1,6 @@
 // Loaded into every test file's process by `npm run test:timing` (node --import): when the process
-// exits, it appends the CPU-seconds it used, its waited-for children included (the CLI processes
-// and nodes a test spawned), to $DV_TEST_CPU_LOG. timing-reporter.ts adds them to its table. From
+// exits, it appends its wall-clock seconds and the CPU-seconds it used, its waited-for children
+// included (the CLI processes and nodes a test spawned), to $DV_TEST_CPU_LOG. timing-reporter.ts adds them to its table. From
 // /proc/self/stat (utime, stime, cutime, cstime in clock ticks): Node reports no children's CPU.
 import { appendFileSync, readFileSync } from 'node:fs'
 import { relative } from 'node:path'
@@ -27,6 +27,6 @@ if (log !== undefined && log !== '' && file !== undefined && file.endsWith('.tes
   process.on('exit', () => {
     const cpu = cpuSeconds()
     if (cpu === undefined) return
-    appendFileSync(log, `${JSON.stringify({ file: relative(process.cwd(), file), own: cpu[0], children: cpu[1] })}\n`)
+    appendFileSync(log, `${JSON.stringify({ file: relative(process.cwd(), file), own: cpu[0], children: cpu[1], wall: Math.round(process.uptime() * 10) / 10 })}\n`)
   })
 }
