@@ -1,7 +1,8 @@
 // Loaded into every test file's process by `npm run test:timing` (node --import): when the process
 // exits, it appends its wall-clock seconds and the CPU-seconds it used, its waited-for children
-// included (the CLI processes and nodes a test spawned), to $DV_TEST_CPU_LOG. timing-reporter.ts adds them to its table. From
-// /proc/self/stat (utime, stime, cutime, cstime in clock ticks): Node reports no children's CPU.
+// included (the CLI processes and nodes a test spawned), to $DV_TEST_CPU_LOG; timing-reporter.ts
+// adds them to its table. From /proc/self/stat (utime, stime, cutime, cstime in clock ticks): Node
+// reports no children's CPU.
 import { appendFileSync, readFileSync } from 'node:fs'
 import { relative } from 'node:path'
 
