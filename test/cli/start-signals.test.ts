@@ -24,7 +24,9 @@ async function launch (command: string, args: string[], data: string): Promise<L
   let stderr = ''
   proc.stdout!.on('data', (d: Buffer) => { stdout += d.toString() })
   proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
+  // 'close', not 'exit': the last stderr lines ("node stopped") may still be in the pipe at 'exit'
+  // (seen at load ~25: the SIGTERM case of the bin as a command missed its last line).
+  const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)))
   try {
     await waitFor(`the ready line of ${command} ${args.join(' ')}`, () => stdout.includes('"event":"ready"'), { timeoutMs: 60_000 })
   } catch (err) {
