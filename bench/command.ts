@@ -4,6 +4,8 @@
 // Node running dist/cli/main.js, against a node holding ~1,000 files (so `ls` has rows to print).
 // The baseline, measured in the same run, is the pinned Node doing nothing (`node -e 0`): the
 // floor no Node CLI can go under on this machine right now. `BENCH_COMMAND_FILES=N` to change 1,000.
+// Next to wall time, the CPU time (user + system) of each way but npx, in a second interleaved
+// pass: on a shared machine it moves far less with the load than wall time does.
 import { spawn } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -11,7 +13,7 @@ import { apiPut } from './lib/http.ts'
 import { max, median, min } from './lib/stats.ts'
 import type { BenchContext } from './lib/types.ts'
 
-export const title = 'command: wall ms of `ls` (a node holding ~1,000 files) from start to exit, per launcher, against a bare Node start'
+export const title = 'command: wall and CPU ms of `ls` (a node holding ~1,000 files) from start to exit, per launcher, against a bare Node start'
 export const targets = { bin_ls_ms: { max: 200, note: 'on an idle machine; see the ratio to node_bare_ms on a loaded one' } }
 
 const RUNS = 20
@@ -29,6 +31,18 @@ async function wallMs (command: string, args: string[], env: NodeJS.ProcessEnv, 
   })
   if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited ${code}`)
   return { ms: Number(process.hrtime.bigint() - started) / 1e6, stdout }
+}
+
+/**
+ * User + system CPU ms of one run of the command and everything it started, from bash's `times`
+ * (its children's line, to the ms): Node gives no rusage of a child.
+ */
+async function cpuMs (command: string, args: string[], env: NodeJS.ProcessEnv, cwd: string): Promise<number> {
+  const { stdout } = await wallMs('/bin/bash', ['-c', '"$@" >/dev/null || exit 1; times', 'bash', command, ...args], env, cwd)
+  const children = /(\d+)m([\d.]+)s (\d+)m([\d.]+)s\s*$/.exec(stdout.trim())
+  if (children === null) throw new Error(`no CPU times in bash's output: ${stdout}`)
+  const [, userMin, userS, sysMin, sysS] = children.map(Number)
+  return (userMin * 60 + userS + sysMin * 60 + sysS) * 1000
 }
 
 /** FILES small files through the API, a few at once (the CLI's start-up is not what is measured here). */
@@ -65,6 +79,11 @@ export default async function command (ctx: BenchContext): Promise<Record<string
       if (i > 0) times[name].push(ms)
     }
   }
+  const cpuWays = Object.keys(ways).filter(name => name !== 'npx_ls')
+  const cpu: Record<string, number[]> = Object.fromEntries(cpuWays.map(k => [k, []]))
+  for (let i = 0; i < RUNS; i++) {
+    for (const name of cpuWays) cpu[name].push(await cpuMs(ways[name][0], ways[name][1], env, ctx.repoRoot))
+  }
   await node.stop()
   const result: Record<string, number> = { files_listed: FILES, runs: RUNS }
   for (const [name, values] of Object.entries(times)) {
@@ -72,6 +91,8 @@ export default async function command (ctx: BenchContext): Promise<Record<string
     result[`${name}_min_ms`] = min(values)
     result[`${name}_max_ms`] = max(values)
   }
+  for (const [name, values] of Object.entries(cpu)) result[`${name}_cpu_ms`] = median(values)
+  result.bin_ls_cpu_over_bare = result.bin_ls_cpu_ms / result.node_bare_cpu_ms
   result.bin_ls_over_bare = result.bin_ls_ms / result.node_bare_ms
   result.npx_ls_over_bin = result.npx_ls_ms / result.bin_ls_ms
   return result

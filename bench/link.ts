@@ -4,14 +4,16 @@
 // 2. A 3-copy put on 3 local nodes and a capability get on a 4th that holds nothing, with the
 //    CPU-seconds per GB summed over every node process (CPU time stays comparable on a shared
 //    machine, wall time does not), the full garbage collections per 256 MiB a holder receives,
-//    and both speeds as ratios to a single-node put and get of the same file in the same run.
+//    and both speeds as ratios to a single-node put and get of the same file in the same run;
+//    for the put also the bytes the owner sent per byte of file (chained replication: ~1, fan-out
+//    ~2) and the highest RSS of any node.
 import { rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { benchLibp2pStream, benchTcp, benchTls } from './net.ts'
 import { joinNode, waitForPeers } from './replication.ts'
 import { sha256File } from './lib/files.ts'
 import { max, mbps, median, MiB, min } from './lib/stats.ts'
-import type { NodeProc } from './lib/node-proc.ts'
+import { apiOf, type NodeProc } from './lib/node-proc.ts'
 import type { BenchContext, RandomFile, Target } from './lib/types.ts'
 
 export const title = 'link: one stream vs plain TCP and node:tls; 3-copy put and capability get in CPU-s per GB'
@@ -20,7 +22,9 @@ export const targets: Record<string, Target> = {
   stack_to_tcp_ratio: { min: 0.5 },
   put3_cpu_s_per_GB: { max: 45 },
   put3_to_single_put_ratio: { min: 0.35 },
-  capget_to_single_get_ratio: { min: 0.6 }
+  capget_to_single_get_ratio: { min: 0.6 },
+  put3_owner_sent_per_byte: { max: 1.2 },
+  put3_peak_rss_MiB: { max: 256 }
 }
 
 const GB = 1e9
@@ -36,6 +40,17 @@ interface ClusterRound {
   holderMajorGcs: number[]
   capGetSeconds: number
   capGetCpu: number
+  /** Bytes the owner's sockets sent to its peers during the 3-copy put (Noise and Yamux included). */
+  put3OwnerSentBytes: number
+  /** Highest RSS of any of the 3 node processes during the 3-copy put. */
+  put3PeakRssBytes: number
+}
+
+/** Bytes this node has sent to all its peers so far, by its traffic meter (the dashboard's). */
+async function sentToPeers (node: NodeProc): Promise<number> {
+  const { url, token } = await apiOf(node.dataDir)
+  const peers = await (await fetch(new URL('/api/dashboard/peers', url), { headers: { authorization: `Bearer ${token}` } })).json() as Array<{ traffic: { sent: number } }>
+  return peers.reduce((sum, p) => sum + p.traffic.sent, 0)
 }
 
 /** Full collections so far, from the node's /metrics (prom-client's GC observer). */
@@ -78,11 +93,15 @@ async function clusterRound (ctx: BenchContext, file: RandomFile): Promise<Clust
   try {
     await waitForPeers(ctx, all, 2)
     const gcBefore = await Promise.all([b, c].map(majorGcs))
+    const sentBefore = await sentToPeers(a)
+    const peaks = all.map(n => n.sampleRss(100))
     const put3 = await measured(all, async () => {
       const put = await ctx.runCli(['put', file.path, '--name', 'three.bin', '--json', '--data', a.dataDir])
       const stored = JSON.parse(put.stdout.trim()) as { replicas: number }
       if (stored.replicas !== 3) throw new Error(`put reached ${stored.replicas} copies, expected 3`)
     })
+    const put3PeakRssBytes = Math.max(...peaks.map(stop => stop()))
+    const put3OwnerSentBytes = (await sentToPeers(a)) - sentBefore
     const gcAfter = await Promise.all([b, c].map(majorGcs))
     const cap = (await ctx.runCli(['share', 'three.bin', '--data', a.dataDir])).stdout.trim()
     const d = await joinNode(ctx, a)
@@ -98,7 +117,9 @@ async function clusterRound (ctx: BenchContext, file: RandomFile): Promise<Clust
         put3Cpu: put3.cpu,
         holderMajorGcs: gcAfter.map((n, i) => n - gcBefore[i]),
         capGetSeconds: capGet.seconds,
-        capGetCpu: capGet.cpu
+        capGetCpu: capGet.cpu,
+        put3OwnerSentBytes,
+        put3PeakRssBytes
       }
     } finally {
       await d.stop()
@@ -147,6 +168,9 @@ export default async function link (ctx: BenchContext): Promise<Record<string, n
     put3_cpu_to_single_put_cpu: min(rounds.map(r => r.put3Cpu / r.singlePutCpu)),
     capget_cpu_s_per_GB: min(rounds.map(r => r.capGetCpu / gbs)),
     capget_cpu_to_single_get_cpu: min(rounds.map(r => r.capGetCpu / r.singleGetCpu)),
-    holder_full_gcs_per_256MiB: median(rounds.flatMap(r => r.holderMajorGcs)) / per256MiB
+    holder_full_gcs_per_256MiB: median(rounds.flatMap(r => r.holderMajorGcs)) / per256MiB,
+    // Chained replication: fan-out sends ~2 bytes per byte put with 3 copies, a chain ~1.
+    put3_owner_sent_per_byte: median(rounds.map(r => r.put3OwnerSentBytes / file.bytes)),
+    put3_peak_rss_MiB: max(rounds.map(r => r.put3PeakRssBytes)) / MiB
   }
 }

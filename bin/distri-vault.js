@@ -8,17 +8,18 @@
 //
 // The CLI needs Node >= 22 (node:sqlite, libp2p 3); when run by an older Node anyway (`node
 // bin/distri-vault.js`, or no pinned Node installed), it re-runs itself under the pinned one.
-import { spawn } from 'node:child_process'
-import { existsSync } from 'node:fs'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-
+// The modules of the re-run are loaded only when it is needed: on the usual path (Node 24) every
+// import here would be start-up cost for each command.
 const major = Number(process.versions.node.split('.')[0])
-const root = join(dirname(fileURLToPath(import.meta.url)), '..')
 
 if (major >= 22) {
   await import('../dist/cli/main.js')
 } else {
+  const { spawn } = await import('node:child_process')
+  const { existsSync } = await import('node:fs')
+  const { dirname, join } = await import('node:path')
+  const { fileURLToPath } = await import('node:url')
+  const root = join(dirname(fileURLToPath(import.meta.url)), '..')
   const pinned = join(root, 'node_modules', 'node', 'bin', 'node')
   if (!existsSync(pinned)) {
     process.stderr.write(`error: distri-vault needs Node >= 22 (this is ${process.version}); run "npm install" in ${root} to get the pinned Node 24 (NOT_INITIALIZED)\n`)

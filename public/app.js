@@ -4,7 +4,7 @@
 // never parsed as HTML.
 
 const $ = (id) => document.getElementById(id)
-const state = { csrf: null, nodeId: '', view: '', files: [], peers: [], messages: [], filter: '', level: '', timer: 0 }
+const state = { csrf: null, nodeId: '', view: '', files: [], peers: [], messages: [], filter: '', level: '', timer: 0, fileLimit: 100, jobs: new Map() }
 
 /** Builds an element: el('td', { class: 'num', title: '…' }, 'text', child…). Text is always text. */
 function el (tag, attrs = {}, ...children) {
@@ -161,15 +161,13 @@ async function renderOverview () {
   $('ov-traffic').replaceChildren(
     barChart(hours, { series: ['sent', 'received'], colors: ['sent', 'received'], labels: (h) => hourFormat.format(new Date(h.hour)), legend: 'bytes sent and received per hour' }),
     legendOf([['sent', `sent ${formatBytes(total.sent)}`], ['received', `received ${formatBytes(total.received)}`]]))
+  renderJobs()
 }
 
-/** POST /api/scrub answers NDJSON progress lines: shown live in a progress bar. */
+/** POST /api/scrub answers NDJSON progress lines; the progress itself is shown from the bus (jobs below). */
 async function scrubNow () {
   const button = $('scrub-now')
-  const box = $('scrub-progress')
   button.disabled = true
-  box.hidden = false
-  box.querySelector('.label').textContent = 'starting…'
   try {
     const res = await api('/api/scrub', { method: 'POST', raw: true })
     const reader = res.body.pipeThrough(new TextDecoderStream()).getReader()
@@ -183,17 +181,53 @@ async function scrubNow () {
       for (const line of lines.filter(Boolean)) {
         const p = JSON.parse(line)
         if (p.error) throw new ApiError(500, p.error.code, p.error.message)
-        box.querySelector('.label').textContent = p.phase === 'done'
-          ? `done: ${p.checked} checked, ${p.bad} bad, ${p.repaired} repaired`
-          : `checking: ${p.checked} blobs, ${formatBytes(p.bytes)}`
-        box.classList.toggle('done', p.phase === 'done')
       }
     }
   } catch (err) {
-    box.querySelector('.label').textContent = `scrub failed: ${err.message}`
+    banner(`scrub failed: ${err.message}`)
   } finally {
     button.disabled = false
   }
+}
+
+// Background jobs (recover, repair, scrub), live from the node's event bus: `job` events on /api/events.
+const JOB_TITLES = { recover: 'Recovery', repair: 'Repair', scrub: 'Scrub' }
+
+/** A job's progress as a fraction (undefined: not known, e.g. a scrub's total) and in words. */
+function jobState (job, p) {
+  const done = p.phase === 'done'
+  if (job === 'recover') {
+    const fraction = done ? 1 : p.found > 0 ? p.fetched / p.found : undefined
+    const words = p.phase === 'listing' ? `asking ${p.peers} peer(s) what they hold` : `${p.fetched} of ${p.found} blobs back (${formatBytes(p.bytes)})${p.failed > 0 ? `, ${p.failed} failed` : ''}`
+    return { fraction, words: done ? `done: ${words}` : words }
+  }
+  if (job === 'repair') {
+    const words = `${p.done} of ${p.files} file(s) looked at, ${p.repaired} brought back to target`
+    return { fraction: p.files > 0 ? p.done / p.files : 1, words: done ? `done: ${words}` : words }
+  }
+  const words = `${p.checked} blobs checked (${formatBytes(p.bytes)}), ${p.bad} bad${p.repaired !== undefined ? `, ${p.repaired} repaired` : ''}`
+  return { fraction: done ? 1 : undefined, words: done ? `done: ${words}` : words }
+}
+
+function renderJobs () {
+  const box = $('ov-jobs')
+  if (!box) return
+  const rows = [...state.jobs].map(([job, { progress, at }]) => {
+    const { fraction, words } = jobState(job, progress)
+    const bar = el('progress', { max: 100, 'aria-label': `${JOB_TITLES[job] ?? job} progress` })
+    if (fraction !== undefined) bar.value = Math.round(fraction * 100)
+    return el('li', { class: `job ${progress.phase === 'done' ? 'done' : 'running'}`, 'data-job': job },
+      el('span', { class: 'jname' }, JOB_TITLES[job] ?? job), el('span', { class: 'jstate' }, words), bar, el('span', { class: 'muted' }, `last update ${formatTime(at)}`))
+  })
+  box.replaceChildren(...rows)
+  $('ov-jobs-empty').hidden = rows.length > 0
+}
+
+function onJob ({ job, progress }) {
+  state.jobs.set(job, { progress, at: new Date().toISOString() })
+  if (state.view === 'overview') renderJobs()
+  // A finished job changed copies or files: the view shown catches up.
+  if (progress.phase === 'done') refreshSoon()
 }
 
 // ---------------------------------------------------------------- Files
@@ -209,53 +243,73 @@ function visibleFiles () {
   return state.files.filter(f => (q === '' || f.name.toLowerCase().includes(q)) && (state.level === '' || f.redundancy.level === state.level))
 }
 
+/** Where a file's bytes (or a folder's tar archive) are downloaded from; `version` = N of the name's versions. */
+function downloadHref (f, version) {
+  const base = f.kind === 'tree' ? `/api/files/${encodeURIComponent(f.name)}/archive` : `/api/files/${encodeURIComponent(f.name)}`
+  return version === undefined ? base : `${base}?version=${version}`
+}
+
+function downloadName (f, version) {
+  const leaf = f.name.split('/').pop()
+  const tagged = version === undefined ? leaf : `${leaf}.v${version}`
+  return f.kind === 'tree' ? `${tagged}.tar` : tagged
+}
+
 function fileRow (f) {
   const name = f.kind === 'tree' ? `${f.name}/` : f.name
   return el('tr', { 'data-id': f.id },
     el('td', { class: 'name' }, el('button', { class: 'link', type: 'button', title: 'which peers hold which chunks', onclick: () => showHealth(f) }, name),
-      f.versions > 1 ? el('span', { class: 'muted' }, ` · ${f.versions} versions`) : null,
-      f.kind === 'tree' ? el('span', { class: 'muted' }, ` · ${f.files} files`) : null),
+      f.kind === 'tree' ? el('span', { class: 'muted' }, ` · ${f.files} files`) : null,
+      f.versions > 1 ? [el('span', { class: 'muted' }, ' · '), el('button', { type: 'button', class: 'link versions', onclick: () => showVersions(f), 'aria-label': `the ${f.versions} versions of ${f.name}` }, `${f.versions} versions`)] : null),
     el('td', { class: 'num' }, formatBytes(f.size)),
     el('td', { class: 'hide-narrow' }, formatTime(f.mtime)),
     el('td', {}, badge(f.redundancy)),
     el('td', { class: 'actions' },
-      f.kind === 'tree' ? null : el('a', { href: `/api/files/${f.id}`, download: f.name.split('/').pop(), class: 'button quiet', 'aria-label': `download ${f.name}` }, 'Download'),
+      el('a', { href: downloadHref(f), download: downloadName(f), class: 'button quiet', 'aria-label': `download ${f.name}` }, 'Download'),
       el('button', { type: 'button', class: 'quiet', onclick: () => shareFile(f), 'aria-label': `copy share link of ${f.name}` }, 'Share'),
       el('button', { type: 'button', class: 'quiet danger', onclick: () => deleteFile(f), 'aria-label': `delete ${f.name}` }, 'Delete')))
 }
 
-const FIRST_ROWS = 100
-const MORE_ROWS = 250
+/** A name's versions (1 = the oldest): when each was stored, its size, and a download of each. */
+async function showVersions (f) {
+  const body = el('div', {}, el('p', {}, 'Reading the versions…'))
+  const shown = dialog(`Versions of ${f.kind === 'tree' ? `${f.name}/` : f.name}`, body)
+  try {
+    const versions = await api(`/api/files/${encodeURIComponent(f.name)}/versions`)
+    body.replaceChildren(
+      el('p', { class: 'muted' }, `From the CLI: distri-vault get ${f.name} --version N${f.kind === 'tree' ? ' -o DIR' : ''}`),
+      el('div', { class: 'scroll' }, el('table', { class: 'list small', id: 'versions-table' },
+        el('thead', {}, el('tr', {}, el('th', { class: 'num' }, 'Version'), el('th', {}, 'Stored'), el('th', { class: 'num' }, 'Size'), el('th', {}, el('span', { class: 'sr' }, 'Download')))),
+        el('tbody', {}, [...versions].reverse().map(v => el('tr', { 'data-version': v.version },
+          el('td', { class: 'num' }, v.version === versions.length ? `${v.version} (newest)` : String(v.version)),
+          el('td', {}, formatTime(v.ctime)),
+          el('td', { class: 'num' }, formatBytes(v.size)),
+          el('td', {}, el('a', { href: downloadHref(f, v.version), download: downloadName(f, v.version), class: 'button quiet', 'aria-label': `download version ${v.version} of ${f.name}` }, 'Download'))))))))
+  } catch (err) {
+    body.replaceChildren(el('p', { class: 'error' }, err.message))
+  }
+  await shown
+}
 
-/**
- * Replaces a table's rows only when what they show changed, so a poll never steals keyboard focus.
- * The first screenful is drawn at once, the rest in slices between frames: a long list never holds
- * up the first view. <table data-complete> says when every row is in.
- */
+/** Rows of the files list drawn at first, and added by each "Show more": the page never draws 1,000 rows it does not show. */
+const PAGE_ROWS = 100
+
+/** Replaces a table's rows only when what they show changed, so a poll never steals keyboard focus. */
 function replaceRows (table, items, makeRow) {
   const signature = JSON.stringify(items)
   if (table.dataset.signature === signature) return
   table.dataset.signature = signature
-  const generation = (Number(table.dataset.generation ?? 0) + 1).toString()
-  table.dataset.generation = generation
-  const body = table.tBodies[0]
-  body.replaceChildren(...items.slice(0, FIRST_ROWS).map(makeRow))
-  let at = FIRST_ROWS
-  const more = () => {
-    if (table.dataset.generation !== generation) return
-    if (at >= items.length) { table.dataset.complete = 'true'; return }
-    body.append(...items.slice(at, at + MORE_ROWS).map(makeRow))
-    at += MORE_ROWS
-    setTimeout(more, 0)
-  }
-  delete table.dataset.complete
-  if (at >= items.length) table.dataset.complete = 'true'
-  else setTimeout(more, 0)
+  table.tBodies[0].replaceChildren(...items.map(makeRow))
 }
 
 function renderFileRows () {
   const rows = visibleFiles()
-  replaceRows($('files-table'), rows, fileRow)
+  const shown = rows.slice(0, state.fileLimit)
+  replaceRows($('files-table'), shown, fileRow)
+  const more = $('files-more')
+  more.hidden = rows.length <= shown.length
+  more.textContent = `Show ${Math.min(PAGE_ROWS, rows.length - shown.length)} more (${rows.length - shown.length} not shown)`
+  $('files-count').textContent = rows.length === state.files.length ? `${rows.length} file${rows.length === 1 ? '' : 's'}` : `${rows.length} of ${state.files.length} files`
   const empty = $('files-empty')
   empty.hidden = rows.length > 0
   empty.textContent = state.files.length === 0 ? 'No files yet: drop one above.' : 'No file matches.'
@@ -325,15 +379,14 @@ async function deleteFile (f) {
   await renderFiles()
 }
 
-/** Uploads one file with a progress bar (XMLHttpRequest: fetch has no upload progress). */
-function upload (file, name) {
-  const row = el('div', { class: 'upload' }, el('span', { class: 'uname' }, name), el('progress', { max: 100, value: 0 }), el('span', { class: 'ustate' }, 'waiting'))
+/** Sends `body` with a progress bar row (XMLHttpRequest: fetch has no upload progress). */
+function send (url, body, label) {
+  const row = el('div', { class: 'upload' }, el('span', { class: 'uname' }, label), el('progress', { max: 100, value: 0 }), el('span', { class: 'ustate' }, 'waiting'))
   $('uploads').append(row)
   const set = (text, cls) => { row.querySelector('.ustate').textContent = text; if (cls) row.classList.add(cls) }
   return new Promise((resolve) => {
     const xhr = new XMLHttpRequest()
-    const mtime = new Date(file.lastModified || Date.now()).toISOString()
-    xhr.open('POST', `/api/files?name=${encodeURIComponent(name)}&mtime=${encodeURIComponent(mtime)}`)
+    xhr.open('POST', url)
     xhr.setRequestHeader('x-dv-csrf', state.csrf)
     xhr.setRequestHeader('content-type', 'application/octet-stream')
     xhr.upload.onprogress = (e) => { if (e.lengthComputable) { row.querySelector('progress').value = Math.round(e.loaded / e.total * 100); set(`${formatBytes(e.loaded)} of ${formatBytes(e.total)}`) } }
@@ -346,44 +399,93 @@ function upload (file, name) {
       resolve()
     }
     xhr.onerror = () => { set('failed: the node does not answer', 'failed'); resolve() }
-    xhr.send(file)
+    xhr.send(body)
   })
 }
 
-/** A dropped folder is walked; each file is stored under its path in the folder. */
-async function entriesOf (entry, prefix = '') {
-  if (entry.isFile) return [{ file: await new Promise((resolve, reject) => entry.file(resolve, reject)), name: prefix + entry.name }]
-  const reader = entry.createReader()
+function upload (file, name) {
+  const mtime = new Date(file.lastModified || Date.now()).toISOString()
+  return send(`/api/files?name=${encodeURIComponent(name)}&mtime=${encodeURIComponent(mtime)}`, file, name)
+}
+
+/**
+ * A folder goes up as ONE entry, as `put DIR` stores it: a header line listing every entry, then
+ * the files' bytes in that order. The Blob is made of the File objects themselves: the browser
+ * streams them from disk, nothing is read into memory.
+ */
+function uploadTree (name, entries) {
+  const header = JSON.stringify({ entries: entries.map(e => e.type === 'dir' ? { path: e.path, type: 'dir' } : { path: e.path, type: 'file', size: e.file.size, mtime: e.file.lastModified }) }) + '\n'
+  const body = new Blob([header, ...entries.filter(e => e.type === 'file').map(e => e.file)])
+  return send(`/api/trees?name=${encodeURIComponent(name)}`, body, `${name}/`)
+}
+
+const readEntries = (reader) => new Promise((resolve, reject) => reader.readEntries(resolve, reject))
+const fileOf = (entry) => new Promise((resolve, reject) => entry.file(resolve, reject))
+
+/** A dropped folder's entries, paths inside it, each folder listed before what it holds. */
+async function treeOf (dir) {
   const out = []
-  for (;;) {
-    const batch = await new Promise((resolve, reject) => reader.readEntries(resolve, reject))
-    if (batch.length === 0) break
-    for (const e of batch) out.push(...await entriesOf(e, `${prefix}${entry.name}/`))
+  const walk = async (entry, prefix) => {
+    const reader = entry.createReader()
+    for (let batch = await readEntries(reader); batch.length > 0; batch = await readEntries(reader)) {
+      for (const e of batch) {
+        const path = prefix + e.name
+        if (e.isDirectory) { out.push({ path, type: 'dir' }); await walk(e, `${path}/`) } else if (e.isFile) out.push({ path, type: 'file', file: await fileOf(e) })
+      }
+    }
   }
+  await walk(dir, '')
   return out
 }
 
-async function uploadAll (items) {
-  for (const { file, name } of items) await upload(file, name)
-  await renderFiles()
+/** Files chosen with a folder picker (webkitRelativePath "top/sub/file"): one tree per top folder. */
+function treesOfPicked (files) {
+  const trees = new Map()
+  for (const file of files) {
+    const [top, ...rest] = file.webkitRelativePath.split('/')
+    if (!trees.has(top)) trees.set(top, [])
+    trees.get(top).push({ path: rest.join('/'), type: 'file', file })
+  }
+  return trees
+}
+
+async function afterUploads () {
+  if (state.view === 'files') await renderFiles()
 }
 
 function setupDrop () {
   const drop = $('drop')
   const input = $('file-input')
+  const folders = $('folder-input')
   drop.addEventListener('click', () => input.click())
   drop.addEventListener('keydown', (e) => { if (e.key === 'Enter' || e.key === ' ') { e.preventDefault(); input.click() } })
-  input.addEventListener('change', () => { void uploadAll([...input.files].map(file => ({ file, name: file.name }))); input.value = '' })
+  $('choose-folder').addEventListener('click', () => folders.click())
+  input.addEventListener('change', async () => {
+    const files = [...input.files]
+    input.value = ''
+    for (const file of files) await upload(file, file.name)
+    await afterUploads()
+  })
+  folders.addEventListener('change', async () => {
+    const trees = treesOfPicked([...folders.files])
+    folders.value = ''
+    for (const [name, entries] of trees) await uploadTree(name, entries)
+    await afterUploads()
+  })
   drop.addEventListener('dragover', (e) => { e.preventDefault(); drop.classList.add('over') })
   drop.addEventListener('dragleave', () => drop.classList.remove('over'))
   drop.addEventListener('drop', async (e) => {
     e.preventDefault()
     drop.classList.remove('over')
+    // The entries are taken at once: the drop's data is gone after the first await.
     const entries = [...e.dataTransfer.items].map(i => i.webkitGetAsEntry?.()).filter(Boolean)
-    const items = entries.length > 0
-      ? (await Promise.all(entries.map(en => entriesOf(en)))).flat()
-      : [...e.dataTransfer.files].map(file => ({ file, name: file.name }))
-    await uploadAll(items)
+    const files = [...e.dataTransfer.files]
+    if (entries.length === 0) { for (const file of files) await upload(file, file.name) }
+    for (const entry of entries) {
+      if (entry.isDirectory) await uploadTree(entry.name, await treeOf(entry))
+      else await upload(await fileOf(entry), entry.name)
+    }
+    await afterUploads()
   })
 }
 
@@ -490,6 +592,8 @@ async function route () {
 }
 
 let pending = 0
+/** The fallback poll: the bus's events drive the page, this only catches what has no event. */
+const SLOW_POLL_MS = 30_000
 function refreshSoon () {
   clearTimeout(pending)
   pending = setTimeout(() => { void refresh() }, 200)
@@ -501,6 +605,8 @@ function listen () {
   events.addEventListener('message', (e) => addMessage(JSON.parse(e.data)))
   events.addEventListener('peer', () => refreshSoon())
   events.addEventListener('announcement', () => { if (state.view !== 'messages') refreshSoon() })
+  events.addEventListener('file', () => { if (state.view === 'files' || state.view === 'overview') refreshSoon() })
+  events.addEventListener('job', (e) => onJob(JSON.parse(e.data)))
   events.addEventListener('open', () => { if ($('banner').classList.contains('lost')) { banner(''); refreshSoon() } })
   events.addEventListener('error', () => {
     // EventSource reconnects by itself; a node that restarted has forgotten the session.
@@ -527,7 +633,8 @@ async function main () {
     showLogin()
   })
   $('scrub-now').addEventListener('click', () => { void scrubNow() })
-  $('file-search').addEventListener('input', (e) => { state.filter = e.target.value; renderFileRows() })
+  $('file-search').addEventListener('input', (e) => { state.filter = e.target.value; state.fileLimit = PAGE_ROWS; renderFileRows() })
+  $('files-more').addEventListener('click', () => { state.fileLimit += PAGE_ROWS; renderFileRows() })
   $('chat-with').addEventListener('change', renderChat)
   $('chat-form').addEventListener('submit', sendMessage)
   setupDrop()
@@ -536,8 +643,9 @@ async function main () {
   for (const a of document.querySelectorAll('#nav a')) a.addEventListener('click', () => { if (location.hash === a.getAttribute('href')) void route() })
   listen()
   await route()
-  // Badges and counters change without an event too (repairs, audits): a light poll of the view shown.
-  state.timer = setInterval(() => { if (document.visibilityState === 'visible' && !$('dialog').open) void refresh() }, 3000)
+  // Everything the bus announces arrives as an event (peers, files, messages, jobs); what changes
+  // without one (an audit dropping a copy, traffic counters) is caught by a slow poll of the view shown.
+  state.timer = setInterval(() => { if (document.visibilityState === 'visible' && !$('dialog').open) void refresh() }, SLOW_POLL_MS)
 }
 
 void main()

@@ -97,13 +97,17 @@ async function blobRequest (from: Hosted, to: string, frame: z.infer<typeof Blob
 const handlers: Record<string, (msg: any) => Promise<unknown>> = {
   async start (msg) {
     networkKey = Buffer.from(msg.networkKey, 'hex')
-    const out = []
-    for (let i = 0; i < msg.count; i++) {
-      out.push(await startNode(msg.bootstrap, msg.maxConnections, msg.privateKeys?.[i]))
-      // One join at a time per process: the next starts once this one reached the bootstrap.
-      const joined = nodes[nodes.length - 1]
+    const out: Array<{ id: string, addr: string }> = []
+    // A few joins at a time per process (BENCH_SCALE_JOIN_BATCH, default 4): the next batch starts
+    // once this one reached the bootstrap, so a starved CPU is not handed 50 handshakes at once.
+    const batch = Math.max(1, Number(process.env.BENCH_SCALE_JOIN_BATCH ?? 4))
+    for (let i = 0; i < msg.count; i += batch) {
+      const keys = Array.from({ length: Math.min(batch, msg.count - i) }, (_, k) => msg.privateKeys?.[i + k] as string | undefined)
+      const started = await Promise.all(keys.map(async key => await startNode(msg.bootstrap, msg.maxConnections, key)))
+      out.push(...started)
+      const joined = nodes.slice(-started.length)
       const deadline = Date.now() + 60_000
-      while (msg.bootstrap.length > 0 && joined.network.peers().length === 0 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
+      while (msg.bootstrap.length > 0 && joined.some(n => n.network.peers().length === 0) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
     }
     return out
   },

@@ -34,8 +34,9 @@ export interface NodeStatus {
   duplicateIdentity: DuplicateIdentity | null
   /** The folder syncs of this node (sync DIR), stopped ones included. */
   sync: SyncView[]
-  /** How other nodes reach this one: 'public', 'relayed' (behind NAT, through a relay) or 'unreachable'. */
-  reachability: 'public' | 'relayed' | 'unreachable'
+  /** How other nodes reach this one: 'public', 'relayed' (behind NAT, through a relay),
+   * 'unreachable', or 'unknown' (with the DHT, until a peer has checked by dialling back). */
+  reachability: 'public' | 'relayed' | 'unreachable' | 'unknown'
 }
 
 /**
@@ -49,6 +50,8 @@ export interface PeerStatus {
   latencyMs: number | null
   since: string
   connected: boolean
+  /** Connected peers: 'relayed' while we reach it only through a circuit relay, else 'direct'. */
+  path?: 'direct' | 'relayed'
   configured?: boolean
   lastError?: string
   lastErrorAt?: string
@@ -65,6 +68,9 @@ export interface NodeMetrics {
   holderFaults: Record<string, number>
   blockRefusals: Record<string, number>
   scrubBadBlobs: number
+  /** Chained replication as an owner: copies made through chains, copies a broken chain left to
+   * a direct send, holders' receipts that did not verify. Refused grants are in blockRefusals. */
+  chainCopies: { chained: number, fallbacks: number, badReceipts: number }
 }
 
 /** What the dashboard's traffic meter reads (net/traffic.ts), each when it needs it. */

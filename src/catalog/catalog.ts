@@ -9,6 +9,7 @@ import { HolderIndex } from './holders.ts'
 import { migrateCatalog } from './migrations.ts'
 import { JournalIndex } from './journal.ts'
 import { SyncIndex } from './syncs.ts'
+import { ShortfallIndex } from './shortfalls.ts'
 import { STORED_ALL, storedTarget, targetFromStored, wantedCopiesSql, type ReplicaTarget } from '../redundancy/index.ts'
 
 export interface FileRecord {
@@ -50,6 +51,7 @@ export class Catalog {
   readonly holders: HolderIndex
   readonly journal: JournalIndex
   readonly syncs: SyncIndex
+  readonly shortfalls: ShortfallIndex
   private insertChunk: StatementSync | undefined
   private readonly nameKey: Buffer
 
@@ -59,6 +61,7 @@ export class Catalog {
     migrateCatalog(this.db)
     this.holders = new HolderIndex(this.db)
     this.journal = new JournalIndex(this.db)
+    this.shortfalls = new ShortfallIndex(this.db)
     this.nameKey = deriveKey(vaultKey, 'distri-vault/catalog/v1', 'names')
     this.syncs = new SyncIndex(this.db, {
       mac: (text) => this.nameMac(text),

@@ -12,6 +12,7 @@
 //   blob_tombstones                                 catalog/journal.ts
 //   message_log, message_outbox                     messaging/message-store.ts
 //   syncs, sync_writer                              catalog/syncs.ts
+//   file_shortfalls                                 catalog/shortfalls.ts
 import type { DatabaseSync } from 'node:sqlite'
 import { VaultError } from '../errors.ts'
 
@@ -74,6 +75,17 @@ CREATE TABLE IF NOT EXISTS sync_writer (id TEXT NOT NULL);
 `
 
 // messaging/message-store.ts created these itself at open until issue 15 (migration 5).
+const SHORTFALLS_SCHEMA = `
+CREATE TABLE IF NOT EXISTS file_shortfalls (
+  file_row INTEGER NOT NULL REFERENCES files (row) ON DELETE CASCADE,
+  peer TEXT NOT NULL,
+  code TEXT NOT NULL,
+  copies INTEGER NOT NULL DEFAULT 1,
+  at TEXT NOT NULL,
+  PRIMARY KEY (file_row, peer, code)
+);
+`
+
 const MESSAGES_SCHEMA = `
 CREATE TABLE IF NOT EXISTS message_log (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -164,6 +176,11 @@ ALTER TABLE files ADD COLUMN file_count INTEGER NOT NULL DEFAULT 1;
       const columns = db.prepare('PRAGMA table_info(message_log)').all() as Array<{ name: string }>
       if (!columns.some(c => c.name === 'text_sealed')) db.exec('ALTER TABLE message_log ADD COLUMN text_sealed BLOB')
     }
+  },
+  {
+    version: 6,
+    name: 'shortfalls: why a file has fewer copies than it wants (a holder refused, or no peer), per file',
+    up: (db) => db.exec(SHORTFALLS_SCHEMA)
   }
 ]
 

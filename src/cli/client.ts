@@ -1,11 +1,17 @@
 // The CLI's client of a running node's HTTP API: finds it through DIR/api.json, sends the token,
 // turns JSON error replies and unreachable nodes into VaultErrors with stable codes.
-import { request, type IncomingMessage } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import { readFile } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
 import { VaultError, type ErrorCode } from '../errors.ts'
 import { dataPaths } from '../node/data-dir.ts'
 import type { ProgressLine } from '../api/index.ts'
+
+// node:http through getBuiltinModule, not `import`: an ES import of a builtin builds its ESM facade
+// by reading every export, and node:http's lazy WebSocket getters then load undici (with zlib, tls
+// and webcrypto): ~110 ms of CPU at load 15, nearly a second bare Node start, for nothing this
+// client uses (docs/PERFORMANCE.md).
+const { request } = process.getBuiltinModule('node:http')
 
 // The two shapes this client reads, checked by hand rather than with zod: zod is 95 modules and
 // ~45 ms of start-up, a third of what every CLI command cost before it sent a byte.

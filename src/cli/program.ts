@@ -3,20 +3,44 @@
 import { Command, CommanderError } from 'commander'
 import { VaultError } from '../errors.ts'
 import { reportError } from './output.ts'
-import { registerInit } from './commands/init.ts'
-import { registerStart } from './commands/start.ts'
-import { registerPut } from './commands/put.ts'
-import { registerGet } from './commands/get.ts'
-import { registerCatalog, registerHealth } from './commands/catalog.ts'
-import { registerStatus } from './commands/status.ts'
-import { registerMsg } from './commands/msg.ts'
-import { registerRecover } from './commands/recover.ts'
-import { registerScrub } from './commands/scrub.ts'
-import { registerVersions } from './commands/versions.ts'
-import { registerSync } from './commands/sync.ts'
-import { registerOpen } from './commands/open.ts'
 
-export function buildProgram (): Command {
+type Register = (program: Command) => void
+
+/**
+ * Each verb group and the module that registers it, in the order `--help` lists them. A command
+ * loads only its own group's module (and what that imports): the other verbs' code (put's streams,
+ * get's atomic files and crypto, start's node) is a cost `ls` must not pay. A test checks that
+ * the names here are the names each module registers.
+ */
+export const VERB_GROUPS: ReadonlyArray<{ verbs: readonly string[], load: () => Promise<Register> }> = [
+  { verbs: ['init'], load: async () => (await import('./commands/init.ts')).registerInit },
+  { verbs: ['start'], load: async () => (await import('./commands/start.ts')).registerStart },
+  { verbs: ['put'], load: async () => (await import('./commands/put.ts')).registerPut },
+  { verbs: ['get'], load: async () => (await import('./commands/get.ts')).registerGet },
+  { verbs: ['ls', 'rm', 'share'], load: async () => (await import('./commands/catalog.ts')).registerCatalog },
+  { verbs: ['status', 'peers'], load: async () => (await import('./commands/status.ts')).registerStatus },
+  { verbs: ['health'], load: async () => (await import('./commands/catalog.ts')).registerHealth },
+  { verbs: ['msg'], load: async () => (await import('./commands/msg.ts')).registerMsg },
+  { verbs: ['recover'], load: async () => (await import('./commands/recover.ts')).registerRecover },
+  { verbs: ['scrub'], load: async () => (await import('./commands/scrub.ts')).registerScrub },
+  { verbs: ['versions', 'prune'], load: async () => (await import('./commands/versions.ts')).registerVersions },
+  { verbs: ['sync'], load: async () => (await import('./commands/sync.ts')).registerSync },
+  { verbs: ['open'], load: async () => (await import('./commands/open.ts')).registerOpen }
+]
+
+/**
+ * The groups a command line needs: the one of its verb when the verb comes first (`ls --json`,
+ * `ls --help`); all of them otherwise (`--help`, `help`, no verb, an unknown or misspelt verb), so
+ * help, usage errors and "did you mean" read as they always did.
+ */
+export function groupsFor (argv: readonly string[]): typeof VERB_GROUPS {
+  const verb = argv[2]
+  const group = VERB_GROUPS.find(g => verb !== undefined && g.verbs.includes(verb))
+  return group === undefined ? VERB_GROUPS : [group]
+}
+
+/** The program with the verbs of `groups` (all by default) registered. */
+export async function buildProgram (groups: typeof VERB_GROUPS = VERB_GROUPS): Promise<Command> {
   const program = new Command('distri-vault')
     .description('decentralized, encrypted, peer-to-peer file vault')
     .version('0.1.0')
@@ -27,19 +51,8 @@ export function buildProgram (): Command {
       // Usage errors come out in the one error format; help text goes to stdout as usual.
       outputError: (text, write) => write(`error: ${text.replace(/^error: /, '').trim()} (BAD_USAGE)\n`)
     })
-  registerInit(program)
-  registerStart(program)
-  registerPut(program)
-  registerGet(program)
-  registerCatalog(program)
-  registerStatus(program)
-  registerHealth(program)
-  registerMsg(program)
-  registerRecover(program)
-  registerScrub(program)
-  registerVersions(program)
-  registerSync(program)
-  registerOpen(program)
+  const registers = await Promise.all(groups.map(async g => await g.load()))
+  for (const register of registers) register(program)
   return program
 }
 
@@ -47,7 +60,7 @@ export async function main (argv: string[]): Promise<number> {
   // `distri-vault status | head -2`: the reader went away, which is not an error of ours.
   process.stdout.on('error', (err: NodeJS.ErrnoException) => { if (err.code === 'EPIPE') process.exit(0) })
   try {
-    await buildProgram().parseAsync(argv)
+    await (await buildProgram(groupsFor(argv))).parseAsync(argv)
     return 0
   } catch (err) {
     if (err instanceof CommanderError) {

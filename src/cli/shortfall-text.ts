@@ -1,30 +1,13 @@
 // The words of put's under-replication warning: why the copies are missing, from the reasons the
 // node reports (holders per refusal code, NO_PEERS), e.g. "2 holders refused: disk full".
-import type { ShortfallView } from '../api/index.ts'
-
-
-/** Codes a holder answers on purpose (a refusal), and what each means to a user. */
-const REFUSED: Record<string, string> = {
-  DISK_FULL: 'disk full',
-  STORAGE_FULL: 'storage limit reached',
-  BUSY: 'busy',
-  FORBIDDEN: 'forbidden'
-}
-/** Codes of a copy that failed on the way (the holder never answered, or answered garbage). */
-const FAILED: Record<string, string> = {
-  TIMEOUT: 'timed out',
-  UNREACHABLE: 'unreachable',
-  INTERNAL: 'internal error',
-  PEER_ERROR: 'error'
-}
-
+import { REFUSAL_WORDS as REFUSED, shortfallWords, type ShortfallView } from '../api/index.ts'
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
 
-function group (entries: Array<[string, number]>, verb: string, words: Record<string, string>): string | undefined {
+function group (entries: Array<[string, number]>, verb: string): string | undefined {
   if (entries.length === 0) return undefined
   const total = entries.reduce((n, [, count]) => n + count, 0)
-  const what = (code: string): string => words[code] ?? code.toLowerCase().replace(/[^a-z0-9]+/g, ' ').trim()
+  const what = shortfallWords
   const detail = entries.length === 1 ? what(entries[0][0]) : entries.map(([code, count]) => `${count} ${what(code)}`).join(', ')
   return `${plural(total, 'holder')} ${verb}: ${detail}`
 }
@@ -34,7 +17,7 @@ export function describeShortfall (shortfall: ShortfallView | undefined): { why:
   const reasons = Object.entries(shortfall?.reasons ?? {}).filter(([code, n]) => /^[A-Z_]{1,40}$/.test(code) && Number.isInteger(n) && n > 0)
   const refused = reasons.filter(([code]) => code in REFUSED)
   const failed = reasons.filter(([code]) => code !== 'NO_PEERS' && !(code in REFUSED))
-  const parts = [group(refused, 'refused', REFUSED), group(failed, 'failed', FAILED)].filter((p): p is string => p !== undefined)
+  const parts = [group(refused, 'refused'), group(failed, 'failed')].filter((p): p is string => p !== undefined)
   if (parts.length === 0 || reasons.some(([code]) => code === 'NO_PEERS')) parts.push('not enough peers')
   return { why: parts.join('; '), refusals: refused.length + failed.length > 0 }
 }

@@ -108,7 +108,13 @@ export async function commitManifest (ctx: VaultContext, row: number, manifest: 
   // Without a network 'all' stands for the owner's copy alone, as it always has.
   const durable = replication.isDurable(replicas, target, ctx.redundancy.reachablePeers())
   const result: PutResult = { id: sealed.id, name: manifest.name, size: manifest.size, replicas, target, underReplicated: !durable }
-  if (!durable) result.shortfall = tally.result(replication.copiesWanted(target, ctx.redundancy.reachablePeers()) - replicas)
+  if (!durable) {
+    const missing = replication.copiesWanted(target, ctx.redundancy.reachablePeers()) - replicas
+    result.shortfall = tally.result(missing)
+    // Kept per file (the dashboard's badge says why); copies short with no refusal had no peer.
+    const report = tally.report()
+    catalog.shortfalls.replace(row, [{ ...report, noPeers: report.refused.length === 0 ? Math.max(report.noPeers, missing) : report.noPeers }])
+  }
   return result
 }
 

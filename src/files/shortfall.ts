@@ -30,6 +30,11 @@ export class ShortfallTally {
     this.noPeers = Math.max(this.noPeers, shortfall.noPeers)
   }
 
+  /** Every refusal seen (each holder once per code) and the most copies one blob found no peer for. */
+  report (): BlobShortfall {
+    return { refused: [...this.refused].flatMap(([code, peers]) => [...peers].map(peer => ({ peer, code }))), noPeers: this.noPeers }
+  }
+
   /**
    * The reasons for a put `missing` copies short. A copy counted short without a recorded refusal
    * (e.g. a holder recorded earlier has since been forgotten) is put down to missing peers.

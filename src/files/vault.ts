@@ -23,7 +23,7 @@ import { pickVersion, type VersionPick } from './versions.ts'
 import { pruneVersions, type PruneOptions, type PruneResult } from './prune.ts'
 import { ownTreeEntries, putTree, type TreePutOptions, type TreePutResult } from './tree-put.ts'
 import { restoreTree, type TreeRestoreResult } from './tree-restore.ts'
-import type { TreeEntry } from './tree-listing.ts'
+import { entryChunks, type TreeEntry } from './tree-listing.ts'
 
 export interface VaultOptions {
   nodeId: string
@@ -115,6 +115,12 @@ export class Vault {
   treeEntries (file: OpenFile, signal?: AbortSignal): AsyncGenerator<TreeEntry> {
     if (file.manifest.kind !== 'tree') throw new VaultError('BAD_INPUT', `"${file.name}" is a file, not a folder`)
     return ownTreeEntries(this.ctx, file.owner, file.manifest, signal)
+  }
+
+  /** The bytes of one file of a folder (an entry `treeEntries` gave), streamed. */
+  readTreeFile (file: OpenFile, entry: TreeEntry, signal?: AbortSignal): AsyncGenerator<Buffer> {
+    if (entry.type !== 'file') throw new VaultError('BAD_INPUT', `"${entry.path}" is not a file`)
+    return readFileBytes(this.ctx, file.owner, { ...file.manifest, kind: 'file', size: entry.size, chunks: entryChunks(entry) }, undefined, signal)
   }
 
   list (): FileRecord[] {

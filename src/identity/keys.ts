@@ -1,6 +1,7 @@
 // From a BIP-39 phrase to every key the node uses. Deterministic on purpose: the same phrase
 // always gives the same node ID and vault key, which is what makes recovery by folder work.
-import { generateMnemonic, mnemonicToSeedSync, validateMnemonic } from '@scure/bip39'
+import { pbkdf2Sync } from 'node:crypto'
+import { generateMnemonic, validateMnemonic } from '@scure/bip39'
 import { wordlist } from '@scure/bip39/wordlists/english.js'
 import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -30,8 +31,13 @@ export function normalizePhrase (text: string): string {
   return phrase
 }
 
+/**
+ * BIP-39's seed: PBKDF2-HMAC-SHA512, 2048 rounds, salt "mnemonic" (no passphrase), of the NFKD
+ * phrase. The same bytes as @scure/bip39's mnemonicToSeedSync, from node:crypto: ~1 ms instead of
+ * ~100 ms of JavaScript hashing per init (the suite makes hundreds of identities).
+ */
 export function phraseToSeed (phrase: string): Buffer {
-  return Buffer.from(mnemonicToSeedSync(normalizePhrase(phrase)))
+  return pbkdf2Sync(Buffer.from(normalizePhrase(phrase).normalize('NFKD'), 'utf8'), 'mnemonic', 2048, 64, 'sha512')
 }
 
 export async function deriveIdentity (seed: Uint8Array): Promise<Identity> {

@@ -12,3 +12,5 @@ export { DEFAULT_SENDER_RATE, SenderRateLimiter, type SenderRateOptions } from '
 export function createMessenger (options: MessengerOptions): Messenger {
   return new Messenger(options)
 }
+// The node key's signing helpers, for other subsystems that sign with it (replication's chain grants).
+export { signBytes, verifySignature } from './signing.ts'

@@ -66,3 +66,8 @@ export function isLoopback (ma: Multiaddr): boolean {
   if (first.name === 'ip6') return first.value === '::1'
   return first.value === 'localhost'
 }
+
+/** A relayed address or connection: …/p2p-circuit/… */
+export function isCircuit (ma: Multiaddr): boolean {
+  return ma.getComponents().some(c => c.name === 'p2p-circuit')
+}

@@ -9,13 +9,7 @@ import { CID } from 'multiformats/cid'
 import { create as createDigest } from 'multiformats/hashes/digest'
 import type { Logger } from 'pino'
 import { VaultError } from '../errors.ts'
-
-/** The routing shape the replication code consumes (src/net/routing.ts on the main branch). */
-export interface RoutingShape {
-  closestPeers: (key: Uint8Array, n: number, options?: { signal?: AbortSignal }) => Promise<PeerId[]>
-  holdersOf: (owner: string, options?: { signal?: AbortSignal }) => Promise<PeerId[]>
-  allPeers: () => PeerId[]
-}
+import type { Routing } from './routing.ts'
 
 export interface DhtRoutingOptions {
   libp2p: Libp2p<{ dht?: KadDHT }>
@@ -57,7 +51,7 @@ export function sortByDistance (peers: PeerId[], target: Uint8Array): PeerId[] {
   return keyed.map(k => k.peer)
 }
 
-export class DhtRouting implements RoutingShape {
+export class DhtRouting implements Routing {
   private readonly options: Required<Omit<DhtRoutingOptions, 'libp2p' | 'log'>> & DhtRoutingOptions
   private readonly provided = new Map<string, { at: number, reached: number }>()
   private timer: NodeJS.Timeout | undefined
@@ -80,19 +74,32 @@ export class DhtRouting implements RoutingShape {
     this.timer = undefined
   }
 
+  /** The peers this node can reach without a lookup: the connected ones and its routing table
+   * (peers the DHT has seen answer; they are dialled on demand, connections stay bounded). */
   allPeers (): PeerId[] {
-    return this.options.libp2p.getPeers()
+    const peers = new Map<string, PeerId>()
+    for (const peer of this.options.libp2p.getPeers()) peers.set(peer.toString(), peer)
+    for (const peer of routingTablePeers(this.options.libp2p.services.dht)) peers.set(peer.toString(), peer)
+    peers.delete(this.options.libp2p.peerId.toString())
+    return [...peers.values()]
   }
 
-  /** The `n` peers nearest to `key` that the DHT finds (ourselves excluded). */
+  /** The `n` peers nearest to `key` that the DHT finds (ourselves excluded). When the lookup
+   * fails (no DHT server answered in time), what this node already knows is ranked instead. */
   async closestPeers (key: Uint8Array, n: number, options: { signal?: AbortSignal } = {}): Promise<PeerId[]> {
     const found = new Map<string, PeerId>()
     const events = this.dht().getClosestPeers(key, { signal: this.signal(options.signal) })
-    await this.consume(events, event => {
-      if (event.type === EventTypes.FINAL_PEER) found.set(event.peer.id.toString(), event.peer.id)
-    })
-    // Connected peers count too: in a small network the lookup may end before it asks them.
+    try {
+      await this.consume(events, event => {
+        if (event.type === EventTypes.FINAL_PEER) found.set(event.peer.id.toString(), event.peer.id)
+      })
+    } catch (err) {
+      options.signal?.throwIfAborted()
+      this.options.log.debug({ err: (err as Error).message }, 'closest-peers lookup failed; ranking the peers known here')
+    }
+    // Known peers count too: in a small network the lookup may end before it asks them.
     for (const peer of this.allPeers()) found.set(peer.toString(), peer)
+    found.delete(this.options.libp2p.peerId.toString())
     return sortByDistance([...found.values()], key).slice(0, n)
   }
 
@@ -174,6 +181,13 @@ export class DhtRouting implements RoutingShape {
     if (dht == null) throw new VaultError('NOT_RUNNING', 'the DHT is not enabled on this node (start with --dht)')
     return dht
   }
+}
+
+/** The peers in kad-dht's routing table (not part of its typed interface: read defensively). */
+function routingTablePeers (dht: KadDHT | undefined): PeerId[] {
+  const table = (dht as unknown as { routingTable?: { kb?: { toIterable?: () => Iterable<{ peerId: PeerId }> } } } | undefined)?.routingTable
+  const iterable = table?.kb?.toIterable?.()
+  return iterable == null ? [] : [...iterable].map(contact => contact.peerId)
 }
 
 function xor (a: Uint8Array, b: Uint8Array): Buffer {

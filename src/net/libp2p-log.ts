@@ -21,8 +21,13 @@ export interface Libp2pLogHooks {
 
 export function createLibp2pLogger (log: Logger, hooks: Libp2pLogHooks): ComponentLogger {
   const noop = (): void => {}
+  // DV_LIBP2P_DEBUG=<regexp of component names> (e.g. 'kad-dht|circuit-relay'): every line of those
+  // libp2p components at info level. For debugging a network (how issue 16's NAT lab was fixed).
+  const debugRe = process.env.DV_LIBP2P_DEBUG != null ? new RegExp(process.env.DV_LIBP2P_DEBUG) : undefined
   const make = (name: string): Libp2pLogger => {
+    const dbg = debugRe?.test(name) === true
     const logger = Object.assign((formatter: unknown, ...args: unknown[]) => {
+      if (dbg) log.info({ component: name, args: args.map(describeLogArg) }, String(formatter))
       if (typeof formatter === 'string' && formatter.startsWith(DENIED_PREFIX)) {
         hooks.onInboundDenied(String(args[0]), formatter.slice(DENIED_PREFIX.length).replace(/ %s$/, ''))
       }
@@ -30,6 +35,7 @@ export function createLibp2pLogger (log: Logger, hooks: Libp2pLogHooks): Compone
       enabled: false,
       trace: noop,
       error: (formatter: unknown, ...args: unknown[]) => {
+        if (dbg) log.info({ component: name, args: args.map(describeLogArg) }, 'ERR ' + String(formatter))
         if (formatter === UPGRADE_FAILED) {
           hooks.onUpgradeFailure(args[0] === 'inbound' ? 'inbound' : 'outbound', String(args[2]), args[3])
           return

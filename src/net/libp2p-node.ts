@@ -81,6 +81,17 @@ export interface Libp2pNodeOptions {
   bootstrap?: Multiaddr[]
 }
 
+/**
+ * The connection count libp2p itself refuses inbound connections at. On the LAN mesh that is
+ * `maxConnections`. With the DHT, `maxConnections` is the trimmer's target (connection-trimmer.ts)
+ * and libp2p's hard cap sits above it: a node at its bound must still accept the owner that comes
+ * to store a copy or the reader that comes to fetch one (they found it through the DHT), like
+ * go-libp2p's low/high water marks. The trimmer brings it back down once those connections idle.
+ */
+export function hardConnectionCap (maxConnections: number, overlay?: OverlayOptions): number {
+  return overlay == null ? maxConnections : maxConnections + Math.max(16, maxConnections)
+}
+
 /** The inbound guard for these limits. */
 export function createInboundGuard (limits: NetworkLimits): InboundGuard {
   return new InboundGuard({
@@ -112,7 +123,7 @@ export async function createLibp2pNode (options: Libp2pNodeOptions): Promise<Net
     addresses: { listen },
     transports: [...(overlay != null ? [overlayTransport()] : []), tcp({
       // Sockets, not upgraded connections: leaves room for handshakes in flight above maxConnections.
-      maxConnections: limits.maxConnections + limits.maxPendingInbound,
+      maxConnections: hardConnectionCap(limits.maxConnections, overlay) + limits.maxPendingInbound,
       inboundSocketInactivityTimeout: 60_000,
       outboundSocketInactivityTimeout: 60_000
     })],
@@ -127,11 +138,14 @@ export async function createLibp2pNode (options: Libp2pNodeOptions): Promise<Net
     peerDiscovery: discovery,
     services: {
       identify: identify(),
-      ping: ping({ timeout: 5_000 }),
+      // Our latency probe and kad-dht's routing table both ping a new peer at once: with libp2p's
+      // default of one outbound ping stream, the DHT's ping lost the race, the peer never entered
+      // the routing table, and a node whose only peer was its bootstrap kept an empty table.
+      ping: ping({ timeout: 5_000, maxOutboundStreams: 4, maxInboundStreams: 4 }),
       ...(overlay != null ? overlayServices(overlay) : {})
     } as ServiceFactoryMap<NetworkServices>,
     connectionManager: {
-      maxConnections: limits.maxConnections,
+      maxConnections: hardConnectionCap(limits.maxConnections, overlay),
       inboundConnectionThreshold: limits.inboundConnectionsPerHostPerSecond,
       maxIncomingPendingConnections: limits.maxPendingInbound,
       inboundUpgradeTimeout: limits.handshakeTimeoutMs,

@@ -5,11 +5,11 @@
 import { EventEmitter } from 'node:events'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import type { IdentifyResult, PeerId, PeerInfo as Libp2pPeerInfo, PrivateKey } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import { VaultError } from '../errors.ts'
 import { PEX_PROTOCOL } from '../protocols/index.ts'
-import { isDialableTcp, toMultiaddr, withPeerId } from './addresses.ts'
+import { isCircuit, isDialableTcp, toMultiaddr, withPeerId } from './addresses.ts'
 import { createLibp2pLogger } from './libp2p-log.ts'
 import { createInboundGuard, createLibp2pNode, DEFAULT_LIMITS, type NetworkLibp2p, type NetworkLimits } from './libp2p-node.ts'
 import type { InboundGuard } from './inbound-guard.ts'
@@ -20,6 +20,7 @@ import { PeerTable, type PeerInfo, type PeerPath } from './peer-table.ts'
 import { RefusalReporter, type Refusal } from './refusals.ts'
 import type { OverlayOptions } from './overlay-services.ts'
 import { ConnectionTrimmer } from './connection-trimmer.ts'
+import { DialBack, type DialBackVerdict } from './dial-back.ts'
 
 export interface NetworkTiming {
   /** First redial of a dropped peer or bootstrap address; doubles per failure… */
@@ -31,6 +32,13 @@ export interface NetworkTiming {
   peerExchangeDelayMs: number
   /** Deadline of one peer exchange or ping. */
   requestTimeoutMs: number
+  /** With the DHT and without --nat: first reachability check this long after the first
+   * connection (identify runs first)… */
+  reachabilityFirstCheckMs: number
+  /** …again this often while no peer answered… */
+  reachabilityRetryMs: number
+  /** …and this often once found reachable (addresses and routers change). */
+  reachabilityRecheckMs: number
 }
 
 export const DEFAULT_TIMING: NetworkTiming = {
@@ -38,7 +46,10 @@ export const DEFAULT_TIMING: NetworkTiming = {
   redialMaxMs: 30_000,
   pingIntervalMs: 10_000,
   peerExchangeDelayMs: 500,
-  requestTimeoutMs: 5_000
+  requestTimeoutMs: 5_000,
+  reachabilityFirstCheckMs: 2_000,
+  reachabilityRetryMs: 30_000,
+  reachabilityRecheckMs: 30 * 60_000
 }
 
 export interface NetworkOptions {
@@ -92,6 +103,8 @@ interface Running {
   exchange: PeerExchange | undefined
   latency: LatencyProbe
   trimmer: ConnectionTrimmer | undefined
+  dialBack: DialBack | undefined
+  reachabilityTimer?: NodeJS.Timeout
 }
 
 export class Network extends EventEmitter<NetworkEvents> {
@@ -106,6 +119,12 @@ export class Network extends EventEmitter<NetworkEvents> {
   private running: Running | undefined
   private starting: Promise<void> | undefined
   private counters = { connects: 0, disconnects: 0 }
+  /** Behind NAT: a DHT client listening through relays (--nat, or found unreachable). */
+  private natMode: boolean
+  /** What the last reachability check found (DHT without --nat). */
+  private verdict: DialBackVerdict = 'unknown'
+  private checkingReachability = false
+  private reachabilityDueAt = 0
 
   constructor (options: NetworkOptions) {
     super()
@@ -116,6 +135,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     this.bootstrapAddrs = options.bootstrap.map(toMultiaddr)
     this.timing = { ...DEFAULT_TIMING, ...options.timing }
     this.limits = { ...DEFAULT_LIMITS, ...options.limits }
+    this.natMode = options.overlay?.behindNat === true
   }
 
   /** The libp2p host, to register protocols on and dial; only while started. */
@@ -173,8 +193,10 @@ export class Network extends EventEmitter<NetworkEvents> {
       : new PeerExchange({ libp2p, log: this.log, peers: this.peerTable, keeper, announceDelayMs: this.timing.peerExchangeDelayMs, timeoutMs: this.timing.requestTimeoutMs })
     const latency = new LatencyProbe({ libp2p, log: this.log, peers: this.peerTable, intervalMs: this.timing.pingIntervalMs, timeoutMs: this.timing.requestTimeoutMs, maxFailures: 3 })
     const trimmer = this.options.overlay != null ? new ConnectionTrimmer({ libp2p, log: this.log, maxConnections: this.limits.maxConnections, graceMs: this.options.overlay.connectionGraceMs }) : undefined
-    this.running = { libp2p, refusals, guard, keeper, exchange, latency, trimmer }
+    const dialBack = this.options.overlay != null ? new DialBack({ libp2p, log: this.log, dialTimeoutMs: this.timing.requestTimeoutMs }) : undefined
+    this.running = { libp2p, refusals, guard, keeper, exchange, latency, trimmer, dialBack }
     trimmer?.start()
+    await dialBack?.start()
     libp2p.addEventListener('peer:connect', this.onConnect)
     libp2p.addEventListener('peer:disconnect', this.onDisconnect)
     libp2p.addEventListener('peer:identify', this.onIdentify)
@@ -198,6 +220,8 @@ export class Network extends EventEmitter<NetworkEvents> {
     running.exchange?.stop()
     running.latency.stop()
     running.trimmer?.stop()
+    running.dialBack?.stop()
+    clearTimeout(running.reachabilityTimer)
     running.guard.stop()
     const { libp2p } = running
     libp2p.removeEventListener('peer:connect', this.onConnect)
@@ -221,13 +245,53 @@ export class Network extends EventEmitter<NetworkEvents> {
     return this.peerTable.list().map(peer => ({ ...peer, path: connectionPath(libp2p, peer.nodeId) }))
   }
 
-  /** How others reach this node: 'public' (a direct address), 'relayed' (behind NAT, through a
-   * relay reservation), 'unreachable' (behind NAT with no relay yet). */
+  /** How others reach this node: 'public' (a direct address: on the LAN mesh, or a peer dialled
+   * us back), 'relayed' (behind NAT, through a relay reservation), 'unreachable' (behind NAT with
+   * no relay yet), 'unknown' (with the DHT, until a peer has checked). */
   reachability (): Reachability {
     const running = this.running
     if (running == null) return 'unreachable'
-    if (this.options.overlay?.behindNat !== true) return 'public'
-    return running.libp2p.getMultiaddrs().some(isCircuit) ? 'relayed' : 'unreachable'
+    if (this.options.overlay == null) return 'public'
+    if (this.natMode) return running.libp2p.getMultiaddrs().some(isCircuit) ? 'relayed' : 'unreachable'
+    return this.verdict === 'public' ? 'public' : 'unknown'
+  }
+
+  /** Asks peers to dial us back (dial-back.ts); found unreachable, the node goes behind-NAT: it
+   * listens through a relay (the circuit transport reserves a slot on a connected relay) and is a
+   * DHT client until that reservation gives it an address. */
+  private scheduleReachabilityCheck (delayMs: number): void {
+    const running = this.running
+    if (running?.dialBack == null || this.natMode || this.checkingReachability) return
+    // A new connection brings a check due later forward (a retry after nobody answered).
+    if (running.reachabilityTimer != null) {
+      if (this.reachabilityDueAt <= Date.now() + delayMs) return
+      clearTimeout(running.reachabilityTimer)
+    }
+    this.reachabilityDueAt = Date.now() + delayMs
+    running.reachabilityTimer = setTimeout(() => {
+      this.checkingReachability = true
+      void this.checkReachability(running).finally(() => {
+        this.checkingReachability = false
+        running.reachabilityTimer = undefined
+        if (this.running === running) this.scheduleReachabilityCheck(this.verdict === 'public' ? this.timing.reachabilityRecheckMs : this.timing.reachabilityRetryMs)
+      })
+    }, delayMs)
+    running.reachabilityTimer.unref()
+  }
+
+  private async checkReachability (running: Running): Promise<void> {
+    const verdict = await running.dialBack!.check()
+    if (this.running !== running || verdict === 'unknown') return
+    if (verdict !== this.verdict) this.log.info({ reachability: verdict }, verdict === 'public' ? 'peers can dial this node' : 'peers cannot dial this node (NAT?): listening through a relay')
+    this.verdict = verdict
+    if (verdict !== 'unreachable') return
+    if (this.options.overlay?.relay === true) this.log.warn('this node offers a relay but its peers cannot dial it: start it where it is reachable (port forwarding, a public address)')
+    this.natMode = true
+    const dht = running.libp2p.services.dht
+    if (dht != null && dht.getMode() !== 'client') await dht.setMode('client').catch(() => {})
+    // libp2p has no public call to listen on one more address once started.
+    const transports = (running.libp2p as unknown as { components: { transportManager: { listen: (addrs: Multiaddr[]) => Promise<void> } } }).components.transportManager
+    await transports.listen([multiaddr('/p2p-circuit')]).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not listen through a relay'))
   }
 
   /** Known peers that are not connected now (redialled with back-off). */
@@ -263,6 +327,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     void running.latency.probe(nodeId)
     this.counters.connects++
     this.log.info({ peer: nodeId }, 'peer connected')
+    if (this.verdict === 'unknown') this.scheduleReachabilityCheck(this.timing.reachabilityFirstCheckMs)
     this.emitSafely('peer:connect', nodeId)
   }
 
@@ -298,16 +363,27 @@ export class Network extends EventEmitter<NetworkEvents> {
   private readonly onSelfUpdate = (): void => {
     const libp2p = this.running?.libp2p
     const dht = libp2p?.services.dht
-    if (this.options.overlay?.behindNat !== true || dht == null) return
+    if (!this.natMode || dht == null) return
     const mode = this.reachability() === 'relayed' ? 'server' : 'client'
     if (dht.getMode() !== mode) {
       this.log.info({ mode }, 'DHT mode follows reachability')
       void dht.setMode(mode)
         // A new server looks itself up at once: the answer fills its table and connects it to
         // its neighbours (relayed ones too) instead of waiting for the periodic self-query.
-        .then(async () => { if (mode === 'server') for await (const _ of dht.getClosestPeers(libp2p!.peerId.toMultihash().bytes)) ; })
+        .then(async () => { if (mode === 'server') await this.lookUpSelf() })
         .catch(err => this.log.warn({ err: (err as Error).message }, 'could not switch the DHT mode'))
+      // Once more a few seconds later: the relay adds a member it was just told about (identify
+      // push) only after pinging it, so a member that switched a moment before us may not be in
+      // its answers yet; without this the two found each other at the next 30 s self-query.
+      if (mode === 'server') setTimeout(() => { void this.lookUpSelf().catch(() => {}) }, this.timing.reachabilityFirstCheckMs * 3).unref()
     }
+  }
+
+  private async lookUpSelf (): Promise<void> {
+    const libp2p = this.running?.libp2p
+    const dht = libp2p?.services.dht
+    if (libp2p == null || dht == null || dht.getMode() !== 'server') return
+    for await (const _ of dht.getClosestPeers(libp2p.peerId.toMultihash().bytes)) ;
   }
 
   /** A listener that throws must not break libp2p's event dispatch. */
@@ -320,17 +396,13 @@ export class Network extends EventEmitter<NetworkEvents> {
   }
 }
 
-export type Reachability = 'public' | 'relayed' | 'unreachable'
+export type Reachability = 'public' | 'relayed' | 'unreachable' | 'unknown'
 
 /** 'direct' when any open connection to the peer is a plain one (also after a hole punch), else
  * 'relayed' when we reach it only through a relay. */
 function connectionPath (libp2p: NetworkLibp2p, nodeId: string): PeerPath {
   const open = libp2p.getConnections(peerIdFromString(nodeId)).filter(c => c.status === 'open')
   return open.length > 0 && open.every(c => isCircuit(c.remoteAddr)) ? 'relayed' : 'direct'
-}
-
-function isCircuit (ma: Multiaddr): boolean {
-  return ma.getComponents().some(c => c.name === 'p2p-circuit')
 }
 
 function parseListenAddr (listen: string): Multiaddr {

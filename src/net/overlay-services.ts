@@ -11,6 +11,7 @@ import { circuitRelayServer, circuitRelayTransport, type CircuitRelayService } f
 import { dcutr } from '@libp2p/dcutr'
 import { autoNAT } from '@libp2p/autonat'
 import { bootstrap } from '@libp2p/bootstrap'
+import { identifyPush, type IdentifyPush } from '@libp2p/identify'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { ANNOUNCE_MAX_FRAME_BYTES, GOSSIP_TOPICS } from '../protocols/index.ts'
 import { peerIdOf } from './addresses.ts'
@@ -36,6 +37,7 @@ export type OverlayServices = {
   autonat: unknown
   dcutr: unknown
   relay?: CircuitRelayService
+  identifyPush: IdentifyPush
 }
 
 /** The service factories for createLibp2p; `relay` only on a relay. */
@@ -62,7 +64,12 @@ export function overlayServices (overlay: OverlayOptions): Record<string, unknow
       maxInboundDataLength: ANNOUNCE_MAX_FRAME_BYTES + 4 * 1024
     }),
     autonat: autoNAT(),
-    dcutr: dcutr()
+    dcutr: dcutr(),
+    // Tells connected peers at once when our protocols or addresses change (libp2p 3 ships it as a
+    // service of its own, not part of identify). Without it a node behind NAT that got its relay
+    // address and turned DHT server stayed, for the relay, a client with no circuit address: the
+    // relay never put it in its routing table, so no lookup ever returned it to anyone.
+    identifyPush: identifyPush()
   }
   if (overlay.relay) {
     services.relay = circuitRelayServer({

@@ -34,6 +34,9 @@ export const nodeConfigSchema = z.object({
   relay: z.boolean().default(false),
   /** This node is behind NAT: DHT client, reachable through a relay (implies dht). */
   behindNat: z.boolean().default(false),
+  /** Chained replication (chain/1, issue 17): take chained copies and hand them on, and put with
+   * chains. false: neither, as a node before chains (for embedders and mixed-version tests). */
+  chain: z.boolean().default(true),
   /** Connections kept at most (default 48 with the DHT, 128 on the LAN mesh). */
   maxConnections: z.number().int().min(4).max(10_000).optional()
 })

@@ -8,7 +8,7 @@ import type { Catalog } from '../catalog/index.ts'
 import type { EventBus } from '../events/index.ts'
 import { createNetwork, DEFAULT_OVERLAY, DhtRouting, FullMeshRouting, type Network, type OverlayOptions, type Routing } from '../net/index.ts'
 import { ANNOUNCEMENT_KINDS, createMessenger, type Messenger } from '../messaging/index.ts'
-import { Auditor, BlockClient, BlockServer, DEFAULT_INBOUND_BUDGET, OwnerReplication, Replicator, Scrubber, type BlockServerOptions } from '../replication/index.ts'
+import { Auditor, BlockClient, BlockServer, ChainClient, ChainSender, ChainServer, DEFAULT_INBOUND_BUDGET, OwnerReplication, Replicator, Scrubber, type BlockServerOptions } from '../replication/index.ts'
 import { ByteBudget } from '../protocols/index.ts'
 import type { Identity } from '../identity/index.ts'
 import type { BlobStore } from '../store/index.ts'
@@ -19,13 +19,17 @@ import { storageCaps } from './storage-limits.ts'
 export interface NetworkedParts {
   /** The libp2p host and what keeps it connected (net/). */
   network: Network
-  /** Which peers to ask about a blob or an owner (today: the full mesh of connected peers). */
+  /** Which peers to ask about a blob or an owner: the DHT with --dht, else the full mesh of connected peers. */
   routing: Routing
   /** Block transfers for this node: its own blobs out and back, any owner's blobs fetched. */
   replicator: Replicator
   client: BlockClient
   replication: OwnerReplication
   blockServer: BlockServer
+  /** The holder side of chained replication (chain/1). */
+  chainServer: ChainServer
+  /** The owner side of chained replication: grants, first hop, receipts. */
+  chainSender: ChainSender
   auditor: Auditor
   scrubber: Scrubber
   messenger: Messenger
@@ -84,13 +88,13 @@ export async function startNetworkedParts (o: NetworkedPartsOptions): Promise<Ne
 
 async function joinNetwork (o: NetworkedPartsOptions, network: Network): Promise<NetworkedParts> {
   const { config, tuning, identity, store, catalog, events, log } = o
-  const routing = new FullMeshRouting(() => network.peers().map(p => p.nodeId))
   // The auditor is made below; a holder's report of lost copies can only arrive after start().
   let auditor: Auditor | undefined
-  // With the DHT (--dht, --relay, --nat) holders also provide records under each owner they hold
-  // blobs of; replication still ranks the connected peers (FullMeshRouting) until the DHT becomes
-  // the default (issue 16).
+  // With the DHT (--dht, --relay, --nat) placement, fetch, delete fan-out, sweep, recover, repair,
+  // audits, scrub and health all ask Kademlia (DhtRouting): copies go to the XOR-nearest peers,
+  // holders announce each owner they hold blobs of. Without it, the full mesh of connected peers.
   const dht = network.libp2p.services.dht != null ? new DhtRouting({ libp2p: network.libp2p, log: log.child({ sub: 'dht' }) }) : undefined
+  const routing: Routing = dht ?? new FullMeshRouting(() => network.peers().map(p => p.nodeId))
   const blockServer = await startBlockServer(o, network, (holder, ids) => auditor?.fault(holder, ids, 'missing') ?? 0, dht)
   dht?.start()
   const client = new BlockClient({ libp2p: network.libp2p, timeoutMs: tuning.blockTimeoutMs })
@@ -98,8 +102,12 @@ async function joinNetwork (o: NetworkedPartsOptions, network: Network): Promise
     if (owner === identity.nodeId) auditor?.fault(peer, [id], 'wrong')
     else auditor?.countFault('wrong')
   }
-  const replicator = new Replicator({ client, store, ownerId: identity.nodeId, routing, log, onWrongBytes })
-  const replication = new OwnerReplication({ replicator, catalog, ownerId: identity.nodeId, routing, log, repairAfterMs: config.repairAfterSeconds * 1000, repairEveryMs: tuning.repairEveryMs, client, sweepEveryMs: tuning.sweepEveryMs, holdDeletions: o.holdDeletions })
+  const chainClient = new ChainClient(network.libp2p)
+  const chainServer = new ChainServer({ libp2p: network.libp2p, holder: blockServer, privateKey: identity.privateKey, client: chainClient, log })
+  if (config.chain) await chainServer.start()
+  const chainSender = new ChainSender({ client: chainClient, ownerId: identity.nodeId, privateKey: identity.privateKey, hopTimeoutMs: client.timeoutMs, log })
+  const replicator = new Replicator({ client, store, ownerId: identity.nodeId, routing, log, onWrongBytes, chain: config.chain ? chainSender : undefined })
+  const replication = new OwnerReplication({ replicator, catalog, ownerId: identity.nodeId, routing, log, repairAfterMs: config.repairAfterSeconds * 1000, repairEveryMs: tuning.repairEveryMs, client, sweepEveryMs: tuning.sweepEveryMs, holdDeletions: o.holdDeletions, onProgress: (progress) => events.emit('job:progress', { job: 'repair', progress: { ...progress } }) })
   auditor = new Auditor({
     client,
     store,
@@ -150,6 +158,8 @@ async function joinNetwork (o: NetworkedPartsOptions, network: Network): Promise
     client,
     replication,
     blockServer,
+    chainServer,
+    chainSender,
     auditor,
     scrubber,
     messenger,
@@ -163,6 +173,7 @@ async function joinNetwork (o: NetworkedPartsOptions, network: Network): Promise
       await scrubber.stop()
       await auditor?.stop()
       await replication.stop()
+      await chainServer.stop()
       await blockServer.stop()
       await network.stop()
     }

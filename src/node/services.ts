@@ -106,7 +106,8 @@ export class RunningNode implements NodeServices {
       refusedConnections: net.network.stats().refusedConnections,
       holderFaults: net.auditor.faults(),
       blockRefusals: net.blockServer.refusals(),
-      scrubBadBlobs: net.scrubber.badFound()
+      scrubBadBlobs: net.scrubber.badFound(),
+      chainCopies: net.chainSender.stats()
     }
   }
 
@@ -154,12 +155,14 @@ export class RunningNode implements NodeServices {
 
   /** Verifies every blob on this node's disk now, at full speed, and heals what is bad. */
   async scrub (onProgress?: (progress: ScrubProgress) => void): Promise<ScrubResult> {
-    return await this.p.net.scrubber.run({
+    const result = await this.p.net.scrubber.run({
       onProgress: (progress) => {
-        this.events.emit('job:progress', { job: 'scrub', progress: { ...progress } })
+        this.events.emit('job:progress', { job: 'scrub', progress: { phase: 'checking', ...progress } })
         onProgress?.(progress)
       }
     })
+    this.events.emit('job:progress', { job: 'scrub', progress: { phase: 'done', ...result } })
+    return result
   }
 
   async health (ref: string): Promise<FileHealth> {

@@ -11,6 +11,7 @@ export { exchange, requestJson } from './request.ts'
 export type { ExchangeOptions, ExchangePhase, RequestOptions } from './request.ts'
 export { PexFrame, PEX_MAX_PEERS, PEX_MAX_ADDRS_PER_PEER } from './pex.ts'
 export { InstanceFrame, INSTANCE_MAX_ADDRS } from './instance.ts'
+export { DialBackRequest, DialBackReply, DIAL_BACK_MAX_PORTS } from './dial-back.ts'
 export { GOSSIP_MESSAGES_TOPIC, GOSSIP_ANNOUNCEMENTS_TOPIC, GOSSIP_TOPICS } from './gossip-topics.ts'
 export { MessageEnvelope, MessageAck, AnnouncementEnvelope, FloodFrame, FloodAck, MAX_TEXT_BYTES, MAX_FLOOD_HOPS } from './messages.ts'
 
@@ -18,6 +19,9 @@ export const PEX_PROTOCOL = '/distri-vault/pex/1'
 export const MSG_PROTOCOL = '/distri-vault/msg/1'
 export const ANNOUNCE_PROTOCOL = '/distri-vault/announce/1'
 export const INSTANCE_PROTOCOL = '/distri-vault/instance/1'
+/** Reachability check: "dial me back" (src/net/dial-back.ts). */
+export const DIAL_BACK_PROTOCOL = '/distri-vault/dial-back/1'
+export const DIAL_BACK_MAX_FRAME_BYTES = 1024
 /** An instance frame: an ID and a few addresses. */
 export const INSTANCE_MAX_FRAME_BYTES = 4 * 1024
 

@@ -62,7 +62,7 @@ export type ErrorReply = z.infer<typeof errorReply>
  * Codes a holder answers with in an error frame. Anything else a peer sends is reported as
  * PEER_ERROR, so a remote can't make us raise codes that mean something local (UNAUTHORIZED…).
  */
-const REPLY_CODES = new Set<ErrorCode>(['FORBIDDEN', 'STORAGE_FULL', 'DISK_FULL', 'NOT_FOUND', 'CORRUPT', 'BAD_INPUT', 'INTERNAL', 'BUSY'])
+const REPLY_CODES = new Set<ErrorCode>(['FORBIDDEN', 'GRANT_INVALID', 'GRANT_EXPIRED', 'GRANT_REPLAYED', 'STORAGE_FULL', 'DISK_FULL', 'NOT_FOUND', 'CORRUPT', 'BAD_INPUT', 'INTERNAL', 'BUSY'])
 
 export function isReplyable (err: unknown): err is VaultError {
   return err instanceof VaultError && REPLY_CODES.has(err.code)

@@ -99,7 +99,8 @@ export class BlockServer {
     return Object.fromEntries(this.refusalCounts)
   }
 
-  private countRefusal (code: string): void {
+  /** Counts a refusal of this holder's other protocols (chain/1) with the block refusals. */
+  countRefusal (code: string): void {
     this.refusalCounts.set(code, (this.refusalCounts.get(code) ?? 0) + 1)
   }
 
@@ -190,17 +191,28 @@ export class BlockServer {
   }
 
   private async put (request: Request<'put'>, body: Uint8Array, frames: FrameStream, remote: string, signal: AbortSignal): Promise<void> {
-    const { owner, id, size } = request
+    const { owner, id } = request
     this.assertOwner(owner, remote, 'write into')
+    // Verifies SHA-256 == id and fsyncs before we ack; the body is ours alone (a fresh frame),
+    // so it moves to the workers instead of being copied there twice.
+    await this.storeBlob(owner, id, body, { consume: true })
+    await frames.writeJson({ ok: true }, { signal })
+  }
+
+  /**
+   * Stores a blob of `owner` durably within the caps (STORAGE_FULL past them). The caller has
+   * checked the authority: the owner's own PUT, or its grant for a chained copy (chain-server.ts).
+   * `trusted`: the caller verified the hash already; `consume`: `body` may move to a worker.
+   */
+  async storeBlob (owner: string, id: string, body: Uint8Array, how: { trusted?: boolean, consume?: boolean } = {}): Promise<void> {
     const { store } = this.options
+    const size = body.byteLength
     // A blob already here takes no new room; store.put still rewrites it if our copy went bad,
     // so the owner's repair heals a holder by sending the chunk again.
     const present = await store.has(owner, id)
     if (!present) this.reserveRoom(owner, size)
     try {
-      // Verifies SHA-256 == id and fsyncs before we ack; the body is ours alone (a fresh frame),
-      // so it moves to the workers instead of being copied there twice.
-      await store.put(owner, id, body, false, true)
+      await store.put(owner, id, body, how.trusted === true, how.consume === true)
     } finally {
       if (!present) this.releaseRoom(owner, size)
     }
@@ -208,7 +220,6 @@ export class BlockServer {
       this.options.onStored?.(owner, id, size)
       this.log.debug({ owner: shortId(owner), id: id.slice(0, 12), size }, 'stored blob for owner')
     }
-    await frames.writeJson({ ok: true }, { signal })
   }
 
   /** Holds `size` bytes of disk for `owner` until its PUT ends, or refuses with STORAGE_FULL. */
@@ -301,10 +312,10 @@ export class BlockServer {
   }
 }
 
-/** A PUT body must be exactly the size its request announced; anything else breaks the stream. */
-function checkBodySize (frames: FrameStream, announced: number, received: number | null | undefined): void {
+/** A body must be exactly the size its request announced; anything else breaks the stream. */
+export function checkBodySize (frames: FrameStream, announced: number, received: number | null | undefined): void {
   if (received === announced) return
-  const err = new VaultError('BAD_FRAME', `PUT announced ${announced} bytes, sent ${received ?? 0}`)
+  const err = new VaultError('BAD_FRAME', `request announced a body of ${announced} bytes, sent ${received ?? 0}`)
   frames.abort(err)
   throw err
 }

@@ -33,7 +33,12 @@ export interface OwnerReplicationOptions {
   holdDeletions?: () => boolean
   /** Back-off of deletion retries to one peer: first wait, and the most it grows to. */
   deleteRetryMs?: { first: number, max: number }
+  /** A repair pass with files to bring up: called as it starts, after each file, and when it ends. */
+  onProgress?: (progress: RepairProgress) => void
 }
+
+/** One repair pass over the files below their copy target. */
+export interface RepairProgress { phase: 'repairing' | 'done', files: number, done: number, repaired: number }
 
 export class OwnerReplication implements Redundancy {
   readonly makesCopies = true
@@ -225,15 +230,24 @@ export class OwnerReplication implements Redundancy {
     if (this.o.routing.allPeers().length === 0) return { repaired: 0 }
     await this.repairJournal()
     let repaired = 0
-    for (const file of catalog.underReplicated(this.allTarget())) {
+    const files = catalog.underReplicated(this.allTarget())
+    const progress = (phase: RepairProgress['phase'], done: number): void => this.o.onProgress?.({ phase, files: files.length, done, repaired })
+    if (files.length > 0) progress('repairing', 0)
+    for (const [i, file] of files.entries()) {
       if (this.stopped) break
+      const shortfalls: BlobShortfall[] = []
       for (const blobId of [...new Set([...catalog.chunksOf(file.row).map(c => c.id), file.id])]) {
         const existing = catalog.holders.of(blobId)
-        const { holders } = await this.o.replicator.replicateStored(blobId, file.target, { existing })
+        const { holders, shortfall } = await this.o.replicator.replicateStored(blobId, file.target, { existing })
         catalog.holders.add(blobId, holders)
+        if (shortfall !== undefined) shortfalls.push(shortfall)
       }
       if (catalog.refreshReplicas(file) > file.replicas) repaired++
+      // Why copies are still missing (or that none are), for the dashboard's badge.
+      catalog.shortfalls.replace(file.row, shortfalls)
+      progress('repairing', i + 1)
     }
+    if (files.length > 0) progress('done', files.length)
     if (repaired > 0) this.log.info({ files: repaired }, 'made missing copies')
     return { repaired }
   }

@@ -9,6 +9,7 @@ import type { BlobStore } from '../store/index.ts'
 import type { BlockClient } from './block-client.ts'
 import { shortId } from './block-protocol.ts'
 import { Swarm, type HolderStat } from './swarm.ts'
+import type { ChainPlacement, ChainSender } from './chain-put.ts'
 import { Limiter } from '../concurrency/index.ts'
 import { blobKey, nodeIdsOf, type Routing } from '../net/index.ts'
 import { isReplicaTarget, replication, REPLICAS_RULE, type ReplicaTarget } from '../redundancy/index.ts'
@@ -36,6 +37,9 @@ export interface ReplicatorOptions {
   fullHolderBackoffMs?: number
   /** A holder served bytes that fail their hash, or said its copy is corrupt: it does not have the blob. */
   onWrongBytes?: (peer: string, owner: string, id: string) => void
+  /** Chained replication (chain/1): two or more new copies go to the first holder once, which hands
+   * them on. Without it (or for peers that do not speak chain/1) the owner sends every copy. */
+  chain?: ChainSender
 }
 
 export interface ReplicateOptions {
@@ -99,9 +103,19 @@ export class Replicator implements RemoteBlobs {
    */
   async replicate (chunkId: string, bytes: Uint8Array, replicas: ReplicaTarget, options: ReplicateOptions = {}): Promise<ReplicateResult> {
     if (!isReplicaTarget(replicas)) throw new VaultError('BAD_INPUT', `replicas must be ${REPLICAS_RULE}, got ${String(replicas)}`)
-    const existing = [...new Set(options.existing ?? [])].filter(peer => peer !== this.options.ownerId)
-    const candidates = this.placementOrder((await this.rankedFor(chunkId, options.signal)).filter(peer => !existing.includes(peer)))
-    const want = replication.holdersWanted(replicas, existing.length + candidates.length)
+    const known = [...new Set(options.existing ?? [])].filter(peer => peer !== this.options.ownerId)
+    const ranked = this.placementOrder((await this.rankedFor(chunkId, options.signal)).filter(peer => !known.includes(peer)))
+    const want = replication.holdersWanted(replicas, known.length + ranked.length)
+    // Copies a chain made durable count like existing ones; the rest go the direct way below,
+    // down the same order (so a chain's failed holder is asked again directly first).
+    const { durable: chained, failed } = await this.chainCopies(chunkId, bytes, ranked.slice(0, Math.max(0, want - known.length)), options.signal)
+    const existing = [...known, ...chained]
+    // A holder that failed in the chain itself (full, busy, unreachable, timed out) is asked last;
+    // one the chain never reached (PEER_ERROR: an upstream holder broke or lied) keeps its place.
+    const demoted = new Set(failed.filter(f => f.code !== 'PEER_ERROR').map(f => f.holder))
+    for (const f of failed) if (f.code === 'STORAGE_FULL') this.fullUntil.set(f.holder, Date.now() + (this.options.fullHolderBackoffMs ?? 60_000))
+    const rest = ranked.filter(peer => !chained.includes(peer))
+    const candidates = [...rest.filter(peer => !demoted.has(peer)), ...rest.filter(peer => demoted.has(peer))]
     const placed = new Set<string>()
     const refused: BlobShortfall['refused'] = []
     let next = 0
@@ -126,6 +140,15 @@ export class Replicator implements RemoteBlobs {
     const missing = want - holders.length
     this.log.debug({ chunk: chunkId.slice(0, 12), holders: holders.length, want, refused: refused.length }, 'chunk is under-replicated: not enough peers accepted a copy')
     return { holders, shortfall: { refused, noPeers: Math.max(0, missing - refused.length) } }
+  }
+
+  /** The copies a chain made durable on `targets` (two or more that speak chain/1), else none. */
+  private async chainCopies (chunkId: string, bytes: Uint8Array, targets: string[], signal?: AbortSignal): Promise<ChainPlacement> {
+    const chain = this.options.chain
+    if (chain === undefined || targets.length < 2) return { durable: [], failed: [] }
+    const holders = await chain.chainable(targets)
+    if (holders.length < 2) return { durable: [], failed: [] }
+    return await this.uploads.run(async () => await chain.place(chunkId, bytes, holders, signal), signal)
   }
 
   /** Like `replicate`, reading the chunk from this owner's folder: for repair after peers change. */

@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { hostPort, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
+import { apiJson, hostPort, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
 
 interface Duplicate { detectedAt: string, reportedBy: string, addresses: string[] }
 
@@ -26,9 +26,11 @@ test('a second node with the same identity is detected and reported on both', { 
 
   for (const node of [a, b]) {
     const duplicate = await waitFor('status.duplicateIdentity', async () => {
-      const status = JSON.parse((await runCli(['status', '--data', node.dataDir, '--json'])).stdout) as { duplicateIdentity: Duplicate | null }
+      const status = await apiJson<{ duplicateIdentity: Duplicate | null }>(node.dataDir, '/api/status')
       return status.duplicateIdentity ?? undefined
-    }, { timeoutMs: 30_000, intervalMs: 200 })
+    }, { timeoutMs: 30_000, intervalMs: 100 })
+    const shown = JSON.parse((await runCli(['status', '--data', node.dataDir, '--json'])).stdout) as { duplicateIdentity: Duplicate | null }
+    assert.deepEqual(shown.duplicateIdentity, duplicate, '`status --json` shows it')
     assert.equal(duplicate.reportedBy, hub.nodeId)
     assert.ok(duplicate.addresses.length > 0)
     assert.match(node.stderr(), /another node runs with this node's identity/)

@@ -2,13 +2,14 @@
 // whole tree (names of any kind, bytes, modes, mtimes, empty folders, links as links), get -o DIR
 // restores it exactly, ls lists it, a share restores on another node, and a put that cannot store
 // everything stores nothing and says every reason at once.
-import { test } from 'node:test'
+import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
-import { chmod, lstat, mkdir, readdir, readFile, readlink, stat, symlink, utimes, writeFile } from 'node:fs/promises'
+import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { joinCliNode, runCli, startCliNode, tempDir } from '../helpers/cli.ts'
+import { joinCliNode, runCli, startCliNode, tempDir, type CliNode } from '../helpers/cli.ts'
 import { listFiles } from '../helpers/fs.ts'
 
 interface Snap { path: string, type: string, mode: number, mtime: number, bytes?: string, target?: string }
@@ -49,14 +50,29 @@ async function makeTree (root: string): Promise<void> {
   await chmod(join(root, 'empty'), 0o755)
 }
 
+/** One node (one copy per file) for the first two tests, started once (a node process costs seconds of CPU). */
+let sharedNode: CliNode | undefined
+let shared: string | undefined
+const sharedRoot = await mkdtemp(join(tmpdir(), 'dv-test-'))
+before(async () => {
+  sharedNode = await startCliNode(join(sharedRoot, 'node'), ['--replicas', '1'])
+  shared = sharedNode.dataDir
+})
+after(async () => {
+  await sharedNode?.kill()
+  await rm(sharedRoot, { recursive: true, force: true })
+})
+
+type Row = { name: string, kind: string, files: number, size: number }
+const ls = async (data: string): Promise<Row[]> => JSON.parse((await runCli(['ls', '--json', '--data', data])).stdout) as Row[]
+
 test('put DIR stores one entry; get -o DIR restores names, bytes, modes, mtimes, empty folders and links exactly; ls lists it', async (t) => {
   const dir = await tempDir(t)
-  const data = join(dir, 'node')
-  const node = await startCliNode(data, ['--replicas', '1'])
-  t.after(async () => { await node.kill() })
+  const data = shared!
   const src = join(dir, 'photos')
   await makeTree(src)
 
+  const rowsBefore = (await ls(data)).map(r => r.name)
   const put = await runCli(['put', src, '--json', '--data', data])
   assert.equal(put.code, 0, put.stderr)
   const stored = JSON.parse(put.stdout)
@@ -64,7 +80,7 @@ test('put DIR stores one entry; get -o DIR restores names, bytes, modes, mtimes,
   assert.equal(stored.kind, 'tree')
   assert.equal(stored.files, 8)
 
-  const listed = JSON.parse((await runCli(['ls', '--json', '--data', data])).stdout) as Array<{ name: string, kind: string, files: number, size: number }>
+  const listed = (await ls(data)).filter(r => !rowsBefore.includes(r.name))
   assert.equal(listed.length, 1, 'the folder is one row')
   assert.equal(listed[0].kind, 'tree')
   assert.equal(listed[0].files, 8)
@@ -106,9 +122,7 @@ test('put DIR stores one entry; get -o DIR restores names, bytes, modes, mtimes,
 
 test('a put with inputs that collide or cannot be stored stores nothing and reports every problem, one line each', async (t) => {
   const dir = await tempDir(t)
-  const data = join(dir, 'node')
-  const node = await startCliNode(data, ['--replicas', '1'])
-  t.after(async () => { await node.kill() })
+  const data = shared!
   await mkdir(join(dir, 'x1'))
   await mkdir(join(dir, 'x2'))
   await writeFile(join(dir, 'x1/same.txt'), 'one')
@@ -122,6 +136,7 @@ test('a put with inputs that collide or cannot be stored stores nothing and repo
   execFileSync('mkfifo', [join(tree, 'pipe')])
 
   const blobsBefore = await listFiles(join(data, 'storage'))
+  const rowsBefore = await ls(data)
   const res = await runCli(['put', join(dir, 'fine.txt'), join(dir, 'x1/same.txt'), join(dir, 'x2/same.txt'), tree, join(dir, 'missing.txt'), '--data', data])
   assert.equal(res.code, 1)
   const lines = res.stderr.trim().split('\n')
@@ -131,8 +146,7 @@ test('a put with inputs that collide or cannot be stored stores nothing and repo
   assert.ok(lines.some(l => /FIFO/.test(l)), res.stderr)
   assert.ok(lines.some(l => /no such file or folder: .*missing\.txt/.test(l)), res.stderr)
   assert.equal(res.stdout, '', 'no ID printed')
-  const listed = JSON.parse((await runCli(['ls', '--json', '--data', data])).stdout) as unknown[]
-  assert.deepEqual(listed, [], 'nothing was stored, not even fine.txt')
+  assert.deepEqual(await ls(data), rowsBefore, 'nothing was stored, not even fine.txt')
   assert.deepEqual(await listFiles(join(data, 'storage')), blobsBefore, 'no blob was written')
 })
 

@@ -2,22 +2,37 @@
 // (POST /api/files/import and /export) and the node reads or writes the file itself. The same bytes
 // come and go as over HTTP; bad paths are refused with stable codes before anything happens; a
 // failed export leaves nothing behind.
-import { test } from 'node:test'
+import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { chmod, chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import { chmod, chown, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runCli, startCliNode, tempDir } from '../helpers/cli.ts'
+import { runCli, startCliNode, tempDir, type CliNode } from '../helpers/cli.ts'
 import { flipByte, listFiles } from '../helpers/fs.ts'
 
-/** A node (one copy per file) on a temp dir, and a function that POSTs JSON to `route` with its token. */
+/**
+ * One node (one copy per file) for the four tests below, started once (a node process costs
+ * seconds of CPU): each test works in a temp dir of its own, under names no other test uses.
+ */
+let shared: { node: CliNode, api: string, token: string } | undefined
+const sharedRoot = await mkdtemp(join(tmpdir(), 'dv-test-'))
+before(async () => {
+  const data = join(sharedRoot, 'node')
+  const node = await startCliNode(data, ['--replicas', '1'])
+  const { token } = JSON.parse(await readFile(join(data, 'api.json'), 'utf8'))
+  shared = { node, api: node.api, token }
+})
+after(async () => {
+  await shared?.node.kill()
+  await rm(sharedRoot, { recursive: true, force: true })
+})
+
+/** The shared node, a temp dir of this test's own, and a function that POSTs JSON to `route` with the node's token. */
 async function nodeWithRoute (t: Parameters<typeof tempDir>[0], route = '/api/files/import'): Promise<{ dir: string, data: string, post: (body: unknown) => Promise<Response> }> {
   const dir = await tempDir(t)
-  const data = join(dir, 'node')
-  const node = await startCliNode(data, ['--replicas', '1'])
-  t.after(async () => { await node.kill() })
-  const { token } = JSON.parse(await readFile(join(data, 'api.json'), 'utf8'))
-  const post = async (body: unknown): Promise<Response> => await fetch(`${node.api}${route}`, {
+  const { node: { dataDir: data }, api, token } = shared!
+  const post = async (body: unknown): Promise<Response> => await fetch(`${api}${route}`, {
     method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify(body)
   })
   return { dir, data, post }
@@ -43,7 +58,8 @@ test('put of a local file is read by the node itself, streamed put gives the sam
     assert.equal(got.code, 0, got.stderr)
     assert.ok(got.stdoutBytes.equals(content), `${name} reads back byte-equal`)
   }
-  const listed = JSON.parse((await runCli(['ls', '--json', '--data', data])).stdout) as Array<{ name: string, mtime: string }>
+  const listed = (JSON.parse((await runCli(['ls', '--json', '--data', data])).stdout) as Array<{ name: string, mtime: string }>)
+    .filter((f) => f.name === 'local.bin' || f.name === 'streamed.bin')
   assert.deepEqual(listed.map((f) => f.name).sort(), ['local.bin', 'streamed.bin'])
   assert.equal(listed[0].mtime, listed[1].mtime, 'the file\'s own mtime either way')
 })
@@ -115,6 +131,7 @@ test('the export API refuses bad paths with stable codes, and a chunk that fails
   const { dir, data, post } = await nodeWithRoute(t, '/api/files/export')
   const content = randomBytes(3 * 1024 * 1024)
   await writeFile(join(dir, 'a.bin'), content)
+  const others = new Set(await listFiles(join(data, 'storage')))
   assert.equal((await runCli(['put', join(dir, 'a.bin'), '--data', data])).code, 0)
   for (const [body, status, code] of [
     [{ ref: 'a.bin', path: 'relative.bin' }, 400, 'BAD_INPUT'],
@@ -133,7 +150,7 @@ test('the export API refuses bad paths with stable codes, and a chunk that fails
   assert.ok((await readFile(join(dir, 'copy.bin'))).equals(content))
 
   // Damage one chunk on disk: the export must fail with CORRUPT and leave neither file nor temp file.
-  const blobs = await listFiles(join(data, 'storage'))
+  const blobs = (await listFiles(join(data, 'storage'))).filter((b) => !others.has(b)) // a.bin's (the other tests' files share the node)
   const sizes = await Promise.all(blobs.map(async (b) => (await stat(b)).size))
   const chunk = blobs[sizes.indexOf(Math.max(...sizes))]
   await flipByte(chunk, 1000)
@@ -154,7 +171,7 @@ test('a node that may not read or write the paths: put and get fall back to stre
   const data = join(dir, 'node')
   await mkdir(data)
   await chown(data, NOBODY.uid, NOBODY.gid)
-  const node = await startCliNode(data, ['--replicas', '1'], 30_000, NOBODY)
+  const node = await startCliNode(data, ['--replicas', '1'], undefined, NOBODY)
   t.after(async () => { await node.kill() })
   const content = randomBytes(5 * 1024 * 1024)
   const mine = join(dir, 'mine')

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CLI, joinCliNode, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
+import { CLI, joinCliNode, runCli, startCliNode, tempDir, waitFor, waitForCliPeers, type CliNode } from '../helpers/cli.ts'
 
 // Clear screen, cursor home, a C1 CSI (colour), a bidi override, DEL, a bell and a newline.
 const EVIL = 'marker-7f3a\x1b[2J\x1b[Hgone\x9b31mred\u202eesrever\x7f\x07\nnext'
@@ -25,7 +25,7 @@ test('msg listen and msg history show control characters escaped, and the catalo
   let attached = false
   listen.stdout.on('data', (d: Buffer) => { out += d.toString() })
   listen.stderr.on('data', () => { attached = true })
-  await waitFor('b connected to a', async () => JSON.parse((await runCli(['peers', '--data', b.dataDir, '--json'])).stdout).some((p: { connected: boolean }) => p.connected), { timeoutMs: 15_000, intervalMs: 100 })
+  await waitForCliPeers([b], 1, 15_000)
   await waitFor('msg listen to be attached', () => attached, { timeoutMs: 10_000 })
 
   const sent = await runCli(['msg', 'send', b.nodeId, EVIL, '--data', a.dataDir, '--json'])

@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
-import { CLI, hostPort, joinCliNode, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
+import { CLI, hostPort, joinCliNode, runCli, startCliNode, tempDir, waitFor, waitForCliPeers, type CliNode } from '../helpers/cli.ts'
 
 test('msg listen prints direct and broadcast messages as they arrive; offline messages wait for reconnect', { timeout: 90_000 }, async (t) => {
   const dir = await tempDir(t)
@@ -29,7 +29,7 @@ test('msg listen prints direct and broadcast messages as they arrive; offline me
     partial = parts.pop()!
     for (const line of parts) lines.push({ ...JSON.parse(line), seenAt: Date.now() })
   })
-  await waitFor('b connected to a', async () => JSON.parse((await runCli(['peers', '--data', b.dataDir, '--json'])).stdout).filter((p: { connected: boolean }) => p.connected).length === 1, { timeoutMs: 15_000, intervalMs: 100 })
+  await waitForCliPeers([b], 1, 15_000)
   await waitFor('msg listen to be attached', () => attached, { timeoutMs: 10_000 })
 
   const direct = await runCli(['msg', 'send', b.nodeId, 'hello b', '--data', a.dataDir, '--json'])

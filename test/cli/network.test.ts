@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
 import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { hostPort, joinCliNode, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
+import { apiJson, hostPort, joinCliNode, runCli, startCliNode, tempDir, waitFor, waitForCliPeers, type CliNode } from '../helpers/cli.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
@@ -18,13 +18,11 @@ test('three node processes join from one bootstrap address, replicate, and survi
   nodes.push(a)
   for (const name of ['b', 'c']) nodes.push(await joinCliNode(join(dir, name), a))
   const [, b, c] = nodes
-  await waitFor('every node to list the two others in peers', async () => {
-    for (const n of nodes) {
-      const peers = JSON.parse((await runCli(['peers', '--data', n.dataDir, '--json'])).stdout)
-      if (peers.filter((p: { connected: boolean }) => p.connected).length !== 2) return false
-    }
-    return true
-  }, { timeoutMs: 20_000, intervalMs: 200 })
+  await waitForCliPeers(nodes, 2, 20_000)
+  for (const n of nodes) {
+    const peers = JSON.parse((await runCli(['peers', '--data', n.dataDir, '--json'])).stdout)
+    assert.equal(peers.filter((p: { connected: boolean }) => p.connected).length, 2, 'every node lists the two others in peers')
+  }
   const status = JSON.parse((await runCli(['status', '--data', b.dataDir, '--json'])).stdout)
   assert.deepEqual(status.peers.map((p: { nodeId: string }) => p.nodeId).sort(), [a.nodeId, c.nodeId].sort())
   for (const p of status.peers) {
@@ -44,10 +42,9 @@ test('three node processes join from one bootstrap address, replicate, and survi
   const cap = (await runCli(['share', 'f.bin', '--data', a.dataDir])).stdout.trim()
 
   await a.kill()
-  await waitFor('c to list a as a known peer that is away', async () => {
-    const peers = JSON.parse((await runCli(['peers', '--data', c.dataDir, '--json'])).stdout)
-    return peers.some((p: { nodeId: string, connected: boolean, latencyMs: number | null }) => p.nodeId === a.nodeId && !p.connected && p.latencyMs === null)
-  }, { timeoutMs: 15_000, intervalMs: 200 })
+  const away = (peers: Array<{ nodeId: string, connected: boolean, latencyMs: number | null }>): boolean => peers.some(p => p.nodeId === a.nodeId && !p.connected && p.latencyMs === null)
+  await waitFor('c to list a as a known peer that is away', async () => away(await apiJson(c.dataDir, '/api/peers')), { timeoutMs: 15_000, intervalMs: 100 })
+  assert.ok(away(JSON.parse((await runCli(['peers', '--data', c.dataDir, '--json'])).stdout)), '`peers` lists a as away')
   const got = await runCli(['get', cap, '-o', '-', '--data', c.dataDir])
   assert.equal(got.code, 0, got.stderr)
   assert.equal(sha(got.stdoutBytes), sha(bytes))
@@ -61,7 +58,7 @@ test('three node processes join from one bootstrap address, replicate, and survi
   assert.equal(JSON.parse(restored.stdout).nodeId, a.nodeId)
   const a2 = await startCliNode(join(dir, 'a2'), ['--peer', hostPort(b.p2p)])
   nodes.push(a2)
-  await waitFor('a2 to see b and c', async () => JSON.parse((await runCli(['peers', '--data', a2.dataDir, '--json'])).stdout).filter((p: { connected: boolean }) => p.connected).length === 2, { timeoutMs: 20_000, intervalMs: 200 })
+  await waitForCliPeers([a2], 2, 20_000)
   const recover = await runCli(['recover', '--data', a2.dataDir, '--json'])
   assert.equal(recover.code, 0, recover.stderr)
   assert.equal(JSON.parse(recover.stdout).files, 1)
@@ -77,12 +74,12 @@ test('a holder process SIGKILLed in the middle of a put does not stall it: the p
   nodes.push(a)
   for (const name of ['b', 'c', 'd']) nodes.push(await joinCliNode(join(dir, name), a))
   const [, b] = nodes
-  await waitFor('a to see its three peers', async () => JSON.parse((await runCli(['peers', '--data', a.dataDir, '--json'])).stdout).filter((p: { connected: boolean }) => p.connected).length === 3, { timeoutMs: 20_000, intervalMs: 200 })
+  await waitForCliPeers([a], 3, 20_000)
   const bytes = randomBytes(40 * 1024 * 1024)
   await writeFile(join(dir, 'big.bin'), bytes)
   const put = runCli(['put', join(dir, 'big.bin'), '--data', a.dataDir, '--json'])
   await waitFor('the first copies on b', async () => {
-    const status = JSON.parse((await runCli(['status', '--data', b.dataDir, '--json'])).stdout)
+    const status = await apiJson(b.dataDir, '/api/status')
     return (status.storage[a.nodeId] ?? 0) > 0
   }, { timeoutMs: 30_000, intervalMs: 20 })
   await b.kill()

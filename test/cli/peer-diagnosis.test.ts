@@ -4,7 +4,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer } from 'node:net'
 import { join } from 'node:path'
-import { hostPort, runCli, startCliNode, tempDir, waitFor } from '../helpers/cli.ts'
+import { apiJson, hostPort, runCli, startCliNode, tempDir, waitFor } from '../helpers/cli.ts'
 
 async function closedPort (): Promise<number> {
   const server = createServer()
@@ -26,9 +26,10 @@ test('peers and status say why a --peer is not connected: another network key, n
   t.after(async () => { await node.kill() })
 
   const peers = await waitFor('both --peer addresses diagnosed', async () => {
-    const list = JSON.parse((await runCli(['peers', '--data', node.dataDir, '--json'])).stdout) as Peer[]
+    const list = await apiJson<Peer[]>(node.dataDir, '/api/peers')
     return list.filter(p => p.lastError !== undefined).length === 2 ? list : undefined
-  }, { timeoutMs: 30_000, intervalMs: 200 })
+  }, { timeoutMs: 30_000, intervalMs: 100 })
+  assert.equal((JSON.parse((await runCli(['peers', '--data', node.dataDir, '--json'])).stdout) as Peer[]).filter(p => p.lastError !== undefined).length, 2, '`peers --json` diagnoses both')
   const wrongKey = peers.find(p => p.addresses.some(a => a.includes(`/tcp/${hostPort(other.p2p).split(':')[1]}`)))
   const dead = peers.find(p => p.addresses.some(a => a.includes(`/tcp/${port}`)))
   assert.ok(wrongKey !== undefined && dead !== undefined, JSON.stringify(peers))

@@ -8,15 +8,11 @@ import { randomBytes } from 'node:crypto'
 import { mkdir, mkdtemp, rm, statfs, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { hostPort, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
+import { connectedPeers, hostPort, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
 
 /** A node start takes seconds on a loaded machine (30 s was not enough at load 30 on 2 cores). */
 const READY_MS = 120_000
 
-async function connectedPeers (node: CliNode): Promise<number> {
-  const peers = JSON.parse((await runCli(['peers', '--data', node.dataDir, '--json'])).stdout) as Array<{ connected: boolean }>
-  return peers.filter(p => p.connected).length
-}
 
 /** A node of `first`'s network with extra `start` flags. */
 async function holder (dataDir: string, first: CliNode, args: string[]): Promise<CliNode> {
@@ -31,7 +27,7 @@ test('holders over their --max-storage are reported as refusals, not as missing 
   t.after(async () => { await a.kill() })
   const holders = await Promise.all(['b', 'c'].map(async n => await holder(join(dir, n), a, ['--max-storage', '1000'])))
   t.after(async () => { await Promise.all(holders.map(async h => await h.kill())) })
-  await waitFor('a to see both holders', async () => await connectedPeers(a) === 2, { timeoutMs: 30_000, intervalMs: 100 })
+  await waitFor('a to see both holders', async () => await connectedPeers(a.dataDir) === 2, { timeoutMs: 30_000, intervalMs: 100 })
 
   const file = join(dir, 'x.bin')
   await writeFile(file, randomBytes(200_000))
@@ -82,7 +78,7 @@ test('a holder whose disk is full is reported as "disk full", next to the copy n
   // b caps nothing itself (1 TB), so it runs out of disk rather than refusing over its limit.
   const b = await holder(join(mount, 'data'), a, ['--max-storage', '1TB'])
   nodes.push(b)
-  await waitFor('a to see b', async () => await connectedPeers(a) === 1, { timeoutMs: 30_000, intervalMs: 100 })
+  await waitFor('a to see b', async () => await connectedPeers(a.dataDir) === 1, { timeoutMs: 30_000, intervalMs: 100 })
   const free = await statfs(mount)
   // b writes to the same disk meanwhile (its catalog, its logs): if it took some of the room
   // since statfs, the filler fills what is left, which is as full as the test needs.

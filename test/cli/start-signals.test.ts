@@ -24,8 +24,17 @@ async function launch (command: string, args: string[], data: string): Promise<L
   let stderr = ''
   proc.stdout!.on('data', (d: Buffer) => { stdout += d.toString() })
   proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
-  const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
-  await waitFor(`the ready line of ${command} ${args.join(' ')}:\n${stderr}`, () => stdout.includes('"event":"ready"'), { timeoutMs: 60_000 })
+  // 'close', not 'exit': the last stderr lines ("node stopped") may still be in the pipe at 'exit'
+  // (seen at load ~25: the SIGTERM case of the bin as a command missed its last line).
+  const exited = new Promise<number | null>((resolve) => proc.on('close', (code) => resolve(code)))
+  try {
+    await waitFor(`the ready line of ${command} ${args.join(' ')}`, () => stdout.includes('"event":"ready"'), { timeoutMs: 60_000 })
+  } catch (err) {
+    // Not ready in time: the group is killed here, since the caller never gets it to clean up (seen:
+    // an npx launch left running for half an hour on a loaded machine).
+    try { process.kill(-proc.pid!, 'SIGKILL') } catch {}
+    throw new Error(`${(err as Error).message}:\n${stderr}`)
+  }
   const { pid } = JSON.parse(await readFile(join(data, 'api.json'), 'utf8'))
   return { proc, nodePid: pid, stderr: () => stderr, exited }
 }

@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
+import { apiJson, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
 
 interface SyncView { name: string, dir: string, state: string, lastStoredAt: string | null, lastVersion: number | null, lastId: string | null, pendingChanges: number, lastError: string | null }
 
@@ -21,11 +21,15 @@ async function syncOf (node: CliNode, name: string): Promise<SyncView | undefine
   return (await cliJson<SyncView[]>(['sync', '--list'], node.dataDir)).find(s => s.name === name)
 }
 
+/** Polls the node's API (no CLI process per poll), then reads the view once through `sync --list`. */
 async function waitForVersion (node: CliNode, name: string, version: number, timeoutMs = 30_000): Promise<SyncView> {
-  return await waitFor(`version ${version} of ${name}`, async () => {
-    const view = await syncOf(node, name)
-    return view !== undefined && (view.lastVersion ?? 0) >= version ? view : undefined
-  }, { timeoutMs, intervalMs: 200 })
+  await waitFor(`version ${version} of ${name}`, async () => {
+    const view = (await apiJson<SyncView[]>(node.dataDir, '/api/sync')).find(s => s.name === name)
+    return view !== undefined && (view.lastVersion ?? 0) >= version
+  }, { timeoutMs, intervalMs: 100 })
+  const view = await syncOf(node, name)
+  assert.ok(view !== undefined && (view.lastVersion ?? 0) >= version, `sync --list shows version ${version} of ${name}`)
+  return view
 }
 
 async function pathsIn (node: CliNode, name: string): Promise<string[]> {

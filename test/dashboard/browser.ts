@@ -78,3 +78,47 @@ export async function waitBadge (page: Page, name: string, text: string, timeout
   }, [name, text] as const, { timeout })
   return await handle.jsonValue() as { level: string, title: string }
 }
+
+/**
+ * Drops a folder on the drop zone as a desktop drag does: the drop event's items give a directory
+ * entry (webkitGetAsEntry) whose reader lists the folder (real File objects, with their mtimes).
+ * Chromium cannot put a directory in a script-made DataTransfer, so the entries are built in the
+ * page with the FileSystemEntry interface the page uses; everything after the drop is the page's.
+ */
+export async function dropFolder (page: Page, name: string, files: Record<string, { bytes: Buffer, mtimeMs?: number }>, emptyDirs: string[] = []): Promise<void> {
+  const list = Object.entries(files).map(([path, f]) => ({ path, b64: f.bytes.toString('base64'), mtimeMs: f.mtimeMs }))
+  await page.evaluate(({ name, list, emptyDirs }) => {
+    interface Node { name: string, file?: File, children?: Map<string, Node> }
+    const root: Node = { name, children: new Map() }
+    const dirOf = (parts: string[]): Node => {
+      let at = root
+      for (const part of parts) {
+        if (!at.children!.has(part)) at.children!.set(part, { name: part, children: new Map() })
+        at = at.children!.get(part)!
+      }
+      return at
+    }
+    for (const d of emptyDirs) dirOf(d.split('/'))
+    for (const f of list) {
+      const parts = f.path.split('/')
+      const bin = Uint8Array.from(atob(f.b64), c => c.charCodeAt(0))
+      dirOf(parts.slice(0, -1)).children!.set(parts.at(-1)!, { name: parts.at(-1)!, file: new File([bin], parts.at(-1)!, { lastModified: f.mtimeMs }) })
+    }
+    const entryOf = (n: Node): object => n.file !== undefined
+      ? { isFile: true, isDirectory: false, name: n.name, file: (ok: (f: File) => void) => ok(n.file!) }
+      : {
+          isFile: false,
+          isDirectory: true,
+          name: n.name,
+          createReader: () => {
+            let given = false
+            // Like Chromium's reader: the entries in a batch, then an empty batch.
+            return { readEntries: (ok: (e: object[]) => void) => { const batch = given ? [] : [...n.children!.values()].map(entryOf); given = true; setTimeout(() => ok(batch), 0) } }
+          }
+        }
+    const drop = document.getElementById('drop')!
+    const event = new Event('drop', { bubbles: true, cancelable: true })
+    Object.defineProperty(event, 'dataTransfer', { value: { items: [{ webkitGetAsEntry: () => entryOf(root) }], files: [] } })
+    drop.dispatchEvent(event)
+  }, { name, list, emptyDirs })
+}

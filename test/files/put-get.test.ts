@@ -33,7 +33,7 @@ test('a Node Readable stream can be put directly', async (t) => {
 
 test('a file put again under the same name keeps the old one as version 1, both readable byte-equal', async (t) => {
   const { vault, blobFiles } = await openTestVault(t)
-  const v1 = randomBytes(300_000)
+  const v1 = randomBytes(250_000) // under the chunker's 256 KiB minimum: one chunk per version, whatever the random bytes
   const v2 = randomBytes(200_000)
   const first = await vault.put(inPieces(v1), { name: 'notes.txt' })
   const second = await vault.put(inPieces(v2), { name: 'notes.txt' })

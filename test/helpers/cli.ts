@@ -1,6 +1,9 @@
 // Runs the real CLI as child processes: one-shot verbs, and nodes started with `start` that are
 // waited for (their `ready` line) and stopped (SIGTERM, SIGKILL as a fault) by the test.
+import { after } from 'node:test'
 import { spawn, type ChildProcess } from 'node:child_process'
+import { copyFile, mkdir, readFile } from 'node:fs/promises'
+import { request } from 'node:http'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { waitFor } from './wait.ts'
@@ -10,12 +13,20 @@ export { tempDir } from './fs.ts'
 
 assertFreshBuild()
 
+// Every node process this file started and that still runs. A test that timed out may leave one
+// behind (one still starting when its test was cancelled, before the test could note it for its
+// `after`); its pipes would keep the test file's process alive forever. The file's last hook
+// kills what is left.
+const liveNodes = new Set<ChildProcess>()
+after(() => { for (const proc of liveNodes) proc.kill('SIGKILL') })
+
 export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url))
 
 export interface CliResult { code: number | null, stdout: string, stderr: string, stdoutBytes: Buffer }
 
-export async function runCli (args: string[], options: { input?: string | Buffer, env?: NodeJS.ProcessEnv, cwd?: string, timeoutMs?: number } = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, ...options.env }, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] })
+/** `nodeArgs`: flags for Node itself, before the CLI's path (e.g. `--import` a preload). */
+export async function runCli (args: string[], options: { input?: string | Buffer, env?: NodeJS.ProcessEnv, cwd?: string, timeoutMs?: number, nodeArgs?: string[] } = {}): Promise<CliResult> {
+  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, ...args], { env: { ...process.env, ...options.env }, cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] })
   const out: Buffer[] = []
   const err: Buffer[] = []
   child.stdout.on('data', (d: Buffer) => out.push(d))
@@ -42,9 +53,13 @@ export interface CliNode {
 }
 
 /** `as`: run the node as another user (tests of a node that may not touch the CLI user's files). */
-export async function startCliNode (dataDir: string, extraArgs: string[] = [], timeoutMs = 30_000, as?: { uid: number, gid: number }): Promise<CliNode> {
-  const args = [CLI, 'start', '--data', dataDir, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', '--json', ...extraArgs]
+export async function startCliNode (dataDir: string, extraArgs: string[] = [], timeoutMs = 90_000, as?: { uid: number, gid: number }): Promise<CliNode> {
+  // Node's flags that `start` would re-exec itself to get (runtime/relaunch.ts), given at once: one
+  // Node start-up per node instead of two. The launchers' own paths are tested in start-signals.
+  const args = ['--max-semi-space-size=8', CLI, 'start', '--data', dataDir, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', '--json', ...extraArgs]
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], ...as })
+  liveNodes.add(proc)
+  proc.on('exit', () => liveNodes.delete(proc))
   let stdout = ''
   let stderr = ''
   proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
@@ -81,11 +96,59 @@ export function hostPort (multiaddr: string): string {
   return `${m[1]}:${m[2]}`
 }
 
-/** A node process of `first`'s network on `dataDir`: `init --join` its network.key, `start --peer` it. */
+/**
+ * A node process of `first`'s network on `dataDir`: its network.key copied in, then `start --peer`
+ * first. `start` on a fresh directory makes the identity and keeps the network key it finds, as
+ * `init --join` would: one process instead of two (an `init` loads the whole node, ~2 CPU-seconds
+ * here). `init --join` itself is tested through the CLI in put-shortfall, duplicate-identity and
+ * the `init --recover --join` of network, hung-holder and kill-loop.
+ */
 export async function joinCliNode (dataDir: string, first: CliNode): Promise<CliNode> {
-  const init = await runCli(['init', '--data', dataDir, '--join', join(first.dataDir, 'network.key')])
-  if (init.code !== 0) throw new Error(`init --join failed: ${init.stderr}`)
+  await mkdir(dataDir, { recursive: true, mode: 0o700 })
+  await copyFile(join(first.dataDir, 'network.key'), join(dataDir, 'network.key'))
   return await startCliNode(dataDir, ['--peer', hostPort(first.p2p)])
+}
+
+/**
+ * GET `path` of the node on `dataDir` from the test process, with the token of its api.json: the
+ * JSON `status --json` (`/api/status`) or `peers --json` (`/api/peers`) would print. For polling
+ * loops: each CLI verb is a new Node process (~0.5 CPU-seconds here), a poll every 200 ms of a
+ * 10-second wait spent more CPU than the test's real work. Assert through the CLI once the wait
+ * is over.
+ */
+export async function apiJson<T = any> (dataDir: string, path: string): Promise<T> {
+  const { url, token } = JSON.parse(await readFile(join(dataDir, 'api.json'), 'utf8')) as { url: string, token: string }
+  return await new Promise<T>((resolve, reject) => {
+    const req = request(new URL(path, url), { agent: false, headers: { authorization: `Bearer ${token}` } }, (res) => {
+      const parts: Buffer[] = []
+      res.on('data', (d: Buffer) => parts.push(d))
+      res.on('error', reject)
+      res.on('end', () => {
+        const text = Buffer.concat(parts).toString('utf8')
+        if ((res.statusCode ?? 500) >= 400) reject(new Error(`GET ${path}: ${res.statusCode} ${text}`))
+        else resolve(JSON.parse(text) as T)
+      })
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+/** How many peers the node on `dataDir` is connected to now (0 while its API is not answering). */
+export async function connectedPeers (dataDir: string): Promise<number> {
+  try {
+    return (await apiJson<Array<{ connected: boolean }>>(dataDir, '/api/peers')).filter(p => p.connected).length
+  } catch {
+    return 0
+  }
+}
+
+/** Waits until every node of `nodes` is connected to at least `count` peers (default: all the others). */
+export async function waitForCliPeers (nodes: CliNode[], count = nodes.length - 1, timeoutMs = 30_000): Promise<void> {
+  await waitFor(`${nodes.map(n => n.dataDir).join(', ')} to see ${count} peers each`, async () => {
+    for (const n of nodes) if (await connectedPeers(n.dataDir) < count) return false
+    return true
+  }, { timeoutMs, intervalMs: 100 })
 }
 
 export { waitFor }

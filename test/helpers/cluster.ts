@@ -5,8 +5,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Readable } from 'node:stream'
 import { pino } from 'pino'
-import { createNode, initDataDir, type VaultNode, type NodeConfig } from '../../src/index.ts'
-import type { NodeTuning } from '../../src/index.ts'
+import { createNode, initDataDir, type VaultNode, type NodeConfig, type NodeTuning } from '../../src/index.ts'
 import { waitForMesh } from './wait.ts'
 
 export const FAST_TIMING = { redialInitialMs: 200, redialMaxMs: 1_000, pingIntervalMs: 1_000, peerExchangeDelayMs: 50, requestTimeoutMs: 3_000 }
@@ -22,7 +21,8 @@ export interface Cluster {
   stop: () => Promise<void>
 }
 
-export async function startCluster (t: { after: (fn: () => Promise<void>) => void }, size: number, overrides: Partial<NodeConfig> = {}): Promise<Cluster> {
+/** `tuning`: merged over the harness's fast timers (a test of many nodes may want calmer ones). */
+export async function startCluster (t: { after: (fn: () => Promise<void>) => void }, size: number, overrides: Partial<NodeConfig> = {}, tuning: NodeTuning = {}): Promise<Cluster> {
   const root = await mkdtemp(join(tmpdir(), 'dv-cluster-'))
   const nodes: VaultNode[] = []
   let count = 0
@@ -32,7 +32,7 @@ export async function startCluster (t: { after: (fn: () => Promise<void>) => voi
   const first = await initDataDir({ dataDir: firstDir })
   phrases.set(first.nodeId, first.phrase!)
   const networkKeyFile = join(firstDir, 'network.key')
-  const add = async (more: Partial<NodeConfig> = {}, dataDir?: string, tuning: NodeTuning = {}): Promise<VaultNode> => {
+  const add = async (more: Partial<NodeConfig> = {}, dataDir?: string, moreTuning: NodeTuning = {}): Promise<VaultNode> => {
     const dir = dataDir ?? join(root, `n${count++}`)
     if (dataDir === undefined && dir !== firstDir) {
       const made = await initDataDir({ dataDir: dir, joinKeyFile: networkKeyFile })
@@ -46,7 +46,7 @@ export async function startCluster (t: { after: (fn: () => Promise<void>) => voi
       peers: bootstrap === undefined ? [] : [bootstrap.status().addresses[0]],
       ...overrides,
       ...more
-    }, { log, networkTiming: FAST_TIMING, repairEveryMs: 500, blockTimeoutMs: 5_000, ...tuning })
+    }, { log, networkTiming: FAST_TIMING, repairEveryMs: 500, blockTimeoutMs: 5_000, ...tuning, ...moreTuning })
     nodes.push(node)
     return node
   }

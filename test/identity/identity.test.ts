@@ -6,8 +6,19 @@ import { readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { deriveIdentity, hasIdentity, loadIdentity, newPhrase, normalizePhrase, phraseToSeed, saveIdentity } from '../../src/identity/index.ts'
 import { tempDir } from '../helpers/fs.ts'
+import { mnemonicToSeedSync } from '@scure/bip39'
 
 const badInput = { name: 'VaultError', code: 'BAD_INPUT' }
+
+test('the seed is BIP-39\'s (PBKDF2-HMAC-SHA512 of the phrase): a pinned vector and @scure/bip39 agree', () => {
+  // "abandon" ×23 + "art", no passphrase; the value @scure/bip39's mnemonicToSeedSync gives.
+  const phrase = `${Array(23).fill('abandon').join(' ')} art`
+  assert.equal(phraseToSeed(phrase).toString('hex'), '408b285c123836004f4b8842c89324c1f01382450c0d439af345ba7fc49acf705489c6fc77dbd4e3dc1dd8cc6bc9f043db8ada1e243c4a0eafb290d399480840')
+  for (let i = 0; i < 3; i++) {
+    const random = newPhrase()
+    assert.ok(phraseToSeed(random).equals(Buffer.from(mnemonicToSeedSync(random))), random)
+  }
+})
 
 test('the same recovery phrase always gives the same node ID and vault key', async () => {
   const phrase = newPhrase()

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process'
 import { mkdir, mkdtemp, rm, writeFile, statfs } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runCli, startCliNode, joinCliNode, waitFor, type CliNode } from '../helpers/cli.ts'
+import { runCli, startCliNode, joinCliNode, waitForCliPeers, type CliNode } from '../helpers/cli.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
@@ -72,7 +72,7 @@ test('full disks: a full holder costs the owner nothing; a full owner refuses wi
   nodes.push(b2)
   const c = await joinCliNode(join(root, 'c'), a)
   nodes.push(c)
-  await waitFor('a to see b and c', async () => JSON.parse((await runCli(['peers', '--data', a.dataDir, '--json'])).stdout).filter((p: { connected: boolean }) => p.connected).length === 2, { timeoutMs: 30_000, intervalMs: 200 })
+  await waitForCliPeers([a], 2)
 
   // The holder b fills up: every put still succeeds; b stays up and answers.
   const kept: Array<[string, Buffer]> = []

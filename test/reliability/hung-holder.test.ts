@@ -6,7 +6,7 @@ import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { readFile, rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { runCli, startCliNode, joinCliNode, hostPort, waitFor, tempDir, type CliNode } from '../helpers/cli.ts'
+import { apiJson, runCli, startCliNode, joinCliNode, hostPort, waitFor, tempDir, waitForCliPeers, type CliNode } from '../helpers/cli.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
@@ -57,10 +57,10 @@ test('a hung holder stalls no put, get or rm, and a file removed while it hung d
   assert.ok(Date.now() - started < 90_000)
   // The rm reaches c after it resumes, without c ever disconnecting.
   await waitFor('c to drop the removed file\'s blobs', async () => {
-    const status = JSON.parse((await runCli(['status', '--data', c.dataDir, '--json'])).stdout)
+    const status = await apiJson(c.dataDir, '/api/status')
     const held = status.storage[a.nodeId] ?? 0
     return held > 0 && held < keep.length + during.length + 64 * 1024
-  }, { timeoutMs: 60_000, intervalMs: 500 })
+  }, { timeoutMs: 60_000, intervalMs: 100 })
 
   // a loses its disk.
   await a.stop()
@@ -80,8 +80,5 @@ test('a hung holder stalls no put, get or rm, and a file removed while it hung d
 })
 
 async function waitForConnected (node: CliNode, count: number): Promise<void> {
-  await waitFor(`${node.dataDir} to see ${count} peers`, async () => {
-    const peers = await runCli(['peers', '--data', node.dataDir, '--json'])
-    return peers.code === 0 && JSON.parse(peers.stdout).filter((p: { connected: boolean }) => p.connected).length >= count
-  }, { timeoutMs: 30_000, intervalMs: 200 })
+  await waitForCliPeers([node], count)
 }

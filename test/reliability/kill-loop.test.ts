@@ -9,7 +9,7 @@ import assert from 'node:assert/strict'
 import { createHash, randomBytes, randomInt } from 'node:crypto'
 import { rm, writeFile, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { runCli, startCliNode, joinCliNode, hostPort, waitFor, tempDir, type CliNode } from '../helpers/cli.ts'
+import { runCli, startCliNode, joinCliNode, hostPort, waitFor, tempDir, connectedPeers, type CliNode } from '../helpers/cli.ts'
 
 const FAULTS = Number(process.env.DV_KILL_FAULTS ?? 6)
 
@@ -109,10 +109,7 @@ function isAlive (node: CliNode): boolean {
 
 async function waitForPeers (owners: Owner[], count: number): Promise<void> {
   for (const o of owners) {
-    await waitFor(`${o.dir} to see ${count} peers`, async () => {
-      const peers = await runCli(['peers', '--data', o.dir, '--json'])
-      return peers.code === 0 && JSON.parse(peers.stdout).filter((p: { connected: boolean }) => p.connected).length >= count
-    }, { timeoutMs: 60_000, intervalMs: 250 })
+    await waitFor(`${o.dir} to see ${count} peers`, async () => await connectedPeers(o.dir) >= count, { timeoutMs: 60_000, intervalMs: 100 })
   }
 }
 

@@ -11,12 +11,12 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { preSharedKey } from '@libp2p/pnet'
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import type { ConnectionProtector, Libp2p, MessageStream } from '@libp2p/interface'
+import type { ConnectionProtector, Libp2p, MessageStream, PrivateKey } from '@libp2p/interface'
 import { pino } from 'pino'
 import { BlobStore } from '../../src/store/index.ts'
 import { sha256Hex } from '../../src/crypto/index.ts'
 import { generateNetworkKey } from '../../src/net/swarm-key.ts'
-import { BlockClient, BlockServer, Replicator, type BlockServerOptions } from '../../src/replication/index.ts'
+import { BlockClient, BlockServer, ChainClient, ChainSender, ChainServer, Replicator, type BlockServerOptions } from '../../src/replication/index.ts'
 import { FullMeshRouting } from '../../src/net/index.ts'
 
 export const log = pino({ level: process.env.DV_TEST_LOG ?? 'silent' })
@@ -29,10 +29,16 @@ export interface TestNode {
   /** Absent when the node was created with `server: false` (a rogue or client-only node). */
   server?: BlockServer
   client: BlockClient
+  /** The node key (chained replication signs grants and receipts with it). */
+  privateKey: PrivateKey
+  /** Chained replication, when the node was created with `chain: true`. */
+  chain?: { server: ChainServer, sender: ChainSender, client: ChainClient }
 }
 
 export interface NodeOptions extends Pick<BlockServerOptions, 'maxStorageBytes' | 'maxPerOwnerBytes' | 'inboundBudget' | 'requestTimeoutMs' | 'onStored' | 'onDeleted' | 'onLost'> {
   server?: boolean
+  /** Also serve chain/1 (chained replication) and keep a ChainSender for this node as owner. */
+  chain?: boolean
 }
 
 export interface Cluster {
@@ -91,8 +97,9 @@ function boundedPreSharedKey (psk: Uint8Array): () => ConnectionProtector {
 
 async function startNode (psk: Uint8Array, timeoutMs: number, options: NodeOptions): Promise<TestNode> {
   const dir = await mkdtemp(join(tmpdir(), 'dv-repl-'))
+  const privateKey = await generateKeyPair('Ed25519')
   const libp2p = await createLibp2p({
-    privateKey: await generateKeyPair('Ed25519'),
+    privateKey,
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
@@ -104,13 +111,19 @@ async function startNode (psk: Uint8Array, timeoutMs: number, options: NodeOptio
     connectionManager: { inboundConnectionThreshold: 1000 }
   }).catch(async (err: unknown) => { await rm(dir, { recursive: true, force: true }); throw err })
   const store = new BlobStore(join(dir, 'storage'))
-  const node: TestNode = { id: libp2p.peerId.toString(), libp2p, store, dir, client: new BlockClient({ libp2p, timeoutMs }) }
+  const node: TestNode = { id: libp2p.peerId.toString(), libp2p, store, dir, client: new BlockClient({ libp2p, timeoutMs }), privateKey }
   try {
     await store.start()
     if (options.server !== false) {
-      const { server: _, ...serverOptions } = options
+      const { server: _, chain, ...serverOptions } = options
       node.server = new BlockServer({ libp2p, store, log, ...serverOptions })
       await node.server.start()
+      if (chain === true) {
+        const client = new ChainClient(libp2p)
+        const server = new ChainServer({ libp2p, holder: node.server, privateKey, client, log })
+        await server.start()
+        node.chain = { server, client, sender: new ChainSender({ client, ownerId: node.id, privateKey, hopTimeoutMs: timeoutMs, log }) }
+      }
     }
     return node
   } catch (err) {
@@ -120,6 +133,7 @@ async function startNode (psk: Uint8Array, timeoutMs: number, options: NodeOptio
 }
 
 export async function stopNode (node: TestNode): Promise<void> {
+  await node.chain?.server.stop()
   await node.server?.stop()
   await node.libp2p.stop()
   await rm(node.dir, { recursive: true, force: true })
@@ -130,6 +144,8 @@ export interface ReplicatorSetup {
   peers?: TestNode[]
   inFlight?: number
   client?: BlockClient
+  /** Put with chains (the owner must have been created with `chain: true`). */
+  chain?: boolean
 }
 
 export function replicatorFor (owner: TestNode, cluster: Cluster, setup: ReplicatorSetup = {}): Replicator {
@@ -141,7 +157,8 @@ export function replicatorFor (owner: TestNode, cluster: Cluster, setup: Replica
     routing: new FullMeshRouting(() => peers.map(n => n.id)),
     log,
     inFlight: setup.inFlight,
-    hedgeAfterMs: 500
+    hedgeAfterMs: 500,
+    chain: setup.chain === true ? owner.chain?.sender : undefined
   })
 }
 

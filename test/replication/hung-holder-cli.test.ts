@@ -7,13 +7,11 @@ import { randomBytes, createHash } from 'node:crypto'
 import { spawn } from 'node:child_process'
 import { rm, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { CLI, hostPort, joinCliNode, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
+import { CLI, connectedPeers, hostPort, joinCliNode, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
 import { listFiles } from '../helpers/fs.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 const blobsFor = async (holder: CliNode, owner: string): Promise<string[]> => (await listFiles(join(holder.dataDir, 'storage', owner))).map(f => basename(f))
-const connectedPeers = async (node: CliNode): Promise<number> =>
-  JSON.parse((await runCli(['peers', '--data', node.dataDir, '--json'])).stdout).filter((p: { connected: boolean }) => p.connected).length
 
 test('rm while a holder is SIGSTOPped, a put SIGKILLed midway, then disk loss: recover lists exactly what existed', { timeout: 240_000 }, async (t) => {
   const dir = await tempDir(t)
@@ -27,7 +25,7 @@ test('rm while a holder is SIGSTOPped, a put SIGKILLed midway, then disk loss: r
   nodes.push(a)
   for (const name of ['b', 'c']) nodes.push(await joinCliNode(join(dir, name), a))
   const [, b, c] = nodes
-  await waitFor('a to see b and c', async () => await connectedPeers(a) === 2, { timeoutMs: 20_000, intervalMs: 200 })
+  await waitFor('a to see b and c', async () => await connectedPeers(a.dataDir) === 2, { timeoutMs: 20_000, intervalMs: 100 })
 
   const bytesB = randomBytes(1024 * 1024)
   await writeFile(join(dir, 'A.bin'), randomBytes(1024 * 1024))
@@ -61,7 +59,7 @@ test('rm while a holder is SIGSTOPped, a put SIGKILLed midway, then disk loss: r
   assert.equal(JSON.parse(restored.stdout).nodeId, a.nodeId)
   const a2 = await startCliNode(join(dir, 'a2'), ['--peer', hostPort(b.p2p)])
   nodes.push(a2)
-  await waitFor('a2 to see b and c', async () => await connectedPeers(a2) === 2, { timeoutMs: 20_000, intervalMs: 200 })
+  await waitFor('a2 to see b and c', async () => await connectedPeers(a2.dataDir) === 2, { timeoutMs: 20_000, intervalMs: 100 })
   const recover = await runCli(['recover', '--data', a2.dataDir, '--json'])
   assert.equal(recover.code, 0, recover.stderr)
   const listed = JSON.parse((await runCli(['ls', '--data', a2.dataDir, '--json'])).stdout)

@@ -6,72 +6,42 @@
 import type { FastifyInstance } from 'fastify'
 import type { NodeServices } from '../services.ts'
 import { TrafficMeter, type ByteCounts } from '../../net/index.ts'
+import type { FileRecord } from '../../catalog/index.ts'
+import { storedTarget } from '../../redundancy/index.ts'
 import { fileView } from './files.ts'
+import { copyCounts, levelOf, livePeers, redundancyInputs, redundancyOf, type FileRedundancy, type Redundancy } from './dashboard-redundancy.ts'
 
-export type Redundancy = 'full' | 'reduced' | 'critical'
 
-export interface FileRedundancy {
-  /** Copies whose holder is online now, the owner's own counted (fewest over the file's blobs). */
-  copies: number
-  /** Copies wanted ('all' resolved to the live peers + the owner). */
-  target: number
-  level: Redundancy
-  /** Why copies are missing, for people: a holder offline since…, or never placed. */
-  reasons: string[]
-  holders: Array<{ nodeId: string, online: boolean }>
-}
+type FileWithRedundancy = ReturnType<typeof fileView> & { redundancy: FileRedundancy }
 
-/** Which peers are recorded as holding each blob of each complete file: one query for the vault. */
-function holdersByFile (node: NodeServices): Map<number, Map<string, string[]>> {
-  const rows = node.vault.catalog.db.prepare(`
-    SELECT b.row AS row, b.blob AS blob, h.peer AS peer FROM (
-      SELECT file_row AS row, chunk_id AS blob FROM file_chunks
-      UNION SELECT row, file_id FROM files WHERE state = 'complete'
-    ) b LEFT JOIN blob_holders h ON h.blob_id = b.blob`).all() as Array<{ row: number, blob: string, peer: string | null }>
-  const byFile = new Map<number, Map<string, string[]>>()
-  for (const r of rows) {
-    let blobs = byFile.get(r.row)
-    if (blobs === undefined) byFile.set(r.row, blobs = new Map())
-    const peers = blobs.get(r.blob) ?? []
-    if (r.peer !== null) peers.push(r.peer)
-    blobs.set(r.blob, peers)
+/**
+ * The vault's list (newest version of each name, names opened), kept between requests until a file
+ * is stored or removed or a job (recover) rebuilds the catalog: what a badge needs beyond it is read
+ * fresh each time, in a few queries.
+ */
+class FileListCache {
+  private files: FileRecord[] | undefined
+  private readonly stop: Array<() => void>
+
+  constructor (node: NodeServices) {
+    const drop = (): void => { this.files = undefined }
+    this.stop = [node.events.on('file:stored', drop), node.events.on('file:removed', drop), node.events.on('job:progress', drop)]
   }
-  return byFile
-}
 
-function shortId (nodeId: string): string {
-  return nodeId.slice(-8)
-}
+  list (node: NodeServices): FileRecord[] {
+    this.files ??= node.vault.list()
+    return this.files
+  }
 
-function redundancyOf (blobs: Map<string, string[]> | undefined, wanted: number, live: Set<string>, awaySince: Map<string, string>): FileRedundancy {
-  const holders = new Set<string>()
-  let copies = Infinity
-  let recorded = Infinity
-  for (const peers of (blobs ?? new Map<string, string[]>()).values()) {
-    for (const p of peers) holders.add(p)
-    copies = Math.min(copies, 1 + peers.filter(p => live.has(p)).length)
-    recorded = Math.min(recorded, 1 + peers.length)
+  close (): void {
+    for (const off of this.stop) off()
   }
-  if (copies === Infinity) { copies = 1; recorded = 1 }
-  const target = Math.max(1, wanted)
-  const reasons: string[] = []
-  for (const p of holders) {
-    if (!live.has(p)) reasons.push(`holder …${shortId(p)} offline${awaySince.has(p) ? ` since ${awaySince.get(p)!}` : ''}`)
-  }
-  if (recorded < target) reasons.push(`never placed: ${target - recorded} cop${target - recorded === 1 ? 'y' : 'ies'} had no peer to go to (too few peers, or they refused)`)
-  const level: Redundancy = copies >= target ? 'full' : copies <= 1 ? 'critical' : 'reduced'
-  return { copies, target, level, reasons: level === 'full' ? [] : reasons, holders: [...holders].map(nodeId => ({ nodeId, online: live.has(nodeId) })) }
 }
 
 /** Every file (newest version of each name) with its live redundancy. */
-export function filesWithRedundancy (node: NodeServices): Array<ReturnType<typeof fileView> & { redundancy: FileRedundancy }> {
-  const live = new Set(node.connectedPeers())
-  const awaySince = new Map(node.peers().filter(p => !p.connected && p.nodeId !== null).map(p => [p.nodeId!, p.since]))
-  const byFile = holdersByFile(node)
-  return node.vault.list().map(f => ({
-    ...fileView(f),
-    redundancy: redundancyOf(byFile.get(f.row), f.target === 'all' ? live.size + 1 : f.target, live, awaySince)
-  }))
+export function filesWithRedundancy (node: NodeServices, files: FileRecord[] = node.vault.list()): FileWithRedundancy[] {
+  const inputs = redundancyInputs(node)
+  return files.map(f => ({ ...fileView(f), redundancy: redundancyOf(inputs, f.row, storedTarget(f.target)) }))
 }
 
 /**
@@ -79,14 +49,14 @@ export function filesWithRedundancy (node: NodeServices): Array<ReturnType<typeo
  * sealed name: the overview's counts stay cheap however many files there are.
  */
 function redundancyCounts (node: NodeServices): Record<Redundancy, number> {
-  const live = new Set(node.connectedPeers())
-  const byFile = holdersByFile(node)
+  const live = livePeers(node)
+  const counts = copyCounts(node, live)
   const newest = node.vault.catalog.db.prepare(`SELECT row, target FROM files WHERE state = 'complete' AND NOT EXISTS (
     SELECT 1 FROM files newer WHERE newer.state = 'complete' AND newer.name_mac = files.name_mac
     AND (newer.ctime > files.ctime OR (newer.ctime = files.ctime AND newer.row > files.row)))`).all() as Array<{ row: number, target: number }>
-  const counts: Record<Redundancy, number> = { full: 0, reduced: 0, critical: 0 }
-  for (const f of newest) counts[redundancyOf(byFile.get(f.row), f.target === 0 ? live.size + 1 : f.target, live, new Map()).level]++
-  return counts
+  const levels: Record<Redundancy, number> = { full: 0, reduced: 0, critical: 0 }
+  for (const f of newest) levels[levelOf(counts.get(Number(f.row)), f.target === 0 ? live.set.size + 1 : f.target).level]++
+  return levels
 }
 
 /** Blobs and bytes each peer holds for this owner, as the catalog records them. */
@@ -102,7 +72,8 @@ export function dashboardDataRoutes (app: FastifyInstance, node: NodeServices): 
   const startedAt = new Date()
   const traffic = new TrafficMeter(node.trafficSources)
   traffic.start()
-  app.addHook('onClose', async () => { traffic.stop() })
+  const fileList = new FileListCache(node)
+  app.addHook('onClose', async () => { traffic.stop(); fileList.close() })
 
   app.get('/api/dashboard/overview', async () => {
     const status = node.status()
@@ -125,7 +96,7 @@ export function dashboardDataRoutes (app: FastifyInstance, node: NodeServices): 
     }
   })
 
-  app.get('/api/dashboard/files', async () => filesWithRedundancy(node))
+  app.get('/api/dashboard/files', async () => filesWithRedundancy(node, fileList.list(node)))
 
   app.get('/api/dashboard/peers', async () => {
     const bytes = traffic.peers()

@@ -11,6 +11,8 @@ import type { NodeServices } from '../services.ts'
 import { VaultError } from '../../errors.ts'
 import { sessionOf } from '../guard.ts'
 import { SESSION_COOKIE, readCookie, sessionCookie, type SessionStore } from '../session.ts'
+import { treeUploadRoutes } from './dashboard-upload.ts'
+import { treeArchiveRoutes } from './dashboard-archive.ts'
 
 const PUBLIC_DIR = fileURLToPath(new URL('../../../public/', import.meta.url))
 
@@ -57,6 +59,8 @@ export function dashboardRoutes (app: FastifyInstance, node: NodeServices, optio
   const sendPage = async (reply: FastifyReply): Promise<FastifyReply> => await reply.headers(PAGE_HEADERS).type(page.type).send(page.bytes)
 
   app.get('/', async (_request, reply) => await sendPage(reply))
+  treeUploadRoutes(app, node)
+  treeArchiveRoutes(app, node)
 
   app.get('/ui/:asset', async (request, reply) => {
     const asset = assets.get((request.params as { asset: string }).asset)

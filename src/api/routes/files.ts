@@ -52,7 +52,7 @@ export function fileView (f: FileRecord): { id: string, name: string, size: numb
   return { id: f.id, name: f.name, size: f.size, mtime: f.mtime, replicas: f.replicas, kind: f.kind ?? 'file', files: f.files ?? 1, ...(f.versions === undefined ? {} : { versions: f.versions }) }
 }
 
-function parseVersionPick (query: unknown): VersionPick | undefined {
+export function parseVersionPick (query: unknown): VersionPick | undefined {
   const { version, at } = parse(versionQuery, query)
   if (version !== undefined && at !== undefined) throw new VaultError('BAD_USAGE', 'give --version or --at, not both')
   if (version !== undefined) return { version: Number(version) }

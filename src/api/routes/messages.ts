@@ -1,5 +1,6 @@
-// /api/messages (send, history) and /api/events: live messages, announcements and peer changes as
-// Server-Sent Events. A client that stops reading loses events (counted), it never grows our memory.
+// /api/messages (send, history) and /api/events: live messages, announcements, peer changes, files
+// stored and removed, and job progress (recover, repair, scrub) as Server-Sent Events. A client
+// that stops reading loses events (counted), it never grows our memory.
 import type { FastifyInstance, FastifyReply } from 'fastify'
 import { z } from 'zod'
 import type { NodeServices } from '../services.ts'
@@ -41,7 +42,10 @@ export function messageRoutes (app: FastifyInstance, node: NodeServices): void {
       events.on('message:received', message => send('message', message)),
       events.on('announcement:received', announcement => send('announcement', announcement)),
       events.on('peer:joined', ({ nodeId, at }) => send('peer', { event: 'connect', nodeId, at })),
-      events.on('peer:left', ({ nodeId, at }) => send('peer', { event: 'disconnect', nodeId, at }))
+      events.on('peer:left', ({ nodeId, at }) => send('peer', { event: 'disconnect', nodeId, at })),
+      events.on('file:stored', file => send('file', { event: 'stored', ...file })),
+      events.on('file:removed', file => send('file', { event: 'removed', ...file })),
+      events.on('job:progress', job => send('job', job))
     ]
     const heartbeat = setInterval(() => raw.write(': heartbeat\n\n'), HEARTBEAT_MS)
     request.raw.on('close', () => {

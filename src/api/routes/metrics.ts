@@ -54,6 +54,12 @@ async function createRegistry (node: NodeServices, stats: ApiStats): Promise<Reg
   gauge('distri_vault_block_refusals', 'Block requests this holder refused (or malformed streams), by code', ['code'], (g) => {
     for (const [code, count] of Object.entries(node.metrics().blockRefusals)) g.set({ code }, count)
   })
+  gauge('distri_vault_chain_copies', 'Copies of this owner\'s blobs by how chained replication went: chained (durable through a chain), fallback (sent directly after a chain broke), bad_receipt (a receipt that did not verify)', ['kind'], (g) => {
+    const { chained, fallbacks, badReceipts } = node.metrics().chainCopies
+    g.set({ kind: 'chained' }, chained)
+    g.set({ kind: 'fallback' }, fallbacks)
+    g.set({ kind: 'bad_receipt' }, badReceipts)
+  })
   gauge('distri_vault_scrub_bad_blobs', 'Damaged blobs the scrub found on this node\'s disk since start', [], (g) => g.set(node.metrics().scrubBadBlobs))
   return registry
 }

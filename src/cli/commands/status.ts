@@ -3,7 +3,7 @@ import type { Command } from 'commander'
 import type { NodeStatus, PeerStatus } from '../../node/index.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
 import { formatBytes, formatTable, printJson, printLine } from '../output.ts'
-import { formatSyncs } from './sync.ts'
+import { formatSyncs } from '../sync-text.ts'
 
 export function registerStatus (program: Command): void {
   withCommon(program.command('status'))
@@ -16,6 +16,7 @@ export function registerStatus (program: Command): void {
         printLine(`WARNING   another node runs with this identity (the same recovery phrase), seen by ${status.duplicateIdentity.reportedBy} connecting from ${status.duplicateIdentity.addresses.join(' ')}: stop one of them`)
       }
       for (const addr of status.addresses) printLine(`address   ${addr}`)
+      printLine(`reach     ${status.reachability}`)
       const away = status.peers.filter(p => !p.connected).length
       printLine(`peers     ${status.peers.length - away} connected${away > 0 ? `, ${away} away` : ''}`)
       printLine(`files     ${status.files}${status.underReplicated > 0 ? ` (${status.underReplicated} under-replicated)` : ''}`)
@@ -37,7 +38,7 @@ export function registerStatus (program: Command): void {
       if (flags.json === true) { printJson(peers); return }
       if (peers.length === 0) { printLine('no peers connected (start with --peer HOST:PORT, or --mdns on a LAN)'); return }
       printLine(formatTable(['NODE ID', 'STATE', 'LATENCY', 'SINCE', 'ADDRESSES'],
-        peers.map(p => [p.nodeId ?? '(not reached yet)', p.connected ? 'connected' : 'away', p.latencyMs === null ? '-' : `${p.latencyMs} ms`, p.since.slice(0, 19).replace('T', ' '), p.addresses.join(' ')])))
+        peers.map(p => [p.nodeId ?? '(not reached yet)', p.connected ? (p.path === 'relayed' ? 'connected (relayed)' : 'connected') : 'away', p.latencyMs === null ? '-' : `${p.latencyMs} ms`, p.since.slice(0, 19).replace('T', ' '), p.addresses.join(' ')])))
       const unreached = peers.filter(p => !p.connected && p.lastError !== undefined)
       if (unreached.length > 0) printLine('')
       for (const peer of unreached) printLine(`not connected: ${describeUnreached(peer)}`)

@@ -6,11 +6,10 @@ import { VaultError } from '../../errors.ts'
 import { parseReplicas } from '../../node/flags.ts'
 import type { SyncView } from '../../sync/index.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
-import { escapeControls, formatTable, printJson, printLine } from '../output.ts'
+import { printJson, printLine } from '../output.ts'
+import { formatSyncs } from '../sync-text.ts'
 
 interface SyncFlags extends CommonOptions { name?: string, stop?: string, list?: boolean, takeover?: boolean, replicas?: string }
-
-const when = (iso: string | null): string => iso === null ? '-' : iso.slice(0, 19).replace('T', ' ')
 
 export function registerSync (program: Command): void {
   withCommon(program.command('sync'))
@@ -45,11 +44,4 @@ export function registerSync (program: Command): void {
       if (flags.json === true) printJson(view)
       else printLine(`syncing ${view.dir} as ${view.name}: every change is stored as a new version (see "distri-vault sync --list")`)
     })
-}
-
-/** The table of `sync --list`, also printed by `status`. */
-export function formatSyncs (syncs: SyncView[]): string {
-  return formatTable(['NAME', 'STATE', 'LAST STORED', 'VERSION', 'PENDING', 'FOLDER'],
-    syncs.map(s => [escapeControls(s.name), s.state, when(s.lastStoredAt), s.lastVersion === null ? '-' : String(s.lastVersion), String(s.pendingChanges), escapeControls(s.dir)])) +
-    syncs.filter(s => s.lastError !== null).map(s => `\n${s.name}: ${escapeControls(s.lastError!)}`).join('')
 }
