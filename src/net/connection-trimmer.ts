@@ -61,9 +61,11 @@ export class ConnectionTrimmer {
       const excess = connections.length - maxConnections
       if (excess <= 0) return
       const settled = Date.now() - (this.options.graceMs ?? 30_000)
-      const candidates = await this.rank(connections.filter(c => idle(c) && c.timeline.open < settled))
+      const candidates = await this.rank(connections.filter(c => idle(c, settled) && c.timeline.open < settled))
       const victims = candidates.slice(0, excess)
-      await Promise.all(victims.map(async c => await c.close().catch(() => c.abort(new Error('trimmed')))))
+      // A graceful close waits for the other side to end each stream; a stream it never answers would
+      // hold the close, and with it every later trim, for ever: after 2 s the connection is aborted.
+      await Promise.all(victims.map(async c => await c.close({ signal: AbortSignal.timeout(2_000) }).catch(() => { c.abort(new Error('trimmed')) })))
       this.closed += victims.length
       this.options.log.debug({ connections: connections.length, maxConnections, closed: victims.length }, 'trimmed connections to the bound')
     } finally {
@@ -88,7 +90,9 @@ export class ConnectionTrimmer {
   }
 }
 
-function idle (connection: Connection): boolean {
-  // A stream still negotiating (no protocol yet) is work about to start.
-  return connection.status === 'open' && connection.streams.every(s => s.protocol != null && IDLE_PROTOCOLS.some(p => p.test(s.protocol!)))
+function idle (connection: Connection, settled: number): boolean {
+  // A stream still negotiating (no protocol yet) is work about to start, unless it has been
+  // negotiating for longer than the grace period: then it is stuck (an identify push or probe the
+  // other side never answered) and would otherwise keep the connection forever.
+  return connection.status === 'open' && connection.streams.every(s => s.protocol == null ? s.timeline.open < settled : IDLE_PROTOCOLS.some(p => p.test(s.protocol!)))
 }

@@ -120,11 +120,12 @@ test('the dashboard: login by link, live peers, drop a file (green), lose a hold
   await stranger.close()
 
   // Another site's page (another port of 127.0.0.1: same site, other origin) posts a form and a
-  // fetch to the node with the signed-in browser: both refused, nothing sent.
+  // fetch to the node with the signed-in browser: both refused, nothing sent. The form is sent once
+  // the fetch is answered: submitted at once, its navigation could cancel the fetch unanswered.
   const evil = createServer((_req, res) => {
     res.setHeader('content-type', 'text/html')
     res.end(`<form id="f" method="POST" action="${a.apiUrl}/api/messages" enctype="text/plain"><input name='{"to":"*","text":"forged","x":"' value='"}'></form>
-      <script>fetch(${JSON.stringify(a.apiUrl + '/api/messages')}, { method: 'POST', mode: 'no-cors', credentials: 'include', body: '{"to":"*","text":"forged"}' }); document.getElementById('f').submit()</script>`)
+      <script>fetch(${JSON.stringify(a.apiUrl + '/api/messages')}, { method: 'POST', mode: 'no-cors', credentials: 'include', body: '{"to":"*","text":"forged"}' }).catch(() => {}).finally(() => document.getElementById('f').submit())</script>`)
   })
   await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve))
   t.after(() => { evil.close() })
