@@ -36,7 +36,26 @@ export interface AuditorOptions {
   timeoutsBeforeDrop?: number
   /** Copies were dropped: the files are below target now (the caller schedules a repair). */
   onCopiesLost: () => void
+  /** Start and end of every audit of a holder, whoever started it. */
+  onJob?: (progress: AuditJobProgress) => void
 }
+
+/** One audit of one holder as the node's activity shows it. */
+export interface AuditJobProgress {
+  phase: 'started' | 'done' | 'failed'
+  /** The node's timer, a holder that (re)connected, or a caller. */
+  trigger: 'timer' | 'peer' | 'request'
+  holder: string
+  /** Copies checked by HAS, proven with the bytes, dropped, in this audit. */
+  checked: number
+  proven: number
+  dropped: number
+  /** False when the holder did not answer (it went away, or timed out). */
+  answered?: boolean
+  error?: string
+}
+
+type AuditTally = Pick<AuditJobProgress, 'checked' | 'proven' | 'dropped'>
 
 export interface AuditSummary {
   /** When the last audit of a holder finished (null: none yet). */
@@ -78,7 +97,7 @@ export class Auditor {
 
   start (): void {
     if (this.o.auditEveryMs <= 0) return
-    this.interval = setInterval(() => { void this.auditAll() }, this.o.auditEveryMs)
+    this.interval = setInterval(() => { void this.auditAll('timer') }, this.o.auditEveryMs)
     this.interval.unref()
   }
 
@@ -95,25 +114,25 @@ export class Auditor {
     if (this.o.auditEveryMs <= 0 || this.abort.signal.aborted) return
     const timer = setTimeout(() => {
       this.timers.delete(timer)
-      void this.audit(peer)
+      void this.audit(peer, 'peer')
     }, this.o.afterConnectMs ?? 2_000)
     timer.unref()
     this.timers.add(timer)
   }
 
   /** One round over every live holder; the byte budget starts afresh. */
-  async auditAll (): Promise<void> {
+  async auditAll (trigger: AuditJobProgress['trigger'] = 'request'): Promise<void> {
     this.budgetLeft = this.budgetPerPeriod()
     const live = new Set(nodeIdsOf(this.o.routing.allPeers()))
     const holders = this.o.catalog.holders.peers().filter(peer => live.has(peer) && peer !== this.o.ownerId)
-    await Promise.allSettled(holders.map(async peer => await this.audit(peer)))
+    await Promise.allSettled(holders.map(async peer => await this.audit(peer, trigger)))
   }
 
   /** Audits one holder (joins an audit of it already running). */
-  async audit (peer: string): Promise<void> {
+  async audit (peer: string, trigger: AuditJobProgress['trigger'] = 'request'): Promise<void> {
     const running = this.auditing.get(peer)
     if (running !== undefined) return await running
-    const run = this.limiter.run(async () => await this.auditNow(peer), this.abort.signal)
+    const run = this.limiter.run(async () => await this.published(peer, trigger), this.abort.signal)
       .catch((err: unknown) => { if (!this.abort.signal.aborted) this.log.warn({ peer: shortId(peer), err }, 'audit failed') })
       .finally(() => this.auditing.delete(peer))
     this.auditing.set(peer, run)
@@ -167,7 +186,23 @@ export class Auditor {
     this.o.onCopiesLost()
   }
 
-  private async auditNow (peer: string): Promise<void> {
+  /** Runs one audit of `peer` and tells `onJob` it started and how it ended. */
+  private async published (peer: string, trigger: AuditJobProgress['trigger']): Promise<void> {
+    const tally: AuditTally = { checked: 0, proven: 0, dropped: 0 }
+    const publish = (phase: AuditJobProgress['phase'], more: Partial<AuditJobProgress> = {}): void => {
+      this.o.onJob?.({ phase, trigger, holder: peer, ...tally, ...more })
+    }
+    publish('started')
+    try {
+      publish('done', { answered: await this.auditNow(peer, tally) })
+    } catch (err) {
+      publish('failed', { error: (err as Error).message })
+      throw err
+    }
+  }
+
+  /** False when the holder did not answer. */
+  private async auditNow (peer: string, tally: AuditTally): Promise<boolean> {
     const signal = this.abort.signal
     const sample = new Sample(this.o.sampleBlobs ?? MAX_PROVE_IDS, this.failedCopies.get(peer))
     let after = ''
@@ -180,19 +215,22 @@ export class Auditor {
       const held = await this.ask(peer, 'has', page, async () => await this.o.client.hasBlobs(peer, this.o.ownerId, page, signal))
       if (held === undefined) { answered = false; break }
       this.summaryNow.checked += page.length
+      tally.checked += page.length
       // Per page, but replica counts are refreshed once: a holder may have lost a million copies.
       dropped += this.dropCopies(peer, page.filter(id => !held.has(id)), 'missing')
       for (const id of page) if (held.has(id)) sample.offer(id)
     }
+    tally.dropped += dropped
     if (dropped > 0) this.copiesLost(peer, dropped)
-    if (!answered) return
-    await this.prove(peer, sample.picked())
+    if (!answered) return false
+    await this.prove(peer, sample.picked(), tally)
     this.summaryNow.holders++
     this.summaryNow.at = new Date().toISOString()
+    return true
   }
 
   /** The proof of possession over the sampled blobs, checked against this owner's own copies. */
-  private async prove (peer: string, candidates: string[]): Promise<void> {
+  private async prove (peer: string, candidates: string[], tally: AuditTally): Promise<void> {
     const expected = new Map<string, string>()
     const nonce = newAuditNonce()
     for (const id of candidates) {
@@ -211,10 +249,12 @@ export class Auditor {
     const missing = ids.filter((_, i) => proofs[i] === null)
     const wrong = ids.filter((id, i) => proofs[i] !== null && proofs[i] !== expected.get(id))
     this.summaryNow.proven += ids.length - missing.length - wrong.length
+    tally.proven += ids.length - missing.length - wrong.length
     const failed = this.failedCopies.get(peer)
     for (const id of ids) if (!missing.includes(id) && !wrong.includes(id)) failed?.delete(id)
     if (failed?.size === 0) this.failedCopies.delete(peer)
     const dropped = this.dropCopies(peer, missing, 'missing') + this.dropCopies(peer, wrong, 'wrong')
+    tally.dropped += dropped
     if (dropped > 0) this.copiesLost(peer, dropped)
   }
 
