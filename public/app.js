@@ -467,8 +467,9 @@ function treesOfPicked (files) {
   return trees
 }
 
+/** The list catches up after uploads; a node gone meanwhile shows in the banner (refresh catches). */
 async function afterUploads () {
-  if (state.view === 'files') await renderFiles()
+  if (state.view === 'files') await refresh()
 }
 
 function setupDrop () {

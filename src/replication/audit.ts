@@ -9,7 +9,7 @@ import type { BlobStore } from '../store/index.ts'
 import type { BlockClient } from './block-client.ts'
 import { MAX_IDS_PER_REQUEST, MAX_PROVE_IDS, shortId } from './block-protocol.ts'
 import { newAuditNonce, proofOf } from './audit-proof.ts'
-import { Limiter } from '../concurrency/index.ts'
+import { Limiter, settleBy } from '../concurrency/index.ts'
 import { nodeIdsOf, type Routing } from '../net/index.ts'
 
 export type HolderFaultKind = 'missing' | 'wrong' | 'timeout'
@@ -34,6 +34,12 @@ export interface AuditorOptions {
   concurrency?: number
   /** Audits in a row that time out before the sampled copies are dropped. */
   timeoutsBeforeDrop?: number
+  /**
+   * The most one audit request is waited for, whatever the layers below do (default: 3 × the
+   * client's own time bound, which covers the wait for a stream slot too). Past it the request is
+   * abandoned without a verdict on the holder: the client's own TIMEOUT is the evidence, not this.
+   */
+  requestBoundMs?: number
   /** Copies were dropped: the files are below target now (the caller schedules a repair). */
   onCopiesLost: () => void
   /** Start and end of every audit of a holder, whoever started it. */
@@ -203,7 +209,6 @@ export class Auditor {
 
   /** False when the holder did not answer. */
   private async auditNow (peer: string, tally: AuditTally): Promise<boolean> {
-    const signal = this.abort.signal
     const sample = new Sample(this.o.sampleBlobs ?? MAX_PROVE_IDS, this.failedCopies.get(peer))
     let after = ''
     let dropped = 0
@@ -212,7 +217,7 @@ export class Auditor {
       const page = this.o.catalog.holders.heldBy(peer, after, MAX_IDS_PER_REQUEST)
       if (page.length === 0) break
       after = page[page.length - 1]
-      const held = await this.ask(peer, 'has', page, async () => await this.o.client.hasBlobs(peer, this.o.ownerId, page, signal))
+      const held = await this.ask(peer, 'has', page, async (bound) => await this.o.client.hasBlobs(peer, this.o.ownerId, page, bound))
       if (held === undefined) { answered = false; break }
       this.summaryNow.checked += page.length
       tally.checked += page.length
@@ -235,16 +240,17 @@ export class Auditor {
     const nonce = newAuditNonce()
     for (const id of candidates) {
       if (expected.size >= MAX_PROVE_IDS) break
-      const size = await this.o.store.size(this.o.ownerId, id).catch(() => undefined)
+      // Our own disk, bounded by stop() only: a node that stops never waits on a hung read.
+      const size = await settleBy(this.o.store.size(this.o.ownerId, id), this.abort.signal).catch(() => undefined)
       if (size === undefined || size > this.budgetLeft) continue // we lack it, or the period's budget is spent
-      const bytes = await this.o.store.get(this.o.ownerId, id).catch(() => undefined) // our copy must be good
+      const bytes = await settleBy(this.o.store.get(this.o.ownerId, id), this.abort.signal).catch(() => undefined) // our copy must be good
       if (bytes === undefined) continue
       this.budgetLeft -= size
       expected.set(id, proofOf(nonce, bytes))
     }
     const ids = [...expected.keys()]
     if (ids.length === 0) return
-    const proofs = await this.ask(peer, 'prove', ids, async () => await this.o.client.proveBlobs(peer, this.o.ownerId, nonce, ids, this.abort.signal))
+    const proofs = await this.ask(peer, 'prove', ids, async (bound) => await this.o.client.proveBlobs(peer, this.o.ownerId, nonce, ids, bound))
     if (proofs === undefined) return
     const missing = ids.filter((_, i) => proofs[i] === null)
     const wrong = ids.filter((id, i) => proofs[i] !== null && proofs[i] !== expected.get(id))
@@ -262,15 +268,24 @@ export class Auditor {
    * One audit request. A holder that times out `timeoutsBeforeDrop` times in a row loses these
    * copies; any other failure (it went away, an old node) just ends this audit.
    */
-  private async ask<T> (peer: string, op: 'has' | 'prove', ids: string[], request: () => Promise<T>): Promise<T | undefined> {
+  private async ask<T> (peer: string, op: 'has' | 'prove', ids: string[], request: (bound: AbortSignal) => Promise<T>): Promise<T | undefined> {
     // Counted per op: a holder whose HAS answers but whose proofs never do is still judged.
     const key = `${op} ${peer}`
+    // The request is raced against its bound, not only given it: an audit returns even when a layer
+    // below loses its deadline (before, one such request held the audit, every later audit of that
+    // holder, which joins it, and the node's stop, for ever).
+    const boundMs = this.o.requestBoundMs ?? 3 * this.o.client.timeoutMs
+    const bound = AbortSignal.any([this.abort.signal, AbortSignal.timeout(boundMs)])
     try {
-      const answer = await request()
+      const answer = await settleBy(request(bound), bound)
       this.timeouts.delete(key)
       return answer
     } catch (err) {
       if (this.abort.signal.aborted) throw err
+      if (bound.aborted && !(err instanceof VaultError)) {
+        this.log.warn({ peer: shortId(peer), op, boundMs }, 'an audit request did not settle within its bound: abandoned, no verdict on the holder')
+        return undefined
+      }
       const code = err instanceof VaultError ? err.code : 'PEER_ERROR'
       if (code !== 'TIMEOUT') {
         this.log.debug({ peer: shortId(peer), code, err: (err as Error).message }, 'audit request failed')
