@@ -134,11 +134,20 @@ function dl (pairs) {
   return pairs.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)])
 }
 
+/** What `status`'s reachability means for the user (README "status"). */
+const REACHABILITY_WORDS = {
+  public: 'yes: peers can dial this node',
+  relayed: 'through a relay (this node is behind NAT)',
+  unreachable: 'no: peers cannot dial this node',
+  unknown: 'not known yet (no peer has dialled back)'
+}
+
 async function renderOverview () {
   const o = await api('/api/dashboard/overview')
   $('ov-node').replaceChildren(...dl([
     ['Node ID', el('span', { class: 'mono wrap' }, o.nodeId)],
     ['Addresses', o.addresses.length === 0 ? 'none (network stopped)' : el('ul', { class: 'plain mono wrap' }, o.addresses.map(a => el('li', {}, a)))],
+    ['Reachable', REACHABILITY_WORDS[o.reachability] ?? String(o.reachability ?? 'unknown')],
     ['Up', `${formatDuration(o.uptimeSeconds)} (since ${formatTime(o.startedAt)})`],
     ['Peers', `${o.peers.connected} connected, ${o.peers.away} away`],
     ['Files', String(o.files)]

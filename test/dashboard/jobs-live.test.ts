@@ -1,6 +1,7 @@
 // The overview's activity shows every job the node runs, whoever started it: a scrub started by the
 // node's own timer (--scrub-every) and an audit started when a holder connected appear on the page,
-// with who started them, without anyone asking for them.
+// with who started them, without anyone asking for them. The overview also says whether peers can
+// reach the node.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
@@ -15,6 +16,8 @@ test('a scrub started by the node\'s timer and an audit started by a peer show l
   await putBytes(a, 'kept.bin', randomBytes(50_000), 2)
   const browser = await launchBrowser(t)
   const { page } = await signedIn(browser, a)
+  // Reachability, as `status` says it (a LAN mesh: public).
+  assert.match(await page.textContent('#ov-node') ?? '', /Reachableyes: peers can dial this node/)
   const scrub = page.locator('#ov-jobs li[data-job="scrub"][data-trigger="timer"][data-phase="done"]')
   await scrub.waitFor({ timeout: 20_000 })
   assert.match(await scrub.textContent() ?? '', /started by the node's schedule/)

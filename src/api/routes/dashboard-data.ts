@@ -83,6 +83,7 @@ export function dashboardDataRoutes (app: FastifyInstance, node: NodeServices): 
     return {
       nodeId: status.nodeId,
       addresses: status.addresses,
+      reachability: status.reachability,
       startedAt: startedAt.toISOString(),
       uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
       peers: { connected: status.peers.filter(p => p.connected).length, away: status.peers.filter(p => !p.connected).length },
