@@ -134,11 +134,20 @@ function dl (pairs) {
   return pairs.flatMap(([k, v]) => [el('dt', {}, k), el('dd', {}, v)])
 }
 
+/** What `status`'s reachability means for the user (README "status"). */
+const REACHABILITY_WORDS = {
+  public: 'yes: peers can dial this node',
+  relayed: 'through a relay (this node is behind NAT)',
+  unreachable: 'no: peers cannot dial this node',
+  unknown: 'not known yet (no peer has dialled back)'
+}
+
 async function renderOverview () {
   const o = await api('/api/dashboard/overview')
   $('ov-node').replaceChildren(...dl([
     ['Node ID', el('span', { class: 'mono wrap' }, o.nodeId)],
     ['Addresses', o.addresses.length === 0 ? 'none (network stopped)' : el('ul', { class: 'plain mono wrap' }, o.addresses.map(a => el('li', {}, a)))],
+    ['Reachable', REACHABILITY_WORDS[o.reachability] ?? String(o.reachability ?? 'unknown')],
     ['Up', `${formatDuration(o.uptimeSeconds)} (since ${formatTime(o.startedAt)})`],
     ['Peers', `${o.peers.connected} connected, ${o.peers.away} away`],
     ['Files', String(o.files)]
@@ -158,6 +167,11 @@ async function renderOverview () {
   $('ov-storage').replaceChildren(storageChart(o.storage))
   const hours = o.traffic
   const total = hours.reduce((s, h) => ({ sent: s.sent + h.sent, received: s.received + h.received }), { sent: 0, received: 0 })
+  // Jobs that ran (or run) since the node started, unless a live event newer than this answer came.
+  for (const j of o.jobs ?? []) {
+    const seen = state.jobs.get(j.job)
+    if (seen === undefined || seen.at < j.at) state.jobs.set(j.job, { progress: j.progress, trigger: j.trigger, at: j.at })
+  }
   $('ov-traffic').replaceChildren(
     barChart(hours, { series: ['sent', 'received'], colors: ['sent', 'received'], labels: (h) => hourFormat.format(new Date(h.hour)), legend: 'bytes sent and received per hour' }),
     legendOf([['sent', `sent ${formatBytes(total.sent)}`], ['received', `received ${formatBytes(total.received)}`]]))
@@ -190,12 +204,20 @@ async function scrubNow () {
   }
 }
 
-// Background jobs (recover, repair, scrub), live from the node's event bus: `job` events on /api/events.
-const JOB_TITLES = { recover: 'Recovery', repair: 'Repair', scrub: 'Scrub' }
+// Background jobs (recover, repair, scrub, audits), whoever started them: the overview's last state
+// of each, then live from the node's event bus (`job` events on /api/events).
+const JOB_TITLES = { recover: 'Recovery', repair: 'Repair', scrub: 'Scrub', audit: 'Audit of a holder' }
+const TRIGGER_WORDS = { timer: 'started by the node\'s schedule', peer: 'started when a peer connected', request: 'asked for' }
 
 /** A job's progress as a fraction (undefined: not known, e.g. a scrub's total) and in words. */
 function jobState (job, p) {
+  if (p.phase === 'failed') return { fraction: undefined, words: `failed: ${p.error ?? 'unknown error'}` }
   const done = p.phase === 'done'
+  if (job === 'audit') {
+    const what = `holder ${short(p.holder)}: ${p.checked} copies checked, ${p.proven} proven, ${p.dropped} dropped`
+    if (!done) return { fraction: undefined, words: `auditing holder ${short(p.holder)}` }
+    return { fraction: 1, words: p.answered === false ? `holder ${short(p.holder)} did not answer (${p.dropped} copies dropped)` : `done: ${what}` }
+  }
   if (job === 'recover') {
     const fraction = done ? 1 : p.found > 0 ? p.fetched / p.found : undefined
     const words = p.phase === 'listing' ? `asking ${p.peers} peer(s) what they hold` : `${p.fetched} of ${p.found} blobs back (${formatBytes(p.bytes)})${p.failed > 0 ? `, ${p.failed} failed` : ''}`
@@ -205,6 +227,7 @@ function jobState (job, p) {
     const words = `${p.done} of ${p.files} file(s) looked at, ${p.repaired} brought back to target`
     return { fraction: p.files > 0 ? p.done / p.files : 1, words: done ? `done: ${words}` : words }
   }
+  if (p.phase === 'started') return { fraction: undefined, words: 'started: checking every blob on this disk' }
   const words = `${p.checked} blobs checked (${formatBytes(p.bytes)}), ${p.bad} bad${p.repaired !== undefined ? `, ${p.repaired} repaired` : ''}`
   return { fraction: done ? 1 : undefined, words: done ? `done: ${words}` : words }
 }
@@ -212,22 +235,26 @@ function jobState (job, p) {
 function renderJobs () {
   const box = $('ov-jobs')
   if (!box) return
-  const rows = [...state.jobs].map(([job, { progress, at }]) => {
+  const rows = [...state.jobs].map(([job, { progress, trigger, at }]) => {
     const { fraction, words } = jobState(job, progress)
     const bar = el('progress', { max: 100, 'aria-label': `${JOB_TITLES[job] ?? job} progress` })
     if (fraction !== undefined) bar.value = Math.round(fraction * 100)
-    return el('li', { class: `job ${progress.phase === 'done' ? 'done' : 'running'}`, 'data-job': job },
-      el('span', { class: 'jname' }, JOB_TITLES[job] ?? job), el('span', { class: 'jstate' }, words), bar, el('span', { class: 'muted' }, `last update ${formatTime(at)}`))
+    const phase = progress.phase === 'done' || progress.phase === 'failed' ? progress.phase : 'running'
+    const by = TRIGGER_WORDS[trigger]
+    return el('li', { class: `job ${phase}`, 'data-job': job, 'data-phase': progress.phase, 'data-trigger': trigger },
+      el('span', { class: 'jname' }, JOB_TITLES[job] ?? job), el('span', { class: 'jstate' }, words), bar,
+      el('span', { class: 'muted' }, `${by ? `${by} · ` : ''}last update ${formatTime(at)}`))
   })
   box.replaceChildren(...rows)
   $('ov-jobs-empty').hidden = rows.length > 0
 }
 
-function onJob ({ job, progress }) {
-  state.jobs.set(job, { progress, at: new Date().toISOString() })
+function onJob ({ job, progress, trigger }) {
+  state.jobs.set(job, { progress, trigger, at: new Date().toISOString() })
   if (state.view === 'overview') renderJobs()
-  // A finished job changed copies or files: the view shown catches up.
-  if (progress.phase === 'done') refreshSoon()
+  // A finished job may have changed copies or files: the view shown catches up (an audit that
+  // dropped nothing changed nothing).
+  if (progress.phase === 'done' && !(job === 'audit' && progress.dropped === 0)) refreshSoon()
 }
 
 // ---------------------------------------------------------------- Files
@@ -449,8 +476,9 @@ function treesOfPicked (files) {
   return trees
 }
 
+/** The list catches up after uploads; a node gone meanwhile shows in the banner (refresh catches). */
 async function afterUploads () {
-  if (state.view === 'files') await renderFiles()
+  if (state.view === 'files') await refresh()
 }
 
 function setupDrop () {

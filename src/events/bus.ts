@@ -14,7 +14,13 @@ export interface PeerEvent { nodeId: string, at: string }
 export interface MessageEvent { id: string, from: string, to: string, text: string, at: string }
 /** A verified announcement flooded by another node. */
 export interface AnnouncementEvent { id: string, from: string, kind: string, data: Record<string, unknown>, at: string }
-export interface ProgressEvent { job: 'recover' | 'scrub' | 'repair', progress: Record<string, unknown> }
+/** Who started a job: a user's request (CLI, API, page), the node's own timer, a peer (it connected, or reported lost copies). */
+export type JobTrigger = 'request' | 'timer' | 'peer'
+/**
+ * Start, progress and end of a job the node runs, whoever started it: `progress.phase` is the job's
+ * own ('started', 'checking', 'repairing', …), ending with 'done' (or 'failed', with `error`).
+ */
+export interface ProgressEvent { job: 'recover' | 'scrub' | 'repair' | 'audit', progress: Record<string, unknown>, trigger?: JobTrigger }
 
 export interface VaultEvents {
   'file:stored': FileStoredEvent

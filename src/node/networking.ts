@@ -118,7 +118,8 @@ async function joinNetwork (o: NetworkedPartsOptions, network: Network): Promise
     auditEveryMs: config.auditEverySeconds * 1000,
     afterConnectMs: tuning.auditAfterConnectMs,
     budgetBytesPerPeriod: tuning.auditBudgetBytes,
-    onCopiesLost: () => replication.schedule(0)
+    onCopiesLost: () => replication.schedule(0),
+    onJob: ({ trigger, holder, ...progress }) => events.emit('job:progress', { job: 'audit', trigger, progress: { holder, ...progress } })
   })
   auditor.start()
   const scrubber = new Scrubber({
@@ -129,7 +130,9 @@ async function joinNetwork (o: NetworkedPartsOptions, network: Network): Promise
     routing,
     log,
     everyMs: config.scrubEverySeconds * 1000,
-    bytesPerSecond: tuning.scrubBytesPerSecond
+    bytesPerSecond: tuning.scrubBytesPerSecond,
+    // Every pass, timed (--scrub-every) or asked for, shows in the node's activity.
+    onJob: ({ trigger, ...progress }) => events.emit('job:progress', { job: 'scrub', trigger, progress })
   })
   scrubber.start()
   const onConnect = (peer: string): void => {

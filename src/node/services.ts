@@ -120,6 +120,8 @@ export class RunningNode implements NodeServices {
     const { net, log, recovery } = this.p
     const peers = nodeIdsOf(await net.routing.holdersOf(this.nodeId))
     if (peers.length === 0) throw new VaultError('UNREACHABLE', 'no peer is connected: start the node with --peer HOST:PORT of a node of your network, then run recover again')
+    const publish = (progress: Record<string, unknown>): void => { this.events.emit('job:progress', { job: 'recover', trigger: 'request', progress }) }
+    publish({ phase: 'listing', peers: peers.length, found: 0, fetched: 0, bytes: 0, failed: 0 })
     const result = await recoverBlobs({
       client: net.client,
       fetch: async (id, holders, signal) => await net.replicator.fetchFrom(this.nodeId, id, holders, signal),
@@ -129,9 +131,12 @@ export class RunningNode implements NodeServices {
       peers,
       log: log.child({ sub: 'recover' }),
       onProgress: (progress) => {
-        this.events.emit('job:progress', { job: 'recover', progress: { ...progress } })
+        publish({ ...progress })
         onProgress?.(progress)
       }
+    }).catch((err: unknown) => {
+      publish({ phase: 'failed', error: (err as Error).message })
+      throw err
     })
     const rebuilt = await this.vault.rebuild()
     this.vault.catalog.refreshAllReplicas()
@@ -155,14 +160,8 @@ export class RunningNode implements NodeServices {
 
   /** Verifies every blob on this node's disk now, at full speed, and heals what is bad. */
   async scrub (onProgress?: (progress: ScrubProgress) => void): Promise<ScrubResult> {
-    const result = await this.p.net.scrubber.run({
-      onProgress: (progress) => {
-        this.events.emit('job:progress', { job: 'scrub', progress: { phase: 'checking', ...progress } })
-        onProgress?.(progress)
-      }
-    })
-    this.events.emit('job:progress', { job: 'scrub', progress: { phase: 'done', ...result } })
-    return result
+    // The scrubber publishes the pass on the bus itself (networking.ts), as it does for timed ones.
+    return await this.p.net.scrubber.run({ onProgress, trigger: 'request' })
   }
 
   async health (ref: string): Promise<FileHealth> {

@@ -9,7 +9,7 @@ import type { BlobStore } from '../store/index.ts'
 import type { BlockClient } from './block-client.ts'
 import { MAX_IDS_PER_REQUEST, MAX_PROVE_IDS, shortId } from './block-protocol.ts'
 import { newAuditNonce, proofOf } from './audit-proof.ts'
-import { Limiter } from '../concurrency/index.ts'
+import { Limiter, settleBy } from '../concurrency/index.ts'
 import { nodeIdsOf, type Routing } from '../net/index.ts'
 
 export type HolderFaultKind = 'missing' | 'wrong' | 'timeout'
@@ -34,9 +34,34 @@ export interface AuditorOptions {
   concurrency?: number
   /** Audits in a row that time out before the sampled copies are dropped. */
   timeoutsBeforeDrop?: number
+  /**
+   * The most one audit request is waited for, whatever the layers below do (default: 3 × the
+   * client's own time bound, which covers the wait for a stream slot too). Past it the request is
+   * abandoned without a verdict on the holder: the client's own TIMEOUT is the evidence, not this.
+   */
+  requestBoundMs?: number
   /** Copies were dropped: the files are below target now (the caller schedules a repair). */
   onCopiesLost: () => void
+  /** Start and end of every audit of a holder, whoever started it. */
+  onJob?: (progress: AuditJobProgress) => void
 }
+
+/** One audit of one holder as the node's activity shows it. */
+export interface AuditJobProgress {
+  phase: 'started' | 'done' | 'failed'
+  /** The node's timer, a holder that (re)connected, or a caller. */
+  trigger: 'timer' | 'peer' | 'request'
+  holder: string
+  /** Copies checked by HAS, proven with the bytes, dropped, in this audit. */
+  checked: number
+  proven: number
+  dropped: number
+  /** False when the holder did not answer (it went away, or timed out). */
+  answered?: boolean
+  error?: string
+}
+
+type AuditTally = Pick<AuditJobProgress, 'checked' | 'proven' | 'dropped'>
 
 export interface AuditSummary {
   /** When the last audit of a holder finished (null: none yet). */
@@ -78,7 +103,7 @@ export class Auditor {
 
   start (): void {
     if (this.o.auditEveryMs <= 0) return
-    this.interval = setInterval(() => { void this.auditAll() }, this.o.auditEveryMs)
+    this.interval = setInterval(() => { void this.auditAll('timer') }, this.o.auditEveryMs)
     this.interval.unref()
   }
 
@@ -95,25 +120,25 @@ export class Auditor {
     if (this.o.auditEveryMs <= 0 || this.abort.signal.aborted) return
     const timer = setTimeout(() => {
       this.timers.delete(timer)
-      void this.audit(peer)
+      void this.audit(peer, 'peer')
     }, this.o.afterConnectMs ?? 2_000)
     timer.unref()
     this.timers.add(timer)
   }
 
   /** One round over every live holder; the byte budget starts afresh. */
-  async auditAll (): Promise<void> {
+  async auditAll (trigger: AuditJobProgress['trigger'] = 'request'): Promise<void> {
     this.budgetLeft = this.budgetPerPeriod()
     const live = new Set(nodeIdsOf(this.o.routing.allPeers()))
     const holders = this.o.catalog.holders.peers().filter(peer => live.has(peer) && peer !== this.o.ownerId)
-    await Promise.allSettled(holders.map(async peer => await this.audit(peer)))
+    await Promise.allSettled(holders.map(async peer => await this.audit(peer, trigger)))
   }
 
   /** Audits one holder (joins an audit of it already running). */
-  async audit (peer: string): Promise<void> {
+  async audit (peer: string, trigger: AuditJobProgress['trigger'] = 'request'): Promise<void> {
     const running = this.auditing.get(peer)
     if (running !== undefined) return await running
-    const run = this.limiter.run(async () => await this.auditNow(peer), this.abort.signal)
+    const run = this.limiter.run(async () => await this.published(peer, trigger), this.abort.signal)
       .catch((err: unknown) => { if (!this.abort.signal.aborted) this.log.warn({ peer: shortId(peer), err }, 'audit failed') })
       .finally(() => this.auditing.delete(peer))
     this.auditing.set(peer, run)
@@ -167,8 +192,23 @@ export class Auditor {
     this.o.onCopiesLost()
   }
 
-  private async auditNow (peer: string): Promise<void> {
-    const signal = this.abort.signal
+  /** Runs one audit of `peer` and tells `onJob` it started and how it ended. */
+  private async published (peer: string, trigger: AuditJobProgress['trigger']): Promise<void> {
+    const tally: AuditTally = { checked: 0, proven: 0, dropped: 0 }
+    const publish = (phase: AuditJobProgress['phase'], more: Partial<AuditJobProgress> = {}): void => {
+      this.o.onJob?.({ phase, trigger, holder: peer, ...tally, ...more })
+    }
+    publish('started')
+    try {
+      publish('done', { answered: await this.auditNow(peer, tally) })
+    } catch (err) {
+      publish('failed', { error: (err as Error).message })
+      throw err
+    }
+  }
+
+  /** False when the holder did not answer. */
+  private async auditNow (peer: string, tally: AuditTally): Promise<boolean> {
     const sample = new Sample(this.o.sampleBlobs ?? MAX_PROVE_IDS, this.failedCopies.get(peer))
     let after = ''
     let dropped = 0
@@ -177,44 +217,50 @@ export class Auditor {
       const page = this.o.catalog.holders.heldBy(peer, after, MAX_IDS_PER_REQUEST)
       if (page.length === 0) break
       after = page[page.length - 1]
-      const held = await this.ask(peer, 'has', page, async () => await this.o.client.hasBlobs(peer, this.o.ownerId, page, signal))
+      const held = await this.ask(peer, 'has', page, async (bound) => await this.o.client.hasBlobs(peer, this.o.ownerId, page, bound))
       if (held === undefined) { answered = false; break }
       this.summaryNow.checked += page.length
+      tally.checked += page.length
       // Per page, but replica counts are refreshed once: a holder may have lost a million copies.
       dropped += this.dropCopies(peer, page.filter(id => !held.has(id)), 'missing')
       for (const id of page) if (held.has(id)) sample.offer(id)
     }
+    tally.dropped += dropped
     if (dropped > 0) this.copiesLost(peer, dropped)
-    if (!answered) return
-    await this.prove(peer, sample.picked())
+    if (!answered) return false
+    await this.prove(peer, sample.picked(), tally)
     this.summaryNow.holders++
     this.summaryNow.at = new Date().toISOString()
+    return true
   }
 
   /** The proof of possession over the sampled blobs, checked against this owner's own copies. */
-  private async prove (peer: string, candidates: string[]): Promise<void> {
+  private async prove (peer: string, candidates: string[], tally: AuditTally): Promise<void> {
     const expected = new Map<string, string>()
     const nonce = newAuditNonce()
     for (const id of candidates) {
       if (expected.size >= MAX_PROVE_IDS) break
-      const size = await this.o.store.size(this.o.ownerId, id).catch(() => undefined)
+      // Our own disk, bounded by stop() only: a node that stops never waits on a hung read.
+      const size = await settleBy(this.o.store.size(this.o.ownerId, id), this.abort.signal).catch(() => undefined)
       if (size === undefined || size > this.budgetLeft) continue // we lack it, or the period's budget is spent
-      const bytes = await this.o.store.get(this.o.ownerId, id).catch(() => undefined) // our copy must be good
+      const bytes = await settleBy(this.o.store.get(this.o.ownerId, id), this.abort.signal).catch(() => undefined) // our copy must be good
       if (bytes === undefined) continue
       this.budgetLeft -= size
       expected.set(id, proofOf(nonce, bytes))
     }
     const ids = [...expected.keys()]
     if (ids.length === 0) return
-    const proofs = await this.ask(peer, 'prove', ids, async () => await this.o.client.proveBlobs(peer, this.o.ownerId, nonce, ids, this.abort.signal))
+    const proofs = await this.ask(peer, 'prove', ids, async (bound) => await this.o.client.proveBlobs(peer, this.o.ownerId, nonce, ids, bound))
     if (proofs === undefined) return
     const missing = ids.filter((_, i) => proofs[i] === null)
     const wrong = ids.filter((id, i) => proofs[i] !== null && proofs[i] !== expected.get(id))
     this.summaryNow.proven += ids.length - missing.length - wrong.length
+    tally.proven += ids.length - missing.length - wrong.length
     const failed = this.failedCopies.get(peer)
     for (const id of ids) if (!missing.includes(id) && !wrong.includes(id)) failed?.delete(id)
     if (failed?.size === 0) this.failedCopies.delete(peer)
     const dropped = this.dropCopies(peer, missing, 'missing') + this.dropCopies(peer, wrong, 'wrong')
+    tally.dropped += dropped
     if (dropped > 0) this.copiesLost(peer, dropped)
   }
 
@@ -222,15 +268,24 @@ export class Auditor {
    * One audit request. A holder that times out `timeoutsBeforeDrop` times in a row loses these
    * copies; any other failure (it went away, an old node) just ends this audit.
    */
-  private async ask<T> (peer: string, op: 'has' | 'prove', ids: string[], request: () => Promise<T>): Promise<T | undefined> {
+  private async ask<T> (peer: string, op: 'has' | 'prove', ids: string[], request: (bound: AbortSignal) => Promise<T>): Promise<T | undefined> {
     // Counted per op: a holder whose HAS answers but whose proofs never do is still judged.
     const key = `${op} ${peer}`
+    // The request is raced against its bound, not only given it: an audit returns even when a layer
+    // below loses its deadline (before, one such request held the audit, every later audit of that
+    // holder, which joins it, and the node's stop, for ever).
+    const boundMs = this.o.requestBoundMs ?? 3 * this.o.client.timeoutMs
+    const bound = AbortSignal.any([this.abort.signal, AbortSignal.timeout(boundMs)])
     try {
-      const answer = await request()
+      const answer = await settleBy(request(bound), bound)
       this.timeouts.delete(key)
       return answer
     } catch (err) {
       if (this.abort.signal.aborted) throw err
+      if (bound.aborted && !(err instanceof VaultError)) {
+        this.log.warn({ peer: shortId(peer), op, boundMs }, 'an audit request did not settle within its bound: abandoned, no verdict on the holder')
+        return undefined
+      }
       const code = err instanceof VaultError ? err.code : 'PEER_ERROR'
       if (code !== 'TIMEOUT') {
         this.log.debug({ peer: shortId(peer), code, err: (err as Error).message }, 'audit request failed')

@@ -7,6 +7,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { VaultError } from '../errors.ts'
 import { proofOf } from './audit-proof.ts'
 import { ByteBudget, FrameStream, handleProtocol, timeoutSignal, type ByteReservation } from '../protocols/index.ts'
+import { settleBy } from '../concurrency/index.ts'
 import type { BlobStore } from '../store/index.ts'
 import {
   BLOCK_PROTOCOL, LIST_PAGE_IDS, MAX_BLOB_BYTES, MAX_JSON_FRAME_BYTES, blockRequestSchema, encodeBitmap,
@@ -244,7 +245,8 @@ export class BlockServer {
   }
 
   private async get (request: Request<'get'>, frames: FrameStream, signal: AbortSignal): Promise<void> {
-    const data = await this.options.store.get(request.owner, request.id).catch((err: unknown) => {
+    // A hung disk costs this stream until the request's deadline, not the handler for ever.
+    const data = await settleBy(this.options.store.get(request.owner, request.id), signal).catch((err: unknown) => {
       // Never serve bad bytes; the owner's repair or our scrub replaces the copy.
       if (err instanceof VaultError && err.code === 'CORRUPT') this.log.warn({ owner: shortId(request.owner), id: request.id }, 'held blob is corrupt on disk')
       throw err
@@ -298,7 +300,7 @@ export class BlockServer {
     const proofs: Array<string | null> = []
     for (const id of request.ids) {
       signal.throwIfAborted()
-      const data = await this.options.store.getUnverified(request.owner, id)
+      const data = await settleBy(this.options.store.getUnverified(request.owner, id), signal)
       proofs.push(data === undefined ? null : proofOf(request.nonce, data))
     }
     await frames.writeJson({ ok: true, proofs }, { signal })

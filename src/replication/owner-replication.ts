@@ -38,7 +38,7 @@ export interface OwnerReplicationOptions {
 }
 
 /** One repair pass over the files below their copy target. */
-export interface RepairProgress { phase: 'repairing' | 'done', files: number, done: number, repaired: number }
+export interface RepairProgress { phase: 'repairing' | 'done' | 'failed', files: number, done: number, repaired: number, error?: string }
 
 export class OwnerReplication implements Redundancy {
   readonly makesCopies = true
@@ -231,9 +231,26 @@ export class OwnerReplication implements Redundancy {
     await this.repairJournal()
     let repaired = 0
     const files = catalog.underReplicated(this.allTarget())
-    const progress = (phase: RepairProgress['phase'], done: number): void => this.o.onProgress?.({ phase, files: files.length, done, repaired })
+    const progress = (phase: RepairProgress['phase'], done: number, error?: string): void => this.o.onProgress?.({ phase, files: files.length, done, repaired, ...(error === undefined ? {} : { error }) })
     if (files.length > 0) progress('repairing', 0)
-    for (const [i, file] of files.entries()) {
+    let done = 0
+    try {
+      await this.repairFiles(files, (gained) => { repaired = gained; progress('repairing', ++done) })
+    } catch (err) {
+      // The activity shown must end too: a pass that failed is not "repairing" for ever.
+      progress('failed', done, (err as Error).message)
+      throw err
+    }
+    if (files.length > 0) progress('done', files.length)
+    if (repaired > 0) this.log.info({ files: repaired }, 'made missing copies')
+    return { repaired }
+  }
+
+  /** Brings each file up to its target as peers allow; `onFile` gets how many gained copies so far. */
+  private async repairFiles (files: ReturnType<Catalog['underReplicated']>, onFile: (repaired: number) => void): Promise<void> {
+    const { catalog } = this.o
+    let repaired = 0
+    for (const file of files) {
       if (this.stopped) break
       const shortfalls: BlobShortfall[] = []
       for (const blobId of [...new Set([...catalog.chunksOf(file.row).map(c => c.id), file.id])]) {
@@ -245,10 +262,7 @@ export class OwnerReplication implements Redundancy {
       if (catalog.refreshReplicas(file) > file.replicas) repaired++
       // Why copies are still missing (or that none are), for the dashboard's badge.
       catalog.shortfalls.replace(file.row, shortfalls)
-      progress('repairing', i + 1)
+      onFile(repaired)
     }
-    if (files.length > 0) progress('done', files.length)
-    if (repaired > 0) this.log.info({ files: repaired }, 'made missing copies')
-    return { repaired }
   }
 }

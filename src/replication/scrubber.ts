@@ -21,10 +21,19 @@ export interface ScrubberOptions {
   everyMs: number
   /** Read-rate cap of the background scrub (the on-demand one runs at full speed). */
   bytesPerSecond?: number
+  /** Start, progress (at most every `progressEveryMs`) and end of every pass, timed or asked for. */
+  onJob?: (progress: ScrubJobProgress) => void
+  progressEveryMs?: number
 }
 
 export interface ScrubProgress { checked: number, bytes: number, bad: number }
 export interface ScrubResult extends ScrubProgress { repaired: number, reported: number, failed: number }
+/** One pass as the node's activity shows it: who started it, how far, how it ended. */
+export interface ScrubJobProgress extends ScrubProgress, Partial<Omit<ScrubResult, keyof ScrubProgress>> {
+  phase: 'started' | 'checking' | 'done' | 'failed'
+  trigger: 'request' | 'timer'
+  error?: string
+}
 /** What `status` shows of the last scrub. */
 export interface ScrubSummary { at: string, checked: number, bad: number, repaired: number }
 
@@ -45,7 +54,7 @@ export class Scrubber {
   start (): void {
     if (this.o.everyMs <= 0) return
     this.timer = setInterval(() => {
-      this.run({ bytesPerSecond: this.o.bytesPerSecond ?? 4 * 1024 * 1024 }).catch((err: unknown) => {
+      this.run({ bytesPerSecond: this.o.bytesPerSecond ?? 4 * 1024 * 1024, trigger: 'timer' }).catch((err: unknown) => {
         if (!this.abort.signal.aborted) this.log.warn({ err }, 'background scrub failed')
       })
     }, this.o.everyMs)
@@ -68,15 +77,40 @@ export class Scrubber {
   }
 
   /** One full pass; passes never overlap (a request during one runs after it). */
-  async run (options: { bytesPerSecond?: number, onProgress?: (progress: ScrubProgress) => void } = {}): Promise<ScrubResult> {
-    const next = this.running.catch(() => {}).then(async () => await this.pass(options.bytesPerSecond ?? 0, options.onProgress))
+  async run (options: { bytesPerSecond?: number, onProgress?: (progress: ScrubProgress) => void, trigger?: 'request' | 'timer' } = {}): Promise<ScrubResult> {
+    const trigger = options.trigger ?? 'request'
+    const next = this.running.catch(() => {}).then(async () => await this.published(trigger, async (result, tick) =>
+      await this.pass(result, options.bytesPerSecond ?? 0, (progress) => { tick(); options.onProgress?.(progress) })))
     this.running = next
     return await next
   }
 
-  private async pass (bytesPerSecond: number, onProgress?: (progress: ScrubProgress) => void): Promise<ScrubResult> {
-    const signal = this.abort.signal
+  /** Runs one pass and tells `onJob` it started, how far it is (throttled) and how it ended. */
+  private async published (trigger: ScrubJobProgress['trigger'], pass: (result: ScrubResult, tick: () => void) => Promise<ScrubResult>): Promise<ScrubResult> {
     const result: ScrubResult = { checked: 0, bytes: 0, bad: 0, repaired: 0, reported: 0, failed: 0 }
+    const every = this.o.progressEveryMs ?? 250
+    let lastAt = Date.now()
+    const publish = (phase: ScrubJobProgress['phase'], more: Partial<ScrubJobProgress> = {}): void => {
+      const { checked, bytes, bad } = result
+      this.o.onJob?.({ phase, trigger, checked, bytes, bad, ...more })
+    }
+    publish('started')
+    try {
+      await pass(result, () => {
+        if (Date.now() - lastAt < every) return
+        lastAt = Date.now()
+        publish('checking')
+      })
+    } catch (err) {
+      publish('failed', { error: (err as Error).message })
+      throw err
+    }
+    publish('done', { ...result })
+    return result
+  }
+
+  private async pass (result: ScrubResult, bytesPerSecond: number, onProgress: (progress: ScrubProgress) => void): Promise<ScrubResult> {
+    const signal = this.abort.signal
     const lostByOwner = new Map<string, string[]>()
     for await (const blob of verifyBlobs(this.o.store, { bytesPerSecond, signal })) {
       result.checked++
@@ -93,7 +127,7 @@ export class Scrubber {
           lostByOwner.set(blob.owner, [...(lostByOwner.get(blob.owner) ?? []), blob.id])
         }
       }
-      onProgress?.({ checked: result.checked, bytes: result.bytes, bad: result.bad })
+      onProgress({ checked: result.checked, bytes: result.bytes, bad: result.bad })
     }
     for (const [owner, ids] of lostByOwner) {
       if (await this.report(owner, ids, signal)) result.reported += ids.length

@@ -9,6 +9,7 @@ import { TrafficMeter, type ByteCounts } from '../../net/index.ts'
 import type { FileRecord } from '../../catalog/index.ts'
 import { storedTarget } from '../../redundancy/index.ts'
 import { fileView } from './files.ts'
+import { JobLog } from './dashboard-jobs.ts'
 import { copyCounts, levelOf, livePeers, redundancyInputs, redundancyOf, type FileRedundancy, type Redundancy } from './dashboard-redundancy.ts'
 
 
@@ -16,7 +17,7 @@ type FileWithRedundancy = ReturnType<typeof fileView> & { redundancy: FileRedund
 
 /**
  * The vault's list (newest version of each name, names opened), kept between requests until a file
- * is stored or removed or a job (recover) rebuilds the catalog: what a badge needs beyond it is read
+ * is stored or removed or a recover rebuilds the catalog (other jobs do not change the list): what a badge needs beyond it is read
  * fresh each time, in a few queries.
  */
 class FileListCache {
@@ -25,7 +26,7 @@ class FileListCache {
 
   constructor (node: NodeServices) {
     const drop = (): void => { this.files = undefined }
-    this.stop = [node.events.on('file:stored', drop), node.events.on('file:removed', drop), node.events.on('job:progress', drop)]
+    this.stop = [node.events.on('file:stored', drop), node.events.on('file:removed', drop), node.events.on('job:progress', (job) => { if (job.job === 'recover') drop() })]
   }
 
   list (node: NodeServices): FileRecord[] {
@@ -73,7 +74,8 @@ export function dashboardDataRoutes (app: FastifyInstance, node: NodeServices): 
   const traffic = new TrafficMeter(node.trafficSources)
   traffic.start()
   const fileList = new FileListCache(node)
-  app.addHook('onClose', async () => { traffic.stop(); fileList.close() })
+  const jobs = new JobLog(node.events)
+  app.addHook('onClose', async () => { traffic.stop(); fileList.close(); jobs.close() })
 
   app.get('/api/dashboard/overview', async () => {
     const status = node.status()
@@ -81,6 +83,7 @@ export function dashboardDataRoutes (app: FastifyInstance, node: NodeServices): 
     return {
       nodeId: status.nodeId,
       addresses: status.addresses,
+      reachability: status.reachability,
       startedAt: startedAt.toISOString(),
       uptimeSeconds: Math.round((Date.now() - startedAt.getTime()) / 1000),
       peers: { connected: status.peers.filter(p => p.connected).length, away: status.peers.filter(p => !p.connected).length },
@@ -91,6 +94,7 @@ export function dashboardDataRoutes (app: FastifyInstance, node: NodeServices): 
       underReplicated: status.underReplicated,
       scrub: status.scrub,
       audit: status.audit,
+      jobs: jobs.states(),
       recoverPending: status.recoverPending,
       duplicateIdentity: status.duplicateIdentity
     }

@@ -1,0 +1,20 @@
+// A promise raced against a signal: the caller stops waiting when the signal aborts, whether or not
+// the work below honours it. The safety net for an operation that must return (an audit, a holder's
+// disk read): a layer that loses its deadline then costs its own work, never its caller's.
+
+/** `work`'s result, or the signal's reason as soon as it aborts (`work` goes on, unobserved). */
+export async function settleBy<T> (work: Promise<T>, signal: AbortSignal): Promise<T> {
+  signal.throwIfAborted()
+  let onAbort: (() => void) | undefined
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => { reject(signal.reason) }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  // A late failure of the abandoned work is not an unhandled rejection.
+  work.catch(() => {})
+  try {
+    return await Promise.race([work, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort!)
+  }
+}
