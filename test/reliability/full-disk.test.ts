@@ -7,10 +7,10 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { execFileSync } from 'node:child_process'
-import { mkdir, mkdtemp, rm, writeFile, statfs } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, rm, writeFile, statfs } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runCli, startCliNode, joinCliNode, waitForCliPeers, type CliNode } from '../helpers/cli.ts'
+import { runCli, startCliNode, joinCliNode, hostPort, waitForCliPeers, type CliNode } from '../helpers/cli.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
@@ -41,6 +41,7 @@ async function fill (dir: string, leave: number): Promise<string> {
 }
 
 const canMount = process.getuid?.() === 0
+const MiB = 1024 * 1024
 
 test('full disks: a full holder costs the owner nothing; a full owner refuses with DISK_FULL, keeps its files and recovers', { skip: canMount ? false : 'needs root to mount a tmpfs', timeout: 300_000 }, async (t) => {
   // One clean-up, in order: the nodes, then the mounts, then the folder (rm under a live mount hangs).
@@ -58,17 +59,18 @@ test('full disks: a full holder costs the owner nothing; a full owner refuses wi
     mounts.push(dir)
     return dir
   }
-  const aDir = await small('a', 40)
-  const bDir = await small('b', 12)
+  // Sizes in MiB, half the first version's (same ratios: b holds less than the 4 puts, a holds
+  // them all plus big.bin): filling 6 MiB proves what filling 12 did, for half the bytes.
+  const aDir = await small('a', 20)
+  const bDir = await small('b', 6)
   if (aDir === '' || bDir === '') return
   const a = await startCliNode(join(aDir, 'data'))
   nodes.push(a)
-  // b caps nothing itself (1 TB), so it really runs out of disk rather than refusing first.
-  const b = await joinCliNode(join(bDir, 'data'), a)
-  nodes.push(b)
-  await b.stop()
-  nodes.splice(nodes.indexOf(b), 1)
-  const b2 = await startCliNode(join(bDir, 'data'), ['--peer', `127.0.0.1:${a.p2p.split('/')[4]}`, '--max-storage', '1TB'])
+  // b caps nothing itself (1 TB), so it really runs out of disk rather than refusing first. It
+  // joins as joinCliNode does (a's network.key, then start --peer), with its flag from the start.
+  await mkdir(join(bDir, 'data'), { recursive: true, mode: 0o700 })
+  await copyFile(join(a.dataDir, 'network.key'), join(bDir, 'data', 'network.key'))
+  const b2 = await startCliNode(join(bDir, 'data'), ['--peer', hostPort(a.p2p), '--max-storage', '1TB'])
   nodes.push(b2)
   const c = await joinCliNode(join(root, 'c'), a)
   nodes.push(c)
@@ -76,9 +78,9 @@ test('full disks: a full holder costs the owner nothing; a full owner refuses wi
 
   // The holder b fills up: every put still succeeds; b stays up and answers.
   const kept: Array<[string, Buffer]> = []
-  // 4 × 4 MiB: more than b's 12 MiB disk holds, well within a's 40 MiB (with room for big.bin later).
+  // 4 × 2 MiB: more than b's 6 MiB disk holds, well within a's 20 MiB (with room for big.bin later).
   for (let i = 0; i < 4; i++) {
-    const bytes = randomBytes(4 * 1024 * 1024)
+    const bytes = randomBytes(2 * MiB)
     await writeFile(join(root, `h${i}.bin`), bytes)
     const put = await runCli(['put', join(root, `h${i}.bin`), '--data', a.dataDir, '--json'], { timeoutMs: 120_000 })
     if (put.code !== 0) {
@@ -92,11 +94,11 @@ test('full disks: a full holder costs the owner nothing; a full owner refuses wi
   assert.ok(kept.length >= 3, `only ${kept.length} puts before the owner filled up`)
   const bStatus = await runCli(['status', '--data', b2.dataDir, '--json'])
   assert.equal(bStatus.code, 0, 'the full holder still answers')
-  assert.ok(await freeBytes(bDir) < 4 * 1024 * 1024, 'b really filled up')
+  assert.ok(await freeBytes(bDir) < 2 * MiB, 'b really filled up')
 
   // The owner a fills up: the put fails DISK_FULL, one line, no stack.
-  const filler = await fill(aDir, 2 * 1024 * 1024)
-  const big = randomBytes(8 * 1024 * 1024)
+  const filler = await fill(aDir, MiB)
+  const big = randomBytes(4 * MiB)
   await writeFile(join(root, 'big.bin'), big)
   const refused = await runCli(['put', join(root, 'big.bin'), '--data', a.dataDir, '--json'], { timeoutMs: 120_000 })
   assert.equal(refused.code, 1)
