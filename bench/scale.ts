@@ -153,6 +153,7 @@ export default async function scaleSection (ctx: BenchContext): Promise<Record<s
     const all = await Promise.all(children.map(async c => await c.call('stats')))
     return { rss: all.map(s => s.rss), nodes: all.flatMap(s => s.nodes) }
   }
+  ctx.log(`scale: routing done in ${routeAllMs} ms (${rounds} rounds); waiting for gossip meshes (load ${loadavg()[0].toFixed(1)})`)
   await until('gossip meshes to form', 60_000, async () => median((await stats()).nodes.map(n => n.mesh)) >= 4)
 
   // Broadcasts from three random nodes.
@@ -172,6 +173,7 @@ export default async function scaleSection (ctx: BenchContext): Promise<Record<s
     coverage.push(arrived.length / (nodes.length - 1))
     latencies.push(...arrived.map(at => at - sent.at))
   }
+  ctx.log(`scale: broadcasts reached ${coverage.map(c => `${Math.round(c * 100)}%`).join(', ')} of the nodes; putting 8 blobs × 3 copies`)
   const after = await stats()
   const copies = after.nodes.map((n, i) => (n.wireCopies - before.nodes[i].wireCopies) / broadcasts)
 
@@ -190,6 +192,7 @@ export default async function scaleSection (ctx: BenchContext): Promise<Record<s
     get = await reader.child.call('get', { index: reader.local, owner: owner.id, id: blobIds[0] })
     return get.ok
   }).catch(() => {})
+  ctx.log(`scale: capability read ${get.ok ? 'found' : 'did NOT find'} a holder (${get.contacted} nodes asked); the owner loses its disk`)
   const ownerKey = await owner.child.call<string>('exportKey', { index: owner.local })
   await owner.child.call('stopNode', { index: owner.local })
   const restoreChild = children.find(c => c !== owner.child) ?? owner.child
@@ -201,6 +204,7 @@ export default async function scaleSection (ctx: BenchContext): Promise<Record<s
     return recover.recovered === blobIds.length
   }).catch(() => {})
 
+  ctx.log(`scale: the restored owner got ${recover.recovered}/${blobIds.length} blobs back from ${recover.holders.length} holders (${recover.contacted} nodes asked)`)
   const final = await stats()
   const others = final.nodes.filter((n, i) => i !== 0 && n.running)
   const conns = others.map(n => n.connections)

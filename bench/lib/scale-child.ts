@@ -4,6 +4,7 @@
 // small bench protocol: the run measures routing (who to store on, who holds what), not disks.
 
 import { createHash, randomBytes } from 'node:crypto'
+import { loadavg } from 'node:os'
 import { DatabaseSync } from 'node:sqlite'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -101,6 +102,7 @@ const handlers: Record<string, (msg: any) => Promise<unknown>> = {
     // A few joins at a time per process (BENCH_SCALE_JOIN_BATCH, default 4): the next batch starts
     // once this one reached the bootstrap, so a starved CPU is not handed 50 handshakes at once.
     const batch = Math.max(1, Number(process.env.BENCH_SCALE_JOIN_BATCH ?? 4))
+    const joinStarted = Date.now()
     for (let i = 0; i < msg.count; i += batch) {
       const keys = Array.from({ length: Math.min(batch, msg.count - i) }, (_, k) => msg.privateKeys?.[i + k] as string | undefined)
       const started = await Promise.all(keys.map(async key => await startNode(msg.bootstrap, msg.maxConnections, key)))
@@ -108,6 +110,11 @@ const handlers: Record<string, (msg: any) => Promise<unknown>> = {
       const joined = nodes.slice(-started.length)
       const deadline = Date.now() + 60_000
       while (msg.bootstrap.length > 0 && joined.some(n => n.network.peers().length === 0) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
+      // A progress line every ten nodes: a 200-node join on a slow machine takes minutes.
+      const done = Math.min(i + batch, msg.count)
+      if (msg.count > batch && (done % 10 < batch || done === msg.count)) {
+        process.stderr.write(`scale child ${process.pid}: ${done}/${msg.count} nodes joined (${Math.round((Date.now() - joinStarted) / 1000)} s, load ${loadavg()[0].toFixed(1)})\n`)
+      }
     }
     return out
   },

@@ -183,6 +183,19 @@ export class DhtRouting implements Routing {
   }
 }
 
+/**
+ * Why `recover` found nobody to pull from. With the DHT and some peers connected, the lookup ran
+ * and no holder answered: say so, with how many peers it asked (NOT_FOUND: nothing of this folder
+ * is on the network, or its holders are offline). Without any peer it is a connection problem.
+ */
+export function noHoldersError (routing: Routing, connectedPeers: number): VaultError {
+  if (routing instanceof DhtRouting && connectedPeers > 0) {
+    const asked = routing.lastQuery.contacted
+    return new VaultError('NOT_FOUND', `no holder of this node's folder was found through the DHT (asked ${asked} peer${asked === 1 ? '' : 's'}, ${connectedPeers} connected): its holders may be offline, or nothing of it was stored on the network; run recover again later`)
+  }
+  return new VaultError('UNREACHABLE', 'no peer is connected: start the node with --peer HOST:PORT of a node of your network, then run recover again')
+}
+
 /** The peers in kad-dht's routing table (not part of its typed interface: read defensively). */
 function routingTablePeers (dht: KadDHT | undefined): PeerId[] {
   const table = (dht as unknown as { routingTable?: { kb?: { toIterable?: () => Iterable<{ peerId: PeerId }> } } } | undefined)?.routingTable

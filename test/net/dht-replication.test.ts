@@ -74,7 +74,7 @@ test('with the DHT and 4 connections per node: copies on the XOR-nearest nodes, 
   timeout: 900_000,
   // Not yet seen to pass here: at load 25-33 the 3-copy put took 90-430 s and ended a copy short
   // (pushes timing out), and repair did not add it within 180 s. Runs and reports, does not fail the suite.
-  todo: 'seen to fail under load ~30: the put ends a copy short and repair is too slow (issue 16)'
+  todo: process.env.DV_NO_TODO === '1' ? undefined : 'seen to fail under load ~30: the put ends a copy short and repair is too slow (issue 16)'
 }, async () => {
   const nodes = cluster!.nodes.slice(0, SIZE)
   const owner = nodes[5]
@@ -85,6 +85,7 @@ test('with the DHT and 4 connections per node: copies on the XOR-nearest nodes, 
   const bytes = randomBytes(3 * 1024 * 1024 + 17)
   step("const stored = await putBytes(owner, 'report.bin', bytes, 3)")
   const stored = await putBytes(owner, 'report.bin', bytes, 3)
+  step(`put: replicas ${stored.replicas}`)
   // On a starved CPU a push can time out and leave the put a copy short; repair then adds it.
   if (stored.replicas < 3) await waitFor('repair to make the third copy', () => owner.vault.list().find(f => f.name === 'report.bin')!.replicas >= 3, { timeoutMs: 180_000, intervalMs: 500 })
   const record = owner.vault.catalog.byName('report.bin')!
@@ -94,6 +95,8 @@ test('with the DHT and 4 connections per node: copies on the XOR-nearest nodes, 
   // ones in XOR order, never a node out of order.
   for (const id of blobs) {
     const onDisk = (await holdersOnDisk(nodes, owner.nodeId, id)).sort()
+    const order = nearest(nodes, owner.nodeId, id, SIZE - 1)
+    step(`blob ${id.slice(0, 8)}: on disk at XOR ranks ${onDisk.map(h => order.indexOf(h)).join(',')}; catalog holders at ${owner.vault.catalog.holders.of(id).map(h => order.indexOf(h)).join(',')}`)
     assert.ok(onDisk.length >= 2, `blob ${id.slice(0, 8)} has two holders besides the owner`)
     assert.deepEqual(onDisk, nearest(nodes, owner.nodeId, id, onDisk.length).sort(), `blob ${id.slice(0, 8)} is on the XOR-nearest nodes`)
   }
@@ -124,6 +127,17 @@ test('with the DHT and 4 connections per node: copies on the XOR-nearest nodes, 
   const others = copies.filter((_, i) => nodes[i] !== sender)
   assert.ok(Math.max(...others) < SIZE - 1, `each node got a few copies on the wire, not one per node: ${copies.join(' ')}`)
   assert.equal(nodes.reduce((sum, n) => sum + net(n).network.stats().peerExchanges, 0), 0, 'no peer exchange beside the DHT')
+})
+
+test('with the DHT, recover on a node whose folder nobody holds says the DHT found no holder, and how many peers it asked', { timeout: 900_000 }, async () => {
+  // Node 2 never stored a file of its own: no provider record names a holder of its folder.
+  const node = cluster!.nodes[2]
+  await assert.rejects(node.recover(), (err: Error & { code?: string }) => {
+    assert.equal(err.code, 'NOT_FOUND')
+    assert.match(err.message, /^no holder of this node's folder was found through the DHT \(asked [1-9]\d* peers?, \d+ connected\)/)
+    return true
+  })
+  assert.equal(node.vault.list().length, 0, 'nothing was rebuilt')
 })
 
 test('with the DHT an owner that lost its disk finds its holders through provider records and recovers every file, asking only them', { timeout: 900_000 }, async () => {

@@ -2,7 +2,7 @@
 // closest peers by XOR distance, bounded connections, and broadcast over gossipsub that rejects
 // forged envelopes and scores down their sender.
 
-import { test } from 'node:test'
+import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { DEFAULT_OVERLAY, DhtRouting, type OverlayOptions } from '../../src/net/index.ts'
@@ -10,6 +10,7 @@ import { sortByDistance } from '../../src/net/dht-routing.ts'
 import { createMessenger, type Messenger } from '../../src/messaging/index.ts'
 import { GOSSIP_MESSAGES_TOPIC } from '../../src/protocols/index.ts'
 import { Harness, inbox, waitFor, type NodeOptions, type TestNode } from './helpers.ts'
+import type { TestContext } from 'node:test'
 
 const OVERLAY: OverlayOptions = { ...DEFAULT_OVERLAY }
 
@@ -35,10 +36,20 @@ async function routingTableSize (node: TestNode): Promise<number> {
   return (node.network.libp2p.services.dht as unknown as { routingTable: { size: number } }).routingTable.size
 }
 
-test('an owner finds every holder of its folder through the DHT, without peer exchange', async (t) => {
-  const h = new Harness(t)
+// One network of ten for the holder, closest-peer and gossip tests (each used to start its own
+// 8-10 nodes): the tests only read it, except the gossip test's messengers, which are its own.
+let shared: { h: Harness, nodes: TestNode[] } | undefined
+const cleanups: Array<() => Promise<void>> = []
+before(async () => {
+  const h = new Harness({ after: (fn: () => Promise<void>) => { cleanups.push(fn) } } as unknown as TestContext)
   const nodes = await dhtNetwork(h, 10)
   await waitFor('every routing table to have peers', async () => (await Promise.all(nodes.map(routingTableSize))).every(n => n >= 2), { timeoutMs: 90_000 })
+  shared = { h, nodes }
+}, { timeout: 180_000 })
+after(async () => { for (const cleanup of cleanups) await cleanup() })
+
+test('an owner finds every holder of its folder through the DHT, without peer exchange', async () => {
+  const { h, nodes } = shared!
   const owner = nodes[9].nodeId
   const holders = [nodes[2], nodes[5], nodes[7]]
   for (const holder of holders) {
@@ -56,10 +67,8 @@ test('an owner finds every holder of its folder through the DHT, without peer ex
   assert.equal(nodes.reduce((sum, n) => sum + n.network.stats().peerExchanges, 0), 0, 'no peer exchange beside the DHT')
 })
 
-test('closestPeers returns the peers nearest to a key by XOR distance', async (t) => {
-  const h = new Harness(t)
-  const nodes = await dhtNetwork(h, 8)
-  await waitFor('routing tables', async () => (await Promise.all(nodes.map(routingTableSize))).every(n => n >= 2), { timeoutMs: 90_000 })
+test('closestPeers returns the peers nearest to a key by XOR distance', async () => {
+  const { h, nodes } = shared!
   const key = new TextEncoder().encode('a chunk key')
   const expected = sortByDistance(nodes.slice(1).map(n => peerIdFromString(n.nodeId)), key).slice(0, 3).map(String)
   const r = routing(h, nodes[0])
@@ -120,9 +129,8 @@ async function gossipMessenger (h: Harness, node: TestNode): Promise<Messenger> 
   return messenger
 }
 
-test('a message to all reaches every node once over gossipsub, and a forged one reaches none', async (t) => {
-  const h = new Harness(t)
-  const nodes = await dhtNetwork(h, 8)
+test('a message to all reaches every node once over gossipsub, and a forged one reaches none', async () => {
+  const { h, nodes } = shared!
   const messengers = await Promise.all(nodes.map(async n => await gossipMessenger(h, n)))
   const inboxes = messengers.map(inbox)
   const pubsubOf = (n: TestNode): NonNullable<TestNode['network']['libp2p']['services']['pubsub']> => n.network.libp2p.services.pubsub!
