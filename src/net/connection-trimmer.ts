@@ -36,6 +36,12 @@ export function dhtKeepAlivePeers (maxConnections: number): number {
   return Math.min(20, Math.floor(maxConnections / 3))
 }
 
+/** What the trimmer reads of gossipsub (not in its typed interface: read defensively). */
+interface GossipInternals {
+  onPeerConnected?: (peer: unknown, connection: Connection) => void
+  streamsOutbound?: Map<string, { rawStream: { status: string } }>
+}
+
 export class ConnectionTrimmer {
   private readonly options: ConnectionTrimmerOptions
   private timer: NodeJS.Timeout | undefined
@@ -73,16 +79,23 @@ export class ConnectionTrimmer {
   }
 
   /** One of two connections to a peer closed: gossipsub's outbound stream to that peer may have
-   * been on it, and gossipsub opens one only when a peer connects; ask it again on the other. */
+   * been on it, and gossipsub opens one only when a peer connects; ask it again on the other,
+   * once its stream table has let go of the closed stream (checked for up to 10 s). */
   private readonly onClose = (evt: CustomEvent<Connection>): void => {
     const peer = evt.detail.remotePeer
-    const pubsub = this.options.libp2p.services.pubsub as unknown as { onPeerConnected?: (peer: unknown, connection: Connection) => void } | undefined
-    if (pubsub?.onPeerConnected == null || this.timer == null) return
-    // After the closed stream's own close event has cleared it from gossipsub's table.
-    setTimeout(() => {
+    const pubsub = this.options.libp2p.services.pubsub as unknown as GossipInternals | undefined
+    if (pubsub?.onPeerConnected == null || pubsub.streamsOutbound == null || this.timer == null) return
+    let tries = 0
+    const check = (): void => {
+      if (this.timer == null || tries++ >= 40) return
       const other = this.options.libp2p.getConnections(peer).find(c => c.status === 'open')
-      if (other != null && this.timer != null) pubsub.onPeerConnected!(peer, other)
-    }, 200).unref()
+      if (other == null) return // not connected any more: gossipsub forgets the peer itself
+      const stream = pubsub.streamsOutbound!.get(peer.toString())
+      if (stream != null && stream.rawStream.status === 'open') return // on the surviving connection
+      if (stream == null) pubsub.onPeerConnected!(peer, other)
+      setTimeout(check, 250).unref()
+    }
+    setTimeout(check, 100).unref()
   }
 
   async trim (): Promise<void> {
@@ -122,7 +135,8 @@ export class ConnectionTrimmer {
       const lower = self < peer ? self : peer
       // Kept first: dialled by the lower ID, then the older.
       const ranked = [...connections].sort((a, b) => Number(dialler(a) !== lower) - Number(dialler(b) !== lower) || a.timeline.open - b.timeline.open)
-      victims.push(...ranked.slice(1).filter(c => idle(c, settled)))
+      // Stricter than the trimmer's idle: a DHT query in flight (kad) finishes first.
+      victims.push(...ranked.slice(1).filter(c => idle(c, settled) && c.streams.every(s => s.protocol == null || !/\/kad\//.test(s.protocol))))
     }
     if (victims.length === 0) return
     await Promise.all(victims.map(closeGently))

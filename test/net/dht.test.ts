@@ -5,7 +5,7 @@
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { DEFAULT_OVERLAY, DhtRouting, type OverlayOptions } from '../../src/net/index.ts'
+import { DEFAULT_OVERLAY, DhtRouting, noHoldersError, type OverlayOptions } from '../../src/net/index.ts'
 import { sortByDistance } from '../../src/net/dht-routing.ts'
 import { createMessenger, type Messenger } from '../../src/messaging/index.ts'
 import { GOSSIP_MESSAGES_TOPIC } from '../../src/protocols/index.ts'
@@ -65,6 +65,15 @@ test('an owner finds every holder of its folder through the DHT, without peer ex
   assert.deepEqual(found, holders.map(n => n.nodeId).sort())
   assert.ok(seeker.lastQuery.contacted < nodes.length, `asked ${seeker.lastQuery.contacted} nodes, fewer than all ${nodes.length}`)
   assert.equal(nodes.reduce((sum, n) => sum + n.network.stats().peerExchanges, 0), 0, 'no peer exchange beside the DHT')
+
+  // An owner nobody holds anything of (what `recover` meets when its holders are offline or it
+  // never stored anything): the lookup runs, names nobody, and recover's error says so.
+  assert.deepEqual(await seeker.holdersOf(nodes[4].nodeId), [])
+  const err = noHoldersError(seeker, nodes[9].network.stats().connectedPeers)
+  assert.equal(err.code, 'NOT_FOUND')
+  assert.match(err.message, /^no holder of this node's folder was found through the DHT \(asked [1-9]\d* peers?, [1-9]\d* connected\)/)
+  const alone = noHoldersError(seeker, 0)
+  assert.equal(alone.code, 'UNREACHABLE', 'with no peer at all it is a connection problem')
 })
 
 test('closestPeers returns the peers nearest to a key by XOR distance', async () => {
