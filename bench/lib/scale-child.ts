@@ -12,6 +12,7 @@ import { pino } from 'pino'
 import { z } from 'zod'
 import { createNetwork, DEFAULT_OVERLAY, DhtRouting, type Network } from '../../src/net/index.ts'
 import { createMessenger, type Messenger } from '../../src/messaging/index.ts'
+import { migrateCatalog } from '../../src/catalog/index.ts'
 import { FrameStream, handleProtocol, requestJson, GOSSIP_MESSAGES_TOPIC } from '../../src/protocols/index.ts'
 
 const BLOB_PROTOCOL = '/distri-vault-bench/blob/1'
@@ -48,7 +49,10 @@ async function startNode (bootstrap: string[], maxConnections: number, privateKe
   await network.start()
   const routing = new DhtRouting({ libp2p: network.libp2p, log, queryTimeoutMs: 30_000, retryProvideMs: 2_000 })
   routing.start()
-  const messenger = createMessenger({ network, db: new DatabaseSync(':memory:'), privateKey, log, broadcast: 'gossip' })
+  // The messenger keeps its log and outbox in the catalog's tables: an in-memory catalog per node.
+  const db = new DatabaseSync(':memory:')
+  migrateCatalog(db)
+  const messenger = createMessenger({ network, db, privateKey, log, broadcast: 'gossip' })
   await messenger.start()
   const hosted: Hosted = { privateKeyHex: Buffer.from(privateKeyToProtobuf(privateKey)).toString('hex'), network, routing, messenger, blobs: new Map(), received: new Map(), wireCopies: 0 }
   messenger.subscribe(m => { hosted.received.set(m.id, Date.now()) })
@@ -130,7 +134,9 @@ const handlers: Record<string, (msg: any) => Promise<unknown>> = {
         await nodes[i].network.libp2p.services.ping.ping(peerIdFromString(target), { signal: AbortSignal.timeout(10_000) })
         return Date.now() - started
       } catch (err) {
-        return `${(err as Error).name}: ${(err as Error).message.slice(0, 80)}`
+        // Not always an Error: an aborted signal's reason may be anything.
+        const e = err as { name?: unknown, message?: unknown } | undefined
+        return `${String(e?.name ?? 'Error')}: ${String(e?.message ?? err).slice(0, 80)}`
       }
     }))
     return results
