@@ -43,12 +43,13 @@ const cleanups: Array<() => Promise<void>> = []
 before(async () => {
   const h = new Harness({ after: (fn: () => Promise<void>) => { cleanups.push(fn) } } as unknown as TestContext)
   const nodes = await dhtNetwork(h, 10)
-  await waitFor('every routing table to have peers', async () => (await Promise.all(nodes.map(routingTableSize))).every(n => n >= 2), { timeoutMs: 90_000 })
+  // 150 s: at load 30 (six engineers' suites on two cores) ten joins were seen to need over 90 s.
+  await waitFor('every routing table to have peers', async () => (await Promise.all(nodes.map(routingTableSize))).every(n => n >= 2), { timeoutMs: 150_000 })
   shared = { h, nodes }
-}, { timeout: 180_000 })
+}, { timeout: 300_000 })
 after(async () => { for (const cleanup of cleanups) await cleanup() })
 
-test('an owner finds every holder of its folder through the DHT, without peer exchange', async () => {
+test('an owner finds every holder of its folder through the DHT, without peer exchange', { timeout: 300_000 }, async () => {
   const { h, nodes } = shared!
   const owner = nodes[9].nodeId
   const holders = [nodes[2], nodes[5], nodes[7]]
@@ -97,10 +98,10 @@ test('closestPeers returns the peers nearest to a key by XOR distance', async ()
 const BOUND = 4
 const SLACK = 2
 
-test('with the DHT a node keeps about --max-connections connections, and never two to one peer for long', async (t) => {
+test('with the DHT a node keeps about --max-connections connections, and never two to one peer for long', { timeout: 400_000 }, async (t) => {
   const h = new Harness(t)
   const nodes = await dhtNetwork(h, 10, { limits: { maxConnections: BOUND }, overlay: { ...OVERLAY, connectionGraceMs: 2_000 } })
-  await waitFor('routing tables', async () => (await Promise.all(nodes.map(routingTableSize))).every(n => n >= 2), { timeoutMs: 90_000 })
+  await waitFor('routing tables', async () => (await Promise.all(nodes.map(routingTableSize))).every(n => n >= 2), { timeoutMs: 150_000 })
   const bounded = nodes.slice(1)
   const samples: number[][] = bounded.map(() => [])
   /** When each (node, peer) pair was first seen connected twice, in the current run of samples. */
