@@ -17,6 +17,7 @@
 import type { Connection } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import type { NetworkLibp2p } from './libp2p-node.ts'
+import { isCircuit } from './addresses.ts'
 
 /** Streams that are background chatter: a connection with only these may be closed. */
 const IDLE_PROTOCOLS = [/^\/meshsub\//, /^\/floodsub\//, /\/kad\//, /^\/ipfs\/id\//, /^\/ipfs\/ping\//, /^\/libp2p\/autonat\//, /^\/libp2p\/dcutr/]
@@ -133,8 +134,10 @@ export class ConnectionTrimmer {
       if (connections.length < 2) continue
       const dialler = (c: Connection): string => c.direction === 'outbound' ? self : peer
       const lower = self < peer ? self : peer
-      // Kept first: dialled by the lower ID, then the older.
-      const ranked = [...connections].sort((a, b) => Number(dialler(a) !== lower) - Number(dialler(b) !== lower) || a.timeline.open - b.timeline.open)
+      // Kept first: a direct connection over a relayed one (after a hole punch), then the one
+      // dialled by the lower ID, then the older.
+      const relayed = (c: Connection): number => Number(isCircuit(c.remoteAddr))
+      const ranked = [...connections].sort((a, b) => relayed(a) - relayed(b) || Number(dialler(a) !== lower) - Number(dialler(b) !== lower) || a.timeline.open - b.timeline.open)
       // Stricter than the trimmer's idle: a DHT query in flight (kad) finishes first.
       victims.push(...ranked.slice(1).filter(c => idle(c, settled) && c.streams.every(s => s.protocol == null || !/\/kad\//.test(s.protocol))))
     }

@@ -18,10 +18,14 @@ const OVERLAY: OverlayOptions = { ...DEFAULT_OVERLAY }
 // that fails its handshake waits for the keeper's back-off.
 const SLOW_CPU = { handshakeTimeoutMs: 20_000 }
 
+// Requests (dial-back among them) get 20 s too: at load 30 a 3 s dial-back failed, the peer said
+// "unreachable", and the node turned DHT client behind a relay it did not need.
+const SLOW_REQUESTS = { requestTimeoutMs: 20_000 }
+
 async function dhtNetwork (h: Harness, size: number, options: NodeOptions = {}): Promise<TestNode[]> {
-  const first = await h.node({ overlay: OVERLAY, limits: { maxConnections: 64, ...SLOW_CPU } })
+  const first = await h.node({ overlay: OVERLAY, limits: { maxConnections: 64, ...SLOW_CPU }, timing: SLOW_REQUESTS })
   const nodes = [first]
-  for (let i = 1; i < size; i++) nodes.push(await h.node({ overlay: OVERLAY, bootstrap: [first.address], ...options, limits: { ...SLOW_CPU, ...options.limits } }))
+  for (let i = 1; i < size; i++) nodes.push(await h.node({ overlay: OVERLAY, bootstrap: [first.address], timing: SLOW_REQUESTS, ...options, limits: { ...SLOW_CPU, ...options.limits } }))
   return nodes
 }
 
@@ -45,6 +49,7 @@ before(async () => {
   const nodes = await dhtNetwork(h, 10)
   // 150 s: at load 30 (six engineers' suites on two cores) ten joins were seen to need over 90 s.
   await waitFor('every routing table to have peers', async () => (await Promise.all(nodes.map(routingTableSize))).every(n => n >= 2), { timeoutMs: 150_000 })
+    .catch(async (err: Error) => { throw new Error(`${err.message}: sizes ${(await Promise.all(nodes.map(routingTableSize))).join(' ')}, reachability ${nodes.map(n => n.network.reachability()).join(' ')}`) })
   shared = { h, nodes }
 }, { timeout: 300_000 })
 after(async () => { for (const cleanup of cleanups) await cleanup() })
