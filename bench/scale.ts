@@ -142,18 +142,24 @@ export default async function scaleSection (ctx: BenchContext): Promise<Record<s
     const results = await Promise.all(grouped.map(async ([child, p]) => await child.call<Array<number | string>>('route', { pairs: p })))
     const ordered = grouped.flatMap(([child, p], g) => p.map(([local, target], k) => ({ src: nodes[child.hosted[local]], dst: nodes.find(n => n.id === target)!, r: results[g][k] })))
     for (const { src, dst, r } of ordered) {
-      if (typeof r === 'number') { sourcesOk.add(src); targetsOk.add(dst); routeTimes.push(r) } else errors.set(r.split(':')[0], (errors.get(r.split(':')[0]) ?? 0) + 1)
+      if (typeof r === 'number') { sourcesOk.add(src); targetsOk.add(dst); routeTimes.push(r) } else { const why = String(r).split(':')[0]; errors.set(why, (errors.get(why) ?? 0) + 1) }
     }
     lastRoundOk = ordered.filter(o => typeof o.r === 'number').length / ordered.length
     ctx.log(`scale: routing round ${rounds}: ${Math.round(lastRoundOk * 100)}% found and pinged; ${sourcesOk.size} sources and ${targetsOk.size} targets done; errors ${JSON.stringify(Object.fromEntries(errors))}`)
     return sourcesOk.size === nodes.length && targetsOk.size === nodes.length
-  }) + allStartedMs
+  }).then(ms => ms + allStartedMs, (err: Error) => {
+    // Unattended runs go on to the other figures: routeAllMs -1 says routing did not converge.
+    ctx.log(`scale: ${err.message}; going on with the other figures (routeAllMs = -1)`)
+    return -1
+  })
 
   const stats = async (): Promise<{ rss: number[], nodes: Array<{ id: string, running: boolean, connections: number, routingTable: number, mesh: number, wireCopies: number }> }> => {
     const all = await Promise.all(children.map(async c => await c.call('stats')))
     return { rss: all.map(s => s.rss), nodes: all.flatMap(s => s.nodes) }
   }
+  ctx.log(`scale: routing done in ${routeAllMs} ms (${rounds} rounds); waiting for gossip meshes (load ${loadavg()[0].toFixed(1)})`)
   await until('gossip meshes to form', 60_000, async () => median((await stats()).nodes.map(n => n.mesh)) >= 4)
+    .catch((err: Error) => { ctx.log(`scale: ${err.message}; broadcasting anyway`) })
 
   // Broadcasts from three random nodes.
   const before = await stats()
@@ -172,6 +178,7 @@ export default async function scaleSection (ctx: BenchContext): Promise<Record<s
     coverage.push(arrived.length / (nodes.length - 1))
     latencies.push(...arrived.map(at => at - sent.at))
   }
+  ctx.log(`scale: broadcasts reached ${coverage.map(c => `${Math.round(c * 100)}%`).join(', ')} of the nodes; putting 8 blobs × 3 copies`)
   const after = await stats()
   const copies = after.nodes.map((n, i) => (n.wireCopies - before.nodes[i].wireCopies) / broadcasts)
 
@@ -190,6 +197,7 @@ export default async function scaleSection (ctx: BenchContext): Promise<Record<s
     get = await reader.child.call('get', { index: reader.local, owner: owner.id, id: blobIds[0] })
     return get.ok
   }).catch(() => {})
+  ctx.log(`scale: capability read ${get.ok ? 'found' : 'did NOT find'} a holder (${get.contacted} nodes asked); the owner loses its disk`)
   const ownerKey = await owner.child.call<string>('exportKey', { index: owner.local })
   await owner.child.call('stopNode', { index: owner.local })
   const restoreChild = children.find(c => c !== owner.child) ?? owner.child
@@ -201,6 +209,7 @@ export default async function scaleSection (ctx: BenchContext): Promise<Record<s
     return recover.recovered === blobIds.length
   }).catch(() => {})
 
+  ctx.log(`scale: the restored owner got ${recover.recovered}/${blobIds.length} blobs back from ${recover.holders.length} holders (${recover.contacted} nodes asked)`)
   const final = await stats()
   const others = final.nodes.filter((n, i) => i !== 0 && n.running)
   const conns = others.map(n => n.connections)

@@ -4,6 +4,7 @@
 // small bench protocol: the run measures routing (who to store on, who holds what), not disks.
 
 import { createHash, randomBytes } from 'node:crypto'
+import { loadavg } from 'node:os'
 import { DatabaseSync } from 'node:sqlite'
 import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -11,6 +12,7 @@ import { pino } from 'pino'
 import { z } from 'zod'
 import { createNetwork, DEFAULT_OVERLAY, DhtRouting, type Network } from '../../src/net/index.ts'
 import { createMessenger, type Messenger } from '../../src/messaging/index.ts'
+import { migrateCatalog } from '../../src/catalog/index.ts'
 import { FrameStream, handleProtocol, requestJson, GOSSIP_MESSAGES_TOPIC } from '../../src/protocols/index.ts'
 
 const BLOB_PROTOCOL = '/distri-vault-bench/blob/1'
@@ -47,7 +49,10 @@ async function startNode (bootstrap: string[], maxConnections: number, privateKe
   await network.start()
   const routing = new DhtRouting({ libp2p: network.libp2p, log, queryTimeoutMs: 30_000, retryProvideMs: 2_000 })
   routing.start()
-  const messenger = createMessenger({ network, db: new DatabaseSync(':memory:'), privateKey, log, broadcast: 'gossip' })
+  // The messenger keeps its log and outbox in the catalog's tables: an in-memory catalog per node.
+  const db = new DatabaseSync(':memory:')
+  migrateCatalog(db)
+  const messenger = createMessenger({ network, db, privateKey, log, broadcast: 'gossip' })
   await messenger.start()
   const hosted: Hosted = { privateKeyHex: Buffer.from(privateKeyToProtobuf(privateKey)).toString('hex'), network, routing, messenger, blobs: new Map(), received: new Map(), wireCopies: 0 }
   messenger.subscribe(m => { hosted.received.set(m.id, Date.now()) })
@@ -101,6 +106,7 @@ const handlers: Record<string, (msg: any) => Promise<unknown>> = {
     // A few joins at a time per process (BENCH_SCALE_JOIN_BATCH, default 4): the next batch starts
     // once this one reached the bootstrap, so a starved CPU is not handed 50 handshakes at once.
     const batch = Math.max(1, Number(process.env.BENCH_SCALE_JOIN_BATCH ?? 4))
+    const joinStarted = Date.now()
     for (let i = 0; i < msg.count; i += batch) {
       const keys = Array.from({ length: Math.min(batch, msg.count - i) }, (_, k) => msg.privateKeys?.[i + k] as string | undefined)
       const started = await Promise.all(keys.map(async key => await startNode(msg.bootstrap, msg.maxConnections, key)))
@@ -108,6 +114,11 @@ const handlers: Record<string, (msg: any) => Promise<unknown>> = {
       const joined = nodes.slice(-started.length)
       const deadline = Date.now() + 60_000
       while (msg.bootstrap.length > 0 && joined.some(n => n.network.peers().length === 0) && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 100))
+      // A progress line every ten nodes: a 200-node join on a slow machine takes minutes.
+      const done = Math.min(i + batch, msg.count)
+      if (msg.count > batch && (done % 10 < batch || done === msg.count)) {
+        process.stderr.write(`scale child ${process.pid}: ${done}/${msg.count} nodes joined (${Math.round((Date.now() - joinStarted) / 1000)} s, load ${loadavg()[0].toFixed(1)})\n`)
+      }
     }
     return out
   },
@@ -123,7 +134,9 @@ const handlers: Record<string, (msg: any) => Promise<unknown>> = {
         await nodes[i].network.libp2p.services.ping.ping(peerIdFromString(target), { signal: AbortSignal.timeout(10_000) })
         return Date.now() - started
       } catch (err) {
-        return `${(err as Error).name}: ${(err as Error).message.slice(0, 80)}`
+        // Not always an Error: an aborted signal's reason may be anything.
+        const e = err as { name?: unknown, message?: unknown } | undefined
+        return `${String(e?.name ?? 'Error')}: ${String(e?.message ?? err).slice(0, 80)}`
       }
     }))
     return results

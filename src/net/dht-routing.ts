@@ -10,6 +10,7 @@ import { create as createDigest } from 'multiformats/hashes/digest'
 import type { Logger } from 'pino'
 import { VaultError } from '../errors.ts'
 import type { Routing } from './routing.ts'
+import { DHT_PROTOCOL } from './overlay-services.ts'
 
 export interface DhtRoutingOptions {
   libp2p: Libp2p<{ dht?: KadDHT }>
@@ -84,23 +85,38 @@ export class DhtRouting implements Routing {
     return [...peers.values()]
   }
 
-  /** The `n` peers nearest to `key` that the DHT finds (ourselves excluded). When the lookup
-   * fails (no DHT server answered in time), what this node already knows is ranked instead. */
+  /** The `n` peers nearest to `key` that the DHT finds (ourselves excluded). Peers that answered
+   * the lookup and the closer peers they named count too: kad-dht names its final peers only at
+   * the end, so a lookup cut short by its deadline (a starved CPU) used to leave only the routing
+   * table and the connected peers, too few to place 3 copies past a slow or refusing node. When
+   * the lookup fails, the members in the peer store (peers that spoke our DHT protocol) are
+   * ranked as well; a candidate that is gone is passed over by the caller. */
   async closestPeers (key: Uint8Array, n: number, options: { signal?: AbortSignal } = {}): Promise<PeerId[]> {
     const found = new Map<string, PeerId>()
     const events = this.dht().getClosestPeers(key, { signal: this.signal(options.signal) })
     try {
       await this.consume(events, event => {
         if (event.type === EventTypes.FINAL_PEER) found.set(event.peer.id.toString(), event.peer.id)
+        if (event.type === EventTypes.PEER_RESPONSE) {
+          found.set(event.from.toString(), event.from)
+          for (const closer of event.closer.slice(0, 64)) found.set(closer.id.toString(), closer.id)
+        }
       })
     } catch (err) {
       options.signal?.throwIfAborted()
       this.options.log.debug({ err: (err as Error).message }, 'closest-peers lookup failed; ranking the peers known here')
+      for (const peer of await this.knownMembers()) found.set(peer.toString(), peer)
     }
     // Known peers count too: in a small network the lookup may end before it asks them.
     for (const peer of this.allPeers()) found.set(peer.toString(), peer)
     found.delete(this.options.libp2p.peerId.toString())
     return sortByDistance([...found.values()], key).slice(0, n)
+  }
+
+  /** Peers of the peer store that speak our DHT protocol (members this node has met), bounded. */
+  private async knownMembers (): Promise<PeerId[]> {
+    const peers = await this.options.libp2p.peerStore.all({ filters: [peer => peer.protocols.includes(DHT_PROTOCOL)], limit: 1024 }).catch(() => [])
+    return peers.map(peer => peer.id)
   }
 
   /** Every peer that announced it holds blobs of `owner` (as many as the DHT returns, bounded). */
@@ -181,6 +197,19 @@ export class DhtRouting implements Routing {
     if (dht == null) throw new VaultError('NOT_RUNNING', 'the DHT is not enabled on this node (start with --dht)')
     return dht
   }
+}
+
+/**
+ * Why `recover` found nobody to pull from. With the DHT and some peers connected, the lookup ran
+ * and no holder answered: say so, with how many peers it asked (NOT_FOUND: nothing of this folder
+ * is on the network, or its holders are offline). Without any peer it is a connection problem.
+ */
+export function noHoldersError (routing: Routing, connectedPeers: number): VaultError {
+  if (routing instanceof DhtRouting && connectedPeers > 0) {
+    const asked = routing.lastQuery.contacted
+    return new VaultError('NOT_FOUND', `no holder of this node's folder was found through the DHT (asked ${asked} peer${asked === 1 ? '' : 's'}, ${connectedPeers} connected): its holders may be offline, or nothing of it was stored on the network; run recover again later`)
+  }
+  return new VaultError('UNREACHABLE', 'no peer is connected: start the node with --peer HOST:PORT of a node of your network, then run recover again')
 }
 
 /** The peers in kad-dht's routing table (not part of its typed interface: read defensively). */

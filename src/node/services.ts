@@ -6,7 +6,7 @@ import type { NodeMetrics, NodeServices, NodeStatus, PeerStatus, TrafficSources 
 import type { EventBus } from '../events/index.ts'
 import type { Vault } from '../files/index.ts'
 import type { Messenger } from '../messaging/index.ts'
-import { nodeIdsOf } from '../net/index.ts'
+import { nodeIdsOf, noHoldersError } from '../net/index.ts'
 import { replication as replicaPolicy } from '../redundancy/index.ts'
 import { fileHealth, recoverBlobs, type FileHealth, type RecoverProgress, type ScrubProgress, type ScrubResult } from '../replication/index.ts'
 import { VaultError } from '../errors.ts'
@@ -119,7 +119,7 @@ export class RunningNode implements NodeServices {
   async recover (onProgress?: (progress: RecoverProgress) => void): Promise<RecoverProgress & { files: number }> {
     const { net, log, recovery } = this.p
     const peers = nodeIdsOf(await net.routing.holdersOf(this.nodeId))
-    if (peers.length === 0) throw new VaultError('UNREACHABLE', 'no peer is connected: start the node with --peer HOST:PORT of a node of your network, then run recover again')
+    if (peers.length === 0) throw noHoldersError(net.routing, net.network.stats().connectedPeers)
     const publish = (progress: Record<string, unknown>): void => { this.events.emit('job:progress', { job: 'recover', trigger: 'request', progress }) }
     publish({ phase: 'listing', peers: peers.length, found: 0, fetched: 0, bytes: 0, failed: 0 })
     const result = await recoverBlobs({

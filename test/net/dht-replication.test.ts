@@ -11,6 +11,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { FAST_TIMING, startCluster, putBytes, readBytes, waitFor, type Cluster } from '../helpers/cluster.ts'
 import { initDataDir, type VaultNode } from '../../src/index.ts'
 import { blobKey } from '../../src/net/index.ts'
+import { VaultError } from '../../src/errors.ts'
 import { sortByDistance } from '../../src/net/dht-routing.ts'
 import { GOSSIP_MESSAGES_TOPIC } from '../../src/protocols/index.ts'
 
@@ -37,7 +38,9 @@ function routingTableSize (node: VaultNode): number {
 let cluster: Cluster | undefined
 before(async () => {
   // Calmer timers than the harness's: ten nodes share one starved process.
-  const calm = { networkTiming: { ...FAST_TIMING, pingIntervalMs: 10_000 }, repairEveryMs: 5_000, blockTimeoutMs: 15_000 }
+  // Requests get 20 s: at load 30 a 3 s dial-back failed, the peer said "unreachable", and the
+  // node turned DHT client behind a relay it did not need (dht.test.ts saw routing tables stall).
+  const calm = { networkTiming: { ...FAST_TIMING, pingIntervalMs: 10_000, requestTimeoutMs: 20_000 }, repairEveryMs: 5_000, blockTimeoutMs: 60_000 }
   cluster = await startCluster({ after: () => {} }, 1, { dht: true, ...SLOW_CPU }, calm)
   for (let i = 1; i < SIZE; i++) { step(`add node ${i}`); await cluster.add({ maxConnections: BOUND }) }
   step("await waitFor('every routing table to have peers', () => clu")
@@ -70,36 +73,58 @@ function countWireCopies (nodes: VaultNode[]): number[] {
   return counts
 }
 
-test('with the DHT and 4 connections per node: copies on the XOR-nearest nodes, a stranger reads by capability, rm reaches the holders, a message to all arrives once', {
-  timeout: 900_000,
-  // Not yet seen to pass here: at load 25-33 the 3-copy put took 90-430 s and ended a copy short
-  // (pushes timing out), and repair did not add it within 180 s. Runs and reports, does not fail the suite.
-  todo: 'seen to fail under load ~30: the put ends a copy short and repair is too slow (issue 16)'
-}, async () => {
+/** Fault injection: every holder refuses (BUSY) a blob of `owner` it is the XOR-nearest node to,
+ * so each copy must come from falling back down the closest list. Returns the undo. */
+function nearestRefuses (nodes: VaultNode[], owner: VaultNode): () => void {
+  const undo: Array<() => void> = []
+  for (const node of nodes) {
+    if (node === owner) continue
+    const server = net(node).blockServer
+    const original = server.storeBlob.bind(server)
+    server.storeBlob = async (blobOwner, id, body, how) => {
+      if (blobOwner === owner.nodeId && nearest(nodes, owner.nodeId, id, 1)[0] === node.nodeId) throw new VaultError('BUSY', 'injected: the nearest node refuses')
+      await original(blobOwner, id, body, how)
+    }
+    undo.push(() => { server.storeBlob = original })
+  }
+  return () => { for (const u of undo) u() }
+}
+
+test('with the DHT and 4 connections per node: copies go down the XOR-nearest list past a refusing node, a stranger reads by capability, rm reaches the holders, a message to all arrives once', { timeout: 900_000 }, async () => {
   const nodes = cluster!.nodes.slice(0, SIZE)
   const owner = nodes[5]
   // No assertion on the owner's connection count here: in a network this small a Kademlia lookup
-  // (k = 20 > 9 others, the self-query every 30 s) reaches every node, and the trimmer closes
-  // idle connections 30 s after they open. Connection counts are measured by the scale run.
+  // (k = 20 > 9 others, the self-query every 30 s) reaches every node; the bound is dht.test.ts's.
 
+  // Seen at load 25-33 before: the put took 90-430 s and ended a copy short. The fallback down the
+  // list was there; what ran out was time: each push under that starvation could hit the test's
+  // 15 s block deadline (an idle machine needs < 1 s), so the put moved on past holders that were
+  // slow, not gone. The cluster allows 60 s now (before()), and the nearest node of every blob
+  // refuses, so every placement here is a fallback, asserted node by node.
+  const restore = nearestRefuses(nodes, owner)
   const bytes = randomBytes(3 * 1024 * 1024 + 17)
   step("const stored = await putBytes(owner, 'report.bin', bytes, 3)")
-  const stored = await putBytes(owner, 'report.bin', bytes, 3)
-  // On a starved CPU a push can time out and leave the put a copy short; repair then adds it.
-  if (stored.replicas < 3) await waitFor('repair to make the third copy', () => owner.vault.list().find(f => f.name === 'report.bin')!.replicas >= 3, { timeoutMs: 180_000, intervalMs: 500 })
+  const stored = await putBytes(owner, 'report.bin', bytes, 3).finally(restore)
+  step(`put: replicas ${stored.replicas}`)
+  assert.equal(stored.replicas, 3, 'the put made its 3 copies (the owner\'s and two holders) past the refusing nearest nodes')
   const record = owner.vault.catalog.byName('report.bin')!
   const blobs = [...owner.vault.catalog.chunksOf(record.row).map(c => c.id), record.id]
-  // Each blob is on the two XOR-nearest nodes. On a starved CPU a push may time out after the
-  // holder stored it and the put moves on to the next nearest: extra copies are then the next
-  // ones in XOR order, never a node out of order.
   for (const id of blobs) {
-    const onDisk = (await holdersOnDisk(nodes, owner.nodeId, id)).sort()
-    assert.ok(onDisk.length >= 2, `blob ${id.slice(0, 8)} has two holders besides the owner`)
-    assert.deepEqual(onDisk, nearest(nodes, owner.nodeId, id, onDisk.length).sort(), `blob ${id.slice(0, 8)} is on the XOR-nearest nodes`)
+    const onDisk = await holdersOnDisk(nodes, owner.nodeId, id)
+    const order = nearest(nodes, owner.nodeId, id, SIZE - 1)
+    const ranks = onDisk.map(h => order.indexOf(h)).sort((a, b) => a - b)
+    step(`blob ${id.slice(0, 8)}: on disk at XOR ranks ${ranks.join(',')}`)
+    assert.ok(!ranks.includes(0), `blob ${id.slice(0, 8)}: the refusing nearest node holds nothing`)
+    assert.ok(ranks.length >= 2, `blob ${id.slice(0, 8)} has two holders besides the owner (ranks ${ranks.join(',')})`)
+    // The next ones in XOR order: normally ranks 1 and 2. Under load a push may time out (after
+    // its holder stored the blob: an extra copy at rank 3) or a holder be passed over (seen once
+    // at load ~27: ranks 1 and 3), so one rank may be skipped or added; never a node further down.
+    assert.ok(ranks.every(r => r <= 3), `blob ${id.slice(0, 8)} is on the 2nd-4th XOR-nearest nodes, no further (ranks ${ranks.join(',')})`)
+    assert.ok(owner.vault.catalog.holders.of(id).every(h => onDisk.includes(h)), 'the catalog names only holders that have it')
   }
 
   // A reader with no catalog entry, not connected to any holder of the manifest.
-  const manifestHolders = nearest(nodes, owner.nodeId, record.id, 2)
+  const manifestHolders = await holdersOnDisk(nodes, owner.nodeId, record.id)
   step("const reader = await waitFor('a node connected to no holder ")
   const reader = await waitFor('a node connected to no holder of the manifest', () => nodes.find(n =>
     n !== owner && !manifestHolders.includes(n.nodeId) && manifestHolders.every(h => !net(n).network.isConnected(h))), { timeoutMs: 60_000, intervalMs: 250 })

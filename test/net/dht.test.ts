@@ -2,14 +2,15 @@
 // closest peers by XOR distance, bounded connections, and broadcast over gossipsub that rejects
 // forged envelopes and scores down their sender.
 
-import { test } from 'node:test'
+import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { DEFAULT_OVERLAY, DhtRouting, type OverlayOptions } from '../../src/net/index.ts'
+import { DEFAULT_OVERLAY, DhtRouting, noHoldersError, type OverlayOptions } from '../../src/net/index.ts'
 import { sortByDistance } from '../../src/net/dht-routing.ts'
 import { createMessenger, type Messenger } from '../../src/messaging/index.ts'
 import { GOSSIP_MESSAGES_TOPIC } from '../../src/protocols/index.ts'
 import { Harness, inbox, waitFor, type NodeOptions, type TestNode } from './helpers.ts'
+import type { TestContext } from 'node:test'
 
 const OVERLAY: OverlayOptions = { ...DEFAULT_OVERLAY }
 
@@ -17,10 +18,14 @@ const OVERLAY: OverlayOptions = { ...DEFAULT_OVERLAY }
 // that fails its handshake waits for the keeper's back-off.
 const SLOW_CPU = { handshakeTimeoutMs: 20_000 }
 
+// Requests (dial-back among them) get 20 s too: at load 30 a 3 s dial-back failed, the peer said
+// "unreachable", and the node turned DHT client behind a relay it did not need.
+const SLOW_REQUESTS = { requestTimeoutMs: 20_000 }
+
 async function dhtNetwork (h: Harness, size: number, options: NodeOptions = {}): Promise<TestNode[]> {
-  const first = await h.node({ overlay: OVERLAY, limits: { maxConnections: 64, ...SLOW_CPU } })
+  const first = await h.node({ overlay: OVERLAY, limits: { maxConnections: 64, ...SLOW_CPU }, timing: SLOW_REQUESTS })
   const nodes = [first]
-  for (let i = 1; i < size; i++) nodes.push(await h.node({ overlay: OVERLAY, bootstrap: [first.address], ...options, limits: { ...SLOW_CPU, ...options.limits } }))
+  for (let i = 1; i < size; i++) nodes.push(await h.node({ overlay: OVERLAY, bootstrap: [first.address], timing: SLOW_REQUESTS, ...options, limits: { ...SLOW_CPU, ...options.limits } }))
   return nodes
 }
 
@@ -35,10 +40,22 @@ async function routingTableSize (node: TestNode): Promise<number> {
   return (node.network.libp2p.services.dht as unknown as { routingTable: { size: number } }).routingTable.size
 }
 
-test('an owner finds every holder of its folder through the DHT, without peer exchange', async (t) => {
-  const h = new Harness(t)
+// One network of ten for the holder, closest-peer and gossip tests (each used to start its own
+// 8-10 nodes): the tests only read it, except the gossip test's messengers, which are its own.
+let shared: { h: Harness, nodes: TestNode[] } | undefined
+const cleanups: Array<() => Promise<void>> = []
+before(async () => {
+  const h = new Harness({ after: (fn: () => Promise<void>) => { cleanups.push(fn) } } as unknown as TestContext)
   const nodes = await dhtNetwork(h, 10)
-  await waitFor('every routing table to have peers', async () => (await Promise.all(nodes.map(routingTableSize))).every(n => n >= 2), { timeoutMs: 90_000 })
+  // 150 s: at load 30 (six engineers' suites on two cores) ten joins were seen to need over 90 s.
+  await waitFor('every routing table to have peers', async () => (await Promise.all(nodes.map(routingTableSize))).every(n => n >= 2), { timeoutMs: 150_000 })
+    .catch(async (err: Error) => { throw new Error(`${err.message}: sizes ${(await Promise.all(nodes.map(routingTableSize))).join(' ')}, reachability ${nodes.map(n => n.network.reachability()).join(' ')}`) })
+  shared = { h, nodes }
+}, { timeout: 300_000 })
+after(async () => { for (const cleanup of cleanups) await cleanup() })
+
+test('an owner finds every holder of its folder through the DHT, without peer exchange', { timeout: 300_000 }, async () => {
+  const { h, nodes } = shared!
   const owner = nodes[9].nodeId
   const holders = [nodes[2], nodes[5], nodes[7]]
   for (const holder of holders) {
@@ -54,12 +71,19 @@ test('an owner finds every holder of its folder through the DHT, without peer ex
   assert.deepEqual(found, holders.map(n => n.nodeId).sort())
   assert.ok(seeker.lastQuery.contacted < nodes.length, `asked ${seeker.lastQuery.contacted} nodes, fewer than all ${nodes.length}`)
   assert.equal(nodes.reduce((sum, n) => sum + n.network.stats().peerExchanges, 0), 0, 'no peer exchange beside the DHT')
+
+  // An owner nobody holds anything of (what `recover` meets when its holders are offline or it
+  // never stored anything): the lookup runs, names nobody, and recover's error says so.
+  assert.deepEqual(await seeker.holdersOf(nodes[4].nodeId), [])
+  const err = noHoldersError(seeker, nodes[9].network.stats().connectedPeers)
+  assert.equal(err.code, 'NOT_FOUND')
+  assert.match(err.message, /^no holder of this node's folder was found through the DHT \(asked [1-9]\d* peers?, [1-9]\d* connected\)/)
+  const alone = noHoldersError(seeker, 0)
+  assert.equal(alone.code, 'UNREACHABLE', 'with no peer at all it is a connection problem')
 })
 
-test('closestPeers returns the peers nearest to a key by XOR distance', async (t) => {
-  const h = new Harness(t)
-  const nodes = await dhtNetwork(h, 8)
-  await waitFor('routing tables', async () => (await Promise.all(nodes.map(routingTableSize))).every(n => n >= 2), { timeoutMs: 90_000 })
+test('closestPeers returns the peers nearest to a key by XOR distance', async () => {
+  const { h, nodes } = shared!
   const key = new TextEncoder().encode('a chunk key')
   const expected = sortByDistance(nodes.slice(1).map(n => peerIdFromString(n.nodeId)), key).slice(0, 3).map(String)
   const r = routing(h, nodes[0])
@@ -71,21 +95,46 @@ test('closestPeers returns the peers nearest to a key by XOR distance', async (t
   assert.deepEqual(got, expected)
 })
 
-// Known gap (issue 16): since members answer each other's dial-back checks and libp2p's hard cap
-// leaves room above the bound (so a node at its bound still accepts an owner that found it through
-// the DHT), 14 dense nodes with a bound of 5 were seen at 3-26 connections each (two to many a
-// peer): the trimmer closes idle connections, but DHT refreshes open new ones as fast, and
-// libp2p's cap does not stop our own dials. Until the bound holds, this runs as a todo.
-const BOUND_TODO = 'nodes were seen at 3-26 connections for a bound of 5 (issue 16, known gap)'
+// The bound (issue 16). Before: kad-dht kept its 20 nearest peers keep-alive and libp2p redialled
+// each one the trimmer closed, and two peers redialling each other at once got two connections:
+// 14 nodes with a bound of 5 sat at 24-26 connections each, two to many a peer. A DHT lookup still
+// opens short-lived connections to the peers it asks (closed once idle past the grace period), so
+// the bound is asserted on each node's median over a sampling window, plus a small slack.
+const BOUND = 4
+const SLACK = 2
 
-test('with the DHT a node keeps at most --max-connections connections', { todo: BOUND_TODO }, async (t) => {
+test('with the DHT a node keeps about --max-connections connections, and never two to one peer for long', { timeout: 400_000 }, async (t) => {
   const h = new Harness(t)
-  const nodes = await dhtNetwork(h, 14, { limits: { maxConnections: 5 }, overlay: { ...OVERLAY, connectionGraceMs: 2_000 } })
-  await waitFor('routing tables', async () => (await Promise.all(nodes.map(routingTableSize))).every(n => n >= 2), { timeoutMs: 90_000 })
-  // The DHT's self-queries dial peers; the trimmer brings each node back down to the bound.
-  await waitFor('every node at or under its bound', () => nodes.slice(1).every(n => n.network.libp2p.getConnections().length <= 5), { timeoutMs: 40_000 })
-    .catch((err: Error) => { throw new Error(`${err.message}: ${nodes.map(n => n.network.libp2p.getConnections().length).join(' ')}`) })
-  assert.ok(nodes.slice(1).every(n => n.network.libp2p.getConnections().length <= 5))
+  const nodes = await dhtNetwork(h, 10, { limits: { maxConnections: BOUND }, overlay: { ...OVERLAY, connectionGraceMs: 2_000 } })
+  await waitFor('routing tables', async () => (await Promise.all(nodes.map(routingTableSize))).every(n => n >= 2), { timeoutMs: 150_000 })
+  const bounded = nodes.slice(1)
+  const samples: number[][] = bounded.map(() => [])
+  /** When each (node, peer) pair was first seen connected twice, in the current run of samples. */
+  const twiceSince = new Map<string, number>()
+  let longestTwiceMs = 0
+  let worstPair = ''
+  const started = Date.now()
+  await waitFor('15 s of samples', () => {
+    const now = Date.now()
+    const seen = new Set<string>()
+    bounded.forEach((node, i) => {
+      const connections = node.network.libp2p.getConnections().filter(c => c.status === 'open')
+      samples[i].push(connections.length)
+      const peers = connections.map(c => c.remotePeer.toString())
+      for (const peer of new Set(peers.filter((p, j) => peers.indexOf(p) !== j))) {
+        const key = `${node.name}>${peer.slice(-6)}`
+        seen.add(key)
+        const since = twiceSince.get(key) ?? now
+        twiceSince.set(key, since)
+        if (now - since > longestTwiceMs) { longestTwiceMs = now - since; worstPair = key }
+      }
+    })
+    for (const key of twiceSince.keys()) if (!seen.has(key)) twiceSince.delete(key)
+    return now - started >= 15_000
+  }, { timeoutMs: 60_000, intervalMs: 250 })
+  const medians = samples.map(s => [...s].sort((a, b) => a - b)[Math.floor(s.length / 2)])
+  assert.ok(medians.every(m => m <= BOUND + SLACK), `median connections per node (bound ${BOUND}): ${medians.join(' ')}`)
+  assert.ok(longestTwiceMs < 8_000, `a peer was connected twice for ${longestTwiceMs} ms (${worstPair})`)
 })
 
 async function gossipMessenger (h: Harness, node: TestNode): Promise<Messenger> {
@@ -95,9 +144,8 @@ async function gossipMessenger (h: Harness, node: TestNode): Promise<Messenger> 
   return messenger
 }
 
-test('a message to all reaches every node once over gossipsub, and a forged one reaches none', async (t) => {
-  const h = new Harness(t)
-  const nodes = await dhtNetwork(h, 8)
+test('a message to all reaches every node once over gossipsub, and a forged one reaches none', async () => {
+  const { h, nodes } = shared!
   const messengers = await Promise.all(nodes.map(async n => await gossipMessenger(h, n)))
   const inboxes = messengers.map(inbox)
   const pubsubOf = (n: TestNode): NonNullable<TestNode['network']['libp2p']['services']['pubsub']> => n.network.libp2p.services.pubsub!
