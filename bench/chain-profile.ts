@@ -14,15 +14,10 @@ export const title = 'chain-profile: CPU-s per GB and full GCs per node process 
 
 const GB = 1e9
 
-async function majorGcs (node: NodeProc): Promise<number> {
+/** Collections of `kind` so far, from the node's /metrics (prom-client's GC observer). */
+async function gcCount (node: NodeProc, kind: 'major' | 'minor'): Promise<number> {
   const text = await (await fetch(new URL('/metrics', node.apiUrl))).text()
-  const line = text.split('\n').find(l => l.startsWith('distri_vault_nodejs_gc_duration_seconds_count{') && l.includes('kind="major"'))
-  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1))
-}
-
-async function minorGcs (node: NodeProc): Promise<number> {
-  const text = await (await fetch(new URL('/metrics', node.apiUrl))).text()
-  const line = text.split('\n').find(l => l.startsWith('distri_vault_nodejs_gc_duration_seconds_count{') && l.includes('kind="minor"'))
+  const line = text.split('\n').find(l => l.startsWith('distri_vault_nodejs_gc_duration_seconds_count{') && l.includes(`kind="${kind}"`))
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1))
 }
 
@@ -41,8 +36,8 @@ async function round (ctx: BenchContext, file: RandomFile): Promise<Round> {
   try {
     await waitForPeers(ctx, all, 2)
     const cpu0 = await Promise.all(all.map(async n => await n.cpuSeconds()))
-    const maj0 = await Promise.all(all.map(majorGcs))
-    const min0 = await Promise.all(all.map(minorGcs))
+    const maj0 = await Promise.all(all.map(async n => await gcCount(n, 'major')))
+    const min0 = await Promise.all(all.map(async n => await gcCount(n, 'minor')))
     // BENCH_PERF=1 (with DV_NODE_FLAGS='--max-semi-space-size=8 --perf-basic-prof'): perf records
     // each node process during the put, into bench's keep dir (perf-{owner,b,c}.data).
     const perf = process.env.BENCH_PERF === '1'
@@ -53,8 +48,8 @@ async function round (ctx: BenchContext, file: RandomFile): Promise<Round> {
     const stored = JSON.parse(put.stdout.trim()) as { replicas: number }
     if (stored.replicas !== 3) throw new Error(`put reached ${stored.replicas} copies, expected 3`)
     const cpu1 = await Promise.all(all.map(async n => await n.cpuSeconds()))
-    const maj1 = await Promise.all(all.map(majorGcs))
-    const min1 = await Promise.all(all.map(minorGcs))
+    const maj1 = await Promise.all(all.map(async n => await gcCount(n, 'major')))
+    const min1 = await Promise.all(all.map(async n => await gcCount(n, 'minor')))
     return {
       pids: all.map(n => n.pid),
       singleCpu,

@@ -78,7 +78,8 @@ export class BlobStore {
    * Stores `data` as blob `id` durably. Idempotent. The hash is checked unless the caller has
    * just computed it itself (`trusted`, the owner's own sealing), which saves a pass over the bytes.
    * `consume`: the caller is done with `data`, so a big blob moves to a worker thread uncopied
-   * (and `data` is empty afterwards). `batch`: not durable on return, but once `batch.flush()` is.
+   * (and `data` is empty afterwards); without it a big blob is written from `data` itself, which
+   * the caller may read meanwhile (forward, send) but must not change until this resolves. `batch`: not durable on return, but once `batch.flush()` is.
    */
   async put (owner: string, id: string, data: Uint8Array, trusted = false, consume = false, batch?: SyncBatch): Promise<void> {
     const target = this.pathOf(owner, id)
