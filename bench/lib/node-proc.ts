@@ -1,6 +1,7 @@
 // A real node process (`dist/cli/main.js start`) for the bench: started on a data dir, waited on
 // until it prints its `ready` line, its memory sampled from /proc, stopped with SIGTERM.
 import { spawn, type ChildProcess } from 'node:child_process'
+import { createWriteStream } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
@@ -62,6 +63,8 @@ export async function startNodeProcess (nodeBin: string, cli: string, dataDir: s
   const samplers = new Set<NodeJS.Timeout>()
   const pid = child.pid
   if (pid === undefined) throw new Error('could not spawn the node process')
+  // BENCH_NODE_LOG_DIR: each node's stdout (e.g. --trace-gc through DV_NODE_FLAGS) into <dir>/<pid>.log.
+  if (process.env.BENCH_NODE_LOG_DIR !== undefined) child.stdout?.pipe(createWriteStream(join(process.env.BENCH_NODE_LOG_DIR, `${pid}.log`)))
 
   const ready = await waitForReady(child, 60_000).catch((err: Error) => {
     child.kill('SIGKILL')

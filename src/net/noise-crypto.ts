@@ -35,12 +35,27 @@ function keyObject (k: Uint8Array): KeyObject {
   return key
 }
 
+/**
+ * Ciphertext buffers this module made and handed to Noise, which passes them down to the private
+ * network's connection and keeps no reference: that layer may XOR them in place and free them once
+ * written (private-network.ts) instead of XORing into a new buffer.
+ */
+const fresh = new WeakSet<Uint8Array>()
+
+/** True for a buffer `encrypt` returned (nobody but the connection below Noise holds it). */
+export function isFreshCiphertext (piece: Uint8Array): boolean {
+  return fresh.has(piece)
+}
+
 function encrypt (plaintext: Uint8Array | Uint8ArrayList, nonce: Uint8Array, ad: Uint8Array, k: Uint8Array): Uint8ArrayList {
   const cipher = createCipheriv(ALGORITHM, keyObject(k), nonce, { authTagLength: TAG_BYTES })
   cipher.setAAD(ad, { plaintextLength: plaintext.byteLength })
   const output = new Uint8ArrayList()
   for (const piece of plaintext instanceof Uint8Array ? [plaintext] : plaintext) {
-    if (piece.byteLength > 0) output.append(cipher.update(piece))
+    if (piece.byteLength === 0) continue
+    const encrypted = cipher.update(piece)
+    fresh.add(encrypted)
+    output.append(encrypted)
   }
   const final = cipher.final()
   if (final.byteLength > 0) output.append(final)

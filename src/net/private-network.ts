@@ -13,8 +13,12 @@
 // (test/net/pnet-keystream.test.ts), so stock peers interoperate.
 
 import { randomBytes } from 'node:crypto'
+import { Socket } from 'node:net'
+import { release as freeBuffer } from '../buffers/index.ts'
 import { AbstractMultiaddrConnection, byteStream } from '@libp2p/utils'
 import type { AbortOptions, ConnectionProtector, Logger, MessageStream, MultiaddrConnection } from '@libp2p/interface'
+import { Uint8ArrayList } from 'uint8arraylist'
+import { isFreshCiphertext } from './noise-crypto.ts'
 import { XSalsa20Stream, XSALSA20_KEY_BYTES as KEY_BYTES, XSALSA20_NONCE_BYTES as NONCE_BYTES } from './xsalsa20.ts'
 
 export interface PrivateNetworkOptions {
@@ -50,6 +54,38 @@ function xorInPlace (keystream: XSalsa20Stream, data: Uint8Array | ByteList): vo
   else for (const piece of data) keystream.xor(piece)
 }
 
+/** Pieces at least this big that Noise's cipher made for us are XORed in place; smaller ones join a copied run. */
+const IN_PLACE_MIN_BYTES = 1024
+
+/**
+ * XORs bytes to send: the ciphertext buffers our Noise cipher just made (nobody else holds them)
+ * in place, every other run of pieces (Noise's length prefixes, tags, anything else) into a new
+ * buffer, since what we are given may be held elsewhere. Returns the pieces to write, in order.
+ */
+function xorForSending (keystream: XSalsa20Stream, data: Uint8Array | ByteList): Uint8Array[] {
+  const out: Uint8Array[] = []
+  let run: Uint8Array[] = []
+  let runBytes = 0
+  const copyRun = (): void => {
+    if (run.length === 0) return
+    out.push(xorToNew(keystream, { byteLength: runBytes, [Symbol.iterator]: () => run[Symbol.iterator]() }))
+    run = []
+    runBytes = 0
+  }
+  for (const piece of data instanceof Uint8Array ? [data] : data) {
+    if (piece.byteLength >= IN_PLACE_MIN_BYTES && isFreshCiphertext(piece)) {
+      copyRun()
+      keystream.xor(piece)
+      out.push(piece)
+    } else {
+      run.push(piece)
+      runBytes += piece.byteLength
+    }
+  }
+  copyRun()
+  return out
+}
+
 /** XORs bytes to send into one new buffer. */
 function xorToNew (keystream: XSalsa20Stream, data: ByteList): Uint8Array {
   const output = Buffer.allocUnsafe(data.byteLength)
@@ -68,19 +104,25 @@ class XorConnection extends AbstractMultiaddrConnection {
   private readonly inbound: XSalsa20Stream
   private readonly outbound: XSalsa20Stream
   private released = false
+  /** The TCP socket under `maConn`, when it is one (@libp2p/tcp keeps it as `socket`). */
+  private readonly socket: Socket | undefined
+  /** Buffers handed to `maConn` and maybe not yet written (freeSent). */
+  private readonly sent: Uint8Array[] = []
 
   constructor (maConn: MultiaddrConnection, key: Uint8Array, localNonce: Uint8Array, remoteNonce: Uint8Array, log: Logger) {
     super({ remoteAddr: maConn.remoteAddr, direction: maConn.direction, log })
     this.maConn = maConn
     this.inbound = new XSalsa20Stream(key, remoteNonce)
     this.outbound = new XSalsa20Stream(key, localNonce)
+    const socket = (maConn as unknown as { socket?: unknown }).socket
+    this.socket = socket instanceof Socket ? socket : undefined
     maConn.addEventListener('message', (evt) => {
       if (this.released) return
       xorInPlace(this.inbound, evt.data)
       this.onData(evt.data)
     })
     // Without this the first full socket buffer would stall our writes for good.
-    maConn.addEventListener('drain', () => { this.onMuxerDrain() })
+    maConn.addEventListener('drain', () => { this.freeSent(); this.onMuxerDrain() })
     maConn.addEventListener('close', (evt) => {
       if (evt.error == null) this.onTransportClosed()
       else if (evt.local) this.abort(evt.error)
@@ -91,7 +133,26 @@ class XorConnection extends AbstractMultiaddrConnection {
 
   sendData (data: Parameters<SendData>[0]): ReturnType<SendData> {
     if (this.released) return { sentBytes: data.byteLength, canSendMore: false }
-    return { sentBytes: data.byteLength, canSendMore: this.maConn.send(xorToNew(this.outbound, data)) }
+    const output = xorForSending(this.outbound, data)
+    const canSendMore = this.maConn.send(output.length === 1 ? output[0] : new Uint8ArrayList(...output) as unknown as Parameters<MultiaddrConnection['send']>[0])
+    this.sent.push(...output)
+    this.freeSent()
+    return { sentBytes: data.byteLength, canSendMore }
+  }
+
+  /**
+   * Frees the buffers we XORed into once the kernel has every byte of them: megabytes a second
+   * that would otherwise wait for V8's next full collection (their external memory is what
+   * triggers those). Only when nothing is queued above the socket and the socket's own queue is
+   * empty (every write completed, so no write request still points at them); else at 'drain' or
+   * at the next send.
+   */
+  private freeSent (): void {
+    if (this.sent.length === 0 || this.socket === undefined) return
+    const queued = (this.maConn as unknown as { writeBuffer?: { byteLength: number } }).writeBuffer?.byteLength
+    if (queued !== 0 || this.socket.writableLength !== 0) return
+    for (const buffer of this.sent) freeBuffer(buffer)
+    this.sent.length = 0
   }
 
   sendReset (err: Error): void { this.maConn.abort(err) }
@@ -108,6 +169,7 @@ class XorConnection extends AbstractMultiaddrConnection {
   private release (): void {
     if (this.released) return
     this.released = true
+    this.sent.length = 0 // a write may still be pending: leave them to the garbage collector
     this.inbound.finish()
     this.outbound.finish()
   }

@@ -7,6 +7,7 @@ import type { Connection, Libp2p, PrivateKey, Stream } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { VaultError } from '../errors.ts'
 import { sha256Keep } from '../crypto/index.ts'
+import { release } from '../buffers/index.ts'
 import { FrameStream, handleProtocol, timeoutSignal, type ByteReservation } from '../protocols/index.ts'
 import { checkBodySize, type BlockServer } from './block-server.ts'
 import { isReplyable, MAX_BLOB_BYTES, MAX_JSON_FRAME_BYTES, shortId, toErrorReply } from './block-protocol.ts'
@@ -139,8 +140,12 @@ export class ChainServer {
     const last = hop === grant.holders.length - 1
     const [own, rest] = await Promise.all([
       this.keep(request, checked.data, last),
-      last ? { receipts: [], failures: [] } : this.handOn(request, checked.data, deadlineAt)
+      last ? { receipts: [], failures: [], spent: true } : this.handOn(request, checked.data, deadlineAt)
     ])
+    // Written, and every byte of it sent and answered: free the megabyte now rather than at the
+    // next full collection (bodies that outlive young collections are what drives those). Not
+    // after a failed send: a stream that timed out may still hold pieces of it.
+    if (rest.spent) release(checked.data)
     return { receipts: [...own.receipts, ...rest.receipts], failures: [...own.failures, ...rest.failures] }
   }
 
@@ -164,7 +169,7 @@ export class ChainServer {
    * remaining time (≥ 250 ms) to answer upstream before its own deadline, and gives the next hop a
    * fifth less than it waits (passOnBudget).
    */
-  private async handOn (request: ChainRequest, data: Uint8Array, deadlineAt: number): Promise<ChainAnswer> {
+  private async handOn (request: ChainRequest, data: Uint8Array, deadlineAt: number): Promise<ChainAnswer & { spent: boolean }> {
     const { grant } = request
     const failures: ChainAnswer['failures'] = []
     for (let hop = request.hop + 1; hop < grant.holders.length; hop++) {
@@ -181,13 +186,13 @@ export class ChainServer {
         // Only what the rest of the chain may speak for, once each: the owner verifies the receipts.
         const downstream = new Set(grant.holders.slice(hop))
         const receipts = answer.receipts.filter(r => downstream.delete(r.holder))
-        return { receipts, failures: [...failures, ...answer.failures.filter(f => downstream.delete(f.holder))] }
+        return { receipts, failures: [...failures, ...answer.failures.filter(f => downstream.delete(f.holder))], spent: failures.length === 0 }
       } catch (err) {
         const code = err instanceof VaultError ? err.code : 'PEER_ERROR'
         this.log.debug({ peer: shortId(peer), code, err: (err as Error).message }, 'next holder of the chain failed; skipping it')
         failures.push({ holder: peer, code })
       }
     }
-    return { receipts: [], failures }
+    return { receipts: [], failures, spent: false }
   }
 }

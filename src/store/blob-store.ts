@@ -6,9 +6,10 @@ import { dirname, join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { VaultError, toVaultError } from '../errors.ts'
 import { sha256HexAsync, sha256Keep } from '../crypto/index.ts'
-import { runJob } from '../workers/index.ts'
+import { offloads, runJob } from '../workers/index.ts'
 import { fsyncPath, SyncBatch } from './sync-batch.ts'
 import { writeBlobJob } from './jobs.ts'
+import { writeBlobShared } from './blob-file-async.ts'
 import { isBlobId, isNodeId, parseBlobId, parseNodeId } from '../ids/index.ts'
 
 // Owner IDs become folder names: only base58 node IDs are allowed, so no path tricks.
@@ -77,7 +78,8 @@ export class BlobStore {
    * Stores `data` as blob `id` durably. Idempotent. The hash is checked unless the caller has
    * just computed it itself (`trusted`, the owner's own sealing), which saves a pass over the bytes.
    * `consume`: the caller is done with `data`, so a big blob moves to a worker thread uncopied
-   * (and `data` is empty afterwards). `batch`: not durable on return, but once `batch.flush()` is.
+   * (and `data` is empty afterwards); without it a big blob is written from `data` itself, which
+   * the caller may read meanwhile (forward, send) but must not change until this resolves. `batch`: not durable on return, but once `batch.flush()` is.
    */
   async put (owner: string, id: string, data: Uint8Array, trusted = false, consume = false, batch?: SyncBatch): Promise<void> {
     const target = this.pathOf(owner, id)
@@ -114,7 +116,11 @@ export class BlobStore {
     const tmp = join(this.tmpDir, randomBytes(8).toString('hex'))
     let found: 'intact' | 'missing' | number
     try {
-      ({ found } = await runJob(writeBlobJob, { id, tmp, target, data, sync: batch === undefined }, consume))
+      // Bytes the caller keeps using (a chained copy it forwards, the owner's copy it sends) are
+      // written from here through libuv's threads, straight from the caller's buffer: a worker
+      // would need a copy of them (the worker path moves only bytes the caller gives up).
+      if (!consume && offloads(size)) found = await writeBlobShared(tmp, target, id, data, batch === undefined)
+      else ({ found } = await runJob(writeBlobJob, { id, tmp, target, data, sync: batch === undefined }, consume))
       // An intact copy that another put's batch wrote and has not flushed yet is not durable: this
       // put must not rely on it before it is (its own batch's flush, or an fsync now).
       const pending = found === 'intact' && this.unsynced.has(target)

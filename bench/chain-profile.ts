@@ -1,0 +1,91 @@
+// Section "chain-profile" (issue 17): where a 3-copy chained put spends CPU and makes garbage, per
+// node process. One single-node put of the same file first (the ratio's reference), then a 3-copy
+// put on 3 local nodes: CPU-seconds per GB of file for the owner and each holder (/proc, all
+// threads), full GCs per 256 MiB on each holder (prom-client's GC observer on /metrics).
+// `npm run bench -- chain-profile --repeat 3 --no-big --size 128`
+import { spawn } from 'node:child_process'
+import { join } from 'node:path'
+import { joinNode, waitForPeers } from './replication.ts'
+import { max, mbps, median, MiB, min } from './lib/stats.ts'
+import type { NodeProc } from './lib/node-proc.ts'
+import type { BenchContext, RandomFile } from './lib/types.ts'
+
+export const title = 'chain-profile: CPU-s per GB and full GCs per node process in a 3-copy chained put'
+
+const GB = 1e9
+
+/** Collections of `kind` so far, from the node's /metrics (prom-client's GC observer). */
+async function gcCount (node: NodeProc, kind: 'major' | 'minor'): Promise<number> {
+  const text = await (await fetch(new URL('/metrics', node.apiUrl))).text()
+  const line = text.split('\n').find(l => l.startsWith('distri_vault_nodejs_gc_duration_seconds_count{') && l.includes(`kind="${kind}"`))
+  return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1))
+}
+
+interface Round { pids: number[], singleCpu: number, singleSeconds: number, seconds: number, cpu: number[], majors: number[], minors: number[] }
+
+async function round (ctx: BenchContext, file: RandomFile): Promise<Round> {
+  const single = await ctx.startNode({ args: ['--replicas', '1'] })
+  const c0 = await single.cpuSeconds()
+  const singlePut = await ctx.runCli(['put', file.path, '--name', 'one.bin', '--json', '--data', single.dataDir])
+  const singleCpu = (await single.cpuSeconds()) - c0
+  await single.stop()
+  const a = await joinNode(ctx)
+  const b = await joinNode(ctx, a)
+  const c = await joinNode(ctx, a)
+  const all = [a, b, c]
+  try {
+    await waitForPeers(ctx, all, 2)
+    const cpu0 = await Promise.all(all.map(async n => await n.cpuSeconds()))
+    const maj0 = await Promise.all(all.map(async n => await gcCount(n, 'major')))
+    const min0 = await Promise.all(all.map(async n => await gcCount(n, 'minor')))
+    // BENCH_PERF=1 (with DV_NODE_FLAGS='--max-semi-space-size=8 --perf-basic-prof'): perf records
+    // each node process during the put, into bench's keep dir (perf-{owner,b,c}.data).
+    const perf = process.env.BENCH_PERF === '1'
+      ? all.map((n, i) => spawn('perf', ['record', '-e', 'cpu-clock', '-g', '-p', String(n.pid), '-o', join(ctx.keepDir, `perf-${['owner', 'b', 'c'][i]}.data`)], { stdio: 'ignore' }))
+      : []
+    const put = await ctx.runCli(['put', file.path, '--name', 'three.bin', '--json', '--data', a.dataDir])
+    await Promise.all(perf.map(async p => await new Promise(resolve => { p.once('exit', resolve); p.kill('SIGINT') })))
+    const stored = JSON.parse(put.stdout.trim()) as { replicas: number }
+    if (stored.replicas !== 3) throw new Error(`put reached ${stored.replicas} copies, expected 3`)
+    const cpu1 = await Promise.all(all.map(async n => await n.cpuSeconds()))
+    const maj1 = await Promise.all(all.map(async n => await gcCount(n, 'major')))
+    const min1 = await Promise.all(all.map(async n => await gcCount(n, 'minor')))
+    return {
+      pids: all.map(n => n.pid),
+      singleCpu,
+      singleSeconds: singlePut.seconds,
+      seconds: put.seconds,
+      cpu: cpu1.map((v, i) => v - cpu0[i]),
+      majors: maj1.map((v, i) => v - maj0[i]),
+      minors: min1.map((v, i) => v - min0[i])
+    }
+  } finally {
+    await Promise.all(all.map(async n => await n.stop()))
+  }
+}
+
+export default async function chainProfile (ctx: BenchContext): Promise<Record<string, number>> {
+  const file = await ctx.randomFile(ctx.options.fileBytes, 23)
+  const rounds: Round[] = []
+  for (let i = 0; i < ctx.options.repeat; i++) {
+    ctx.log(`chain-profile round ${i + 1}/${ctx.options.repeat}`)
+    const r = await round(ctx, file)
+    ctx.log(`  pids ${r.pids.join('/')}`)
+    ctx.log(`  put3 ${r.seconds.toFixed(1)} s; CPU owner/b/c ${r.cpu.map(v => v.toFixed(1)).join('/')} s; full GCs ${r.majors.join('/')}; minor GCs ${r.minors.join('/')}`)
+    rounds.push(r)
+  }
+  const gbs = file.bytes / GB
+  const per256 = file.bytes / (256 * MiB)
+  const sum = (xs: number[]): number => xs.reduce((s, x) => s + x, 0)
+  return {
+    single_put_cpu_s_per_GB: min(rounds.map(r => r.singleCpu / gbs)),
+    put3_cpu_s_per_GB: min(rounds.map(r => sum(r.cpu) / gbs)),
+    put3_cpu_s_per_GB_median: median(rounds.map(r => sum(r.cpu) / gbs)),
+    owner_cpu_s_per_GB: median(rounds.map(r => r.cpu[0] / gbs)),
+    holders_cpu_s_per_GB: median(rounds.map(r => (r.cpu[1] + r.cpu[2]) / gbs)),
+    holder_full_gcs_per_256MiB: median(rounds.flatMap(r => r.majors.slice(1))) / per256,
+    holder_full_gcs_max_per_256MiB: max(rounds.flatMap(r => r.majors.slice(1))) / per256,
+    owner_full_gcs_per_256MiB: median(rounds.map(r => r.majors[0])) / per256,
+    put3_to_single_put_ratio: max(rounds.map(r => mbps(file.bytes, r.seconds))) / max(rounds.map(r => mbps(file.bytes, r.singleSeconds)))
+  }
+}

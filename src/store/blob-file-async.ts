@@ -1,0 +1,53 @@
+// Writing one blob file from the main thread, straight from a buffer the caller keeps using (a
+// holder forwarding a chained copy, an owner sending its own blob): the same steps as
+// writeBlobSync (blob-file.ts) — skip if an intact copy is there, else temp file, write, fsync,
+// rename over, fsync the folder — through node:fs/promises, whose writes run on libuv's threads
+// from the very buffer given. A worker job would need its own copy of bytes the caller still reads.
+import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { fsyncDir } from '../atomic/index.ts'
+import { release } from '../buffers/index.ts'
+import { sha256Keep } from '../crypto/index.ts'
+import type { BlobOnDisk } from './blob-file.ts'
+
+/** `sync` false: no fsync of the file or its folder (a SyncBatch makes it durable later). Never
+ * writes into or keeps `data`. */
+export async function writeBlobShared (tmp: string, target: string, id: string, data: Uint8Array, sync = true): Promise<BlobOnDisk['found']> {
+  const found = await onDisk(target, id, data.byteLength)
+  if (found === 'intact') return found
+  try {
+    const handle = await open(tmp, 'w', 0o600)
+    try {
+      for (let at = 0; at < data.byteLength;) at += (await handle.write(data, at, data.byteLength - at)).bytesWritten
+      if (sync) await handle.sync()
+    } finally {
+      await handle.close()
+    }
+    const dir = dirname(target)
+    await mkdir(dir, { recursive: true })
+    await rename(tmp, target)
+    if (sync) await fsyncDir(dir)
+  } catch (err) {
+    await rm(tmp, { force: true })
+    throw err
+  }
+  return found
+}
+
+/** Whether a blob file is already there and good; else the size of the damaged copy it replaces. */
+async function onDisk (path: string, id: string, size: number): Promise<BlobOnDisk['found']> {
+  let found: number
+  try {
+    found = (await stat(path)).size
+  } catch {
+    return 'missing'
+  }
+  if (found !== size) return found
+  try {
+    const checked = await sha256Keep(await readFile(path))
+    release(checked.data)
+    return checked.hex === id ? 'intact' : found
+  } catch {
+    return found
+  }
+}
