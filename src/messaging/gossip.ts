@@ -4,8 +4,7 @@
 // signature and come from the gossipsub author who signed the gossip message. A rejected envelope
 // is not forwarded and costs its sender score (overlay-services.ts), so a forger is graylisted.
 
-import type { GossipSub, Message } from '@libp2p/gossipsub'
-import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { GossipSub, Message, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId } from '@libp2p/interface'
 import { VaultError } from '../errors.ts'
 import {
@@ -17,6 +16,17 @@ import { checkBroadcast, deliverBroadcast, envelopeOf, rateOf, type BroadcastOpt
 export type GossipOptions = BroadcastOptions
 
 const utf8 = new TextEncoder()
+
+/**
+ * gossipsub's `TopicValidatorResult` values, without importing gossipsub at run time: a node
+ * without --dht must not load it (net/overlay-options.ts says why);
+ * test/net/overlay-constants.test.ts pins each value to the enum.
+ */
+export const VALIDATOR_RESULT = {
+  Accept: 'accept' as TopicValidatorResult.Accept,
+  Ignore: 'ignore' as TopicValidatorResult.Ignore,
+  Reject: 'reject' as TopicValidatorResult.Reject
+} as const
 
 export class GossipBroadcast {
   private readonly options: GossipOptions
@@ -66,14 +76,14 @@ export class GossipBroadcast {
   private async validate (peer: PeerId, message: Message): Promise<TopicValidatorResult> {
     const { stats, log } = this.options
     const verdict = await this.check(message)
-    if (verdict === 'ok') return TopicValidatorResult.Accept
+    if (verdict === 'ok') return VALIDATOR_RESULT.Accept
     if (verdict === 'duplicate' || verdict === 'rateLimited') {
       if (verdict === 'rateLimited') stats.dropped.rateLimited++
-      return TopicValidatorResult.Ignore
+      return VALIDATOR_RESULT.Ignore
     }
     stats.dropped[verdict]++
     log.warn({ peer: peer.toString(), topic: message.topic, verdict }, 'rejected a gossiped envelope')
-    return TopicValidatorResult.Reject
+    return VALIDATOR_RESULT.Reject
   }
 
   private async check (message: Message): Promise<Verdict | 'duplicate'> {

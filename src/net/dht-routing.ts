@@ -3,14 +3,26 @@
 // records under a key derived from the owner's ID, announced by every holder and kept fresh).
 
 import { createHash } from 'node:crypto'
-import { EventTypes, type KadDHT, type QueryEvent } from '@libp2p/kad-dht'
+import type { EventTypes, KadDHT, QueryEvent } from '@libp2p/kad-dht'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import { create as createDigest } from 'multiformats/hashes/digest'
 import type { Logger } from 'pino'
 import { VaultError } from '../errors.ts'
 import type { Routing } from './routing.ts'
-import { DHT_PROTOCOL } from './overlay-services.ts'
+import { DHT_PROTOCOL } from './overlay-options.ts'
+
+/**
+ * The values of kad-dht's `EventTypes` this module reads. Importing the enum itself would load
+ * kad-dht into every node, DHT or not (overlay-options.ts says why that matters);
+ * test/net/overlay-constants.test.ts pins each value to the enum.
+ */
+export const DHT_EVENT = {
+  SEND_QUERY: 0 as EventTypes.SEND_QUERY,
+  PEER_RESPONSE: 1 as EventTypes.PEER_RESPONSE,
+  FINAL_PEER: 2 as EventTypes.FINAL_PEER,
+  PROVIDER: 4 as EventTypes.PROVIDER
+} as const
 
 export interface DhtRoutingOptions {
   libp2p: Libp2p<{ dht?: KadDHT }>
@@ -96,8 +108,8 @@ export class DhtRouting implements Routing {
     const events = this.dht().getClosestPeers(key, { signal: this.signal(options.signal) })
     try {
       await this.consume(events, event => {
-        if (event.type === EventTypes.FINAL_PEER) found.set(event.peer.id.toString(), event.peer.id)
-        if (event.type === EventTypes.PEER_RESPONSE) {
+        if (event.type === DHT_EVENT.FINAL_PEER) found.set(event.peer.id.toString(), event.peer.id)
+        if (event.type === DHT_EVENT.PEER_RESPONSE) {
           found.set(event.from.toString(), event.from)
           for (const closer of event.closer.slice(0, 64)) found.set(closer.id.toString(), closer.id)
         }
@@ -125,7 +137,7 @@ export class DhtRouting implements Routing {
     const found = new Map<string, PeerId>()
     const events = this.dht().findProviders(holdersKey(owner), { signal: this.signal(options.signal) })
     await this.consume(events, event => {
-      if (event.type !== EventTypes.PROVIDER) return
+      if (event.type !== DHT_EVENT.PROVIDER) return
       for (const provider of event.providers) {
         if (provider.id.toString() !== self && found.size < this.options.maxHolders) found.set(provider.id.toString(), provider.id)
       }
@@ -154,7 +166,7 @@ export class DhtRouting implements Routing {
       // provide() resolves even with no DHT peer (the record then lives only here): count the
       // servers that took it, and retry soon when none did.
       await this.consume(this.dht().provide(holdersKey(owner), { signal: this.signal(signal) }), event => {
-        if (event.type === EventTypes.PEER_RESPONSE && event.messageName === 'ADD_PROVIDER') reached++
+        if (event.type === DHT_EVENT.PEER_RESPONSE && event.messageName === 'ADD_PROVIDER') reached++
       })
     } catch (err) {
       this.options.log.debug({ owner, err: (err as Error).message }, 'provide failed; retried later')
@@ -179,7 +191,7 @@ export class DhtRouting implements Routing {
     const asked = new Set<string>()
     try {
       for await (const event of events) {
-        if (event.type === EventTypes.SEND_QUERY) asked.add(event.to.toString())
+        if (event.type === DHT_EVENT.SEND_QUERY) asked.add(event.to.toString())
         onEvent(event)
       }
     } finally {

@@ -8,7 +8,6 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, type Identify } from '@libp2p/identify'
 import { ping, type Ping } from '@libp2p/ping'
-import { mdns } from '@libp2p/mdns'
 import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { noiseCrypto } from './noise-crypto.ts'
@@ -16,7 +15,8 @@ import { privateNetwork } from './private-network.ts'
 import type { RefusalReporter } from './refusals.ts'
 import { InboundGuard } from './inbound-guard.ts'
 import { networkKeySecret } from './swarm-key.ts'
-import { overlayDiscovery, overlayServices, overlayTransport, type OverlayOptions, type OverlayServices } from './overlay-services.ts'
+import type { OverlayServices } from './overlay-services.ts'
+import type { OverlayOptions } from './overlay-options.ts'
 
 // A type alias, not an interface: libp2p's ServiceMap needs the implicit index signature.
 export type NetworkServices = {
@@ -113,15 +113,19 @@ export async function createLibp2pNode (options: Libp2pNodeOptions): Promise<Net
   const listen = [options.listen.toString()]
   // Behind NAT, also listen through a relay: peers reach us at <relay>/p2p-circuit/p2p/<us>.
   if (overlay?.behindNat === true) listen.push('/p2p-circuit')
+  // The overlay's packages (kad-dht, gossipsub, relay, dcutr, AutoNAT: ~550 modules, a third of
+  // what a node loads) and mDNS are imported only by a node that uses them: a LAN-mesh node starts
+  // ~0.4 CPU-seconds sooner (docs/PERFORMANCE.md), and so does every test and CLI-started node.
+  const parts = overlay != null ? await import('./overlay-services.ts') : undefined
   const discovery = [
-    ...(options.mdns ? [mdns()] : []),
-    ...(overlay != null ? overlayDiscovery(options.bootstrap ?? []) : [])
+    ...(options.mdns ? [(await import('@libp2p/mdns')).mdns()] : []),
+    ...(parts != null ? parts.overlayDiscovery(options.bootstrap ?? []) : [])
   ]
   return await createLibp2p<NetworkServices>({
     privateKey: options.privateKey,
     logger: options.logger,
     addresses: { listen },
-    transports: [...(overlay != null ? [overlayTransport()] : []), tcp({
+    transports: [...(parts != null ? [parts.overlayTransport()] : []), tcp({
       // Sockets, not upgraded connections: leaves room for handshakes in flight above maxConnections.
       maxConnections: hardConnectionCap(limits.maxConnections, overlay) + limits.maxPendingInbound,
       inboundSocketInactivityTimeout: 60_000,
@@ -142,7 +146,7 @@ export async function createLibp2pNode (options: Libp2pNodeOptions): Promise<Net
       // default of one outbound ping stream, the DHT's ping lost the race, the peer never entered
       // the routing table, and a node whose only peer was its bootstrap kept an empty table.
       ping: ping({ timeout: 5_000, maxOutboundStreams: 4, maxInboundStreams: 4 }),
-      ...(overlay != null ? overlayServices(overlay) : {})
+      ...(parts != null && overlay != null ? parts.overlayServices(overlay) : {})
     } as ServiceFactoryMap<NetworkServices>,
     connectionManager: {
       maxConnections: hardConnectionCap(limits.maxConnections, overlay),

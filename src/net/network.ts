@@ -18,7 +18,7 @@ import { PeerExchange } from './peer-exchange.ts'
 import { PeerKeeper, type AwayPeer } from './peer-keeper.ts'
 import { PeerTable, type PeerInfo, type PeerPath } from './peer-table.ts'
 import { RefusalReporter, type Refusal } from './refusals.ts'
-import type { OverlayOptions } from './overlay-services.ts'
+import type { OverlayOptions } from './overlay-options.ts'
 import { ConnectionTrimmer } from './connection-trimmer.ts'
 import { DialBack, type DialBackVerdict } from './dial-back.ts'
 

@@ -15,21 +15,9 @@ import { identifyPush, type IdentifyPush } from '@libp2p/identify'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { ANNOUNCE_MAX_FRAME_BYTES, GOSSIP_TOPICS } from '../protocols/index.ts'
 import { peerIdOf } from './addresses.ts'
+import { DHT_PROTOCOL, type OverlayOptions } from './overlay-options.ts'
 
-export const DHT_PROTOCOL = '/distri-vault/kad/1.0.0'
-
-export interface OverlayOptions {
-  /** Offer a circuit relay to the other members (start --relay). */
-  relay: boolean
-  /** This node is behind NAT: a DHT client that listens through relays (start --nat). */
-  behindNat: boolean
-  /** Reservations a relay keeps at once. */
-  maxRelayReservations: number
-  /** Past maxConnections, idle connections older than this are closed (connection-trimmer.ts). */
-  connectionGraceMs: number
-}
-
-export const DEFAULT_OVERLAY: OverlayOptions = { relay: false, behindNat: false, maxRelayReservations: 64, connectionGraceMs: 30_000 }
+export { DHT_PROTOCOL, DEFAULT_OVERLAY, type OverlayOptions } from './overlay-options.ts'
 
 export type OverlayServices = {
   dht: KadDHT
