@@ -89,7 +89,7 @@ test('a holder whose disk is full is reported as "disk full", next to the copy n
   }
   const a = owner!
   // b caps nothing itself (1 TB), so it runs out of disk rather than refusing over its limit.
-  const b = await holder(join(mount, 'data'), a, ['--max-storage', '1TB'])
+  const b = await joinCliNode(join(mount, 'data'), a, ['--max-storage', '1TB'])
   nodes.push(b)
   await waitFor('a to see b', async () => await connectedPeers(a.dataDir) === 1, { timeoutMs: 30_000, intervalMs: 100 })
   const free = await statfs(mount)
