@@ -112,8 +112,9 @@ export function hostPort (multiaddr: string): string {
  * A node process of `first`'s network on `dataDir`: its network.key copied in, then `start --peer`
  * first. `start` on a fresh directory makes the identity and keeps the network key it finds, as
  * `init --join` would: one process instead of two (an `init` loads the whole node, ~2 CPU-seconds
- * here). `init --join` itself is tested through the CLI in put-shortfall, duplicate-identity and
- * the `init --recover --join` of network, hung-holder and kill-loop.
+ * here). `init --join` itself is tested through the CLI in put-shortfall, and `init --recover
+ * --join` in network, dht, duplicate-identity, hung-holder and kill-loop. A fresh node's phrase is
+ * in its ready line (`phrase`): no `init` process is needed to learn it.
  */
 export async function joinCliNode (dataDir: string, first: CliNode, extraArgs: string[] = [], env?: NodeJS.ProcessEnv): Promise<CliNode> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
