@@ -25,7 +25,7 @@ test('node processes on the DHT put, read by capability, rm and recover through 
   // `start` on a fresh directory makes the identity (its ready line has the phrase) and keeps the
   // network key found there (joinCliNode): no `init` process per node. `init --recover --join` is
   // run below.
-  const first = await startCliNode(join(dir, 'n0'), ['--dht'], 60_000)
+  const first = await startCliNode(join(dir, 'n0'), ['--dht'], 120_000)
   nodes.push(first)
   nodes.push(...await Promise.all([1, 2, 3, 4].map(async i => await joinCliNode(join(dir, `n${i}`), first, DHT))))
   const [, owner, , reader, bystander] = nodes
