@@ -52,8 +52,8 @@ const launchers: Array<[string, string, (data: string) => string[]]> = [
 ]
 
 // Each test launches a node of its own and mostly waits on it (its start, its stop): three at a time,
-// except the npx launches, one at a time among themselves (concurrent npx runs race on npx's cache:
-// "Could not read package.json" under ~/.npm/_npx).
+// except the npx launches, one at a time among themselves (npx keeps state under ~/.npm/_npx; its
+// runs are not overlapped with each other).
 describe('start under its launchers', { concurrency: 3 }, () => {
   const npxTests: Array<() => void> = []
   const register = (what: string, define: () => void): void => { if (what.startsWith('npx')) npxTests.push(define); else define() }
