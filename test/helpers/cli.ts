@@ -56,10 +56,10 @@ export interface CliNode {
 
 /**
  * Faster product timers for node processes (DV_TUNING, read by `start`; see docs/DECISIONS.md): a
- * hung holder's block requests give up after 5 s instead of 20 s, the owner's repair pass (which
+ * hung holder's block requests give up after 10 s instead of 20 s, the owner's repair pass (which
  * retries deletions a holder missed) runs every 2 s instead of 30 s. For tests that wait on those.
  */
-export const FAST_TIMERS: NodeJS.ProcessEnv = { DV_TUNING: JSON.stringify({ blockTimeoutMs: 5_000, repairEveryMs: 2_000 }) }
+export const FAST_TIMERS: NodeJS.ProcessEnv = { DV_TUNING: JSON.stringify({ blockTimeoutMs: 10_000, repairEveryMs: 2_000 }) }
 
 /**
  * `as`: run the node as another user (tests of a node that may not touch the CLI user's files).

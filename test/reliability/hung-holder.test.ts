@@ -17,7 +17,7 @@ test('a hung holder stalls no put, get or rm, and a file removed while it hung d
     for (const n of nodes) if (n.proc.exitCode === null) n.proc.kill('SIGCONT')
     await Promise.all(nodes.map(async n => await n.kill()))
   })
-  // The nodes give a hung peer 5 s, not the product's 20 s, per block request (FAST_TIMERS): what
+  // The nodes give a hung peer 10 s, not the product's 20 s, per block request (FAST_TIMERS): what
   // is tested is that nothing waits for it longer than that deadline, whatever its length.
   const a = await startCliNode(join(root, 'a'), [], 90_000, undefined, FAST_TIMERS)
   const phrase = a.phrase!

@@ -20,7 +20,7 @@ test('rm while a holder is SIGSTOPped, a put SIGKILLed midway, then disk loss: r
     for (const n of nodes) n.proc.kill('SIGCONT')
     await Promise.all(nodes.map(async n => await n.kill()))
   })
-  // FAST_TIMERS: a hung peer gets 5 s per block request, the repair pass (which retries the
+  // FAST_TIMERS: a hung peer gets 10 s per block request, the repair pass (which retries the
   // deletion c missed) runs every 2 s: the product's 20 s and 30 s only lengthen the wait.
   const a = await startCliNode(join(dir, 'a'), [], 90_000, undefined, FAST_TIMERS)
   const phrase = a.phrase
