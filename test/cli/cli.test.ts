@@ -143,13 +143,13 @@ test('a folder is stored as one entry under its name, links kept as links', asyn
 
 test('errors are one line with a stable code and the right exit status', async (t) => {
   const dir = await tempDir(t)
-  const data = join(dir, 'node')
-  const notRunning = await runCli(['ls', '--data', data])
+  const notRunning = await runCli(['ls', '--data', join(dir, 'node')])
   assert.equal(notRunning.code, 1)
   assert.match(notRunning.stderr, /^error: no node is running .* \(NOT_RUNNING\)\n$/)
 
-  const node = await startCliNode(data)
-  t.after(async () => { await node.kill() })
+  // The rest against the file's shared node (its api.json is put back at the end).
+  const node = sharedNode!
+  const data = node.dataDir
   const missing = await runCli(['put', join(dir, 'nope.bin'), '--data', data])
   assert.equal(missing.code, 1)
   assert.match(missing.stderr, /^error: no such file or folder: .*nope\.bin \(NOT_FOUND\)\n$/)
@@ -171,8 +171,10 @@ test('errors are one line with a stable code and the right exit status', async (
   assert.match(trick.stderr, /\(BAD_INPUT\)/)
   for (const r of [notRunning, missing, unknown, usage, trick]) assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace')
 
-  const api = JSON.parse(await readFile(join(data, 'api.json'), 'utf8'))
+  const apiText = await readFile(join(data, 'api.json'), 'utf8')
+  const api = JSON.parse(apiText)
   await writeFile(join(data, 'api.json'), JSON.stringify({ ...api, token: 'wrong' }))
+  t.after(async () => { await writeFile(join(data, 'api.json'), apiText, { mode: 0o600 }) })
   const wrongToken = await runCli(['ls', '--data', data])
   assert.equal(wrongToken.code, 1)
   assert.match(wrongToken.stderr, /\(UNAUTHORIZED\)/)

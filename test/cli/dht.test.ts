@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
 import { rm, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { hostPort, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
+import { hostPort, joinCliNode, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 const DHT = ['--dht', '--max-connections', '4']
@@ -22,16 +22,13 @@ test('node processes on the DHT put, read by capability, rm and recover through 
   const dir = await tempDir(t)
   const nodes: CliNode[] = []
   t.after(async () => { await Promise.all(nodes.map(async n => await n.kill())) })
-  await runCli(['init', '--data', join(dir, 'n0')])
-  const first = await startCliNode(join(dir, 'n0'), ['--dht'], 60_000)
+  // `start` on a fresh directory makes the identity (its ready line has the phrase) and keeps the
+  // network key found there (joinCliNode): no `init` process per node. `init --recover --join` is
+  // run below.
+  const first = await startCliNode(join(dir, 'n0'), ['--dht'], 120_000)
   nodes.push(first)
-  const phrases = new Map<string, string>()
-  for (let i = 1; i < 5; i++) {
-    const dataDir = join(dir, `n${i}`)
-    const init = await json(['init', '--data', dataDir, '--join', join(first.dataDir, 'network.key')])
-    phrases.set(init.nodeId, init.phrase)
-    nodes.push(await startCliNode(dataDir, [...DHT, '--peer', hostPort(first.p2p)], 60_000))
-  }
+  // One after another, as before: each joins a network whose DHT already holds the ones before it.
+  for (let i = 1; i < 5; i++) nodes.push(await joinCliNode(join(dir, `n${i}`), first, DHT))
   const [, owner, , reader, bystander] = nodes
   const bytes = randomBytes(2 * 1024 * 1024 + 3)
   await writeFile(join(dir, 'f.bin'), bytes)
@@ -52,7 +49,7 @@ test('node processes on the DHT put, read by capability, rm and recover through 
   nodes.splice(nodes.indexOf(owner), 1)
   await rm(owner.dataDir, { recursive: true, force: true })
   const againDir = join(dir, 'again')
-  const restored = await runCli(['init', '--recover', '--data', againDir, '--join', join(first.dataDir, 'network.key'), '--json'], { input: phrases.get(owner.nodeId) })
+  const restored = await runCli(['init', '--recover', '--data', againDir, '--join', join(first.dataDir, 'network.key'), '--json'], { input: owner.phrase })
   assert.equal(JSON.parse(restored.stdout).nodeId, owner.nodeId)
   const again = await startCliNode(againDir, [...DHT, '--peer', hostPort(first.p2p)], 60_000)
   nodes.push(again)

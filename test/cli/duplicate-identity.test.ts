@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { apiJson, hostPort, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
+import { apiJson, hostPort, joinCliNode, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
 
 interface Duplicate { detectedAt: string, reportedBy: string, addresses: string[] }
 
@@ -13,12 +13,13 @@ test('a second node with the same identity is detected and reported on both', { 
   t.after(async () => { await Promise.all(nodes.map(async n => await n.kill())) })
   const hub = await startCliNode(join(dir, 'hub'))
   nodes.push(hub)
-  const init = await runCli(['init', '--data', join(dir, 'a'), '--join', join(hub.dataDir, 'network.key'), '--json'])
-  const { phrase, nodeId } = JSON.parse(init.stdout)
+  // a: a fresh node of the hub's network (its phrase in its ready line); the twin: recovered from
+  // that phrase by `init --recover --join`, then started.
+  const a = await joinCliNode(join(dir, 'a'), hub)
+  nodes.push(a)
+  const { phrase, nodeId } = a as { phrase: string, nodeId: string }
   const twin = await runCli(['init', '--recover', '--data', join(dir, 'twin'), '--join', join(hub.dataDir, 'network.key')], { input: phrase + '\n' })
   assert.equal(twin.code, 0, twin.stderr)
-  const a = await startCliNode(join(dir, 'a'), ['--peer', hostPort(hub.p2p)])
-  nodes.push(a)
   const b = await startCliNode(join(dir, 'twin'), ['--peer', hostPort(hub.p2p)])
   nodes.push(b)
   assert.equal(a.nodeId, nodeId)

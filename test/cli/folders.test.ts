@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process'
 import { chmod, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { joinCliNode, runCli, startCliNode, tempDir, type CliNode } from '../helpers/cli.ts'
+import { joinCliNode, runCli, startCliNode, tempDir, waitForCliPeers, type CliNode } from '../helpers/cli.ts'
 import { listFiles } from '../helpers/fs.ts'
 
 interface Snap { path: string, type: string, mode: number, mtime: number, bytes?: string, target?: string }
@@ -50,7 +50,10 @@ async function makeTree (root: string): Promise<void> {
   await chmod(join(root, 'empty'), 0o755)
 }
 
-/** One node (one copy per file) for the first two tests, started once (a node process costs seconds of CPU). */
+/**
+ * One node (one copy per file by default) for every test, started once (a node process costs
+ * seconds of CPU); the last one joins a second node to it.
+ */
 let sharedNode: CliNode | undefined
 let shared: string | undefined
 const sharedRoot = await mkdtemp(join(tmpdir(), 'dv-test-'))
@@ -152,13 +155,14 @@ test('a put with inputs that collide or cannot be stored stores nothing and repo
 
 test('share of a folder: get CAP -o DIR restores it on another node', async (t) => {
   const dir = await tempDir(t)
-  const a = await startCliNode(join(dir, 'a'), ['--replicas', '2'])
-  t.after(async () => { await a.kill() })
+  const a = sharedNode!
   const b = await joinCliNode(join(dir, 'b'), a)
   t.after(async () => { await b.kill() })
   const src = join(dir, 'docs')
   await makeTree(src)
-  const put = await runCli(['put', src, '--data', a.dataDir])
+  // Two copies, as a node started with --replicas 2 would make: one of them on b.
+  await waitForCliPeers([a, b], 1)
+  const put = await runCli(['put', src, '--replicas', '2', '--data', a.dataDir])
   assert.equal(put.code, 0, put.stderr)
   const cap = (await runCli(['share', 'docs', '--data', a.dataDir])).stdout.trim()
   const out = join(dir, 'on-b')

@@ -1,19 +1,34 @@
 // A streamed `get -o FILE` that is interrupted leaves nothing behind, and its errors name the
 // user's file, never the temp file beside it.
-import { test } from 'node:test'
+import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdir, readdir, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CLI, runCli, startCliNode, tempDir, waitFor } from '../helpers/cli.ts'
+import { CLI, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
+
+/** One node for both tests (a node process costs ~2 CPU-seconds), started by the first. */
+let shared: CliNode | undefined
+const sharedRoot = await mkdtemp(join(tmpdir(), 'dv-iget-'))
+after(async () => {
+  shared?.proc.kill('SIGCONT')
+  await shared?.kill()
+  await rm(sharedRoot, { recursive: true, force: true })
+})
+async function sharedNode (): Promise<CliNode> {
+  shared ??= await startCliNode(join(sharedRoot, 'node'))
+  return shared
+}
 
 test('Ctrl-C on a streamed get -o FILE leaves no .part file behind', async (t) => {
   const dir = await tempDir(t)
-  const data = join(dir, 'node')
-  const node = await startCliNode(data)
-  t.after(async () => { node.proc.kill('SIGCONT'); await node.kill() })
-  await writeFile(join(dir, 'big.bin'), randomBytes(128 * 1024 * 1024))
+  const node = await sharedNode()
+  const data = node.dataDir
+  t.after(() => { node.proc.kill('SIGCONT') })
+  // 64 MiB: far more than the get can have written between the temp file's first poll and SIGSTOP.
+  await writeFile(join(dir, 'big.bin'), randomBytes(64 * 1024 * 1024))
   assert.equal((await runCli(['put', join(dir, 'big.bin'), '--data', data])).code, 0)
   const out = join(dir, 'out')
   await mkdir(out)
@@ -34,9 +49,7 @@ test('Ctrl-C on a streamed get -o FILE leaves no .part file behind', async (t) =
 
 test('a streamed get into a missing folder names the target in its error, not the temp file', async (t) => {
   const dir = await tempDir(t)
-  const data = join(dir, 'node')
-  const node = await startCliNode(data)
-  t.after(async () => { await node.kill() })
+  const data = (await sharedNode()).dataDir
   assert.equal((await runCli(['put', '-', '--name', 'a.txt', '--data', data], { input: 'hello\n' })).code, 0)
   for (const env of [{ DV_GET_STREAM: '1' }, {}]) {
     const target = join(dir, 'missing', 'copy.txt')

@@ -40,7 +40,7 @@ async function nodeWithRoute (t: Parameters<typeof tempDir>[0], route = '/api/fi
 
 test('put of a local file is read by the node itself, streamed put gives the same file, both read back equal', async (t) => {
   const { dir, data } = await nodeWithRoute(t)
-  const content = randomBytes(5 * 1024 * 1024 + 123)
+  const content = randomBytes(2 * 1024 * 1024 + 123)
   const file = join(dir, 'big.bin')
   await writeFile(file, content)
 
@@ -99,7 +99,7 @@ test('the import API refuses relative paths, missing files and folders with stab
 
 test('get -o PATH has the node write the file: same bytes and mtime as a streamed get, atomically, never clobbering by default', async (t) => {
   const { dir, data } = await nodeWithRoute(t)
-  const content = randomBytes(6 * 1024 * 1024 + 7)
+  const content = randomBytes(2 * 1024 * 1024 + 7)
   await writeFile(join(dir, 'src.bin'), content)
   assert.equal((await runCli(['put', join(dir, 'src.bin'), '--name', 'docs/f.bin', '--data', data])).code, 0)
 
@@ -173,7 +173,7 @@ test('a node that may not read or write the paths: put and get fall back to stre
   await chown(data, NOBODY.uid, NOBODY.gid)
   const node = await startCliNode(data, ['--replicas', '1'], undefined, NOBODY)
   t.after(async () => { await node.kill() })
-  const content = randomBytes(5 * 1024 * 1024)
+  const content = randomBytes(2 * 1024 * 1024)
   const mine = join(dir, 'mine')
   await mkdir(mine, { mode: 0o700 })
   await writeFile(join(mine, 'private.bin'), content, { mode: 0o600 })

@@ -1,20 +1,32 @@
 // Several nodes as separate OS processes through the CLI: joining a network from one bootstrap
 // address, replicated puts, and a file read back from holders after its owner was SIGKILLed.
-import { test } from 'node:test'
+import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
-import { rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { apiJson, hostPort, joinCliNode, runCli, startCliNode, tempDir, waitFor, waitForCliPeers, type CliNode } from '../helpers/cli.ts'
+import { apiJson, hostPort, joinCliNode, runCli, startCliNode, waitFor, waitForCliPeers, type CliNode } from '../helpers/cli.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
-test('three node processes join from one bootstrap address, replicate, and survive the owner\'s SIGKILL', async (t) => {
-  const dir = await tempDir(t)
-  const nodes: CliNode[] = []
-  t.after(async () => { await Promise.all(nodes.map(async n => await n.kill())) })
-  const { phrase } = JSON.parse((await runCli(['init', '--data', join(dir, 'a'), '--json'])).stdout)
+// The node processes of the file: the first test's network (a2 its owner after the disk loss, b, c)
+// is the second test's, with one node more (a node process costs ~2 CPU-seconds to start).
+// Their data directories are in the file's folder, removed after them.
+const nodes: CliNode[] = []
+const root = await mkdtemp(join(tmpdir(), 'dv-network-'))
+after(async () => {
+  await Promise.all(nodes.map(async n => await n.kill()))
+  await rm(root, { recursive: true, force: true })
+})
+let network: { owner: CliNode, holders: CliNode[] } | undefined
+
+test('three node processes join from one bootstrap address, replicate, and survive the owner\'s SIGKILL', async () => {
+  const dir = join(root, 'first')
+  await mkdir(dir)
+  // `start` on a fresh directory makes the identity; its ready line carries the phrase.
   const a = await startCliNode(join(dir, 'a'))
+  const phrase = a.phrase
   nodes.push(a)
   for (const name of ['b', 'c']) nodes.push(await joinCliNode(join(dir, name), a))
   const [, b, c] = nodes
@@ -64,23 +76,25 @@ test('three node processes join from one bootstrap address, replicate, and survi
   assert.equal(JSON.parse(recover.stdout).files, 1)
   const back = await runCli(['get', 'f.bin', '-o', '-', '--data', a2.dataDir])
   assert.equal(sha(back.stdoutBytes), sha(bytes))
+  network = { owner: a2, holders: [b, c] }
 })
 
-test('a holder process SIGKILLed in the middle of a put does not stall it: the put completes with 3 copies', { timeout: 120_000 }, async (t) => {
-  const dir = await tempDir(t)
-  const nodes: CliNode[] = []
-  t.after(async () => { await Promise.all(nodes.map(async n => await n.kill())) })
-  const a = await startCliNode(join(dir, 'a'))
-  nodes.push(a)
-  for (const name of ['b', 'c', 'd']) nodes.push(await joinCliNode(join(dir, name), a))
-  const [, b] = nodes
+test('a holder process SIGKILLed in the middle of a put does not stall it: the put completes with 3 copies', { timeout: 120_000 }, async () => {
+  assert.ok(network !== undefined, 'the first test\'s network is up')
+  const dir = join(root, 'second')
+  await mkdir(dir)
+  const { owner: a, holders: [b, c] } = network
+  const d = await joinCliNode(join(dir, 'd'), c)
+  nodes.push(d)
   await waitForCliPeers([a], 3, 20_000)
-  const bytes = randomBytes(40 * 1024 * 1024)
+  // 16 MiB: the put still runs when its first copies are on b (a few of its ~16 chunks).
+  const bytes = randomBytes(16 * 1024 * 1024)
   await writeFile(join(dir, 'big.bin'), bytes)
+  const before = (await apiJson(b.dataDir, '/api/status')).storage[a.nodeId] ?? 0
   const put = runCli(['put', join(dir, 'big.bin'), '--data', a.dataDir, '--json'])
   await waitFor('the first copies on b', async () => {
     const status = await apiJson(b.dataDir, '/api/status')
-    return (status.storage[a.nodeId] ?? 0) > 0
+    return (status.storage[a.nodeId] ?? 0) > before
   }, { timeoutMs: 30_000, intervalMs: 20 })
   await b.kill()
   const done = await put

@@ -1,6 +1,6 @@
 // Ctrl-C on `start` stops the node cleanly once, whatever launched it, and a node never outlives
 // a launcher killed outright.
-import { test } from 'node:test'
+import { describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
@@ -51,36 +51,44 @@ const launchers: Array<[string, string, (data: string) => string[]]> = [
   ...(OLD_NODE === undefined ? [] : [['the bin on the machine\'s old Node', OLD_NODE, (data: string) => [BIN, ...NODE_ARGS(data)]] as [string, string, (data: string) => string[]]])
 ]
 
-for (const [what, command, args] of launchers) {
-  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-    test(`${signal} to the process group of ${what} stops the node cleanly, once`, async (t) => {
+// Each test launches a node of its own and mostly waits on it (its start, its stop): three at a time,
+// except the npx launches, one at a time among themselves (npx keeps state under ~/.npm/_npx; its
+// runs are not overlapped with each other).
+describe('start under its launchers', { concurrency: 3 }, () => {
+  const npxTests: Array<() => void> = []
+  const register = (what: string, define: () => void): void => { if (what.startsWith('npx')) npxTests.push(define); else define() }
+  for (const [what, command, args] of launchers) {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      register(what, () => test(`${signal} to the process group of ${what} stops the node cleanly, once`, async (t) => {
+        const dir = await tempDir(t)
+        const data = join(dir, 'node')
+        const run = await launch(command, args(data), data)
+        t.after(() => { try { process.kill(-run.proc.pid!, 'SIGKILL') } catch {} })
+        process.kill(-run.proc.pid!, signal)
+        await run.exited
+        await waitFor('the node process to end', () => !alive(run.nodePid), { timeoutMs: 15_000 })
+        assert.doesNotMatch(run.stderr(), /again: exiting without a clean stop/)
+        assert.match(run.stderr(), /"msg":"node stopped"/)
+        assert.equal(existsSync(join(data, 'node.pid')), false, 'the run lock is released (a clean stop)')
+        assert.equal(existsSync(join(data, 'api.json')), false)
+      }))
+    }
+  }
+
+  // The bin on Node 24, or run as a command (its shell line execs Node), is the node itself.
+  const killable = launchers.filter(([what]) => !what.startsWith('the bin on Node 24') && !what.startsWith('the bin as a command'))
+  for (const [what, command, args] of killable) {
+    register(what, () => test(`killing ${what} with SIGKILL does not leave its node serving the API`, async (t) => {
       const dir = await tempDir(t)
       const data = join(dir, 'node')
       const run = await launch(command, args(data), data)
       t.after(() => { try { process.kill(-run.proc.pid!, 'SIGKILL') } catch {} })
-      process.kill(-run.proc.pid!, signal)
-      await run.exited
-      await waitFor('the node process to end', () => !alive(run.nodePid), { timeoutMs: 15_000 })
-      assert.doesNotMatch(run.stderr(), /again: exiting without a clean stop/)
-      assert.match(run.stderr(), /"msg":"node stopped"/)
-      assert.equal(existsSync(join(data, 'node.pid')), false, 'the run lock is released (a clean stop)')
-      assert.equal(existsSync(join(data, 'api.json')), false)
-    })
+      assert.notEqual(run.nodePid, run.proc.pid, 'the node runs under the launcher')
+      run.proc.kill('SIGKILL')
+      await waitFor('the orphaned node to stop by itself', () => !alive(run.nodePid), { timeoutMs: 20_000 })
+      assert.equal(existsSync(join(data, 'api.json')), false, 'it stopped cleanly: api.json removed')
+      assert.equal(existsSync(join(data, 'node.pid')), false)
+    }))
   }
-}
-
-// The bin on Node 24, or run as a command (its shell line execs Node), is the node itself.
-const killable = launchers.filter(([what]) => !what.startsWith('the bin on Node 24') && !what.startsWith('the bin as a command'))
-for (const [what, command, args] of killable) {
-  test(`killing ${what} with SIGKILL does not leave its node serving the API`, async (t) => {
-    const dir = await tempDir(t)
-    const data = join(dir, 'node')
-    const run = await launch(command, args(data), data)
-    t.after(() => { try { process.kill(-run.proc.pid!, 'SIGKILL') } catch {} })
-    assert.notEqual(run.nodePid, run.proc.pid, 'the node runs under the launcher')
-    run.proc.kill('SIGKILL')
-    await waitFor('the orphaned node to stop by itself', () => !alive(run.nodePid), { timeoutMs: 20_000 })
-    assert.equal(existsSync(join(data, 'api.json')), false, 'it stopped cleanly: api.json removed')
-    assert.equal(existsSync(join(data, 'node.pid')), false)
-  })
-}
+  describe('under npx', { concurrency: 1 }, () => { for (const define of npxTests) define() })
+})

@@ -3,9 +3,10 @@
 // or two versions, .dvignore'd files are not stored, a node stopped while the folder changed
 // catches up at its next start, --stop stops, --list and status show the state, and a name is
 // synced from one folder only.
-import { test } from 'node:test'
+import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { apiJson, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
 
@@ -32,14 +33,28 @@ async function waitForVersion (node: CliNode, name: string, version: number, tim
   return view
 }
 
+/**
+ * The node of the first two tests, started by the first (a node process costs ~2 CPU-seconds):
+ * each syncs a folder of its own name; the second asserts only on its own.
+ */
+let shared: CliNode | undefined
+const sharedRoot = await mkdtemp(join(tmpdir(), 'dv-sync-'))
+after(async () => {
+  await shared?.kill()
+  await rm(sharedRoot, { recursive: true, force: true })
+})
+async function sharedNode (): Promise<CliNode> {
+  shared ??= await startCliNode(join(sharedRoot, 'node'), ['--replicas', '1'])
+  return shared
+}
+
 async function pathsIn (node: CliNode, name: string): Promise<string[]> {
   return (await cliJson<Array<{ path: string }>>(['ls', name], node.dataDir)).map(e => e.path)
 }
 
 test('sync DIR: a change is stored within seconds as a new version that get -o restores; --list, status and a second sync of the name', async (t) => {
   const dir = await tempDir(t)
-  const node = await startCliNode(join(dir, 'node'), ['--replicas', '1'])
-  t.after(async () => { await node.kill() })
+  const node = await sharedNode()
   const src = join(dir, 'work')
   await mkdir(join(src, 'sub'), { recursive: true })
   await writeFile(join(src, '.dvignore'), '*.log\ncache/\n')
@@ -86,15 +101,16 @@ test('sync DIR: a change is stored within seconds as a new version that get -o r
 
 test('a burst of 50 writes gives one or two versions, not 50', async (t) => {
   const dir = await tempDir(t)
-  const node = await startCliNode(join(dir, 'node'), ['--replicas', '1'])
-  t.after(async () => { await node.kill() })
+  const node = await sharedNode()
   const src = join(dir, 'burst')
   await mkdir(src)
   await writeFile(join(src, 'seed.txt'), 'seed')
   await cliJson(['sync', src], node.dataDir)
   await waitForVersion(node, 'burst', 1)
   for (let i = 0; i < 50; i++) await writeFile(join(src, `f${String(i).padStart(2, '0')}.txt`), `file ${i}\n`.repeat(i + 1))
-  await waitFor('all 50 files in the newest version', async () => (await pathsIn(node, 'burst')).length === 51, { timeoutMs: 30_000, intervalMs: 300 })
+  // Polled through the API (`ls burst --json` is GET /api/files/burst/tree), then asserted by `ls`.
+  await waitFor('all 50 files in the newest version', async () => (await apiJson<unknown[]>(node.dataDir, '/api/files/burst/tree')).length === 51, { timeoutMs: 30_000, intervalMs: 200 })
+  assert.equal((await pathsIn(node, 'burst')).length, 51)
   const versions = await cliJson<unknown[]>(['versions', 'burst'], node.dataDir)
   assert.ok(versions.length >= 2 && versions.length <= 3, `1 or 2 versions for the burst, not 50 (${versions.length - 1})`)
 })

@@ -1,19 +1,33 @@
 // What a user sees on a terminal (the CLI run under a pseudo-terminal, its screen replayed).
-import { test } from 'node:test'
+import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { readFile, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CLI, runCli, startCliNode, tempDir, waitFor } from '../helpers/cli.ts'
+import { CLI, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
 import { renderScreen, runOnTerminal, spawnOnTerminal } from '../helpers/terminal.ts'
+
+/**
+ * The node of the first test, started once: the last test recovers its identity (its phrase from
+ * the ready line, its network key) instead of running an `init` process of its own to have one.
+ */
+let shared: CliNode | undefined
+const sharedRoot = await mkdtemp(join(tmpdir(), 'dv-terminal-'))
+after(async () => {
+  await shared?.kill()
+  await rm(sharedRoot, { recursive: true, force: true })
+})
+async function sharedNode (): Promise<CliNode> {
+  shared ??= await startCliNode(join(sharedRoot, 'node'))
+  return shared
+}
 
 const sh = (args: string[]): string => args.map(a => `'${a.replaceAll("'", "'\\''")}'`).join(' ')
 
 test('on a terminal, the put progress bar leaves every file ID readable', async (t) => {
   const dir = await tempDir(t)
-  const data = join(dir, 'node')
-  const node = await startCliNode(data)
-  t.after(async () => { await node.kill() })
+  const data = (await sharedNode()).dataDir
   await writeFile(join(dir, 'one.bin'), randomBytes(6 * 1024 * 1024))
   await writeFile(join(dir, 'two.bin'), randomBytes(6 * 1024 * 1024))
   const raw = await runOnTerminal(sh([process.execPath, CLI, 'put', join(dir, 'one.bin'), join(dir, 'two.bin'), '--data', data]))
@@ -55,8 +69,9 @@ test('on a terminal, start logs readable lines under the recovery phrase banner;
 
 test('init --recover on a terminal does not echo the phrase as it is typed', async (t) => {
   const dir = await tempDir(t)
-  const first = JSON.parse((await runCli(['init', '--data', join(dir, 'a'), '--json'])).stdout) as { nodeId: string, phrase: string }
-  const term = spawnOnTerminal(sh([process.execPath, CLI, 'init', '--recover', '--data', join(dir, 'b'), '--join', join(dir, 'a', 'network.key')]))
+  const node = await sharedNode()
+  const first = { nodeId: node.nodeId, phrase: node.phrase! }
+  const term = spawnOnTerminal(sh([process.execPath, CLI, 'init', '--recover', '--data', join(dir, 'b'), '--join', join(node.dataDir, 'network.key')]))
   t.after(() => { term.proc.kill('SIGKILL') })
   await waitFor('the prompt', () => /recovery phrase/i.test(term.output()), { timeoutMs: 20_000 })
   // Enter, then Ctrl-D (which ends the input where a phrase is read up to end of file)

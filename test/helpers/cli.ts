@@ -46,25 +46,37 @@ export interface CliNode {
   nodeId: string
   p2p: string
   api: string
+  /** The recovery phrase, when `start` made the identity (a fresh data directory). */
+  phrase?: string
   stderr: () => string
   /** SIGTERM and wait; resolves with the exit code. */
   stop: () => Promise<number | null>
   kill: () => Promise<void>
 }
 
-/** `as`: run the node as another user (tests of a node that may not touch the CLI user's files). */
-export async function startCliNode (dataDir: string, extraArgs: string[] = [], timeoutMs = 90_000, as?: { uid: number, gid: number }): Promise<CliNode> {
+/**
+ * Faster product timers for node processes (DV_TUNING, read by `start`; see docs/DECISIONS.md): a
+ * hung holder's block requests give up after 10 s instead of 20 s, the owner's repair pass (which
+ * retries deletions a holder missed) runs every 2 s instead of 30 s. For tests that wait on those.
+ */
+export const FAST_TIMERS: NodeJS.ProcessEnv = { DV_TUNING: JSON.stringify({ blockTimeoutMs: 10_000, repairEveryMs: 2_000 }) }
+
+/**
+ * `as`: run the node as another user (tests of a node that may not touch the CLI user's files).
+ * `env`: added to the node's environment (e.g. FAST_TIMERS).
+ */
+export async function startCliNode (dataDir: string, extraArgs: string[] = [], timeoutMs = 90_000, as?: { uid: number, gid: number }, env?: NodeJS.ProcessEnv): Promise<CliNode> {
   // Node's flags that `start` would re-exec itself to get (runtime/relaunch.ts), given at once: one
   // Node start-up per node instead of two. The launchers' own paths are tested in start-signals.
   const args = ['--max-semi-space-size=8', CLI, 'start', '--data', dataDir, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', '--json', ...extraArgs]
-  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], ...as })
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], ...as, ...(env === undefined ? {} : { env: { ...process.env, ...env } }) })
   liveNodes.add(proc)
   proc.on('exit', () => liveNodes.delete(proc))
   let stdout = ''
   let stderr = ''
   proc.stderr!.on('data', (d: Buffer) => { stderr += d.toString() })
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)))
-  const ready = await new Promise<{ nodeId: string, p2p: string, api: string }>((resolve, reject) => {
+  const ready = await new Promise<{ nodeId: string, p2p: string, api: string, phrase?: string }>((resolve, reject) => {
     const timer = setTimeout(() => { proc.kill('SIGKILL'); reject(new Error(`node did not get ready in ${timeoutMs} ms:\n${stderr}`)) }, timeoutMs)
     proc.stdout!.on('data', (d: Buffer) => {
       stdout += d.toString()
@@ -100,13 +112,14 @@ export function hostPort (multiaddr: string): string {
  * A node process of `first`'s network on `dataDir`: its network.key copied in, then `start --peer`
  * first. `start` on a fresh directory makes the identity and keeps the network key it finds, as
  * `init --join` would: one process instead of two (an `init` loads the whole node, ~2 CPU-seconds
- * here). `init --join` itself is tested through the CLI in put-shortfall, duplicate-identity and
- * the `init --recover --join` of network, hung-holder and kill-loop.
+ * here). `init --join` itself is tested through the CLI in put-shortfall, and `init --recover
+ * --join` in network, dht, duplicate-identity, hung-holder and kill-loop. A fresh node's phrase is
+ * in its ready line (`phrase`): no `init` process is needed to learn it.
  */
-export async function joinCliNode (dataDir: string, first: CliNode): Promise<CliNode> {
+export async function joinCliNode (dataDir: string, first: CliNode, extraArgs: string[] = [], env?: NodeJS.ProcessEnv): Promise<CliNode> {
   await mkdir(dataDir, { recursive: true, mode: 0o700 })
   await copyFile(join(first.dataDir, 'network.key'), join(dataDir, 'network.key'))
-  return await startCliNode(dataDir, ['--peer', hostPort(first.p2p)])
+  return await startCliNode(dataDir, ['--peer', hostPort(first.p2p), ...extraArgs], 90_000, undefined, env)
 }
 
 /**

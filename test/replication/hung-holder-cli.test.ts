@@ -7,7 +7,7 @@ import { randomBytes, createHash } from 'node:crypto'
 import { spawn } from 'node:child_process'
 import { rm, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
-import { CLI, connectedPeers, hostPort, joinCliNode, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
+import { CLI, connectedPeers, FAST_TIMERS, hostPort, joinCliNode, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
 import { listFiles } from '../helpers/fs.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -20,10 +20,12 @@ test('rm while a holder is SIGSTOPped, a put SIGKILLed midway, then disk loss: r
     for (const n of nodes) n.proc.kill('SIGCONT')
     await Promise.all(nodes.map(async n => await n.kill()))
   })
-  const { phrase } = JSON.parse((await runCli(['init', '--data', join(dir, 'a'), '--json'])).stdout)
-  const a = await startCliNode(join(dir, 'a'))
+  // FAST_TIMERS: a hung peer gets 10 s per block request, the repair pass (which retries the
+  // deletion c missed) runs every 2 s: the product's 20 s and 30 s only lengthen the wait.
+  const a = await startCliNode(join(dir, 'a'), [], 90_000, undefined, FAST_TIMERS)
+  const phrase = a.phrase
   nodes.push(a)
-  for (const name of ['b', 'c']) nodes.push(await joinCliNode(join(dir, name), a))
+  nodes.push(...await Promise.all(['b', 'c'].map(async name => await joinCliNode(join(dir, name), a, [], FAST_TIMERS))))
   const [, b, c] = nodes
   await waitFor('a to see b and c', async () => await connectedPeers(a.dataDir) === 2, { timeoutMs: 20_000, intervalMs: 100 })
 
@@ -57,7 +59,7 @@ test('rm while a holder is SIGSTOPped, a put SIGKILLed midway, then disk loss: r
   await rm(a.dataDir, { recursive: true, force: true })
   const restored = await runCli(['init', '--recover', '--data', join(dir, 'a2'), '--join', join(b.dataDir, 'network.key'), '--json'], { input: phrase })
   assert.equal(JSON.parse(restored.stdout).nodeId, a.nodeId)
-  const a2 = await startCliNode(join(dir, 'a2'), ['--peer', hostPort(b.p2p)])
+  const a2 = await startCliNode(join(dir, 'a2'), ['--peer', hostPort(b.p2p)], 90_000, undefined, FAST_TIMERS)
   nodes.push(a2)
   await waitFor('a2 to see b and c', async () => await connectedPeers(a2.dataDir) === 2, { timeoutMs: 20_000, intervalMs: 100 })
   const recover = await runCli(['recover', '--data', a2.dataDir, '--json'])

@@ -70,7 +70,9 @@ export function registerStart (program: Command): void {
     .action(async (flags: StartFlags) => {
       await checkStartFlags(flags)
       relaunchWithNodeFlags() // returns only when already relaunched (or it cannot be)
-      const { createNode } = await import('../../node/index.ts')
+      const { createNode, tuningFromEnv } = await import('../../node/index.ts')
+      // DV_TUNING (tests of node processes): faster timers than the product's; unset, nothing changes.
+      const tuning = tuningFromEnv()
       const { createStartLogger } = await import('../log-format.ts')
       const log = createStartLogger(flags.logFormat as 'auto' | 'text' | 'json', flags.logLevel)
       const node = await createNode({
@@ -94,7 +96,7 @@ export function registerStart (program: Command): void {
         messageBurst: count(flags.msgBurst, '--msg-burst'),
         messageRatePerSecond: count(flags.msgRate, '--msg-rate'),
         logLevel: flags.logLevel
-      }, log === undefined ? undefined : { log })
+      }, { ...tuning, ...(log === undefined ? {} : { log }) })
       if (node.initialized?.phrase !== undefined && flags.json !== true) printPhrase(node.initialized.phrase, process.stderr)
       // The address other machines can dial comes first; loopback only when there is nothing else.
       const addresses = node.status().addresses
