@@ -4,14 +4,16 @@
 
 /** `work`'s result, or the signal's reason as soon as it aborts (`work` goes on, unobserved). */
 export async function settleBy<T> (work: Promise<T>, signal: AbortSignal): Promise<T> {
+  // A late failure of the abandoned work is not an unhandled rejection — also when the signal had
+  // aborted before the call, so this comes first (a caller that stopped while it was building
+  // `work` left it rejected and unobserved: seen as a failing stop in the suite).
+  work.catch(() => {})
   signal.throwIfAborted()
   let onAbort: (() => void) | undefined
   const aborted = new Promise<never>((_resolve, reject) => {
     onAbort = () => { reject(signal.reason) }
     signal.addEventListener('abort', onAbort, { once: true })
   })
-  // A late failure of the abandoned work is not an unhandled rejection.
-  work.catch(() => {})
   try {
     return await Promise.race([work, aborted])
   } finally {
