@@ -126,8 +126,18 @@ test('with the DHT and 4 connections per node: copies go down the XOR-nearest li
   // A reader with no catalog entry, not connected to any holder of the manifest.
   const manifestHolders = await holdersOnDisk(nodes, owner.nodeId, record.id)
   step("const reader = await waitFor('a node connected to no holder ")
-  const reader = await waitFor('a node connected to no holder of the manifest', () => nodes.find(n =>
-    n !== owner && !manifestHolders.includes(n.nodeId) && manifestHolders.every(h => !net(n).network.isConnected(h))), { timeoutMs: 60_000, intervalMs: 250 })
+  // In a network this small Kademlia's own lookups often keep every node connected to every
+  // other (the bound is soft: dht.test.ts pins it), so waiting for such a node can time out on an
+  // idle machine (seen: 60 s). If none shows within 10 s, one is made: its connections to the
+  // holders are closed, so the read must find them through the DHT and dial them itself.
+  const unconnected = (): VaultNode | undefined => nodes.find(n =>
+    n !== owner && !manifestHolders.includes(n.nodeId) && manifestHolders.every(h => !net(n).network.isConnected(h)))
+  let reader = await waitFor('a node connected to no holder of the manifest', unconnected, { timeoutMs: 10_000, intervalMs: 250 }).catch(() => undefined)
+  if (reader === undefined) {
+    reader = nodes.find(n => n !== owner && !manifestHolders.includes(n.nodeId))!
+    for (const h of manifestHolders) await net(reader).network.libp2p.hangUp(peerIdFromString(h))
+    step('no node was unconnected to the holders: closed one\'s connections to them')
+  }
   step("const cap = await owner.vault.share('report.bin')")
   const cap = await owner.vault.share('report.bin')
   assert.equal(sha(await readBytes(reader, cap)), sha(bytes), 'the stranger read the same bytes')
@@ -147,7 +157,11 @@ test('with the DHT and 4 connections per node: copies go down the XOR-nearest li
   await waitFor('the message to reach every other node', () => inboxes.every((box, i) => nodes[i] === sender || box.includes(sent.id)), { timeoutMs: 30_000, intervalMs: 100 })
   for (const [i, box] of inboxes.entries()) if (nodes[i] !== sender) assert.equal(box.filter(id => id === sent.id).length, 1, `node ${i} delivered it once`)
   const others = copies.filter((_, i) => nodes[i] !== sender)
-  assert.ok(Math.max(...others) < SIZE - 1, `each node got a few copies on the wire, not one per node: ${copies.join(' ')}`)
+  // Flooding gives every node one copy from each of its peers (here up to SIZE - 1 = 9 each).
+  // Gossipsub sends a message to its mesh (degree D = 6, up to Dhi = 12): in a 10-node network one
+  // node's mesh may hold all 9 others (seen), so the bound is on the mean, not on every node.
+  const mean = others.reduce((a, b) => a + b, 0) / others.length
+  assert.ok(mean <= 7, `the nodes got ${mean.toFixed(1)} copies on the wire on average (at most the mesh degree 6 + 1), not one per peer: ${copies.join(' ')}`)
   assert.equal(nodes.reduce((sum, n) => sum + net(n).network.stats().peerExchanges, 0), 0, 'no peer exchange beside the DHT')
 })
 
