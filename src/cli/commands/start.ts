@@ -103,12 +103,16 @@ export function registerStart (program: Command): void {
       // Loaded before the ready line: a signal sent as soon as it is seen must find the handlers.
       const launcherWatch = await import('../../node/launcher-watch.ts')
       const p2p = addresses.find(a => !/^\/ip[46]\/(127\.|::1\/)/.test(a)) ?? addresses[0] ?? ''
+      // The handlers first, then the ready line: a launcher that signals the moment it reads the
+      // line must find them (a signal with no handler yet kills the process outright, and that
+      // race was seen whenever the reader ran on the other core).
+      const stopped = runUntilStopped(node, launcherWatch)
       if (flags.json === true) {
         printJson({ event: 'ready', nodeId: node.nodeId, p2p, api: node.apiUrl, dataDir: node.paths.root, ...(node.initialized?.phrase !== undefined ? { phrase: node.initialized.phrase } : {}) })
       } else {
         printLine(`ready ${node.nodeId} p2p=${p2p} api=${node.apiUrl}`)
       }
-      await runUntilStopped(node, launcherWatch)
+      await stopped
     })
 }
 
@@ -116,7 +120,8 @@ export function registerStart (program: Command): void {
 const SAME_REQUEST_MS = 2000
 
 /**
- * Waits for SIGINT/SIGTERM/SIGHUP, or for the launcher to disappear, then stops the node once. A signal
+ * Installs its signal handlers at once (before it returns), then waits for SIGINT/SIGTERM/SIGHUP,
+ * or for the launcher to disappear, and stops the node once. A signal
  * arriving within SAME_REQUEST_MS of the first is the same request reaching us twice (a process
  * group signal plus a launcher or npm passing it on); a later one means "now", and exits at once.
  */
