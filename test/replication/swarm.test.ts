@@ -48,7 +48,8 @@ async function threeHolders (t: { after: (fn: () => Promise<void>) => void }, mi
 }
 
 test('a get by capability spreads its chunks over all 3 holders, roughly evenly', async (t) => {
-  const { owner, holders, reader, bytes, capability, chunks } = await threeHolders(t, 12, [undefined, undefined], true)
+  // 24 MiB (~26 blobs): at 12 (14 blobs) a fair spread fell under 15 % for one holder in CI (2 of 14).
+  const { owner, holders, reader, bytes, capability, chunks } = await threeHolders(t, 24, [undefined, undefined], true)
   const all = [owner, ...holders]
   const before = all.map(served)
   assert.equal(sha(await readBytes(reader, capability)), sha(bytes))
