@@ -1,26 +1,15 @@
 // A streamed `get -o FILE` that is interrupted leaves nothing behind, and its errors name the
 // user's file, never the temp file beside it.
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CLI, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
+import { CLI, runCli, sharedCliNode, tempDir, waitFor } from '../helpers/cli.ts'
 
 /** One node for both tests (a node process costs ~2 CPU-seconds), started by the first. */
-let shared: CliNode | undefined
-const sharedRoot = await mkdtemp(join(tmpdir(), 'dv-iget-'))
-after(async () => {
-  shared?.proc.kill('SIGCONT')
-  await shared?.kill()
-  await rm(sharedRoot, { recursive: true, force: true })
-})
-async function sharedNode (): Promise<CliNode> {
-  shared ??= await startCliNode(join(sharedRoot, 'node'))
-  return shared
-}
+const sharedNode = sharedCliNode('dv-iget-')
 
 test('Ctrl-C on a streamed get -o FILE leaves no .part file behind', async (t) => {
   const dir = await tempDir(t)

@@ -3,12 +3,11 @@
 // or two versions, .dvignore'd files are not stored, a node stopped while the folder changed
 // catches up at its next start, --stop stops, --list and status show the state, and a name is
 // synced from one folder only.
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { apiJson, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
+import { apiJson, runCli, startCliNode, sharedCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
 
 interface SyncView { name: string, dir: string, state: string, lastStoredAt: string | null, lastVersion: number | null, lastId: string | null, pendingChanges: number, lastError: string | null }
 
@@ -37,16 +36,7 @@ async function waitForVersion (node: CliNode, name: string, version: number, tim
  * The node of the first two tests, started by the first (a node process costs ~2 CPU-seconds):
  * each syncs a folder of its own name; the second asserts only on its own.
  */
-let shared: CliNode | undefined
-const sharedRoot = await mkdtemp(join(tmpdir(), 'dv-sync-'))
-after(async () => {
-  await shared?.kill()
-  await rm(sharedRoot, { recursive: true, force: true })
-})
-async function sharedNode (): Promise<CliNode> {
-  shared ??= await startCliNode(join(sharedRoot, 'node'), ['--replicas', '1'])
-  return shared
-}
+const sharedNode = sharedCliNode('dv-sync-', ['--replicas', '1'])
 
 async function pathsIn (node: CliNode, name: string): Promise<string[]> {
   return (await cliJson<Array<{ path: string }>>(['ls', name], node.dataDir)).map(e => e.path)

@@ -1,27 +1,17 @@
 // What a user sees on a terminal (the CLI run under a pseudo-terminal, its screen replayed).
-import { after, test } from 'node:test'
+import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { CLI, runCli, startCliNode, tempDir, waitFor, type CliNode } from '../helpers/cli.ts'
+import { CLI, runCli, sharedCliNode, tempDir, waitFor } from '../helpers/cli.ts'
 import { renderScreen, runOnTerminal, spawnOnTerminal } from '../helpers/terminal.ts'
 
 /**
  * The node of the first test, started once: the last test recovers its identity (its phrase from
  * the ready line, its network key) instead of running an `init` process of its own to have one.
  */
-let shared: CliNode | undefined
-const sharedRoot = await mkdtemp(join(tmpdir(), 'dv-terminal-'))
-after(async () => {
-  await shared?.kill()
-  await rm(sharedRoot, { recursive: true, force: true })
-})
-async function sharedNode (): Promise<CliNode> {
-  shared ??= await startCliNode(join(sharedRoot, 'node'))
-  return shared
-}
+const sharedNode = sharedCliNode('dv-terminal-')
 
 const sh = (args: string[]): string => args.map(a => `'${a.replaceAll("'", "'\\''")}'`).join(' ')
 

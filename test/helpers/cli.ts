@@ -2,7 +2,8 @@
 // waited for (their `ready` line) and stopped (SIGTERM, SIGKILL as a fault) by the test.
 import { after } from 'node:test'
 import { spawn, type ChildProcess } from 'node:child_process'
-import { copyFile, mkdir, readFile } from 'node:fs/promises'
+import { copyFile, mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { request } from 'node:http'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -98,6 +99,26 @@ export async function startCliNode (dataDir: string, extraArgs: string[] = [], t
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL')
       await exited
     }
+  }
+}
+
+/**
+ * One node process for several tests of a file (a node costs ~2 CPU-seconds to start), started
+ * by the first test that asks, in a temp dir of its own; killed and removed in the file's last
+ * hook (resumed first, should a test have left it SIGSTOPped). Call at the file's top level.
+ */
+export function sharedCliNode (prefix: string, extraArgs: string[] = []): () => Promise<CliNode> {
+  let shared: CliNode | undefined
+  let root: string | undefined
+  after(async () => {
+    shared?.proc.kill('SIGCONT')
+    await shared?.kill()
+    if (root !== undefined) await rm(root, { recursive: true, force: true })
+  })
+  return async () => {
+    root ??= await mkdtemp(join(tmpdir(), prefix))
+    shared ??= await startCliNode(join(root, 'node'), extraArgs)
+    return shared
   }
 }
 
