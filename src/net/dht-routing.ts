@@ -154,6 +154,11 @@ export class DhtRouting implements Routing {
     return await this.provideNow(owner, options.signal)
   }
 
+  /** The owners this node announces it holds blobs of. */
+  providing (): string[] {
+    return [...this.provided.keys()]
+  }
+
   /** Stops announcing `owner` (we no longer hold anything of it); records expire on their own. */
   async forgetOwner (owner: string): Promise<void> {
     this.provided.delete(owner)

@@ -214,7 +214,12 @@ async function startBlockServer (o: NetworkedPartsOptions, network: Network, onL
   const provide = (owner: string): void => {
     if (owner !== identity.nodeId) void dht?.provideOwner(owner).catch(() => {})
   }
-  const blockServer = new BlockServer({ libp2p: network.libp2p, store, log, ...caps, inboundBudget, onLost, onStored: owner => provide(owner), serveFault: o.tuning.serveFault })
+  // And stops announcing an owner once the last of its blobs is deleted here: the record would
+  // send that owner's recover to a node with nothing of it (records elsewhere expire on their own).
+  const forgetIfEmpty = (owner: string): void => {
+    if ((store.usage()[owner] ?? 0) === 0) void dht?.forgetOwner(owner).catch(() => {})
+  }
+  const blockServer = new BlockServer({ libp2p: network.libp2p, store, log, ...caps, inboundBudget, onLost, onStored: owner => provide(owner), onDeleted: owner => forgetIfEmpty(owner), serveFault: o.tuning.serveFault })
   await blockServer.start()
   for (const owner of Object.keys(store.usage())) provide(owner)
   return blockServer

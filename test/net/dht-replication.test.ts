@@ -12,7 +12,7 @@ import { FAST_TIMING, startCluster, putBytes, readBytes, waitFor, type Cluster }
 import { initDataDir, type VaultNode } from '../../src/index.ts'
 import { blobKey } from '../../src/net/index.ts'
 import { VaultError } from '../../src/errors.ts'
-import { sortByDistance } from '../../src/net/dht-routing.ts'
+import { sortByDistance, type DhtRouting } from '../../src/net/dht-routing.ts'
 import { GOSSIP_MESSAGES_TOPIC } from '../../src/protocols/index.ts'
 
 const SIZE = 10
@@ -27,6 +27,10 @@ function net (node: VaultNode): NonNullable<VaultNode['networking']> {
   const parts = node.networking
   if (parts === undefined) throw new Error(`${node.nodeId} is stopped`)
   return parts
+}
+
+function dhtOf (node: VaultNode): DhtRouting {
+  return net(node).routing as DhtRouting
 }
 
 function routingTableSize (node: VaultNode): number {
@@ -145,6 +149,10 @@ test('with the DHT and 4 connections per node: copies go down the XOR-nearest li
   step("await owner.vault.remove('report.bin')")
   await owner.vault.remove('report.bin')
   for (const id of blobs) assert.deepEqual(await holdersOnDisk(nodes, owner.nodeId, id), [], `blob ${id.slice(0, 8)} is gone from its holders once rm returns`)
+  // A holder left with nothing of the owner stops announcing it (a stale record would send the
+  // owner's recover to it).
+  const providers = nodes.filter(n => n !== owner && (n.vault.store.usage()[owner.nodeId] ?? 0) === 0 && dhtOf(n).providing().includes(owner.nodeId))
+  assert.deepEqual(providers.map(n => n.nodeId), [], 'no node with an empty folder for the owner still provides it')
 
   const copies = countWireCopies(nodes)
   const inboxes = nodes.map(n => { const got: string[] = []; n.messenger().subscribe(m => { got.push(m.id) }); return got })
@@ -173,12 +181,14 @@ test('with the DHT an owner that lost its disk finds its holders through provide
   const files = new Map([['a.bin', randomBytes(200 * 1024 + 5)]])
   for (const [name, bytes] of files) await putBytes(owner, name, bytes, 2)
   const listed = owner.vault.list().map(f => `${f.name} ${f.id} ${f.size}`)
-  const holders = nodes.filter(n => n !== owner && (n.vault.store.usage()[owner.nodeId] ?? 0) > 0).map(n => n.nodeId).sort()
-  assert.ok(holders.length < SIZE - 1, `the folder is on ${holders.length} of ${SIZE - 1} other nodes`)
 
   const phrase = phrases.get(owner.nodeId)!
   const keyFile = nodes[0].paths.networkKey
   await owner.stop()
+  // The holders are counted once the owner is stopped: its history blobs go out in the background
+  // after the put returns, so a count taken before could miss a holder that got one a moment later.
+  const holders = nodes.filter(n => n !== owner && (n.vault.store.usage()[owner.nodeId] ?? 0) > 0).map(n => n.nodeId).sort()
+  assert.ok(holders.length < SIZE - 1, `the folder is on ${holders.length} of ${SIZE - 1} other nodes`)
   await rm(owner.paths.root, { recursive: true, force: true })
   const dataDir = join(root, 'owner-again')
   await initDataDir({ dataDir, recoverPhrase: phrase, joinKeyFile: keyFile })
@@ -187,7 +197,7 @@ test('with the DHT an owner that lost its disk finds its holders through provide
   assert.equal(again.vault.list().length, 0)
   // Provider records were published when the holders stored the blobs; wait until the DHT serves them all.
   step("await waitFor('the DHT to name every holder', async () => (a")
-  await waitFor('the DHT to name every holder', async () => (await net(again).routing.holdersOf(again.nodeId)).length === holders.length, { timeoutMs: 120_000, intervalMs: 500 })
+  await waitFor('the DHT to name every holder', async () => (await net(again).routing.holdersOf(again.nodeId)).map(String).sort().join() === holders.join(), { timeoutMs: 120_000, intervalMs: 500 })
 
   step('const result = await again.recover()')
   const result = await again.recover()
