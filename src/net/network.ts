@@ -4,7 +4,7 @@
 
 import { EventEmitter } from 'node:events'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
-import type { IdentifyResult, PeerId, PeerInfo as Libp2pPeerInfo, PrivateKey } from '@libp2p/interface'
+import type { Connection, IdentifyResult, PeerId, PeerInfo as Libp2pPeerInfo, PrivateKey } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import { VaultError } from '../errors.ts'
@@ -209,6 +209,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     libp2p.addEventListener('peer:identify', this.onIdentify)
     libp2p.addEventListener('peer:discovery', this.onDiscovery)
     libp2p.addEventListener('self:peer:update', this.onSelfUpdate)
+    libp2p.addEventListener('connection:open', this.onConnectionOpen)
     await exchange?.start()
     latency.start()
     keeper.start(this.bootstrapAddrs)
@@ -235,6 +236,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     libp2p.removeEventListener('peer:identify', this.onIdentify)
     libp2p.removeEventListener('peer:discovery', this.onDiscovery)
     libp2p.removeEventListener('self:peer:update', this.onSelfUpdate)
+    libp2p.removeEventListener('connection:open', this.onConnectionOpen)
     await libp2p.stop()
     libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
     for (const nodeId of this.peerTable.ids()) this.peerTable.remove(nodeId)
@@ -365,6 +367,19 @@ export class Network extends EventEmitter<NetworkEvents> {
     const nodeId = evt.detail.peerId.toString()
     this.peerTable.setListenAddrs(nodeId, evt.detail.listenAddrs)
     if (evt.detail.protocols.includes(PEX_PROTOCOL)) this.running?.exchange?.peerIdentified(nodeId)
+  }
+
+  /** A direct connection to a peer we reach through a relay: hole punching worked (dcutr opens it
+   * and then closes the relayed one), or the peer became directly dialable. */
+  private readonly onConnectionOpen = (evt: CustomEvent<Connection>): void => {
+    const connection = evt.detail
+    const libp2p = this.running?.libp2p
+    if (libp2p == null || isCircuit(connection.remoteAddr)) return
+    const relayed = libp2p.getConnections(connection.remotePeer).some(c => c !== connection && c.status === 'open' && isCircuit(c.remoteAddr))
+    if (relayed) {
+      this.peerTable.markHolePunched(connection.remotePeer.toString())
+      this.log.info({ peer: connection.remotePeer.toString() }, 'direct connection to a relayed peer (hole punched)')
+    }
   }
 
   /** mDNS (and the peer store) report peers here; the keeper dials the ones not connected. */
