@@ -42,8 +42,8 @@ function routingTableSize (node: VaultNode): number {
 let cluster: Cluster | undefined
 before(async () => {
   // Calmer timers than the harness's: ten nodes share one starved process.
-  // Requests get 20 s: at load 30 a 3 s dial-back failed, the peer said "unreachable", and the
-  // node turned DHT client behind a relay it did not need (dht.test.ts saw routing tables stall).
+  // Requests (pings) get 20 s. At load 30 a dial back that then shared the 3 s request deadline
+  // failed, the node judged itself unreachable and turned DHT client (fixed: reachability.ts).
   const calm = { networkTiming: { ...FAST_TIMING, pingIntervalMs: 10_000, requestTimeoutMs: 20_000 }, repairEveryMs: 5_000, blockTimeoutMs: 60_000 }
   cluster = await startCluster({ after: () => {} }, 1, { dht: true, ...SLOW_CPU }, calm)
   for (let i = 1; i < SIZE; i++) { step(`add node ${i}`); await cluster.add({ maxConnections: BOUND }) }
