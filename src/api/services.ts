@@ -52,6 +52,10 @@ export interface PeerStatus {
   connected: boolean
   /** Connected peers: 'relayed' while we reach it only through a circuit relay, else 'direct'. */
   path?: 'direct' | 'relayed'
+  /** Connected peers, once identified: how others reach it ('relayed': it listens through a relay, behind NAT). */
+  reachability?: 'public' | 'relayed'
+  /** Connected peers: the direct path replaced a relayed one (hole punching). */
+  holePunched?: boolean
   configured?: boolean
   lastError?: string
   lastErrorAt?: string

@@ -110,7 +110,10 @@ export class ConnectionTrimmer {
       const excess = connections.length - maxConnections
       if (excess <= 0) return
       const candidates = await this.rank(connections.filter(c => idle(c, settled) && c.timeline.open < settled))
-      const victims = candidates.slice(0, excess)
+      // Idle again, now: ranking awaited the peer store, and a block push or fetch may have opened
+      // a stream on a candidate meanwhile (closing it then failed that transfer, and a put moved
+      // on to the next holder in XOR order).
+      const victims = candidates.filter(c => idle(c, settled)).slice(0, excess)
       await Promise.all(victims.map(closeGently))
       this.closed += victims.length
       this.options.log.debug({ connections: connections.length, maxConnections, closed: victims.length }, 'trimmed connections to the bound')

@@ -6,27 +6,41 @@
 // forwarding that dial fails (the router has no mapping); on a LAN or a public address it succeeds,
 // and the Noise handshake proves it reached this node and not another one at that address.
 //
-// The answering side dials only the asker's own observed IP, at most a few ports, one check per
-// peer per minute, two at a time: a member cannot turn it into a scanner or a flood.
+// The answering side dials only the asker's own observed IP, at most a few ports (at once), one
+// check per peer per few seconds, two at a time per connection: a member cannot turn it into a
+// scanner or a flood. A peer that does not try (asked again too soon, a relayed connection) closes
+// the stream without a reply: "no answer", never "unreachable". What the answers add up to is
+// reachability.ts's to judge.
 
 import type { Connection } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
-import { handleProtocol, requestJson, FrameStream, DialBackReply, DialBackRequest, DIAL_BACK_MAX_FRAME_BYTES, DIAL_BACK_MAX_PORTS, DIAL_BACK_PROTOCOL } from '../protocols/index.ts'
+import { handleProtocol, requestJson, FrameStream, DialBackReply, DialBackRequest, DIAL_BACK_MAX_FRAME_BYTES, DIAL_BACK_MAX_PORTS, DIAL_BACK_MAX_TIMEOUT_MS, DIAL_BACK_MIN_TIMEOUT_MS, DIAL_BACK_PROTOCOL } from '../protocols/index.ts'
 import type { NetworkLibp2p } from './libp2p-node.ts'
 import { isCircuit } from './addresses.ts'
+import type { DialBackAnswer } from './reachability.ts'
 
-export type DialBackVerdict = 'public' | 'unreachable' | 'unknown'
+export type { DialBackVerdict } from './reachability.ts'
 
 export interface DialBackOptions {
   libp2p: NetworkLibp2p
   log: Logger
-  /** Deadline of one dial back (and of the request around it, plus a margin). */
+  /** Deadline of one dial back: what we ask of the peers that check us, and what we allow when
+   * a peer asks without saying. Long on purpose: a success comes in well under it, and only a
+   * failure waits it out, so a loaded machine does not pass for an unreachable one. */
   dialTimeoutMs?: number
+  /** Beyond the dial's deadline, how long we wait for the reply (the peer may be slow too). */
+  replyMarginMs?: number
   /** One check per asking peer within this. */
   perPeerIntervalMs?: number
   /** Peers asked per check. */
   askPeers?: number
+}
+
+/** What one check heard, and how many distinct peers it could have asked. */
+export interface DialBackCheck {
+  answers: DialBackAnswer[]
+  peersAvailable: number
 }
 
 export class DialBack {
@@ -36,20 +50,22 @@ export class DialBack {
   answered = 0
 
   constructor (options: DialBackOptions) {
-    this.options = { dialTimeoutMs: 5_000, perPeerIntervalMs: 60_000, askPeers: 3, ...options }
+    this.options = { dialTimeoutMs: 15_000, replyMarginMs: 10_000, perPeerIntervalMs: 5_000, askPeers: 3, ...options }
   }
 
   /** Answers other members' checks. */
   async start (): Promise<void> {
+    const { dialTimeoutMs, replyMarginMs } = this.options
     await handleProtocol(this.options.libp2p, DIAL_BACK_PROTOCOL, async (stream, connection) => {
       const frames = new FrameStream(stream, { maxFrameBytes: DIAL_BACK_MAX_FRAME_BYTES })
-      const signal = AbortSignal.timeout(this.options.dialTimeoutMs * 2)
-      const request = await frames.readJson(DialBackRequest, { signal })
+      const request = await frames.readJson(DialBackRequest, { signal: AbortSignal.timeout(replyMarginMs) })
       if (request == null) return
-      const reachable = await this.dialBack(connection, request.ports)
-      await frames.writeJson({ reachable } satisfies DialBackReply, { signal })
+      const timeoutMs = Math.min(DIAL_BACK_MAX_TIMEOUT_MS, Math.max(DIAL_BACK_MIN_TIMEOUT_MS, request.timeoutMs ?? dialTimeoutMs))
+      const reachable = await this.dialBack(connection, request.ports, timeoutMs)
+      const signal = AbortSignal.timeout(replyMarginMs)
+      if (reachable !== undefined) await frames.writeJson({ reachable } satisfies DialBackReply, { signal })
       await frames.close({ signal })
-    }, { log: this.options.log, maxInboundStreams: 2, maxOutboundStreams: 2, inactivityTimeoutMs: this.options.dialTimeoutMs * 2 })
+    }, { log: this.options.log, maxInboundStreams: 2, maxOutboundStreams: 2, inactivityTimeoutMs: DIAL_BACK_MAX_TIMEOUT_MS + replyMarginMs })
   }
 
   stop (): void {
@@ -57,52 +73,58 @@ export class DialBack {
   }
 
   /**
-   * Asks up to `askPeers` directly connected peers to dial us back. 'public' as soon as one got
-   * through; 'unreachable' when some answered and none got through; 'unknown' when none answered.
+   * Asks up to `askPeers` directly connected peers to dial us back, those in `askLast` (peers that
+   * failed to before) only when there are not enough others: independent evidence first.
    */
-  async check (): Promise<DialBackVerdict> {
-    const { libp2p, askPeers, dialTimeoutMs } = this.options
+  async check (askLast: ReadonlySet<string> = new Set()): Promise<DialBackCheck> {
+    const { libp2p, askPeers, dialTimeoutMs, replyMarginMs } = this.options
     const ports = [...new Set(libp2p.getMultiaddrs().filter(ma => !isCircuit(ma)).map(tcpPort).filter(p => p != null))].slice(0, DIAL_BACK_MAX_PORTS)
-    if (ports.length === 0) return 'unknown'
     const direct = libp2p.getConnections().filter(c => c.status === 'open' && !isCircuit(c.remoteAddr))
-    const asked = [...new Map(direct.map(c => [c.remotePeer.toString(), c])).values()].slice(0, askPeers)
-    const answers = await Promise.all(asked.map(async connection => {
+    const byPeer = [...new Map(direct.map(c => [c.remotePeer.toString(), c])).values()]
+    if (ports.length === 0) return { answers: [], peersAvailable: byPeer.length }
+    const asked = [...byPeer.filter(c => !askLast.has(c.remotePeer.toString())), ...byPeer.filter(c => askLast.has(c.remotePeer.toString()))].slice(0, askPeers)
+    const answers = await Promise.all(asked.map(async (connection): Promise<DialBackAnswer> => {
+      const peer = connection.remotePeer.toString()
       try {
-        const reply = await requestJson(connection, DIAL_BACK_PROTOCOL, { ports } satisfies DialBackRequest, DialBackReply, {
-          maxFrameBytes: DIAL_BACK_MAX_FRAME_BYTES, timeoutMs: dialTimeoutMs * 2 + 2_000, signal: this.abort.signal
+        const reply = await requestJson(connection, DIAL_BACK_PROTOCOL, { ports, timeoutMs: dialTimeoutMs } satisfies DialBackRequest, DialBackReply, {
+          maxFrameBytes: DIAL_BACK_MAX_FRAME_BYTES, timeoutMs: dialTimeoutMs + replyMarginMs, signal: this.abort.signal
         })
-        return reply.reachable
+        return { peer, reachable: reply.reachable }
       } catch (err) {
-        this.options.log.debug({ peer: connection.remotePeer.toString(), err: (err as Error).message }, 'reachability check not answered')
-        return undefined
+        this.options.log.debug({ peer, err: (err as Error).message }, 'reachability check not answered')
+        return { peer, reachable: undefined }
       }
     }))
-    if (answers.includes(true)) return 'public'
-    return answers.includes(false) ? 'unreachable' : 'unknown'
+    return { answers, peersAvailable: byPeer.length }
   }
 
-  /** Opens a new connection to the asker at its observed IP and one of its ports, then closes it. */
-  private async dialBack (connection: Connection, ports: number[]): Promise<boolean> {
+  /** Opens a new connection to the asker at its observed IP, on its ports at once, then closes it.
+   * Undefined when it does not try. */
+  private async dialBack (connection: Connection, ports: number[], timeoutMs: number): Promise<boolean | undefined> {
     const peer = connection.remotePeer.toString()
     const now = Date.now()
-    if (isCircuit(connection.remoteAddr) || now - (this.lastAsked.get(peer) ?? -Infinity) < this.options.perPeerIntervalMs) return false
+    if (isCircuit(connection.remoteAddr) || now - (this.lastAsked.get(peer) ?? -Infinity) < this.options.perPeerIntervalMs) return undefined
+    const ip = connection.remoteAddr.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')
+    if (ip?.value == null) return undefined
     this.lastAsked.set(peer, now)
     if (this.lastAsked.size > 1024) this.lastAsked.delete(this.lastAsked.keys().next().value!)
-    const ip = connection.remoteAddr.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')
-    if (ip?.value == null) return false
-    for (const port of ports) {
+    const done = new AbortController()
+    const signal = AbortSignal.any([AbortSignal.timeout(timeoutMs), this.abort.signal, done.signal])
+    const attempts = ports.map(async port => {
       const target = multiaddr(`/${ip.name}/${ip.value}/tcp/${port}/p2p/${peer}`)
       try {
-        const back = await this.options.libp2p.dial(target, { force: true, signal: AbortSignal.any([AbortSignal.timeout(this.options.dialTimeoutMs), this.abort.signal]) })
+        const back = await this.options.libp2p.dial(target, { force: true, signal })
+        done.abort()
         await back.close().catch(() => back.abort(new Error('dial-back done')))
-        this.answered++
-        return true
       } catch (err) {
         this.options.log.debug({ peer, target: target.toString(), err: (err as Error).message }, 'dial back failed')
+        throw err
       }
-    }
+    })
+    const reached = await Promise.any(attempts).then(() => true, () => false)
+    if (!reached && this.abort.signal.aborted) return undefined
     this.answered++
-    return false
+    return reached
   }
 }
 

@@ -5,7 +5,7 @@ import { Network, type NetworkOptions } from './network.ts'
 
 export { Network, DEFAULT_TIMING } from './network.ts'
 export type { NetworkOptions, NetworkStats, NetworkEvents, NetworkTiming } from './network.ts'
-export type { PeerInfo, PeerPath } from './peer-table.ts'
+export type { PeerInfo, PeerPath, PeerReachability } from './peer-table.ts'
 export type { Reachability } from './network.ts'
 export { DEFAULT_OVERLAY, DHT_PROTOCOL } from './overlay-options.ts'
 export type { OverlayOptions } from './overlay-options.ts'

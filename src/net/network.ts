@@ -4,7 +4,7 @@
 
 import { EventEmitter } from 'node:events'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
-import type { IdentifyResult, PeerId, PeerInfo as Libp2pPeerInfo, PrivateKey } from '@libp2p/interface'
+import type { Connection, IdentifyResult, PeerId, PeerInfo as Libp2pPeerInfo, PrivateKey } from '@libp2p/interface'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import { VaultError } from '../errors.ts'
@@ -20,7 +20,8 @@ import { PeerTable, type PeerInfo, type PeerPath } from './peer-table.ts'
 import { RefusalReporter, type Refusal } from './refusals.ts'
 import type { OverlayOptions } from './overlay-options.ts'
 import { ConnectionTrimmer } from './connection-trimmer.ts'
-import { DialBack, type DialBackVerdict } from './dial-back.ts'
+import { DialBack } from './dial-back.ts'
+import { ReachabilityJudge } from './reachability.ts'
 
 export interface NetworkTiming {
   /** First redial of a dropped peer or bootstrap address; doubles per failure… */
@@ -37,6 +38,10 @@ export interface NetworkTiming {
   reachabilityFirstCheckMs: number
   /** …again this often while no peer answered… */
   reachabilityRetryMs: number
+  /** …this soon after a failed dial back (more evidence before a verdict of unreachable)… */
+  reachabilityConfirmMs: number
+  /** Deadline of one dial back (long: only a failure waits it out). */
+  reachabilityDialMs: number
   /** …and this often once found reachable (addresses and routers change). */
   reachabilityRecheckMs: number
 }
@@ -49,6 +54,8 @@ export const DEFAULT_TIMING: NetworkTiming = {
   requestTimeoutMs: 5_000,
   reachabilityFirstCheckMs: 2_000,
   reachabilityRetryMs: 30_000,
+  reachabilityConfirmMs: 10_000,
+  reachabilityDialMs: 15_000,
   reachabilityRecheckMs: 30 * 60_000
 }
 
@@ -121,8 +128,8 @@ export class Network extends EventEmitter<NetworkEvents> {
   private counters = { connects: 0, disconnects: 0 }
   /** Behind NAT: a DHT client listening through relays (--nat, or found unreachable). */
   private natMode: boolean
-  /** What the last reachability check found (DHT without --nat). */
-  private verdict: DialBackVerdict = 'unknown'
+  /** What the reachability checks add up to (DHT without --nat). */
+  private readonly judge = new ReachabilityJudge()
   private checkingReachability = false
   private reachabilityDueAt = 0
 
@@ -193,7 +200,7 @@ export class Network extends EventEmitter<NetworkEvents> {
       : new PeerExchange({ libp2p, log: this.log, peers: this.peerTable, keeper, announceDelayMs: this.timing.peerExchangeDelayMs, timeoutMs: this.timing.requestTimeoutMs })
     const latency = new LatencyProbe({ libp2p, log: this.log, peers: this.peerTable, intervalMs: this.timing.pingIntervalMs, timeoutMs: this.timing.requestTimeoutMs, maxFailures: 3 })
     const trimmer = this.options.overlay != null ? new ConnectionTrimmer({ libp2p, log: this.log, maxConnections: this.limits.maxConnections, graceMs: this.options.overlay.connectionGraceMs }) : undefined
-    const dialBack = this.options.overlay != null ? new DialBack({ libp2p, log: this.log, dialTimeoutMs: this.timing.requestTimeoutMs }) : undefined
+    const dialBack = this.options.overlay != null ? new DialBack({ libp2p, log: this.log, dialTimeoutMs: this.timing.reachabilityDialMs }) : undefined
     this.running = { libp2p, refusals, guard, keeper, exchange, latency, trimmer, dialBack }
     trimmer?.start()
     await dialBack?.start()
@@ -202,6 +209,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     libp2p.addEventListener('peer:identify', this.onIdentify)
     libp2p.addEventListener('peer:discovery', this.onDiscovery)
     libp2p.addEventListener('self:peer:update', this.onSelfUpdate)
+    libp2p.addEventListener('connection:open', this.onConnectionOpen)
     await exchange?.start()
     latency.start()
     keeper.start(this.bootstrapAddrs)
@@ -228,6 +236,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     libp2p.removeEventListener('peer:identify', this.onIdentify)
     libp2p.removeEventListener('peer:discovery', this.onDiscovery)
     libp2p.removeEventListener('self:peer:update', this.onSelfUpdate)
+    libp2p.removeEventListener('connection:open', this.onConnectionOpen)
     await libp2p.stop()
     libp2p.removeEventListener('peer:disconnect', this.onDisconnect)
     for (const nodeId of this.peerTable.ids()) this.peerTable.remove(nodeId)
@@ -253,7 +262,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     if (running == null) return 'unreachable'
     if (this.options.overlay == null) return 'public'
     if (this.natMode) return running.libp2p.getMultiaddrs().some(isCircuit) ? 'relayed' : 'unreachable'
-    return this.verdict === 'public' ? 'public' : 'unknown'
+    return this.judge.verdict === 'public' ? 'public' : 'unknown'
   }
 
   /** Asks peers to dial us back (dial-back.ts); found unreachable, the node goes behind-NAT: it
@@ -273,17 +282,29 @@ export class Network extends EventEmitter<NetworkEvents> {
       void this.checkReachability(running).finally(() => {
         this.checkingReachability = false
         running.reachabilityTimer = undefined
-        if (this.running === running) this.scheduleReachabilityCheck(this.verdict === 'public' ? this.timing.reachabilityRecheckMs : this.timing.reachabilityRetryMs)
+        if (this.running === running) this.scheduleReachabilityCheck(this.nextCheckMs())
       })
     }, delayMs)
     running.reachabilityTimer.unref()
   }
 
+  /** Proven reachable: rarely; failures pending: soon, to confirm or clear them; no answer: later. */
+  private nextCheckMs (): number {
+    if (this.judge.verdict === 'public' && this.judge.pendingFailures === 0) return this.timing.reachabilityRecheckMs
+    return this.judge.pendingFailures > 0 ? this.timing.reachabilityConfirmMs : this.timing.reachabilityRetryMs
+  }
+
   private async checkReachability (running: Running): Promise<void> {
-    const verdict = await running.dialBack!.check()
-    if (this.running !== running || verdict === 'unknown') return
-    if (verdict !== this.verdict) this.log.info({ reachability: verdict }, verdict === 'public' ? 'peers can dial this node' : 'peers cannot dial this node (NAT?): listening through a relay')
-    this.verdict = verdict
+    const { answers, peersAvailable } = await running.dialBack!.check(this.judge.failedPeers())
+    if (this.running !== running) return
+    const before = this.judge.verdict
+    const verdict = this.judge.record(answers, peersAvailable)
+    const evidence = { yes: answers.filter(a => a.reachable === true).length, no: answers.filter(a => a.reachable === false).length, none: answers.filter(a => a.reachable === undefined).length, pendingFailures: this.judge.pendingFailures }
+    if (verdict === before) {
+      if (evidence.no > 0) this.log.info({ reachability: verdict, ...evidence }, 'a peer could not dial this node back; checking again before concluding')
+      return
+    }
+    this.log.info({ reachability: verdict, ...evidence }, verdict === 'public' ? 'peers can dial this node' : 'peers cannot dial this node (NAT?): listening through a relay')
     if (verdict !== 'unreachable') return
     if (this.options.overlay?.relay === true) this.log.warn('this node offers a relay but its peers cannot dial it: start it where it is reachable (port forwarding, a public address)')
     this.natMode = true
@@ -327,7 +348,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     void running.latency.probe(nodeId)
     this.counters.connects++
     this.log.info({ peer: nodeId }, 'peer connected')
-    if (this.verdict === 'unknown') this.scheduleReachabilityCheck(this.timing.reachabilityFirstCheckMs)
+    if (this.judge.verdict === 'unknown') this.scheduleReachabilityCheck(this.timing.reachabilityFirstCheckMs)
     this.emitSafely('peer:connect', nodeId)
   }
 
@@ -346,6 +367,19 @@ export class Network extends EventEmitter<NetworkEvents> {
     const nodeId = evt.detail.peerId.toString()
     this.peerTable.setListenAddrs(nodeId, evt.detail.listenAddrs)
     if (evt.detail.protocols.includes(PEX_PROTOCOL)) this.running?.exchange?.peerIdentified(nodeId)
+  }
+
+  /** A direct connection to a peer we reach through a relay: hole punching worked (dcutr opens it
+   * and then closes the relayed one), or the peer became directly dialable. */
+  private readonly onConnectionOpen = (evt: CustomEvent<Connection>): void => {
+    const connection = evt.detail
+    const libp2p = this.running?.libp2p
+    if (libp2p == null || isCircuit(connection.remoteAddr)) return
+    const relayed = libp2p.getConnections(connection.remotePeer).some(c => c !== connection && c.status === 'open' && isCircuit(c.remoteAddr))
+    if (relayed) {
+      this.peerTable.markHolePunched(connection.remotePeer.toString())
+      this.log.info({ peer: connection.remotePeer.toString() }, 'direct connection to a relayed peer (hole punched)')
+    }
   }
 
   /** mDNS (and the peer store) report peers here; the keeper dials the ones not connected. */

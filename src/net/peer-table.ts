@@ -2,7 +2,7 @@
 // identify), its latency (from ping). Synchronous reads for status and peer exchange.
 
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { isDialableTcp, withPeerId } from './addresses.ts'
+import { isCircuit, isDialableTcp, withPeerId } from './addresses.ts'
 
 export interface PeerInfo {
   nodeId: string
@@ -12,9 +12,15 @@ export interface PeerInfo {
   since: string
   /** 'relayed' while we reach the peer only through a circuit relay; 'direct' otherwise. */
   path?: PeerPath
+  /** How others reach the peer, from the addresses it gives out (identify): 'relayed' when it
+   * listens through a relay (behind NAT), else 'public'. Absent until identify ran. */
+  reachability?: PeerReachability
+  /** Our direct connection to it replaced a relayed one (hole punching, dcutr). */
+  holePunched?: boolean
 }
 
 export type PeerPath = 'direct' | 'relayed'
+export type PeerReachability = 'public' | 'relayed'
 
 interface PeerEntry {
   since: Date
@@ -24,6 +30,9 @@ interface PeerEntry {
   remoteAddr: Multiaddr | undefined
   latencyMs: number | null
   pingFailures: number
+  /** From identify: undefined until it ran. */
+  reachability: PeerReachability | undefined
+  holePunched: boolean
 }
 
 const MAX_LISTEN_ADDRS = 16
@@ -33,7 +42,7 @@ export class PeerTable {
 
   add (nodeId: string, remoteAddr: Multiaddr | undefined): void {
     if (this.entries.has(nodeId)) return
-    this.entries.set(nodeId, { since: new Date(), listenAddrs: [], remoteAddr, latencyMs: null, pingFailures: 0 })
+    this.entries.set(nodeId, { since: new Date(), listenAddrs: [], remoteAddr, latencyMs: null, pingFailures: 0, reachability: undefined, holePunched: false })
   }
 
   remove (nodeId: string): void { this.entries.delete(nodeId) }
@@ -48,6 +57,13 @@ export class PeerTable {
     const entry = this.entries.get(nodeId)
     if (entry == null) return
     entry.listenAddrs = addrs.filter(isDialableTcp).slice(0, MAX_LISTEN_ADDRS).map(ma => withPeerId(ma, nodeId))
+    entry.reachability = addrs.some(isCircuit) ? 'relayed' : 'public'
+  }
+
+  /** A direct connection to the peer opened while we reached it through a relay. */
+  markHolePunched (nodeId: string): void {
+    const entry = this.entries.get(nodeId)
+    if (entry != null) entry.holePunched = true
   }
 
   /** The peer's dialable listen addresses, with /p2p/. */
@@ -74,7 +90,9 @@ export class PeerTable {
       nodeId,
       addresses: (entry.listenAddrs.length > 0 ? entry.listenAddrs : entry.remoteAddr != null ? [withPeerId(entry.remoteAddr, nodeId)] : []).map(String),
       latencyMs: entry.latencyMs,
-      since: entry.since.toISOString()
+      since: entry.since.toISOString(),
+      ...(entry.reachability === undefined ? {} : { reachability: entry.reachability }),
+      ...(entry.holePunched ? { holePunched: true } : {})
     }))
   }
 }

@@ -11,7 +11,7 @@ export { exchange, requestJson } from './request.ts'
 export type { ExchangeOptions, ExchangePhase, RequestOptions } from './request.ts'
 export { PexFrame, PEX_MAX_PEERS, PEX_MAX_ADDRS_PER_PEER } from './pex.ts'
 export { InstanceFrame, INSTANCE_MAX_ADDRS } from './instance.ts'
-export { DialBackRequest, DialBackReply, DIAL_BACK_MAX_PORTS } from './dial-back.ts'
+export { DialBackRequest, DialBackReply, DIAL_BACK_MAX_PORTS, DIAL_BACK_MAX_TIMEOUT_MS, DIAL_BACK_MIN_TIMEOUT_MS } from './dial-back.ts'
 export { GOSSIP_MESSAGES_TOPIC, GOSSIP_ANNOUNCEMENTS_TOPIC, GOSSIP_TOPICS } from './gossip-topics.ts'
 export { MessageEnvelope, MessageAck, AnnouncementEnvelope, FloodFrame, FloodAck, MAX_TEXT_BYTES, MAX_FLOOD_HOPS } from './messages.ts'
 

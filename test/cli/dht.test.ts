@@ -44,6 +44,14 @@ test('node processes on the DHT put, read by capability, rm and recover through 
   assert.equal(got.code, 0, got.stderr)
   assert.equal(sha(got.stdoutBytes), sha(bytes))
 
+  // status and peers say how the node and each peer are reached: on 127.0.0.1 all public, all direct.
+  await waitFor('the reader to be found reachable, its peers identified', async () => {
+    const status = await json(['status', '--data', reader.dataDir])
+    const connected = status.peers.filter((p: any) => p.connected)
+    return status.reachability === 'public' && connected.length > 0 && connected.every((p: any) => p.reachability === 'public' && p.path === 'direct')
+  }, { timeoutMs: 60_000, intervalMs: 1_000 })
+  assert.match((await runCli(['peers', '--data', reader.dataDir])).stdout, /connected \(direct\)\s+public\s/)
+
   // The owner's disk is lost: same phrase, a new data dir, `recover` finds the holders through the DHT.
   await owner.stop()
   nodes.splice(nodes.indexOf(owner), 1)

@@ -70,7 +70,7 @@ test('two nodes behind their own NATs store, fetch and message each other throug
     }, { timeoutMs: 120_000, intervalMs: 100 }).catch(err => { throw new Error(`${(err as Error).message}\n${stderr}`) })
     return { host, dir, nodeId: ready.nodeId, stderr: () => stderr }
   }
-  const status = async (node: LabNode): Promise<{ reachability: string, storage: Record<string, number>, peers: Array<{ nodeId: string, connected: boolean, path?: string }> }> =>
+  const status = async (node: LabNode): Promise<{ reachability: string, storage: Record<string, number>, peers: Array<{ nodeId: string, connected: boolean, path?: string, reachability?: string, holePunched?: boolean }> }> =>
     JSON.parse(await cli(node.host, ['status', '--data', node.dir, '--json']))
   const logsOf = (...nodes: LabNode[]): string => nodes.map(n => `\n--- ${n.host.ns} ---\n${n.stderr().slice(-3000)}`).join('')
   const put = async (node: LabNode, file: string, extra: string[] = []): Promise<string> =>
@@ -150,10 +150,18 @@ test('two nodes behind their own NATs store, fetch and message each other throug
   const relayMs = await timedGet(relay, 'relay')
   figures.push(`get 4 MiB held only by a: b (${viaPath ?? '?'}) ${bMs} ms, relay (direct) ${relayMs} ms (CLI start included)`)
 
-  const [pathAB, pathBA] = [(await status(a)).peers.find(p => p.nodeId === b.nodeId)?.path, (await status(b)).peers.find(p => p.nodeId === a.nodeId)?.path]
+  const [statusA, statusB, statusRelay] = [await status(a), await status(b), await status(relay)]
+  const [toB, toA] = [statusA.peers.find(p => p.nodeId === b.nodeId), statusB.peers.find(p => p.nodeId === a.nodeId)]
+  const pathAB = toB?.path
   assert.ok(pathAB === 'relayed' || pathAB === 'direct', `a reports its path to b: ${pathAB}`)
-  assert.equal(pathBA, pathAB, 'both ends agree on the path')
-  const relayView = (await status(relay)).peers.filter(p => p.nodeId === a.nodeId || p.nodeId === b.nodeId).map(p => p.path)
-  assert.deepEqual(relayView, ['direct', 'direct'], 'the relay reaches both over the connections they opened')
+  assert.equal(toA?.path, pathAB, 'both ends agree on the path')
+  // Direct between two NAT'd nodes only by a hole punch: then each says so.
+  if (pathAB === 'direct') assert.deepEqual([toB?.holePunched, toA?.holePunched], [true, true], 'a direct path between them is a hole punch')
+  // Per peer, how others reach it: a and b through the relay, the relay directly.
+  assert.deepEqual([toB?.reachability, toA?.reachability], ['relayed', 'relayed'], 'each sees the other listens through the relay')
+  assert.equal(statusA.peers.find(p => p.nodeId === relay.nodeId)?.reachability, 'public', 'a sees the relay as public')
+  const relayView = statusRelay.peers.filter(p => p.nodeId === a.nodeId || p.nodeId === b.nodeId)
+  assert.deepEqual(relayView.map(p => p.path), ['direct', 'direct'], 'the relay reaches both over the connections they opened')
+  assert.deepEqual(relayView.map(p => p.reachability), ['relayed', 'relayed'], 'the relay sees both listen through it')
   process.stderr.write(`\n*** nat.test.ts: a ↔ b path after the transfers: ${pathAB}; ${figures.join('; ')} ***\n\n`)
 })

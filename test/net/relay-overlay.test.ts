@@ -7,7 +7,8 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { DEFAULT_OVERLAY, type OverlayOptions } from '../../src/net/index.ts'
+import { multiaddr } from '@multiformats/multiaddr'
+import { DEFAULT_OVERLAY, type OverlayOptions, type PeerInfo } from '../../src/net/index.ts'
 import { Harness, waitFor, type TestNode } from './helpers.ts'
 
 const RELAY: OverlayOptions = { ...DEFAULT_OVERLAY, relay: true }
@@ -73,4 +74,30 @@ test('with the DHT a node is "unknown" until a peer dials it back, then "public"
   // Reachable: no relay slot taken, and the DHT stays in server mode.
   assert.ok(!second.network.addresses().some(a => a.includes('/p2p-circuit')))
   assert.equal(second.network.libp2p.services.dht?.getMode(), 'server')
+})
+
+test('peers shows per peer how it is reached: relayed, then direct after a hole punch, and whether the peer listens through a relay', async (t) => {
+  const h = new Harness(t)
+  const relay = await h.node({ name: 'relay', overlay: RELAY, limits: SLOW_CPU })
+  const a = await h.node({ name: 'a', overlay: BEHIND_NAT, bootstrap: [relay.address], limits: SLOW_CPU })
+  const b = await h.node({ name: 'b', overlay: DEFAULT_OVERLAY, bootstrap: [relay.address], limits: SLOW_CPU })
+  await waitFor('a to hold a relay reservation', () => a.network.reachability() === 'relayed', { timeoutMs: 60_000 })
+  const circuit = a.network.addresses().find(addr => addr.includes('/p2p-circuit'))!
+  // On 127.0.0.1 a's own address is dialable too, and b's DHT may have dialled it: only the relay here.
+  await b.network.libp2p.hangUp(peerIdFromString(a.nodeId))
+  await b.network.libp2p.dial(multiaddr(circuit))
+  const peerA = (): PeerInfo | undefined => b.network.peers().find(p => p.nodeId === a.nodeId)
+  assert.equal(peerA()?.path, 'relayed', 'b reaches a through the relay')
+  assert.equal(peerA()?.holePunched, undefined)
+  await waitFor('b to know a listens through the relay', () => peerA()?.reachability === 'relayed', { timeoutMs: 30_000, intervalMs: 100 })
+  await waitFor('a to know b by identify', () => a.network.peers().find(p => p.nodeId === b.nodeId)?.reachability === 'public', { timeoutMs: 30_000, intervalMs: 100 })
+  assert.equal(b.network.peers().find(p => p.nodeId === relay.nodeId)?.reachability, 'public', 'the relay is public')
+
+  // What dcutr does after a hole punch (on 127.0.0.1 it has nothing to punch): a direct
+  // connection opens beside the relayed one, which then closes.
+  const direct = await b.network.libp2p.dial(multiaddr(a.address), { force: true })
+  for (const c of b.network.libp2p.getConnections(peerIdFromString(a.nodeId))) if (c !== direct) await c.close()
+  await waitFor('b to reach a directly', () => peerA()?.path === 'direct', { timeoutMs: 10_000, intervalMs: 100 })
+  assert.equal(peerA()?.holePunched, true, 'the direct path replaced a relayed one')
+  assert.equal(peerA()?.reachability, 'relayed', 'a itself is still reached through its relay by others')
 })

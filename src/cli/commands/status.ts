@@ -18,7 +18,7 @@ export function registerStatus (program: Command): void {
       for (const addr of status.addresses) printLine(`address   ${addr}`)
       printLine(`reach     ${status.reachability}`)
       const away = status.peers.filter(p => !p.connected).length
-      printLine(`peers     ${status.peers.length - away} connected${away > 0 ? `, ${away} away` : ''}`)
+      printLine(`peers     ${status.peers.length - away} connected${pathCounts(status.peers)}${away > 0 ? `, ${away} away` : ''}`)
       printLine(`files     ${status.files}${status.underReplicated > 0 ? ` (${status.underReplicated} under-replicated)` : ''}`)
       const owners = Object.entries(status.storage)
       if (owners.length === 0) printLine('storage   nothing stored yet')
@@ -37,12 +37,26 @@ export function registerStatus (program: Command): void {
       const peers = await (await clientFor(flags)).json<PeerStatus[]>('/api/peers')
       if (flags.json === true) { printJson(peers); return }
       if (peers.length === 0) { printLine('no peers connected (start with --peer HOST:PORT, or --mdns on a LAN)'); return }
-      printLine(formatTable(['NODE ID', 'STATE', 'LATENCY', 'SINCE', 'ADDRESSES'],
-        peers.map(p => [p.nodeId ?? '(not reached yet)', p.connected ? (p.path === 'relayed' ? 'connected (relayed)' : 'connected') : 'away', p.latencyMs === null ? '-' : `${p.latencyMs} ms`, p.since.slice(0, 19).replace('T', ' '), p.addresses.join(' ')])))
+      printLine(formatTable(['NODE ID', 'STATE', 'REACH', 'LATENCY', 'SINCE', 'ADDRESSES'],
+        peers.map(p => [p.nodeId ?? '(not reached yet)', p.connected ? `connected (${describePath(p)})` : 'away', p.reachability ?? '-', p.latencyMs === null ? '-' : `${p.latencyMs} ms`, p.since.slice(0, 19).replace('T', ' '), p.addresses.join(' ')])))
       const unreached = peers.filter(p => !p.connected && p.lastError !== undefined)
       if (unreached.length > 0) printLine('')
       for (const peer of unreached) printLine(`not connected: ${describeUnreached(peer)}`)
     })
+}
+
+/** How we reach a connected peer: through a relay, directly, or directly after hole punching. */
+function describePath (peer: PeerStatus): string {
+  if (peer.path === 'relayed') return 'relayed'
+  return peer.holePunched === true ? 'direct, hole punched' : 'direct'
+}
+
+/** ", 1 relayed, 1 hole punched" after the count of connected peers; nothing on a plain LAN. */
+function pathCounts (peers: PeerStatus[]): string {
+  const connected = peers.filter(p => p.connected)
+  const relayed = connected.filter(p => p.path === 'relayed').length
+  const punched = connected.filter(p => p.path !== 'relayed' && p.holePunched === true).length
+  return `${relayed > 0 ? ` (${relayed} relayed${punched > 0 ? `, ${punched} hole punched` : ''})` : punched > 0 ? ` (${punched} hole punched)` : ''}`
 }
 
 /** "ADDRESS-OR-ID: likely cause (last error)", one line per peer we cannot reach. */
