@@ -50,6 +50,16 @@ async function timedGet (ctx: BenchContext, ref: string, node: NodeProc, file: R
   return seconds
 }
 
+/**
+ * BENCH_PERF=1 (with DV_NODE_FLAGS='--max-semi-space-size=8 --perf-basic-prof'): perf records each
+ * of `nodes` until the returned function is called, into bench's keep dir (perf-<name>.data).
+ */
+function perfRecord (ctx: BenchContext, nodes: NodeProc[], names: string[]): () => Promise<void> {
+  if (process.env.BENCH_PERF !== '1') return async () => {}
+  const perf = nodes.map((n, i) => spawn('perf', ['record', '-e', 'cpu-clock', '-g', '-p', String(n.pid), '-o', join(ctx.keepDir, `perf-${names[i]}.data`)], { stdio: 'ignore' }))
+  return async () => { await Promise.all(perf.map(async p => await new Promise(resolve => { p.once('exit', resolve); p.kill('SIGINT') }))) }
+}
+
 async function cpuEach (nodes: NodeProc[]): Promise<number[]> {
   return await Promise.all(nodes.map(async n => await n.cpuSeconds()))
 }
@@ -72,13 +82,9 @@ async function round (ctx: BenchContext, file: RandomFile): Promise<Round> {
     const cpu0 = await Promise.all(all.map(async n => await n.cpuSeconds()))
     const maj0 = await Promise.all(all.map(async n => await gcCount(n, 'major')))
     const min0 = await Promise.all(all.map(async n => await gcCount(n, 'minor')))
-    // BENCH_PERF=1 (with DV_NODE_FLAGS='--max-semi-space-size=8 --perf-basic-prof'): perf records
-    // each node process during the put, into bench's keep dir (perf-{owner,b,c}.data).
-    const perf = process.env.BENCH_PERF === '1'
-      ? all.map((n, i) => spawn('perf', ['record', '-e', 'cpu-clock', '-g', '-p', String(n.pid), '-o', join(ctx.keepDir, `perf-${['owner', 'b', 'c'][i]}.data`)], { stdio: 'ignore' }))
-      : []
+    const perf = perfRecord(ctx, all, ['owner', 'b', 'c'])
     const put = await ctx.runCli(['put', file.path, '--name', 'three.bin', '--json', '--data', a.dataDir])
-    await Promise.all(perf.map(async p => await new Promise(resolve => { p.once('exit', resolve); p.kill('SIGINT') })))
+    await perf()
     const stored = JSON.parse(put.stdout.trim()) as { replicas: number }
     if (stored.replicas !== 3) throw new Error(`put reached ${stored.replicas} copies, expected 3`)
     const cpu1 = await Promise.all(all.map(async n => await n.cpuSeconds()))
@@ -91,7 +97,9 @@ async function round (ctx: BenchContext, file: RandomFile): Promise<Round> {
     try {
       await waitForPeers(ctx, [d], 3)
       const before = await cpuEach([d, ...all])
+      const perfGet = perfRecord(ctx, [d, ...all], ['capget-reader', 'capget-owner', 'capget-b', 'capget-c'])
       capGetSeconds = await timedGet(ctx, cap, d, file)
+      await perfGet()
       capGetCpu = (await cpuEach([d, ...all])).map((v, i) => v - before[i])
     } finally {
       await d.stop()
