@@ -6,7 +6,7 @@
 // its speed ratio and CPU-s per GB per process (reader, owner, holders).
 // `npm run bench -- chain-profile --repeat 3 --no-big --size 128`
 import { spawn } from 'node:child_process'
-import { rm } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { sha256File } from './lib/files.ts'
 import { joinNode, waitForPeers } from './replication.ts'
@@ -54,10 +54,18 @@ async function timedGet (ctx: BenchContext, ref: string, node: NodeProc, file: R
  * BENCH_PERF=1 (with DV_NODE_FLAGS='--max-semi-space-size=8 --perf-basic-prof'): perf records each
  * of `nodes` until the returned function is called, into bench's keep dir (perf-<name>.data).
  */
-function perfRecord (ctx: BenchContext, nodes: NodeProc[], names: string[]): () => Promise<void> {
+async function perfRecord (ctx: BenchContext, nodes: NodeProc[], names: string[]): Promise<() => Promise<void>> {
   if (process.env.BENCH_PERF !== '1') return async () => {}
-  const perf = nodes.map((n, i) => spawn('perf', ['record', '-e', 'cpu-clock', '-g', '-p', String(n.pid), '-o', join(ctx.keepDir, `perf-${names[i]}.data`)], { stdio: 'ignore' }))
-  return async () => { await Promise.all(perf.map(async p => await new Promise(resolve => { p.once('exit', resolve); p.kill('SIGINT') }))) }
+  await mkdir(ctx.keepDir, { recursive: true })
+  // Each exit is awaited from the start: a perf that fails at once must not leave us waiting.
+  const exits = nodes.map((n, i) => {
+    const p = spawn('perf', ['record', '-e', 'cpu-clock', '-g', '-p', String(n.pid), '-o', join(ctx.keepDir, `perf-${names[i]}.data`)], { stdio: 'ignore' })
+    return { p, exited: new Promise(resolve => { p.once('exit', resolve); p.once('error', resolve) }) }
+  })
+  return async () => {
+    for (const { p } of exits) p.kill('SIGINT')
+    await Promise.all(exits.map(async e => await e.exited))
+  }
 }
 
 async function cpuEach (nodes: NodeProc[]): Promise<number[]> {
@@ -82,7 +90,7 @@ async function round (ctx: BenchContext, file: RandomFile): Promise<Round> {
     const cpu0 = await Promise.all(all.map(async n => await n.cpuSeconds()))
     const maj0 = await Promise.all(all.map(async n => await gcCount(n, 'major')))
     const min0 = await Promise.all(all.map(async n => await gcCount(n, 'minor')))
-    const perf = perfRecord(ctx, all, ['owner', 'b', 'c'])
+    const perf = await perfRecord(ctx, all, ['owner', 'b', 'c'])
     const put = await ctx.runCli(['put', file.path, '--name', 'three.bin', '--json', '--data', a.dataDir])
     await perf()
     const stored = JSON.parse(put.stdout.trim()) as { replicas: number }
@@ -97,7 +105,7 @@ async function round (ctx: BenchContext, file: RandomFile): Promise<Round> {
     try {
       await waitForPeers(ctx, [d], 3)
       const before = await cpuEach([d, ...all])
-      const perfGet = perfRecord(ctx, [d, ...all], ['capget-reader', 'capget-owner', 'capget-b', 'capget-c'])
+      const perfGet = await perfRecord(ctx, [d, ...all], ['capget-reader', 'capget-owner', 'capget-b', 'capget-c'])
       capGetSeconds = await timedGet(ctx, cap, d, file)
       await perfGet()
       capGetCpu = (await cpuEach([d, ...all])).map((v, i) => v - before[i])
