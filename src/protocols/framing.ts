@@ -309,6 +309,31 @@ export class FrameStream {
   }
 }
 
+/** Memory the received buffers behind a frame's pieces may hold beyond twice the frame's size. */
+const PIECES_SLACK_BYTES = 256 * 1024
+
+/**
+ * The pieces of a frame (readFramePieces) as they are, or joined into one buffer when the buffers
+ * they are views of hold much more than the frame: each view keeps its whole received buffer
+ * alive, so a peer that cut a body into tiny pieces among other bytes could otherwise make a frame
+ * hold many times its size for as long as it is kept. A peer's normal frames arrive in pieces of
+ * kilobytes, most of each received buffer.
+ */
+export function compactPieces (pieces: Uint8Array[]): Uint8Array[] {
+  let bytes = 0
+  let held = 0
+  const seen = new Set<ArrayBufferLike>()
+  for (const piece of pieces) {
+    bytes += piece.byteLength
+    if (!seen.has(piece.buffer)) {
+      seen.add(piece.buffer)
+      held += piece.buffer.byteLength
+    }
+  }
+  if (pieces.length <= 1 || held <= 2 * bytes + PIECES_SLACK_BYTES) return pieces
+  return [Buffer.concat(pieces, bytes)]
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true })
 
 /** Decodes a JSON frame and validates it; BAD_FRAME for anything that is not exactly the schema. */

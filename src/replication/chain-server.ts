@@ -8,7 +8,7 @@ import type { Logger } from 'pino'
 import { VaultError } from '../errors.ts'
 import { sha256HexOfPieces } from '../crypto/index.ts'
 import { byteLength } from '../store/index.ts'
-import { FrameStream, handleProtocol, timeoutSignal, type ByteReservation } from '../protocols/index.ts'
+import { compactPieces, FrameStream, handleProtocol, timeoutSignal, type ByteReservation } from '../protocols/index.ts'
 import { checkBodySize, type BlockServer } from './block-server.ts'
 import { isReplyable, MAX_BLOB_BYTES, MAX_JSON_FRAME_BYTES, shortId, toErrorReply } from './block-protocol.ts'
 import type { ChainAnswer, ChainClient } from './chain-client.ts'
@@ -102,7 +102,7 @@ export class ChainServer {
       checkBodySize(frames, request.grant.size, body === null ? null : byteLength(body))
       let answer: ChainAnswer
       try {
-        answer = await this.keepAndHandOn(request, body!, deadlineAt)
+        answer = await this.keepAndHandOn(request, compactPieces(body!), deadlineAt)
       } catch (err) {
         return await this.refuse(err, request, frames, remote)
       }

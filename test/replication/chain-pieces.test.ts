@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { streamPair } from '@libp2p/utils'
-import { FrameStream } from '../../src/protocols/index.ts'
+import { compactPieces, FrameStream } from '../../src/protocols/index.ts'
 import { BlobStore } from '../../src/store/index.ts'
 import { sha256Hex } from '../../src/crypto/index.ts'
 import { placeReplicas } from '../../src/replication/index.ts'
@@ -91,4 +91,15 @@ test('a store writes a blob given in pieces with writev: exact bytes, counted on
   await store.putPieces(owner, id, pieces)
   assert.ok((await readFile(store.pathOf(owner, id))).equals(data))
   assert.equal(store.usage()[owner], data.byteLength)
+})
+
+test('pieces that keep far more memory alive than their frame are joined; ordinary pieces are kept as they are', () => {
+  // Ordinary: each piece most of its own received buffer.
+  const ordinary = Array.from({ length: 16 }, () => randomBytes(65_536).subarray(30, 65_500))
+  assert.equal(compactPieces(ordinary), ordinary)
+  // Hostile: 1,000 one-byte pieces, each the only use of a 64 KiB buffer (64 MiB held for 1,000 bytes).
+  const tiny = Array.from({ length: 1000 }, (_, i) => Buffer.alloc(65_536, i & 0xff).subarray(7, 8))
+  const joined = compactPieces(tiny)
+  assert.equal(joined.length, 1)
+  assert.ok(Buffer.from(joined[0]).equals(Buffer.concat(tiny)))
 })
