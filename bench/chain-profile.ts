@@ -1,10 +1,14 @@
 // Section "chain-profile" (issue 17): where a 3-copy chained put spends CPU and makes garbage, per
 // node process. One single-node put of the same file first (the ratio's reference), then a 3-copy
 // put on 3 local nodes: CPU-seconds per GB of file for the owner and each holder (/proc, all
-// threads), full GCs per 256 MiB on each holder (prom-client's GC observer on /metrics).
+// threads), full GCs per 256 MiB on each holder (prom-client's GC observer on /metrics). Then a
+// capability get of that file on a 4th node that holds nothing, against a get on the single node:
+// its speed ratio and CPU-s per GB per process (reader, owner, holders).
 // `npm run bench -- chain-profile --repeat 3 --no-big --size 128`
 import { spawn } from 'node:child_process'
+import { mkdir, rm } from 'node:fs/promises'
 import { join } from 'node:path'
+import { sha256File } from './lib/files.ts'
 import { joinNode, waitForPeers } from './replication.ts'
 import { max, mbps, median, MiB, min } from './lib/stats.ts'
 import type { NodeProc } from './lib/node-proc.ts'
@@ -21,13 +25,61 @@ async function gcCount (node: NodeProc, kind: 'major' | 'minor'): Promise<number
   return line === undefined ? 0 : Number(line.slice(line.lastIndexOf(' ') + 1))
 }
 
-interface Round { pids: number[], singleCpu: number, singleSeconds: number, seconds: number, cpu: number[], majors: number[], minors: number[] }
+interface Round {
+  pids: number[]
+  singleCpu: number
+  singleSeconds: number
+  seconds: number
+  cpu: number[]
+  majors: number[]
+  minors: number[]
+  singleGetCpu: number
+  singleGetSeconds: number
+  capGetSeconds: number
+  /** CPU-s of the capability get: reader (4th node), owner, holder b, holder c. */
+  capGetCpu: number[]
+}
+
+/** Gets `ref` through `node` into a scratch file, checks its bytes, returns the wall seconds. */
+async function timedGet (ctx: BenchContext, ref: string, node: NodeProc, file: RandomFile): Promise<number> {
+  const out = join(ctx.workDir, `chain-profile-get-${Date.now()}.bin`)
+  const { seconds } = await ctx.runCli(['get', ref, '-o', out, '--data', node.dataDir])
+  const same = await sha256File(out) === file.sha256
+  await rm(out, { force: true })
+  if (!same) throw new Error('a get returned different bytes')
+  return seconds
+}
+
+/**
+ * BENCH_PERF=1 (with DV_NODE_FLAGS='--max-semi-space-size=8 --perf-basic-prof'): perf records each
+ * of `nodes` until the returned function is called, into bench's keep dir (perf-<name>.data).
+ */
+async function perfRecord (ctx: BenchContext, nodes: NodeProc[], names: string[]): Promise<() => Promise<void>> {
+  if (process.env.BENCH_PERF !== '1') return async () => {}
+  await mkdir(ctx.keepDir, { recursive: true })
+  // Each exit is awaited from the start: a perf that fails at once must not leave us waiting.
+  const exits = nodes.map((n, i) => {
+    const p = spawn('perf', ['record', '-e', 'cpu-clock', '-g', '-p', String(n.pid), '-o', join(ctx.keepDir, `perf-${names[i]}.data`)], { stdio: 'ignore' })
+    return { p, exited: new Promise(resolve => { p.once('exit', resolve); p.once('error', resolve) }) }
+  })
+  return async () => {
+    for (const { p } of exits) p.kill('SIGINT')
+    await Promise.all(exits.map(async e => await e.exited))
+  }
+}
+
+async function cpuEach (nodes: NodeProc[]): Promise<number[]> {
+  return await Promise.all(nodes.map(async n => await n.cpuSeconds()))
+}
 
 async function round (ctx: BenchContext, file: RandomFile): Promise<Round> {
   const single = await ctx.startNode({ args: ['--replicas', '1'] })
   const c0 = await single.cpuSeconds()
   const singlePut = await ctx.runCli(['put', file.path, '--name', 'one.bin', '--json', '--data', single.dataDir])
   const singleCpu = (await single.cpuSeconds()) - c0
+  const g0 = await single.cpuSeconds()
+  const singleGetSeconds = await timedGet(ctx, 'one.bin', single, file)
+  const singleGetCpu = (await single.cpuSeconds()) - g0
   await single.stop()
   const a = await joinNode(ctx)
   const b = await joinNode(ctx, a)
@@ -38,19 +90,33 @@ async function round (ctx: BenchContext, file: RandomFile): Promise<Round> {
     const cpu0 = await Promise.all(all.map(async n => await n.cpuSeconds()))
     const maj0 = await Promise.all(all.map(async n => await gcCount(n, 'major')))
     const min0 = await Promise.all(all.map(async n => await gcCount(n, 'minor')))
-    // BENCH_PERF=1 (with DV_NODE_FLAGS='--max-semi-space-size=8 --perf-basic-prof'): perf records
-    // each node process during the put, into bench's keep dir (perf-{owner,b,c}.data).
-    const perf = process.env.BENCH_PERF === '1'
-      ? all.map((n, i) => spawn('perf', ['record', '-e', 'cpu-clock', '-g', '-p', String(n.pid), '-o', join(ctx.keepDir, `perf-${['owner', 'b', 'c'][i]}.data`)], { stdio: 'ignore' }))
-      : []
+    const perf = await perfRecord(ctx, all, ['owner', 'b', 'c'])
     const put = await ctx.runCli(['put', file.path, '--name', 'three.bin', '--json', '--data', a.dataDir])
-    await Promise.all(perf.map(async p => await new Promise(resolve => { p.once('exit', resolve); p.kill('SIGINT') })))
+    await perf()
     const stored = JSON.parse(put.stdout.trim()) as { replicas: number }
     if (stored.replicas !== 3) throw new Error(`put reached ${stored.replicas} copies, expected 3`)
     const cpu1 = await Promise.all(all.map(async n => await n.cpuSeconds()))
     const maj1 = await Promise.all(all.map(async n => await gcCount(n, 'major')))
     const min1 = await Promise.all(all.map(async n => await gcCount(n, 'minor')))
+    const cap = (await ctx.runCli(['share', 'three.bin', '--data', a.dataDir])).stdout.trim()
+    const d = await joinNode(ctx, a)
+    let capGetSeconds: number
+    let capGetCpu: number[]
+    try {
+      await waitForPeers(ctx, [d], 3)
+      const before = await cpuEach([d, ...all])
+      const perfGet = await perfRecord(ctx, [d, ...all], ['capget-reader', 'capget-owner', 'capget-b', 'capget-c'])
+      capGetSeconds = await timedGet(ctx, cap, d, file)
+      await perfGet()
+      capGetCpu = (await cpuEach([d, ...all])).map((v, i) => v - before[i])
+    } finally {
+      await d.stop()
+    }
     return {
+      singleGetCpu,
+      singleGetSeconds,
+      capGetSeconds,
+      capGetCpu,
       pids: all.map(n => n.pid),
       singleCpu,
       singleSeconds: singlePut.seconds,
@@ -72,6 +138,7 @@ export default async function chainProfile (ctx: BenchContext): Promise<Record<s
     const r = await round(ctx, file)
     ctx.log(`  pids ${r.pids.join('/')}`)
     ctx.log(`  put3 ${r.seconds.toFixed(1)} s; CPU owner/b/c ${r.cpu.map(v => v.toFixed(1)).join('/')} s; full GCs ${r.majors.join('/')}; minor GCs ${r.minors.join('/')}`)
+    ctx.log(`  single get ${r.singleGetSeconds.toFixed(1)} s, ${r.singleGetCpu.toFixed(1)} CPU-s; cap get ${r.capGetSeconds.toFixed(1)} s; CPU reader/owner/b/c ${r.capGetCpu.map(v => v.toFixed(1)).join('/')} s`)
     rounds.push(r)
   }
   const gbs = file.bytes / GB
@@ -86,6 +153,11 @@ export default async function chainProfile (ctx: BenchContext): Promise<Record<s
     holder_full_gcs_per_256MiB: median(rounds.flatMap(r => r.majors.slice(1))) / per256,
     holder_full_gcs_max_per_256MiB: max(rounds.flatMap(r => r.majors.slice(1))) / per256,
     owner_full_gcs_per_256MiB: median(rounds.map(r => r.majors[0])) / per256,
-    put3_to_single_put_ratio: max(rounds.map(r => mbps(file.bytes, r.seconds))) / max(rounds.map(r => mbps(file.bytes, r.singleSeconds)))
+    put3_to_single_put_ratio: max(rounds.map(r => mbps(file.bytes, r.seconds))) / max(rounds.map(r => mbps(file.bytes, r.singleSeconds))),
+    single_get_cpu_s_per_GB: min(rounds.map(r => r.singleGetCpu / gbs)),
+    capget_cpu_s_per_GB: min(rounds.map(r => sum(r.capGetCpu) / gbs)),
+    capget_reader_cpu_s_per_GB: median(rounds.map(r => r.capGetCpu[0] / gbs)),
+    capget_servers_cpu_s_per_GB: median(rounds.map(r => sum(r.capGetCpu.slice(1)) / gbs)),
+    capget_to_single_get_ratio: max(rounds.map(r => mbps(file.bytes, r.capGetSeconds))) / max(rounds.map(r => mbps(file.bytes, r.singleGetSeconds)))
   }
 }

@@ -9,6 +9,13 @@ export function sha256Hex (data: Uint8Array): string {
   return createHash('sha256').update(data).digest('hex')
 }
 
+/** SHA-256 (hex) of the concatenation of `pieces`, without concatenating them. */
+export function sha256HexOfPieces (pieces: Iterable<Uint8Array>): string {
+  const hash = createHash('sha256')
+  for (const piece of pieces) hash.update(piece)
+  return hash.digest('hex')
+}
+
 /** HKDF-SHA256. `info` names the purpose so one secret never yields the same key twice. */
 export function deriveKey (secret: Uint8Array, salt: Uint8Array | string, info: string, length = 32): Buffer {
   return Buffer.from(hkdfSync('sha256', secret, salt, info, length))

@@ -1,5 +1,5 @@
 // crypto/: AEAD sealing of chunks and manifests, key derivation, capabilities (node:crypto only).
-export { sha256, sha256Hex, deriveKey, randomKey } from './hashes.ts'
+export { sha256, sha256Hex, sha256HexOfPieces, deriveKey, randomKey } from './hashes.ts'
 export { seal, open, SEAL_OVERHEAD, AuthenticationFailed } from './aead.ts'
 export { openChunkSync } from './chunk-cipher.ts'
 export { sealChunk, openChunk, sha256HexAsync, sha256Keep, type SealedChunk, type HandOver } from './chunk-seal.ts'

@@ -4,6 +4,7 @@
 
 import { VaultError } from '../errors.ts'
 import type { Stream } from '@libp2p/interface'
+import { Uint8ArrayList } from 'uint8arraylist'
 import type { z } from 'zod'
 
 const HEADER_BYTES = 4
@@ -153,6 +154,46 @@ export class FrameStream {
     }
   }
 
+  /**
+   * The next frame's payload as the pieces it arrived in (views of the received buffers, in order,
+   * never copied), or null when the remote closed its side cleanly between frames. For a big body
+   * that is hashed, written (writev) and sent on piece by piece: no assembly copy. The pieces must
+   * not be modified (they may share memory with bytes of other frames).
+   */
+  async readFramePieces (options: FrameIoOptions = {}): Promise<Uint8Array[] | null> {
+    try {
+      const length = await this.readHeader(options.signal)
+      if (length === null) return null
+      if (length > 0 && !await this.fill(length, options.signal)) {
+        throw new VaultError('TRUNCATED', 'stream ended after a frame header')
+      }
+      return this.takePieces(length)
+    } catch (err) {
+      this.abort(err as Error)
+      throw err
+    }
+  }
+
+  /** Removes `bytes` from the buffer as views of the pieces they are in. */
+  private takePieces (bytes: number): Uint8Array[] {
+    const out: Uint8Array[] = []
+    for (let filled = 0; filled < bytes;) {
+      const head = this.chunks[0]
+      const n = Math.min(head.byteLength, bytes - filled)
+      if (n === head.byteLength) {
+        out.push(head)
+        this.chunks.shift()
+      } else {
+        out.push(head.subarray(0, n))
+        this.chunks[0] = head.subarray(n)
+      }
+      filled += n
+    }
+    this.buffered -= bytes
+    if (this.stream.readStatus === 'paused' && this.buffered < this.highWaterBytes / 2) this.stream.resume()
+    return out
+  }
+
   /** Reads the next frame and drops it as it arrives, never holding more than the read-ahead:
    * keeps a stream in step past a frame that will not be used. Resolves with its length. */
   async skipFrame (options: FrameIoOptions = {}): Promise<number | null> {
@@ -174,16 +215,27 @@ export class FrameStream {
 
   /** Writes one frame; waits for the stream to drain when its write buffer is full. The payload
    * is not copied (the stream may hold it until sent): do not modify it afterwards. */
-  async writeFrame (payload: Uint8Array, options: FrameIoOptions = {}): Promise<void> {
-    if (payload.byteLength > this.maxFrameBytes) {
-      throw new VaultError('TOO_LARGE', `frame of ${payload.byteLength} bytes exceeds the limit of ${this.maxFrameBytes}`)
+  async writeFrame (payload: Uint8Array | readonly Uint8Array[], options: FrameIoOptions = {}): Promise<void> {
+    // A frame given as pieces (readFramePieces) is sent as those pieces, never joined.
+    const pieces = payload instanceof Uint8Array ? [payload] : payload
+    const length = pieces.reduce((sum, piece) => sum + piece.byteLength, 0)
+    if (length > this.maxFrameBytes) {
+      throw new VaultError('TOO_LARGE', `frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`)
     }
     const header = new Uint8Array(HEADER_BYTES)
-    new DataView(header.buffer).setUint32(0, payload.byteLength)
+    new DataView(header.buffer).setUint32(0, length)
     try {
-      // Two sends instead of a concatenation: no copy of a multi-MiB chunk.
-      this.stream.send(header)
-      if (!this.stream.send(payload) && this.stream.writableNeedsDrain) await this.drained(options.signal)
+      // One list of the header and the pieces instead of a concatenation: no copy of a multi-MiB
+      // chunk, and the muxer cuts its frames from the whole list, not one per piece.
+      let sent: boolean
+      if (pieces.length === 1) {
+        this.stream.send(header)
+        sent = this.stream.send(pieces[0])
+      } else {
+        // (the muxer's own copy of uint8arraylist is another version of the same class)
+        sent = this.stream.send(new Uint8ArrayList(header, ...pieces) as unknown as Parameters<Stream['send']>[0])
+      }
+      if (!sent && this.stream.writableNeedsDrain) await this.drained(options.signal)
     } catch (err) {
       if (err instanceof VaultError) throw err
       throw new VaultError('PEER_ERROR', `could not write a frame: ${(err as Error).message}`, { cause: err })
@@ -255,6 +307,31 @@ export class FrameStream {
     this.chunks.length = 0
     this.buffered = 0
   }
+}
+
+/** Memory the received buffers behind a frame's pieces may hold beyond twice the frame's size. */
+const PIECES_SLACK_BYTES = 256 * 1024
+
+/**
+ * The pieces of a frame (readFramePieces) as they are, or joined into one buffer when the buffers
+ * they are views of hold much more than the frame: each view keeps its whole received buffer
+ * alive, so a peer that cut a body into tiny pieces among other bytes could otherwise make a frame
+ * hold many times its size for as long as it is kept. A peer's normal frames arrive in pieces of
+ * kilobytes, most of each received buffer.
+ */
+export function compactPieces (pieces: Uint8Array[]): Uint8Array[] {
+  let bytes = 0
+  let held = 0
+  const seen = new Set<ArrayBufferLike>()
+  for (const piece of pieces) {
+    bytes += piece.byteLength
+    if (!seen.has(piece.buffer)) {
+      seen.add(piece.buffer)
+      held += piece.buffer.byteLength
+    }
+  }
+  if (pieces.length <= 1 || held <= 2 * bytes + PIECES_SLACK_BYTES) return pieces
+  return [Buffer.concat(pieces, bytes)]
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true })

@@ -1,7 +1,7 @@
 // Wire protocols of distri-vault: protocol IDs, size limits and the shared framing over libp2p
 // streams. Every frame is length-prefixed and size-bounded; every JSON frame is schema-validated.
 
-export { FrameStream, parseJsonFrame } from './framing.ts'
+export { FrameStream, parseJsonFrame, compactPieces } from './framing.ts'
 export type { FrameStreamOptions, FrameIoOptions } from './framing.ts'
 export { handleProtocol, timeoutSignal } from './handler.ts'
 export { ByteBudget } from './byte-budget.ts'

@@ -8,7 +8,7 @@ import { VaultError } from '../errors.ts'
 import { proofOf } from './audit-proof.ts'
 import { ByteBudget, FrameStream, handleProtocol, timeoutSignal, type ByteReservation } from '../protocols/index.ts'
 import { settleBy } from '../concurrency/index.ts'
-import type { BlobStore } from '../store/index.ts'
+import { byteLength, type BlobStore } from '../store/index.ts'
 import {
   BLOCK_PROTOCOL, LIST_PAGE_IDS, MAX_BLOB_BYTES, MAX_JSON_FRAME_BYTES, blockRequestSchema, encodeBitmap,
   isReplyable, shortId, toErrorReply, type BlockRequest
@@ -203,17 +203,20 @@ export class BlockServer {
   /**
    * Stores a blob of `owner` durably within the caps (STORAGE_FULL past them). The caller has
    * checked the authority: the owner's own PUT, or its grant for a chained copy (chain-server.ts).
-   * `trusted`: the caller verified the hash already; `consume`: `body` may move to a worker.
+   * `trusted`: the caller verified the hash already; `consume`: `body` may move to a worker. A body
+   * given as the pieces it arrived in must be trusted (it is written with writev, not hashed again).
    */
-  async storeBlob (owner: string, id: string, body: Uint8Array, how: { trusted?: boolean, consume?: boolean } = {}): Promise<void> {
+  async storeBlob (owner: string, id: string, body: Uint8Array | readonly Uint8Array[], how: { trusted?: boolean, consume?: boolean } = {}): Promise<void> {
     const { store } = this.options
-    const size = body.byteLength
+    if (!(body instanceof Uint8Array) && how.trusted !== true) throw new VaultError('INTERNAL', 'a blob in pieces is stored only once its hash is checked')
+    const size = byteLength(body)
     // A blob already here takes no new room; store.put still rewrites it if our copy went bad,
     // so the owner's repair heals a holder by sending the chunk again.
     const present = await store.has(owner, id)
     if (!present) this.reserveRoom(owner, size)
     try {
-      await store.put(owner, id, body, how.trusted === true, how.consume === true)
+      if (body instanceof Uint8Array) await store.put(owner, id, body, how.trusted === true, how.consume === true)
+      else await store.putPieces(owner, id, body)
     } finally {
       if (!present) this.releaseRoom(owner, size)
     }

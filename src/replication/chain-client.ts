@@ -27,11 +27,11 @@ export class ChainClient {
   }
 
   /**
-   * Hands `bytes` to `peer`, the holder at `request.hop`, and waits up to `waitMs` (more than
+   * Hands `bytes` (whole, or the pieces a holder received it in) to `peer`, the holder at `request.hop`, and waits up to `waitMs` (more than
    * `request.budgetMs`: see passOnBudget) for its answer. Throws the holder's refusal (GRANT_*,
    * STORAGE_FULL, CORRUPT, BUSY…) or TIMEOUT / UNREACHABLE / PEER_ERROR.
    */
-  async send (peer: string, request: ChainRequest, bytes: Uint8Array, waitMs: number, signal?: AbortSignal): Promise<ChainAnswer> {
+  async send (peer: string, request: ChainRequest, bytes: Uint8Array | readonly Uint8Array[], waitMs: number, signal?: AbortSignal): Promise<ChainAnswer> {
     return await exchange(async (timeout) => await this.libp2p.dialProtocol(peerIdFromString(peer), CHAIN_PROTOCOL, { signal: timeout }), async (frames, timeout) => {
       await frames.writeJson(request, { signal: timeout })
       await frames.writeFrame(bytes, { signal: timeout })

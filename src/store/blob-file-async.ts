@@ -3,7 +3,7 @@
 // writeBlobSync (blob-file.ts) — skip if an intact copy is there, else temp file, write, fsync,
 // rename over, fsync the folder — through node:fs/promises, whose writes run on libuv's threads
 // from the very buffer given. A worker job would need its own copy of bytes the caller still reads.
-import { mkdir, open, readFile, rename, rm, stat } from 'node:fs/promises'
+import { mkdir, open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { fsyncDir } from '../atomic/index.ts'
 import { release } from '../buffers/index.ts'
@@ -11,14 +11,19 @@ import { sha256Keep } from '../crypto/index.ts'
 import type { BlobOnDisk } from './blob-file.ts'
 
 /** `sync` false: no fsync of the file or its folder (a SyncBatch makes it durable later). Never
- * writes into or keeps `data`. */
-export async function writeBlobShared (tmp: string, target: string, id: string, data: Uint8Array, sync = true): Promise<BlobOnDisk['found']> {
-  const found = await onDisk(target, id, data.byteLength)
+ * writes into or keeps `data`, which may be the pieces the blob arrived in (written with writev,
+ * never joined). */
+export async function writeBlobShared (tmp: string, target: string, id: string, data: Uint8Array | readonly Uint8Array[], sync = true): Promise<BlobOnDisk['found']> {
+  const found = await onDisk(target, id, byteLength(data))
   if (found === 'intact') return found
   try {
     const handle = await open(tmp, 'w', 0o600)
     try {
-      for (let at = 0; at < data.byteLength;) at += (await handle.write(data, at, data.byteLength - at)).bytesWritten
+      if (data instanceof Uint8Array) {
+        for (let at = 0; at < data.byteLength;) at += (await handle.write(data, at, data.byteLength - at)).bytesWritten
+      } else {
+        await writeAllv(handle, data)
+      }
       if (sync) await handle.sync()
     } finally {
       await handle.close()
@@ -49,5 +54,23 @@ async function onDisk (path: string, id: string, size: number): Promise<BlobOnDi
     return checked.hex === id ? 'intact' : found
   } catch {
     return found
+  }
+}
+
+/** Bytes in a blob given whole or as pieces. */
+export function byteLength (data: Uint8Array | readonly Uint8Array[]): number {
+  return data instanceof Uint8Array ? data.byteLength : data.reduce((sum, piece) => sum + piece.byteLength, 0)
+}
+
+/** Writes every piece, in order, with as few writev calls as the kernel allows (a short write resumes). */
+async function writeAllv (handle: FileHandle, pieces: readonly Uint8Array[]): Promise<void> {
+  let left = pieces.filter(piece => piece.byteLength > 0)
+  while (left.length > 0) {
+    let written = (await handle.writev(left)).bytesWritten
+    if (written === 0) throw new Error('writev wrote nothing')
+    let i = 0
+    while (i < left.length && written >= left[i].byteLength) written -= left[i++].byteLength
+    left = left.slice(i)
+    if (written > 0) left[0] = left[0].subarray(written)
   }
 }

@@ -9,7 +9,7 @@ import { sha256HexAsync, sha256Keep } from '../crypto/index.ts'
 import { offloads, runJob } from '../workers/index.ts'
 import { fsyncPath, SyncBatch } from './sync-batch.ts'
 import { writeBlobJob } from './jobs.ts'
-import { writeBlobShared } from './blob-file-async.ts'
+import { byteLength, writeBlobShared } from './blob-file-async.ts'
 import { isBlobId, isNodeId, parseBlobId, parseNodeId } from '../ids/index.ts'
 
 // Owner IDs become folder names: only base58 node IDs are allowed, so no path tricks.
@@ -92,6 +92,15 @@ export class BlobStore {
     await this.withLock(`${owner}/${id}`, async () => await this.write(target, owner, id, data, consume, batch))
   }
 
+  /**
+   * Stores a blob given as the pieces it arrived in (a chained copy straight from the socket's
+   * buffers), durably, written with writev: no 1 MiB assembly copy, no worker. The caller has
+   * checked SHA-256(pieces) = `id` already (it hashed them as they are); the pieces are only read.
+   */
+  async putPieces (owner: string, id: string, pieces: readonly Uint8Array[]): Promise<void> {
+    await this.withLock(`${owner}/${id}`, async () => await this.write(this.pathOf(owner, id), owner, id, pieces, false))
+  }
+
   /** A batch of puts made durable together (sync-batch.ts): for the many small blobs of one folder's put. */
   syncBatch (): SyncBatch {
     return new SyncBatch(this.root, {
@@ -111,15 +120,16 @@ export class BlobStore {
    * there) as one job on a worker thread (store/blob-file.ts). A damaged copy never satisfies dedup:
    * the new put would point at bytes that never read back.
    */
-  private async write (target: string, owner: string, id: string, data: Uint8Array, consume: boolean, batch?: SyncBatch): Promise<void> {
-    const size = data.byteLength
+  private async write (target: string, owner: string, id: string, data: Uint8Array | readonly Uint8Array[], consume: boolean, batch?: SyncBatch): Promise<void> {
+    const size = byteLength(data)
     const tmp = join(this.tmpDir, randomBytes(8).toString('hex'))
     let found: 'intact' | 'missing' | number
     try {
       // Bytes the caller keeps using (a chained copy it forwards, the owner's copy it sends) are
       // written from here through libuv's threads, straight from the caller's buffer: a worker
       // would need a copy of them (the worker path moves only bytes the caller gives up).
-      if (!consume && offloads(size)) found = await writeBlobShared(tmp, target, id, data, batch === undefined)
+      // Pieces (putPieces) are written with writev from where they are, never joined for a worker.
+      if (!(data instanceof Uint8Array) || (!consume && offloads(size))) found = await writeBlobShared(tmp, target, id, data, batch === undefined)
       else ({ found } = await runJob(writeBlobJob, { id, tmp, target, data, sync: batch === undefined }, consume))
       // An intact copy that another put's batch wrote and has not flushed yet is not durable: this
       // put must not rely on it before it is (its own batch's flush, or an fsync now).
