@@ -13,23 +13,41 @@ import type { ModuleTrace } from '../helpers/module-trace.ts'
 import { buildProgram, VERB_GROUPS } from '../../src/cli/program.ts'
 
 const PRELOAD = fileURLToPath(new URL('../helpers/module-trace.ts', import.meta.url))
-const DIST = fileURLToPath(new URL('../../dist/', import.meta.url))
+const ROOT = fileURLToPath(new URL('../../', import.meta.url))
+const BUNDLE = join(ROOT, 'dist', 'bundle')
 
 /** Builtins (from process.moduleLoadList) no client verb needs: each is ms of start-up. */
 const HEAVY_BUILTINS = /^NativeModule (internal\/deps\/undici\/|sqlite$|zlib$|tls$|_tls_|crypto$|internal\/crypto\/|worker_threads$|http2$)/
 
-/** The dist modules outside src/cli/ that the client side may use. */
+/** The modules outside src/cli/ that the client side may use (paths under src/, as .js). */
 const CLIENT_SHARED = ['errors.js', 'node/data-dir.js']
 
-async function traceOf (dir: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string, dist: string[], packages: string[], heavy: string[] }> {
+/**
+ * The CLI runs as a bundle (scripts/bundle.ts): a process loads a few chunk files, and esbuild's
+ * metafile says which source files (ours under src/, packages' under node_modules/) each holds.
+ * What a command loaded is the union of its chunks' inputs, plus any file loaded from outside.
+ */
+async function sourcesOf (urls: string[]): Promise<string[]> {
+  const meta = JSON.parse(await readFile(join(BUNDLE, 'meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> }
+  const files = urls.filter(u => u.startsWith('file:')).map(u => fileURLToPath(u))
+  return files.flatMap(f => {
+    if (!f.startsWith(BUNDLE)) return [f]
+    const output = meta.outputs[relative(ROOT, f)]
+    assert.ok(output !== undefined, `${f} is not in dist/bundle/meta.json`)
+    return Object.keys(output.inputs).map(input => join(ROOT, input))
+  })
+}
+
+async function traceOf (dir: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string, src: string[], packages: string[], heavy: string[] }> {
   const out = join(dir, `trace-${args[0]}.json`)
   const run = await runCli(args, { env: { ...env, DV_MODULE_TRACE: out }, nodeArgs: ['--import', PRELOAD] })
   assert.equal(run.code, 0, run.stderr)
   const trace = JSON.parse(await readFile(out, 'utf8')) as ModuleTrace
-  const files = trace.urls.filter(u => u.startsWith('file:')).map(u => fileURLToPath(u))
+  const files = await sourcesOf(trace.urls)
+  const SRC = join(ROOT, 'src') + '/'
   return {
     stdout: run.stdout,
-    dist: files.filter(f => f.startsWith(DIST)).map(f => relative(DIST, f)).sort(),
+    src: [...new Set(files.filter(f => f.startsWith(SRC)).map(f => relative(SRC, f).replace(/\.ts$/, '.js')))].sort(),
     packages: [...new Set(files.map(f => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f)?.[1]).filter(p => p !== undefined))].sort(),
     heavy: trace.builtins.filter(m => HEAVY_BUILTINS.test(m))
   }
@@ -50,9 +68,9 @@ test('ls and status against a running node load only the CLI client: no libp2p, 
     else assert.match(trace.stdout, new RegExp(`node +${node.nodeId}`))
     assert.deepEqual(trace.packages, ['commander'], `${verb} loaded packages ${trace.packages.join(', ')}`)
     assert.deepEqual(trace.heavy, [], `${verb} loaded heavy builtins`)
-    const outside = trace.dist.filter(f => !f.startsWith('cli/') && !CLIENT_SHARED.includes(f))
+    const outside = trace.src.filter(f => !f.startsWith('cli/') && !CLIENT_SHARED.includes(f))
     assert.deepEqual(outside, [], `${verb} loaded modules of other subsystems`)
-    const commands = trace.dist.filter(f => f.startsWith('cli/commands/'))
+    const commands = trace.src.filter(f => f.startsWith('cli/commands/'))
     assert.deepEqual(commands, expected[verb], `${verb} loaded other verbs' modules`)
   }
 })
