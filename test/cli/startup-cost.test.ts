@@ -75,6 +75,21 @@ test('ls and status against a running node load only the CLI client: no libp2p, 
   }
 })
 
+test('put loads the CLI client and a few leaf modules: no libp2p, fastify, SQLite, pino (its shortfall words once pulled in api/index.ts)', async (t) => {
+  const dir = await tempDir(t)
+  const node = await startCliNode(join(dir, 'node'))
+  t.after(async () => { await node.stop() })
+  await writeFile(join(dir, 'b.txt'), 'put\n')
+  const trace = await traceOf(dir, ['put', join(dir, 'b.txt')], { DV_DATA: node.dataDir })
+  assert.match(trace.stdout, /[0-9a-f]{16}/)
+  // zod: the file name's check (files/manifest.ts, imported when put is given a file).
+  assert.deepEqual(trace.packages, ['commander', 'zod'], `put loaded packages ${trace.packages.join(', ')}`)
+  const PUT_SHARED = ['api/shortfall-words.js', 'node/flags.js', 'redundancy/index.js', 'redundancy/policy.js', 'files/manifest.js', 'ids/index.js', 'ids/ids.js']
+  const outside = trace.src.filter(f => !f.startsWith('cli/') && !CLIENT_SHARED.includes(f) && !PUT_SHARED.includes(f))
+  assert.deepEqual(outside, [], 'put loaded modules of other subsystems')
+  assert.deepEqual(trace.src.filter(f => f.startsWith('cli/commands/')), ['cli/commands/put.js'], 'put loaded other verbs\' modules')
+})
+
 test('each verb group registers exactly the verbs it is listed with, in the order --help shows', async () => {
   const all = await buildProgram()
   assert.deepEqual(all.commands.map(c => c.name()), VERB_GROUPS.flatMap(g => g.verbs))
