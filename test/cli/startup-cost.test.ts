@@ -10,11 +10,10 @@ import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runCli, startCliNode, tempDir } from '../helpers/cli.ts'
 import type { ModuleTrace } from '../helpers/module-trace.ts'
+import { loadedSources, ROOT } from '../helpers/bundle-sources.ts'
 import { buildProgram, VERB_GROUPS } from '../../src/cli/program.ts'
 
 const PRELOAD = fileURLToPath(new URL('../helpers/module-trace.ts', import.meta.url))
-const ROOT = fileURLToPath(new URL('../../', import.meta.url))
-const BUNDLE = join(ROOT, 'dist', 'bundle')
 
 /** Builtins (from process.moduleLoadList) no client verb needs: each is ms of start-up. */
 const HEAVY_BUILTINS = /^NativeModule (internal\/deps\/undici\/|sqlite$|zlib$|tls$|_tls_|crypto$|internal\/crypto\/|worker_threads$|http2$)/
@@ -22,28 +21,13 @@ const HEAVY_BUILTINS = /^NativeModule (internal\/deps\/undici\/|sqlite$|zlib$|tl
 /** The modules outside src/cli/ that the client side may use (paths under src/, as .js). */
 const CLIENT_SHARED = ['errors.js', 'node/data-dir.js']
 
-/**
- * The CLI runs as a bundle (scripts/bundle.ts): a process loads a few chunk files, and esbuild's
- * metafile says which source files (ours under src/, packages' under node_modules/) each holds.
- * What a command loaded is the union of its chunks' inputs, plus any file loaded from outside.
- */
-async function sourcesOf (urls: string[]): Promise<string[]> {
-  const meta = JSON.parse(await readFile(join(BUNDLE, 'meta.json'), 'utf8')) as { outputs: Record<string, { inputs: Record<string, unknown> }> }
-  const files = urls.filter(u => u.startsWith('file:')).map(u => fileURLToPath(u))
-  return files.flatMap(f => {
-    if (!f.startsWith(BUNDLE)) return [f]
-    const output = meta.outputs[relative(ROOT, f)]
-    assert.ok(output !== undefined, `${f} is not in dist/bundle/meta.json`)
-    return Object.keys(output.inputs).map(input => join(ROOT, input))
-  })
-}
-
 async function traceOf (dir: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string, src: string[], packages: string[], heavy: string[] }> {
   const out = join(dir, `trace-${args[0]}.json`)
   const run = await runCli(args, { env: { ...env, DV_MODULE_TRACE: out }, nodeArgs: ['--import', PRELOAD] })
   assert.equal(run.code, 0, run.stderr)
   const trace = JSON.parse(await readFile(out, 'utf8')) as ModuleTrace
-  const files = await sourcesOf(trace.urls)
+  // The CLI is a bundle: its chunks' sources say what was loaded (bundle-sources.ts).
+  const files = await loadedSources(trace.urls)
   const SRC = join(ROOT, 'src') + '/'
   return {
     stdout: run.stdout,
