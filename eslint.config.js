@@ -14,7 +14,8 @@ const SUBSYSTEMS = readdirSync(new URL('./src', import.meta.url), { withFileType
 const CLI_LIGHT_MODULES = {
   node: ['./flags.ts', './data-dir.ts', './launcher-watch.ts'],
   files: ['./local-file.ts', './manifest.ts'],
-  net: ['./addresses.ts']
+  net: ['./addresses.ts'],
+  api: ['./shortfall-words.ts']
 }
 
 const zones = SUBSYSTEMS.flatMap((from) => [

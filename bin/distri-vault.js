@@ -13,7 +13,7 @@
 const major = Number(process.versions.node.split('.')[0])
 
 if (major >= 22) {
-  await import('../dist/cli/main.js')
+  await import('../dist/bundle/main.js')
 } else {
   const { spawn } = await import('node:child_process')
   const { existsSync } = await import('node:fs')
@@ -25,7 +25,7 @@ if (major >= 22) {
     process.stderr.write(`error: distri-vault needs Node >= 22 (this is ${process.version}); run "npm install" in ${root} to get the pinned Node 24 (NOT_INITIALIZED)\n`)
     process.exit(1)
   }
-  const child = spawn(pinned, [join(root, 'dist', 'cli', 'main.js'), ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, DV_LAUNCHER_PID: String(process.pid) } })
+  const child = spawn(pinned, [join(root, 'dist', 'bundle', 'main.js'), ...process.argv.slice(2)], { stdio: 'inherit', env: { ...process.env, DV_LAUNCHER_PID: String(process.pid) } })
   // A signal sent to this process alone is passed on; one sent to the whole process group (Ctrl-C)
   // reaches the child twice, which the node counts as one request. Killed outright, this launcher
   // cannot pass anything on: the node notices (DV_LAUNCHER_PID) and stops by itself.

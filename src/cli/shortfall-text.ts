@@ -1,6 +1,9 @@
 // The words of put's under-replication warning: why the copies are missing, from the reasons the
 // node reports (holders per refusal code, NO_PEERS), e.g. "2 holders refused: disk full".
-import { REFUSAL_WORDS as REFUSED, shortfallWords, type ShortfallView } from '../api/index.ts'
+// The words themselves from their leaf module: api/index.ts would load the node's whole stack
+// (fastify, libp2p: ~0.6 CPU-s) into every `put` (eslint.config.js, CLI_LIGHT_MODULES).
+import { REFUSAL_WORDS as REFUSED, shortfallWords } from '../api/shortfall-words.ts'
+import type { ShortfallView } from '../api/index.ts'
 
 const plural = (n: number, word: string): string => `${n} ${word}${n === 1 ? '' : 's'}`
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict'
 import { mkdir, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { tempDir } from '../helpers/fs.ts'
-import { assertFreshBuild, staleBuildOutputs } from '../helpers/dist-guard.ts'
+import { assertFreshBuild, staleBuildOutputs, staleBundleSources } from '../helpers/dist-guard.ts'
 
 test('CLI tests refuse a dist/ older than src/, naming the stale files', async (t) => {
   const root = await tempDir(t)
@@ -19,6 +19,24 @@ test('CLI tests refuse a dist/ older than src/, naming the stale files', async (
   assert.throws(() => assertFreshBuild(root), /dist\/ is older than src\/.*npm run build/)
 })
 
-test('this checkout\'s dist/ is as new as its src/ (npm test builds first)', () => {
+test('CLI tests refuse a CLI bundle (dist/bundle/) older than a source, or none', async (t) => {
+  const root = await tempDir(t)
+  await mkdir(join(root, 'src', 'cli'), { recursive: true })
+  await mkdir(join(root, 'dist', 'cli'), { recursive: true })
+  for (const f of ['main', 'program']) await writeFile(join(root, 'src', 'cli', `${f}.ts`), '')
+  for (const f of ['main', 'program']) await writeFile(join(root, 'dist', 'cli', `${f}.js`), '')
+  assert.deepEqual(staleBundleSources(root).sort(), [join('cli', 'main.ts'), join('cli', 'program.ts')])
+  assert.throws(() => assertFreshBuild(root), /dist\/ is older than src\/.*npm run build/)
+  await mkdir(join(root, 'dist', 'bundle'))
+  await writeFile(join(root, 'dist', 'bundle', 'meta.json'), '{}')
+  const earlier = new Date(Date.now() - 60_000)
+  await utimes(join(root, 'src', 'cli', 'main.ts'), earlier, earlier)
+  await utimes(join(root, 'dist', 'bundle', 'meta.json'), earlier, earlier)
+  assert.deepEqual(staleBundleSources(root), [join('cli', 'program.ts')])
+  assert.throws(() => assertFreshBuild(root), /cli\/program\.ts/)
+})
+
+test('this checkout\'s dist/ and its CLI bundle are as new as its src/ (npm test builds first)', () => {
   assert.deepEqual(staleBuildOutputs(), [])
+  assert.deepEqual(staleBundleSources(), [])
 })

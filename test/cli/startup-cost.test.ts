@@ -10,26 +10,28 @@ import { join, relative } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { runCli, startCliNode, tempDir } from '../helpers/cli.ts'
 import type { ModuleTrace } from '../helpers/module-trace.ts'
+import { loadedSources, ROOT } from '../helpers/bundle-sources.ts'
 import { buildProgram, VERB_GROUPS } from '../../src/cli/program.ts'
 
 const PRELOAD = fileURLToPath(new URL('../helpers/module-trace.ts', import.meta.url))
-const DIST = fileURLToPath(new URL('../../dist/', import.meta.url))
 
 /** Builtins (from process.moduleLoadList) no client verb needs: each is ms of start-up. */
 const HEAVY_BUILTINS = /^NativeModule (internal\/deps\/undici\/|sqlite$|zlib$|tls$|_tls_|crypto$|internal\/crypto\/|worker_threads$|http2$)/
 
-/** The dist modules outside src/cli/ that the client side may use. */
+/** The modules outside src/cli/ that the client side may use (paths under src/, as .js). */
 const CLIENT_SHARED = ['errors.js', 'node/data-dir.js']
 
-async function traceOf (dir: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string, dist: string[], packages: string[], heavy: string[] }> {
+async function traceOf (dir: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string, src: string[], packages: string[], heavy: string[] }> {
   const out = join(dir, `trace-${args[0]}.json`)
   const run = await runCli(args, { env: { ...env, DV_MODULE_TRACE: out }, nodeArgs: ['--import', PRELOAD] })
   assert.equal(run.code, 0, run.stderr)
   const trace = JSON.parse(await readFile(out, 'utf8')) as ModuleTrace
-  const files = trace.urls.filter(u => u.startsWith('file:')).map(u => fileURLToPath(u))
+  // The CLI is a bundle: its chunks' sources say what was loaded (bundle-sources.ts).
+  const files = await loadedSources(trace.urls)
+  const SRC = join(ROOT, 'src') + '/'
   return {
     stdout: run.stdout,
-    dist: files.filter(f => f.startsWith(DIST)).map(f => relative(DIST, f)).sort(),
+    src: [...new Set(files.filter(f => f.startsWith(SRC)).map(f => relative(SRC, f).replace(/\.ts$/, '.js')))].sort(),
     packages: [...new Set(files.map(f => /\/node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(f)?.[1]).filter(p => p !== undefined))].sort(),
     heavy: trace.builtins.filter(m => HEAVY_BUILTINS.test(m))
   }
@@ -50,11 +52,26 @@ test('ls and status against a running node load only the CLI client: no libp2p, 
     else assert.match(trace.stdout, new RegExp(`node +${node.nodeId}`))
     assert.deepEqual(trace.packages, ['commander'], `${verb} loaded packages ${trace.packages.join(', ')}`)
     assert.deepEqual(trace.heavy, [], `${verb} loaded heavy builtins`)
-    const outside = trace.dist.filter(f => !f.startsWith('cli/') && !CLIENT_SHARED.includes(f))
+    const outside = trace.src.filter(f => !f.startsWith('cli/') && !CLIENT_SHARED.includes(f))
     assert.deepEqual(outside, [], `${verb} loaded modules of other subsystems`)
-    const commands = trace.dist.filter(f => f.startsWith('cli/commands/'))
+    const commands = trace.src.filter(f => f.startsWith('cli/commands/'))
     assert.deepEqual(commands, expected[verb], `${verb} loaded other verbs' modules`)
   }
+})
+
+test('put loads the CLI client and a few leaf modules: no libp2p, fastify, SQLite, pino (its shortfall words once pulled in api/index.ts)', async (t) => {
+  const dir = await tempDir(t)
+  const node = await startCliNode(join(dir, 'node'))
+  t.after(async () => { await node.stop() })
+  await writeFile(join(dir, 'b.txt'), 'put\n')
+  const trace = await traceOf(dir, ['put', join(dir, 'b.txt')], { DV_DATA: node.dataDir })
+  assert.match(trace.stdout, /[0-9a-f]{16}/)
+  // zod: the file name's check (files/manifest.ts, imported when put is given a file).
+  assert.deepEqual(trace.packages, ['commander', 'zod'], `put loaded packages ${trace.packages.join(', ')}`)
+  const PUT_SHARED = ['api/shortfall-words.js', 'node/flags.js', 'redundancy/index.js', 'redundancy/policy.js', 'files/manifest.js', 'ids/index.js', 'ids/ids.js']
+  const outside = trace.src.filter(f => !f.startsWith('cli/') && !CLIENT_SHARED.includes(f) && !PUT_SHARED.includes(f))
+  assert.deepEqual(outside, [], 'put loaded modules of other subsystems')
+  assert.deepEqual(trace.src.filter(f => f.startsWith('cli/commands/')), ['cli/commands/put.js'], 'put loaded other verbs\' modules')
 })
 
 test('each verb group registers exactly the verbs it is listed with, in the order --help shows', async () => {

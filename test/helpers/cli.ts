@@ -21,7 +21,10 @@ assertFreshBuild()
 const liveNodes = new Set<ChildProcess>()
 after(() => { for (const proc of liveNodes) proc.kill('SIGKILL') })
 
-export const CLI = fileURLToPath(new URL('../../dist/cli/main.js', import.meta.url))
+// The CLI as `distri-vault` runs it (bin/distri-vault.js): the bundle of scripts/bundle.ts, a node
+// process loading a few files rather than ~1,100 modules (docs/PERFORMANCE.md, "The suite, session 5").
+// DV_TEST_CLI=dist/cli/main.js runs tsc's unbundled output instead (to compare the two).
+export const CLI = fileURLToPath(new URL(`../../${process.env.DV_TEST_CLI ?? 'dist/bundle/main.js'}`, import.meta.url))
 
 export interface CliResult { code: number | null, stdout: string, stderr: string, stdoutBytes: Buffer }
 

@@ -1,6 +1,8 @@
 // CLI tests run dist/, the build of src/: a test must never pass or fail on yesterday's build.
 // Every src/**/*.ts must have its dist/**/*.js written no earlier than the source was last changed
-// (tsc rewrites every output on each build); else the test file fails at once, saying why.
+// (tsc rewrites every output on each build), and the CLI's bundle (dist/bundle/, which the CLI
+// tests run: scripts/bundle.ts) must be no older than any source; else the test file fails at
+// once, saying why.
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -26,8 +28,24 @@ export function staleBuildOutputs (root = ROOT): string[] {
   return stale
 }
 
+/**
+ * The sources newer than the CLI's bundle (dist/bundle/meta.json, written last by each build), or
+ * every source when there is no bundle (paths relative to src/).
+ */
+export function staleBundleSources (root = ROOT): string[] {
+  const src = join(root, 'src')
+  let builtAt: number
+  try {
+    builtAt = statSync(join(root, 'dist', 'bundle', 'meta.json')).mtimeMs
+  } catch {
+    builtAt = -Infinity
+  }
+  return readdirSync(src, { recursive: true, encoding: 'utf8' })
+    .filter(file => file.endsWith('.ts') && !file.endsWith('.d.ts') && statSync(join(src, file)).mtimeMs > builtAt)
+}
+
 export function assertFreshBuild (root = ROOT): void {
-  const stale = staleBuildOutputs(root)
+  const stale = [...new Set([...staleBuildOutputs(root), ...staleBundleSources(root)])]
   if (stale.length === 0) return
   throw new Error(`dist/ is older than src/ (${stale.slice(0, 5).join(', ')}${stale.length > 5 ? `, … ${stale.length} files` : ''}): run "npm run build" before the CLI tests (npm test does)`)
 }

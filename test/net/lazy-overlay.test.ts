@@ -14,6 +14,7 @@ import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { DHT_EVENT } from '../../src/net/dht-routing.ts'
 import { VALIDATOR_RESULT } from '../../src/messaging/gossip.ts'
 import { CLI, tempDir } from '../helpers/cli.ts'
+import { loadedSources } from '../helpers/bundle-sources.ts'
 import type { ModuleTrace } from '../helpers/module-trace.ts'
 
 const PRELOAD = fileURLToPath(new URL('../helpers/module-trace.ts', import.meta.url))
@@ -43,7 +44,9 @@ async function overlayPackagesLoaded (dir: string, extra: string[]): Promise<str
   child.kill('SIGTERM')
   assert.equal(await exited, 'code 0 signal null', stderr)
   const { urls } = JSON.parse(await readFile(trace, 'utf8')) as ModuleTrace
-  return OVERLAY.filter(p => urls.some(u => u.includes(`/node_modules/${p}/`)))
+  // The CLI is a bundle: its chunks' sources say which packages were loaded.
+  const files = await loadedSources(urls)
+  return OVERLAY.filter(p => files.some(f => f.includes(`/node_modules/${p}/`)))
 }
 
 test('a node without --dht loads no overlay package; with --dht it loads them', async (t) => {

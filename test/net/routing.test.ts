@@ -4,7 +4,10 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { FullMeshRouting, blobKey, nodeIdsOf, placeReplicas } from '../../src/net/index.ts'
+// The modules under test, not net/index.ts: that would load libp2p's whole stack (~1 CPU-s) for a unit.
+import { blobKey, nodeIdsOf } from '../../src/net/routing.ts'
+import { FullMeshRouting } from '../../src/net/full-mesh-routing.ts'
+import { placeReplicas } from '../../src/net/rendezvous.ts'
 
 test('full-mesh routing ranks the connected peers by rendezvous hashing; every one may hold any owner\'s blobs', async () => {
   const ids = await Promise.all(Array.from({ length: 6 }, async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()))

@@ -5,8 +5,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { once } from 'node:events'
 import { createServer, connect, type AddressInfo, type Socket } from 'node:net'
-import { TrafficMeter } from '../../src/net/index.ts'
-import { waitFor } from '../helpers/cli.ts'
+// The module under test, not net/index.ts (libp2p's whole stack, ~1 CPU-s, for a unit).
+import { TrafficMeter } from '../../src/net/traffic.ts'
+import { waitFor } from '../helpers/wait.ts'
 
 async function socketPair (t: { after: (fn: () => void) => void }): Promise<{ client: Socket, server: Socket, port: number }> {
   const accepted: Socket[] = []

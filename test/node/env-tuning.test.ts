@@ -2,7 +2,8 @@
 // product defaults; a value is checked at the edge, and anything off is a usage error.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { tuningFromEnv } from '../../src/node/index.ts'
+// The module under test, not node/index.ts (the whole node: libp2p, fastify, ~1.4 CPU-s to load).
+import { tuningFromEnv } from '../../src/node/env-tuning.ts'
 
 test('DV_TUNING: unset or empty changes nothing, known timers are taken, anything else is BAD_USAGE', () => {
   assert.deepEqual(tuningFromEnv({}), {})

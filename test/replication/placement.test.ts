@@ -2,7 +2,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import fc from 'fast-check'
-import { placeReplicas, placementWeight } from '../../src/replication/index.ts'
+// Where replication's placement lives (it re-exports net/rendezvous.ts): not replication/index.ts
+// nor net/index.ts, which load libp2p and the node's stack (~1.5 CPU-s) for a unit.
+import { placeReplicas, placementWeight } from '../../src/net/rendezvous.ts'
 
 const nodeIds = (n: number): string[] => Array.from({ length: n }, (_, i) => `12D3KooWnode${i.toString().padStart(4, '0')}`)
 const chunkId = (seed: string): string => createHash('sha256').update(seed).digest('hex')

@@ -14,7 +14,9 @@ import { SESSION_COOKIE, readCookie, sessionCookie, type SessionStore } from '..
 import { treeUploadRoutes } from './dashboard-upload.ts'
 import { treeArchiveRoutes } from './dashboard-archive.ts'
 
-const PUBLIC_DIR = fileURLToPath(new URL('../../../public/', import.meta.url))
+// public/ at the package root: three levels above src/api/routes/ and dist/api/routes/, two above
+// the CLI's bundle, whose chunks all sit in dist/bundle/ (scripts/bundle.ts).
+const PUBLIC_DIR = fileURLToPath(new URL(/\/dist\/bundle\/[^/]+$/.test(import.meta.url) ? '../../public/' : '../../../public/', import.meta.url))
 
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',

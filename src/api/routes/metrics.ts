@@ -7,7 +7,9 @@ import type { ApiStats } from '../server.ts'
 type Registry = import('prom-client').Registry
 
 async function createRegistry (node: NodeServices, stats: ApiStats): Promise<Registry> {
-  const client = await import('prom-client')
+  // The CommonJS exports object as `default`: Node's import gives it the named exports too, the
+  // CLI's bundle (scripts/bundle.ts) only `default`.
+  const { default: client } = await import('prom-client')
   const registry = new client.Registry()
   client.collectDefaultMetrics({ register: registry, prefix: 'distri_vault_' })
   const gauge = (name: string, help: string, labelNames: string[], collect: (g: import('prom-client').Gauge) => void): void => {
