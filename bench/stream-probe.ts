@@ -6,7 +6,9 @@
 //     [--window-kib N] [--sender-flags '--cpu-prof --cpu-prof-dir=/tmp/p'] [--receiver-flags '…']
 //
 // Each side reports its own process.cpuUsage() from its first to its last byte; the receiver
-// answers the sender with its byte count and CPU once the sender has closed.
+// answers the sender with its byte count and CPU once the sender has closed. As a section of
+// `npm run bench -- stream-probe` it runs all three with 64 KiB writes (as `link` does) and TCP and
+// our stack again with 1 MiB writes (the size of a chunk frame).
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { once } from 'node:events'
@@ -20,6 +22,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Stream } from '@libp2p/interface'
 import { pino } from 'pino'
 import { createNetwork, generateNetworkKey, type NetworkLimits } from '../src/net/index.ts'
+import type { BenchContext, Target } from './lib/types.ts'
 
 const SELF = fileURLToPath(import.meta.url)
 const PROTOCOL = '/distri-vault/bench/1'
@@ -145,6 +148,39 @@ async function send (settings: ProbeSettings): Promise<void> {
   if (ack.received !== expected) throw new Error(`the receiver got ${ack.received} bytes, not ${expected}`)
   const gb = expected / 1e9
   console.log(JSON.stringify({ mode: settings.mode, MBps: expected / 1e6 / seconds, senderCpuPerGB: cpu / gb, receiverCpuPerGB: ack.cpu / gb } satisfies ProbeResult))
+}
+
+// ---- as a section of `npm run bench` ----
+
+export const title = 'stream-probe: one stream per side (CPU-s per GB on sender and receiver), TCP vs node:tls vs our stack'
+
+export const targets: Record<string, Target> = {
+  stack_to_tcp_ratio: { min: 0.5 }
+}
+
+export default async function streamProbe (ctx: BenchContext): Promise<Record<string, number>> {
+  const bytes = 256 * 1024 * 1024
+  const runs: Array<ProbeResult & { chunkKiB: number }> = []
+  for (let i = 0; i < ctx.options.repeat; i++) {
+    ctx.log(`stream-probe round ${i + 1}/${ctx.options.repeat}`)
+    for (const [mode, chunkKiB] of [['tcp', 64], ['tls', 64], ['stack', 64], ['tcp', 1024], ['stack', 1024]] as const) {
+      runs.push({ ...await probe({ mode, bytes, chunkBytes: chunkKiB * 1024 }), chunkKiB })
+    }
+  }
+  const of = (mode: StreamMode, chunkKiB: number): ProbeResult[] => runs.filter(r => r.mode === mode && r.chunkKiB === chunkKiB)
+  const best = (rs: ProbeResult[]): number => Math.max(...rs.map(r => r.MBps))
+  const least = (rs: ProbeResult[], side: 'senderCpuPerGB' | 'receiverCpuPerGB'): number => Math.min(...rs.map(r => r[side]))
+  const out: Record<string, number> = {}
+  for (const [mode, chunkKiB] of [['tcp', 64], ['tls', 64], ['stack', 64], ['tcp', 1024], ['stack', 1024]] as const) {
+    const name = chunkKiB === 64 ? mode : `${mode}_1MiB`
+    out[`${name}_MBps`] = best(of(mode, chunkKiB))
+    out[`${name}_sender_cpu_s_per_GB`] = least(of(mode, chunkKiB), 'senderCpuPerGB')
+    out[`${name}_receiver_cpu_s_per_GB`] = least(of(mode, chunkKiB), 'receiverCpuPerGB')
+  }
+  out.stack_to_tcp_ratio = out.stack_MBps / out.tcp_MBps
+  out.tls_to_tcp_ratio = out.tls_MBps / out.tcp_MBps
+  out.stack_1MiB_to_tcp_1MiB_ratio = out.stack_1MiB_MBps / out.tcp_1MiB_MBps
+  return out
 }
 
 // ---- driver ----

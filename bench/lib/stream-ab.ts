@@ -1,6 +1,6 @@
-// Levers one at a time, interleaved in the same run: `npx node bench/stream-ab.ts <rounds> <mib> <chunkKiB> 'name:ENV=v,ENV2=v' ...`
+// Levers one at a time, interleaved in the same run: `npx node bench/lib/stream-ab.ts <rounds> <mib> <chunkKiB> 'name:ENV=v,ENV2=v' ...`
 // Each config runs once per round after a plain-TCP reference; the best of the rounds is reported.
-import { probe, type ProbeResult } from './stream-probe.ts'
+import { probe, type ProbeResult } from '../stream-probe.ts'
 const [rounds, mib, chunkKiB, ...configs] = process.argv.slice(2)
 const results = new Map<string, ProbeResult[]>()
 const base = { ...process.env }
