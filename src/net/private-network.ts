@@ -18,7 +18,7 @@ import { release as freeBuffer } from '../buffers/index.ts'
 import { AbstractMultiaddrConnection, byteStream } from '@libp2p/utils'
 import type { AbortOptions, ConnectionProtector, Logger, MessageStream, MultiaddrConnection } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { isFreshCiphertext } from './noise-crypto.ts'
+import { isFreshCiphertext, withHeadroom } from './noise-crypto.ts'
 import { XSalsa20Stream, XSALSA20_KEY_BYTES as KEY_BYTES, XSALSA20_NONCE_BYTES as NONCE_BYTES } from './xsalsa20.ts'
 
 export interface PrivateNetworkOptions {
@@ -60,9 +60,11 @@ const IN_PLACE_MIN_BYTES = 1024
 /**
  * XORs bytes to send: the ciphertext buffers our Noise cipher just made (nobody else holds them)
  * in place, every other run of pieces (Noise's length prefixes, tags, anything else) into a new
- * buffer, since what we are given may be held elsewhere. Returns the pieces to write, in order.
+ * buffer, since what we are given may be held elsewhere — except a run short enough for the room
+ * our Noise cipher leaves in front of the frame that follows it (its length prefix), copied there
+ * so prefix and frame are one buffer and one socket write. Returns the pieces to write, in order.
  */
-function xorForSending (keystream: XSalsa20Stream, data: Uint8Array | ByteList): Uint8Array[] {
+export function xorForSending (keystream: XSalsa20Stream, data: Uint8Array | ByteList): Uint8Array[] {
   const out: Uint8Array[] = []
   let run: Uint8Array[] = []
   let runBytes = 0
@@ -74,6 +76,17 @@ function xorForSending (keystream: XSalsa20Stream, data: Uint8Array | ByteList):
   }
   for (const piece of data instanceof Uint8Array ? [data] : data) {
     if (piece.byteLength >= IN_PLACE_MIN_BYTES && isFreshCiphertext(piece)) {
+      // Noise's 2-byte length prefix goes into the room left in front of the frame: one write.
+      const joined = withHeadroom(piece, runBytes)
+      if (joined !== undefined && run.length > 0) {
+        let at = 0
+        for (const small of run) { joined.set(small, at); at += small.byteLength }
+        run = []
+        runBytes = 0
+        keystream.xor(joined)
+        out.push(joined)
+        continue
+      }
       copyRun()
       keystream.xor(piece)
       out.push(piece)

@@ -1,4 +1,4 @@
-// Our Noise cipher (node:crypto to send, libsodium in place to receive) is the standard
+// Our Noise cipher (libsodium: one sealed buffer per frame to send, in place to receive) is the standard
 // ChaCha20-Poly1305: what it seals the package's default opens and the other way round, whatever
 // the frame's pieces, and a changed byte is refused.
 
@@ -7,7 +7,7 @@ import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { defaultCrypto } from '@chainsafe/libp2p-noise/crypto'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { noiseCrypto } from '../../src/net/noise-crypto.ts'
+import { isFreshCiphertext, noiseCrypto } from '../../src/net/noise-crypto.ts'
 
 const bytes = (min: number, max: number): fc.Arbitrary<Uint8Array> => fc.uint8Array({ minLength: min, maxLength: max })
 
@@ -47,4 +47,23 @@ test('a received frame is decrypted in place, and a changed byte or a wrong nonc
   assert.throws(() => noiseCrypto.chaCha20Poly1305Decrypt(tampered, nonce, new Uint8Array(0), k), /Invalid chacha20poly1305/)
   assert.throws(() => noiseCrypto.chaCha20Poly1305Decrypt(sealed, new Uint8Array(12), new Uint8Array(0), k), /Invalid chacha20poly1305/)
   assert.throws(() => noiseCrypto.chaCha20Poly1305Decrypt(new Uint8Array(10), nonce, new Uint8Array(0), k), /Invalid chacha20poly1305/)
+})
+
+test('a frame is sealed into one new buffer the private network may XOR in place, whatever the pieces', () => {
+  const k = new Uint8Array(32).fill(5)
+  const nonce = new Uint8Array(12).fill(6)
+  // A yamux header and its data, as Noise hands them over: two pieces, one frame.
+  const header = new Uint8Array(12).fill(7)
+  const data = new Uint8Array(65_507).map((_, i) => (i * 31) & 0xff)
+  const sealed = noiseCrypto.chaCha20Poly1305Encrypt(new Uint8ArrayList(header, data), nonce, new Uint8Array(0), k)
+  assert.ok(sealed instanceof Uint8Array, 'one buffer, not a list of ciphertext pieces and a tag')
+  assert.equal(sealed.byteLength, 12 + 65_507 + 16)
+  assert.ok(isFreshCiphertext(sealed), 'marked as ours: nobody else holds it')
+  assert.equal(header[0], 7, 'the plaintext pieces are left as they were')
+  assert.equal(data[1], 31)
+  const theirs = defaultCrypto.chaCha20Poly1305Encrypt(Buffer.concat([header, data]), nonce, new Uint8Array(0), k).subarray()
+  assert.ok(Buffer.from(sealed).equals(theirs), 'the standard ciphertext and tag')
+  // A window update (12 bytes) too: one small buffer.
+  const tiny = noiseCrypto.chaCha20Poly1305Encrypt(header, nonce, new Uint8Array(0), k)
+  assert.ok(tiny instanceof Uint8Array && tiny.byteLength === 28)
 })
