@@ -65,6 +65,10 @@ export class BlockServer {
   private readonly refusalCounts = new Map<string, number>()
   /** GET requests answered with a blob since start. */
   servedBlobs = 0
+  /** Aborted at stop: a request still being answered (a slow disk, a stalled read) ends with the
+   * holder instead of running on to its 60 s deadline after the node is gone. */
+  private stopping = new AbortController()
+  private active = 0
 
   constructor (options: BlockServerOptions) {
     this.options = options
@@ -76,6 +80,7 @@ export class BlockServer {
 
   async start (): Promise<void> {
     if (this.started) return
+    if (this.stopping.signal.aborted) this.stopping = new AbortController()
     await handleProtocol(this.options.libp2p, BLOCK_PROTOCOL, async (stream, connection) => await this.serve(stream, connection), {
       log: this.log,
       maxInboundStreams: this.options.maxInboundStreams ?? 16,
@@ -92,7 +97,13 @@ export class BlockServer {
   async stop (): Promise<void> {
     if (!this.started) return
     this.started = false
+    this.stopping.abort(new VaultError('NOT_RUNNING', 'the holder is stopping'))
     await this.options.libp2p.unhandle(BLOCK_PROTOCOL).catch(() => {})
+  }
+
+  /** Requests being read or answered right now. */
+  activeRequests (): number {
+    return this.active
   }
 
   /** What this holder refused its peers, by code (FORBIDDEN, BUSY, STORAGE_FULL, BAD_FRAME…). */
@@ -116,27 +127,32 @@ export class BlockServer {
     const frames = new FrameStream(stream, { maxFrameBytes: MAX_BLOB_BYTES, readAheadBytes: READ_AHEAD_BYTES })
     const remote = connection.remotePeer.toString()
     let reservation: ByteReservation | undefined
-    // However the stream ends (answered, reset, timed out), its share of the budget comes back.
-    stream.addEventListener('close', () => reservation?.release(), { once: true })
+    // However the stream ends (answered, reset, timed out), its share of the budget comes back, and
+    // the work for it stops: nobody is left to read the answer.
+    const gone = new AbortController()
+    stream.addEventListener('close', () => { reservation?.release(); gone.abort(new Error('the stream closed')) }, { once: true })
+    const live = AbortSignal.any([gone.signal, this.stopping.signal])
+    this.active++
     try {
-      const incoming = await this.readRequest(frames, remote, timeoutSignal(this.requestTimeoutMs), (r) => { reservation = r })
+      const incoming = await this.readRequest(frames, remote, AbortSignal.any([timeoutSignal(this.requestTimeoutMs), live]), (r) => { reservation = r })
       if (incoming == null) {
         await frames.close()
         return
       }
-      await this.answerOrRefuse(incoming, frames, remote)
+      await this.answerOrRefuse(incoming, frames, remote, live)
     } finally {
+      this.active--
       reservation?.release()
     }
   }
 
-  private async answerOrRefuse (incoming: Incoming, frames: FrameStream, remote: string): Promise<void> {
+  private async answerOrRefuse (incoming: Incoming, frames: FrameStream, remote: string, live: AbortSignal): Promise<void> {
     const { request } = incoming
     // Stream-level failures (bad frames, resets, timeouts) propagate and abort the stream; only
     // answers about the request itself travel back as error frames.
     try {
       if (incoming.refusal !== undefined) throw incoming.refusal
-      await this.answer(incoming, frames, remote)
+      await this.answer(incoming, frames, remote, live)
     } catch (err) {
       if (!isReplyable(err)) throw err
       // Our own failures are worth an operator's attention; refusals of the peer's request are not.
@@ -174,8 +190,8 @@ export class BlockServer {
     return { request }
   }
 
-  private async answer ({ request, body }: Incoming, frames: FrameStream, remote: string): Promise<void> {
-    const signal = timeoutSignal(this.requestTimeoutMs)
+  private async answer ({ request, body }: Incoming, frames: FrameStream, remote: string, live: AbortSignal): Promise<void> {
+    const signal = AbortSignal.any([timeoutSignal(this.requestTimeoutMs), live])
     switch (request.op) {
       case 'put': return await this.put(request, body ?? new Uint8Array(0), frames, remote, signal)
       case 'get': return await this.get(request, frames, signal)
