@@ -21,6 +21,7 @@ import { pino } from 'pino'
 import { createNetwork, generateNetworkKey } from '../src/net/index.ts'
 import { createMessenger } from '../src/messaging/index.ts'
 import type { BenchContext, Target } from './lib/types.ts'
+import { drained } from './lib/stream-drain.ts'
 
 const STREAM_BYTES = 256 * 1024 * 1024
 const CHUNK_BYTES = 64 * 1024
@@ -176,16 +177,6 @@ async function serveLibp2p (settings: { networkKeyHex: string }): Promise<void> 
     await stream.close()
   })
   console.log(JSON.stringify({ address: network.addresses()[0] }))
-}
-
-/** The stream's next 'drain' (see FrameStream.drained for why not stream.onDrain()). */
-async function drained (stream: Stream): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const onDrain = (): void => { stream.removeEventListener('close', onClose); resolve() }
-    const onClose = (): void => { stream.removeEventListener('drain', onDrain); reject(new Error('stream closed')) }
-    stream.addEventListener('drain', onDrain, { once: true })
-    stream.addEventListener('close', onClose, { once: true })
-  })
 }
 
 // ---- signed direct messages: send() on one node to the subscriber on the other ----

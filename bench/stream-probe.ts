@@ -19,10 +19,10 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
-import type { Stream } from '@libp2p/interface'
 import { pino } from 'pino'
 import { createNetwork, generateNetworkKey, type NetworkLimits } from '../src/net/index.ts'
 import type { BenchContext, Target } from './lib/types.ts'
+import { drained } from './lib/stream-drain.ts'
 
 const SELF = fileURLToPath(import.meta.url)
 const PROTOCOL = '/distri-vault/bench/1'
@@ -93,15 +93,6 @@ async function receive (settings: ProbeSettings): Promise<void> {
 }
 
 // ---- sender ----
-
-async function drained (stream: Stream): Promise<void> {
-  await new Promise<void>((resolve, reject) => {
-    const onDrain = (): void => { stream.removeEventListener('close', onClose); resolve() }
-    const onClose = (): void => { stream.removeEventListener('drain', onDrain); reject(new Error('stream closed')) }
-    stream.addEventListener('drain', onDrain, { once: true })
-    stream.addEventListener('close', onClose, { once: true })
-  })
-}
 
 interface Ack { received: number, cpu: number }
 
