@@ -1,5 +1,10 @@
 // Buffers that cross threads: moving one (its memory changes owner, no copy) and freeing one early.
 
+/** Bytes in data given whole or as the pieces it arrived in (FrameStream.readFramePieces). */
+export function byteLength (data: Uint8Array | readonly Uint8Array[]): number {
+  return data instanceof Uint8Array ? data.byteLength : data.reduce((sum, piece) => sum + piece.byteLength, 0)
+}
+
 export function asBuffer (view: Uint8Array): Buffer {
   return Buffer.isBuffer(view) ? view : Buffer.from(view.buffer, view.byteOffset, view.byteLength)
 }

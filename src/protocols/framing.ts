@@ -3,6 +3,7 @@
 // Shared by every distri-vault wire protocol (peer exchange, messages, announcements, chunks).
 
 import { VaultError } from '../errors.ts'
+import { byteLength } from '../buffers/index.ts'
 import type { Stream } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
 import type { z } from 'zod'
@@ -218,7 +219,7 @@ export class FrameStream {
   async writeFrame (payload: Uint8Array | readonly Uint8Array[], options: FrameIoOptions = {}): Promise<void> {
     // A frame given as pieces (readFramePieces) is sent as those pieces, never joined.
     const pieces = payload instanceof Uint8Array ? [payload] : payload
-    const length = pieces.reduce((sum, piece) => sum + piece.byteLength, 0)
+    const length = byteLength(pieces)
     if (length > this.maxFrameBytes) {
       throw new VaultError('TOO_LARGE', `frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`)
     }

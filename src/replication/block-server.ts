@@ -8,7 +8,8 @@ import { VaultError } from '../errors.ts'
 import { proofOf } from './audit-proof.ts'
 import { ByteBudget, FrameStream, handleProtocol, timeoutSignal, type ByteReservation } from '../protocols/index.ts'
 import { settleBy } from '../concurrency/index.ts'
-import { byteLength, type BlobStore } from '../store/index.ts'
+import type { BlobStore } from '../store/index.ts'
+import { byteLength } from '../buffers/index.ts'
 import {
   BLOCK_PROTOCOL, LIST_PAGE_IDS, MAX_BLOB_BYTES, MAX_JSON_FRAME_BYTES, blockRequestSchema, encodeBitmap,
   isReplyable, shortId, toErrorReply, type BlockRequest

@@ -6,7 +6,7 @@
 import { mkdir, open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises'
 import { dirname } from 'node:path'
 import { fsyncDir } from '../atomic/index.ts'
-import { release } from '../buffers/index.ts'
+import { byteLength, release } from '../buffers/index.ts'
 import { sha256Keep } from '../crypto/index.ts'
 import type { BlobOnDisk } from './blob-file.ts'
 
@@ -55,11 +55,6 @@ async function onDisk (path: string, id: string, size: number): Promise<BlobOnDi
   } catch {
     return found
   }
-}
-
-/** Bytes in a blob given whole or as pieces. */
-export function byteLength (data: Uint8Array | readonly Uint8Array[]): number {
-  return data instanceof Uint8Array ? data.byteLength : data.reduce((sum, piece) => sum + piece.byteLength, 0)
 }
 
 /** Writes every piece, in order, with as few writev calls as the kernel allows (a short write resumes). */

@@ -9,7 +9,8 @@ import { sha256HexAsync, sha256Keep } from '../crypto/index.ts'
 import { offloads, runJob } from '../workers/index.ts'
 import { fsyncPath, SyncBatch } from './sync-batch.ts'
 import { writeBlobJob } from './jobs.ts'
-import { byteLength, writeBlobShared } from './blob-file-async.ts'
+import { writeBlobShared } from './blob-file-async.ts'
+import { byteLength } from '../buffers/index.ts'
 import { isBlobId, isNodeId, parseBlobId, parseNodeId } from '../ids/index.ts'
 
 // Owner IDs become folder names: only base58 node IDs are allowed, so no path tricks.

@@ -2,5 +2,4 @@
 export { BlobStore, assertBlobId, assertOwnerId } from './blob-store.ts'
 export type { SyncBatch } from './sync-batch.ts'
 export { readBlobSync, writeAllAtSync } from './blob-file.ts'
-export { byteLength } from './blob-file-async.ts'
 export { verifyBlobs, type ScrubbedBlob, type VerifyOptions } from './scrub.ts'
