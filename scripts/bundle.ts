@@ -10,6 +10,8 @@
 // - The worker thread's entry is dist/bundle/worker.js, next to the chunks: src/workers/pool.ts
 //   finds it as ./worker.js beside itself, and a job kind's module (its import.meta.url) is the
 //   chunk that defines it, which shares workers/jobs.ts' registry chunk with worker.js.
+// - The job modules (crypto/jobs.ts, store/jobs.ts, files/export-job.ts) are entries of their own,
+//   so a worker thread loads only them and what they import (see the entry points below).
 // - sodium-native stays a package (a native addon, loaded by createRequire at run time); a CommonJS
 //   package's require() of a builtin goes through the createRequire of the banner.
 import { build } from 'esbuild'
@@ -22,7 +24,16 @@ const OUT = `${ROOT}dist/bundle`
 await rm(OUT, { recursive: true, force: true })
 const result = await build({
   absWorkingDir: ROOT,
-  entryPoints: { main: 'src/cli/main.ts', worker: 'src/workers/worker.ts' },
+  // The job modules are entries too: a worker imports a job kind's module by its import.meta.url,
+  // and merged into the node's chunk that URL made each worker load and run the whole node
+  // (fastify, libp2p: ~0.4 CPU-s per worker). As entries, their code sits in small chunks.
+  entryPoints: {
+    main: 'src/cli/main.ts',
+    worker: 'src/workers/worker.ts',
+    'jobs-crypto': 'src/crypto/jobs.ts',
+    'jobs-store': 'src/store/jobs.ts',
+    'jobs-export': 'src/files/export-job.ts'
+  },
   outdir: OUT,
   bundle: true,
   splitting: true,

@@ -15,7 +15,7 @@ import { createHash, randomBytes, randomInt } from 'node:crypto'
 import { rm, writeFile, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { apiBytes } from '../helpers/api-bytes.ts'
-import { runCli, startCliNode, joinCliNode, hostPort, waitFor, tempDir, connectedPeers, type CliNode } from '../helpers/cli.ts'
+import { runCli, startCliNode, joinCliNode, hostPort, waitFor, tempDir, connectedPeers, apiJson, type CliNode } from '../helpers/cli.ts'
 
 const FAULTS = Number(process.env.DV_KILL_FAULTS ?? 3)
 const MAX_BYTES = Number(process.env.DV_KILL_MAX_BYTES ?? 1024 * 1024)
@@ -104,7 +104,7 @@ test(`SIGKILL loop (${FAULTS} faults): every acknowledged put reads back, every 
   const restored = await runCli(['init', '--recover', '--data', lost.dir, '--join', join(root, 'network.key'), '--json'], { input: phrase })
   assert.equal(restored.code, 0, restored.stderr)
   lost.node = await startCliNode(lost.dir, ['--peer', hostPort(owners[1].node.p2p)])
-  await waitForPeers([lost], 2)
+  await waitForPeers([lost], 2, owners)
   const recovered = await runCli(['recover', '--data', lost.dir, '--json'], { timeoutMs: 300_000 })
   assert.equal(recovered.code, 0, recovered.stderr)
   await checkFiles(lost, root)
@@ -114,9 +114,19 @@ function isAlive (node: CliNode): boolean {
   return node.proc.exitCode === null && node.proc.signalCode === null
 }
 
-async function waitForPeers (owners: Owner[], count: number): Promise<void> {
+async function waitForPeers (owners: Owner[], count: number, all: Owner[] = owners): Promise<void> {
   for (const o of owners) {
-    await waitFor(`${o.dir} to see ${count} peers`, async () => await connectedPeers(o.dir) >= count, { timeoutMs: 60_000, intervalMs: 100 })
+    try {
+      await waitFor(`${o.dir} to see ${count} peers`, async () => await connectedPeers(o.dir) >= count, { timeoutMs: 60_000, intervalMs: 100 })
+    } catch (err) {
+      // Say why: what every node sees, whom it is redialling and why that fails, its last log lines.
+      const seen = await Promise.all(all.map(async n => {
+        const peers = await apiJson(n.dir, '/api/peers').catch((e: Error) => e.message)
+        const status = await apiJson(n.dir, '/api/status').catch((e: Error) => e.message)
+        return `${n.dir} (${n.node.p2p}, alive ${isAlive(n.node)}):\n  peers ${JSON.stringify(peers)}\n  status.peers ${JSON.stringify(status?.peers ?? status)}\n  log tail ${n.node.stderr().split('\n').slice(-15).join('\n    ')}`
+      }))
+      throw new Error(`${(err as Error).message}\n${seen.join('\n')}`)
+    }
   }
 }
 
