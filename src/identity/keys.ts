@@ -1,9 +1,9 @@
 // From a BIP-39 phrase to every key the node uses. Deterministic on purpose: the same phrase
 // always gives the same node ID and vault key, which is what makes recovery by folder work.
-import { pbkdf2Sync } from 'node:crypto'
+import { createPrivateKey, createPublicKey, pbkdf2Sync } from 'node:crypto'
 import { generateMnemonic, validateMnemonic } from '@scure/bip39'
 import { wordlist } from '@scure/bip39/wordlists/english.js'
-import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { privateKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { deriveKey } from '../crypto/index.ts'
@@ -41,10 +41,25 @@ export function phraseToSeed (phrase: string): Buffer {
 }
 
 export async function deriveIdentity (seed: Uint8Array): Promise<Identity> {
-  const privateKey = await generateKeyPairFromSeed('Ed25519', deriveKey(seed, SALT, 'node-key'))
+  const privateKey = ed25519FromSeed(deriveKey(seed, SALT, 'node-key'))
   return {
     nodeId: peerIdFromPrivateKey(privateKey).toString(),
     privateKey,
     vaultKey: deriveKey(seed, SALT, 'vault-key')
   }
+}
+
+/** PKCS#8 DER of an Ed25519 private key, up to its 32-byte seed (RFC 8410). */
+const PKCS8_ED25519_PREFIX = Buffer.from('302e020100300506032b657004220420', 'hex')
+
+/**
+ * The libp2p Ed25519 key of a 32-byte seed: the same key as @libp2p/crypto's
+ * generateKeyPairFromSeed('Ed25519', seed) (test/identity pins it), with the public key computed
+ * by node:crypto instead of @noble/curves' JavaScript, whose first use builds its tables (~0.1
+ * CPU-s on every node start and every CLI verb that opens the identity).
+ */
+export function ed25519FromSeed (seed: Uint8Array): PrivateKey {
+  const key = createPrivateKey({ key: Buffer.concat([PKCS8_ED25519_PREFIX, seed]), format: 'der', type: 'pkcs8' })
+  const publicKey = createPublicKey(key).export({ format: 'der', type: 'spki' }).subarray(-32)
+  return privateKeyFromRaw(Buffer.concat([seed, publicKey]))
 }

@@ -118,7 +118,8 @@ export class BlobStore {
 
   /**
    * The atomic write (temp file, fsync, rename, fsync of the folder; skipped when an intact copy is
-   * there) as one job on a worker thread (store/blob-file.ts). A damaged copy never satisfies dedup:
+   * there): a big blob the caller gives up as one job on a worker thread (store/blob-file.ts), the
+   * rest through libuv's threads from here (blob-file-async.ts). A damaged copy never satisfies dedup:
    * the new put would point at bytes that never read back.
    */
   private async write (target: string, owner: string, id: string, data: Uint8Array | readonly Uint8Array[], consume: boolean, batch?: SyncBatch): Promise<void> {
@@ -130,7 +131,10 @@ export class BlobStore {
       // written from here through libuv's threads, straight from the caller's buffer: a worker
       // would need a copy of them (the worker path moves only bytes the caller gives up).
       // Pieces (putPieces) are written with writev from where they are, never joined for a worker.
-      if (!(data instanceof Uint8Array) || (!consume && offloads(size))) found = await writeBlobShared(tmp, target, id, data, batch === undefined)
+      // A small blob too (a journal checkpoint, a manifest): a worker thread costs a few tenths of a
+      // CPU-second to start, far more than these writes, and a node that stores only small blobs
+      // (every node at start: the journal's checkpoint) then never starts one.
+      if (!(data instanceof Uint8Array) || !consume || !offloads(size)) found = await writeBlobShared(tmp, target, id, data, batch === undefined)
       else ({ found } = await runJob(writeBlobJob, { id, tmp, target, data, sync: batch === undefined }, consume))
       // An intact copy that another put's batch wrote and has not flushed yet is not durable: this
       // put must not rely on it before it is (its own batch's flush, or an fsync now).

@@ -82,11 +82,16 @@ class ByteWorker {
 
 const workers: ByteWorker[] = []
 let nextJob = 1
+let started = 0
+
+/** Worker threads started by this process so far (each costs a few tenths of a CPU-second). */
+export function workersStarted (): number { return started }
 
 function leastBusy (): ByteWorker {
   const idle = workers.find((w) => w.pending.size === 0)
   if (idle !== undefined) return idle
   if (workers.length < WORKERS) {
+    started++
     const fresh = new ByteWorker((dead) => { const at = workers.indexOf(dead); if (at >= 0) workers.splice(at, 1) })
     workers.push(fresh)
     return fresh

@@ -7,6 +7,9 @@ import { join } from 'node:path'
 import { deriveIdentity, hasIdentity, loadIdentity, newPhrase, normalizePhrase, phraseToSeed, saveIdentity } from '../../src/identity/index.ts'
 import { tempDir } from '../helpers/fs.ts'
 import { mnemonicToSeedSync } from '@scure/bip39'
+import { randomBytes } from 'node:crypto'
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
+import { ed25519FromSeed } from '../../src/identity/keys.ts'
 
 const badInput = { name: 'VaultError', code: 'BAD_INPUT' }
 
@@ -34,6 +37,20 @@ test('the same recovery phrase always gives the same node ID and vault key', asy
   const c = await deriveIdentity(phraseToSeed(retyped))
   assert.equal(c.nodeId, a.nodeId)
   assert.ok(c.vaultKey.equals(a.vaultKey))
+})
+
+test('the node key is the one libp2p derives from the seed (a pinned node ID, and random seeds byte for byte): recovery finds the same folder', async () => {
+  const phrase = `${Array(23).fill('abandon').join(' ')} art`
+  assert.equal((await deriveIdentity(phraseToSeed(phrase))).nodeId, '12D3KooWNJMRCLfhBm2WKMMnAmCe7672dSBKtge9GkM4pVC1nVdD')
+  for (let i = 0; i < 20; i++) {
+    const seed = randomBytes(32)
+    const ours = ed25519FromSeed(seed)
+    const libp2p = await generateKeyPairFromSeed('Ed25519', seed)
+    assert.ok(Buffer.from(ours.raw).equals(Buffer.from(libp2p.raw)), seed.toString('hex'))
+    assert.ok(ours.publicKey.equals(libp2p.publicKey))
+    const message = randomBytes(64)
+    assert.ok(await libp2p.publicKey.verify(message, await ours.sign(message)))
+  }
 })
 
 test('two different phrases give different node IDs and vault keys', async () => {
