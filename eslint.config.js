@@ -11,18 +11,25 @@ const SUBSYSTEMS = readdirSync(new URL('./src', import.meta.url), { withFileType
 // The CLI may import these leaf modules directly: loading a subsystem's index.ts would load the
 // whole subsystem (libp2p, fastify, sqlite) for an `ls` (DECISIONS "The CLI loads only what a verb
 // needs"). Each listed module imports nothing heavy; type-only imports go through index.ts.
+// node/init.ts is `init`'s whole job; it reaches net/ only for the network key (LEAF_MODULES).
 const CLI_LIGHT_MODULES = {
-  node: ['./flags.ts', './data-dir.ts', './launcher-watch.ts'],
+  node: ['./flags.ts', './data-dir.ts', './launcher-watch.ts', './init.ts'],
   files: ['./local-file.ts', './manifest.ts'],
   net: ['./addresses.ts'],
   api: ['./shortfall-words.ts']
+}
+
+// Leaf modules any subsystem may import directly, for the same reason: a light path (`init`) must
+// not load the subsystem behind its index.ts. Each imports nothing of ours but errors.ts.
+const LEAF_MODULES = {
+  net: ['./swarm-key.ts']
 }
 
 const zones = SUBSYSTEMS.flatMap((from) => [
   {
     target: SUBSYSTEMS.filter((s) => s !== from && s !== 'cli').map((s) => `./src/${s}`),
     from: `./src/${from}`,
-    except: ['./index.ts'],
+    except: ['./index.ts', ...(LEAF_MODULES[from] ?? [])],
     message: `import ${from}/ through its index.ts`
   },
   ...(from === 'cli'
@@ -30,7 +37,7 @@ const zones = SUBSYSTEMS.flatMap((from) => [
     : [{
         target: './src/cli',
         from: `./src/${from}`,
-        except: ['./index.ts', ...(CLI_LIGHT_MODULES[from] ?? [])],
+        except: ['./index.ts', ...(CLI_LIGHT_MODULES[from] ?? []), ...(LEAF_MODULES[from] ?? [])],
         message: `import ${from}/ through its index.ts (or a module listed in CLI_LIGHT_MODULES)`
       }])
 ])

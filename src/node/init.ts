@@ -2,7 +2,8 @@
 // returned once to be shown to the user and is never written to disk; identity.json keeps the seed.
 import { chmod, mkdir, readFile, stat } from 'node:fs/promises'
 import { hasIdentity, loadIdentity, newPhrase, phraseToSeed, saveIdentity } from '../identity/index.ts'
-import { generateNetworkKey, parseNetworkKey } from '../net/index.ts'
+// The leaf module, not net/index.ts: `init` must not load libp2p (eslint.config.js, LEAF_MODULES).
+import { generateNetworkKey, parseNetworkKey } from '../net/swarm-key.ts'
 import { writeFileAtomic } from '../atomic/index.ts'
 import { VaultError } from '../errors.ts'
 import { dataPaths } from './data-dir.ts'

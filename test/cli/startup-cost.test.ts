@@ -74,6 +74,16 @@ test('put loads the CLI client and a few leaf modules: no libp2p, fastify, SQLit
   assert.deepEqual(trace.src.filter(f => f.startsWith('cli/commands/')), ['cli/commands/put.js'], 'put loaded other verbs\' modules')
 })
 
+test('init loads its own module, the identity and the network key: no libp2p, fastify, SQLite, pino (it loaded the whole node: ~0.3 CPU-s more per init)', async (t) => {
+  const dir = await tempDir(t)
+  const trace = await traceOf(dir, ['init', '--data', join(dir, 'fresh'), '--json'], {})
+  assert.match(JSON.parse(trace.stdout).nodeId, /^12D3KooW/)
+  const heavy = trace.packages.filter(p => /^(@libp2p\/(?!crypto$|peer-id$|pnet$|interface$|utils$)|libp2p$|fastify|pino|@chainsafe\/)/.test(p))
+  assert.deepEqual(heavy, [], `init loaded packages ${trace.packages.join(', ')}`)
+  assert.ok(!trace.heavy.some(m => m === 'NativeModule sqlite'), 'init loaded SQLite')
+  assert.deepEqual(trace.src.filter(f => f.startsWith('net/')), ['net/swarm-key.js'], 'init loaded the network subsystem')
+})
+
 test('each verb group registers exactly the verbs it is listed with, in the order --help shows', async () => {
   const all = await buildProgram()
   assert.deepEqual(all.commands.map(c => c.name()), VERB_GROUPS.flatMap(g => g.verbs))

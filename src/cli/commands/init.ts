@@ -14,7 +14,7 @@ export function registerInit (program: Command): void {
     .action(async (flags: InitFlags) => {
       const dataDir = resolveDataDir(flags.data)
       const recoverPhrase = flags.recover === true ? await readPhrase() : undefined
-      const { initDataDir } = await import('../../node/index.ts')
+      const { initDataDir } = await import('../../node/init.ts')
       const result = await initDataDir({ dataDir, joinKeyFile: flags.join, recoverPhrase })
       if (flags.json === true) {
         printJson({ nodeId: result.nodeId, ...(result.phrase !== undefined ? { phrase: result.phrase } : {}), dataDir })
