@@ -54,6 +54,8 @@ interface Target {
   disconnectedAt: number
   configured: boolean
   lastError?: { message: string, at: number, hint?: string }
+  /** When a report of new addresses last cut its back-off short (consider()). */
+  movedDialAt: number
 }
 
 export class PeerKeeper {
@@ -93,8 +95,20 @@ export class PeerKeeper {
     if (!this.running || this.isConnected(peerId)) return
     const existing = this.targets.get(peerId)
     if (existing != null) {
-      // A known peer that moved (restarted on another port): remember where it is now.
-      if (addrs.length > 0 && !existing.bootstrap) existing.addrs = addrs
+      // A known peer that moved (restarted on another port): remember where it is now, and if we
+      // lost it and wait out its back-off (up to redialMaxMs) at the addresses it left, dial it
+      // there now. Once per redialMaxMs at most: a peer that keeps reporting it cannot make us
+      // dial in a loop.
+      if (addrs.length > 0 && !existing.bootstrap) {
+        existing.addrs = addrs
+        const now = Date.now()
+        if (existing.proven && existing.timer != null && now - existing.movedDialAt >= this.options.redialMaxMs) {
+          existing.movedDialAt = now
+          clearTimeout(existing.timer)
+          existing.timer = undefined
+          this.schedule(existing, 0)
+        }
+      }
       return
     }
     if (this.targets.size >= this.options.maxKnownPeers) return
@@ -154,7 +168,8 @@ export class PeerKeeper {
         backoff: new Backoff({ initialMs: this.options.redialInitialMs, maxMs: this.options.redialMaxMs }),
         dialing: false,
         disconnectedAt: Date.now(),
-        configured: false
+        configured: false,
+        movedDialAt: 0
       }
       this.targets.set(key, target)
     }

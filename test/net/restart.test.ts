@@ -8,6 +8,8 @@ import { once } from 'node:events'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { Harness, TEST_TIMING, connectedTo, waitFor, type TestNode } from './helpers.ts'
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/network-node.ts', import.meta.url))
@@ -62,4 +64,23 @@ test('a peer killed with SIGKILL and restarted on the same port is reconnected b
   assert.equal(second.address, first.address)
   await waitFor('a and b reconnected to the restarted peer', () => sees(a, second.nodeId) && sees(b, second.nodeId), { timeoutMs: 15_000 })
   assert.ok(connectedTo(a, b))
+})
+
+test('a lost peer that comes back on another port is dialled as soon as it is reported there (mDNS, peer exchange), not at the end of its back-off', async (t) => {
+  const h = new Harness(t)
+  // b waits 16–24 s before redialling a lost peer: longer than this test waits.
+  const b = await h.node({ name: 'b', timing: { redialInitialMs: 20_000, redialMaxMs: 20_000 } })
+  const key = await generateKeyPair('Ed25519')
+  const first = await h.node({ name: 'x', privateKey: key, bootstrap: [b.address] })
+  await waitFor('b connected to x', () => sees(b, first.nodeId))
+
+  await first.network.stop()
+  await waitFor('b sees x gone', () => !sees(b, first.nodeId))
+  // Back on another port, dialling nobody: only b's dial can bring them together in time.
+  const second = await h.node({ name: 'x again', privateKey: key, peerExchange: false })
+  assert.notEqual(second.address, first.address)
+  // Reported at its new address, as mDNS reports a peer (peer exchange calls the same keeper).
+  const detail = { id: peerIdFromString(second.nodeId), multiaddrs: [multiaddr(second.address)] }
+  b.network.libp2p.dispatchEvent(new CustomEvent('peer:discovery', { detail }))
+  await waitFor('b reconnected to x at its new address', () => sees(b, second.nodeId), { timeoutMs: 8_000 })
 })
