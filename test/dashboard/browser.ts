@@ -29,6 +29,22 @@ export async function screenshotDir (): Promise<string> {
   return dir
 }
 
+/**
+ * A full-page screenshot of what `page` shows, named `name`.png, only when $DV_SCREENSHOTS names a
+ * folder (how docs/screenshots/ is refreshed): in `npm test` a PNG asserts nothing and each one
+ * costs Chromium about a CPU-second; the layout checks (noOverflow) run either way.
+ */
+export async function screenshot (page: Page, name: string, fullPage = true): Promise<void> {
+  if (process.env.DV_SCREENSHOTS === undefined || process.env.DV_SCREENSHOTS === '') return
+  await page.screenshot({ path: join(await screenshotDir(), `${name}.png`), fullPage })
+}
+
+/** Nothing on the page is wider than the window: no sideways scrolling (a phone's narrow width). */
+export async function assertNoOverflow (page: Page, what: string): Promise<void> {
+  const { scrollWidth, innerWidth } = await page.evaluate(() => ({ scrollWidth: document.documentElement.scrollWidth, innerWidth: window.innerWidth }))
+  if (scrollWidth > innerWidth + 1) throw new Error(`${what}: the page is ${scrollWidth} px wide in a ${innerWidth} px window`)
+}
+
 /** A one-time login link for `node`, as the user gets it: `distri-vault open --data DIR`. */
 export async function loginLink (node: VaultNode): Promise<string> {
   const open = await runCli(['open', '--data', node.paths.root, '--json', '--no-browser'])

@@ -1,8 +1,8 @@
 // The dashboard in real headless Chromium against real nodes (TCP on 127.0.0.1, real disks): sign in
 // through `open`'s link, watch peers appear live, drop a file and watch its badge go green, lose a
 // holder (amber) and get the copy remade (green), download the bytes, chat between two nodes'
-// pages, and be refused without a session or from another site's page. Screenshots of every view
-// at laptop and phone width go to $DV_SCREENSHOTS (or a temp folder).
+// pages, and be refused without a session or from another site's page. Every view is laid out
+// without sideways scrolling at laptop and phone width; with $DV_SCREENSHOTS=DIR, screenshots too.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
@@ -14,22 +14,26 @@ import type { Page } from 'playwright-core'
 import { putBytes, startCluster } from '../helpers/cluster.ts'
 import { waitFor } from '../helpers/cli.ts'
 import { steps } from '../helpers/steps.ts'
-import { LAPTOP, PHONE, chromiumMissing, dropFile, launchBrowser, screenshotDir, show, signedIn, waitBadge, waitRendered } from './browser.ts'
+import { LAPTOP, PHONE, assertNoOverflow, chromiumMissing, dropFile, launchBrowser, screenshot, screenshotDir, show, signedIn, waitBadge, waitRendered } from './browser.ts'
 
 const skip = chromiumMissing()
 
-async function screenshots (page: Page, dir: string, views: string[]): Promise<void> {
+/** Every view at laptop and phone width, and the overview in dark: laid out without sideways
+ * scrolling; screenshots of them when $DV_SCREENSHOTS is set (browser.ts). */
+async function layouts (page: Page, views: string[]): Promise<void> {
   for (const [label, size] of [['laptop', LAPTOP], ['phone', PHONE]] as const) {
     await page.setViewportSize(size)
     for (const view of views) {
       await show(page, view)
-      await page.screenshot({ path: join(dir, `${view}-${label}.png`), fullPage: true })
+      await assertNoOverflow(page, `${view} at ${label} width`)
+      await screenshot(page, `${view}-${label}`)
     }
   }
   await page.setViewportSize(LAPTOP)
   await page.emulateMedia({ colorScheme: 'dark' })
   await show(page, 'overview')
-  await page.screenshot({ path: join(dir, 'overview-laptop-dark.png'), fullPage: true })
+  assert.equal(await page.evaluate(() => getComputedStyle(document.body).backgroundColor), 'rgb(21, 23, 26)', 'the dark scheme gives a dark page (style.css --bg)')
+  await screenshot(page, 'overview-laptop-dark')
   await page.emulateMedia({ colorScheme: 'light' })
 }
 
@@ -163,11 +167,10 @@ test('the dashboard: login by link, live peers, drop a file (green), lose a hold
     await evilPage.close({ runBeforeUnload: true })
   })
 
-  await step('screenshots', async () => {
+  await step('layouts (and screenshots with DV_SCREENSHOTS)', async () => {
     await show(page, 'overview')
-    const dir = await screenshotDir()
-    await screenshots(page, dir, ['overview', 'files', 'peers', 'messages'])
-    t.diagnostic(`screenshots in ${dir}`)
+    await layouts(page, ['overview', 'files', 'peers', 'messages'])
+    if (process.env.DV_SCREENSHOTS !== undefined) t.diagnostic(`screenshots in ${await screenshotDir()}`)
   })
   // Logout ends the session: the page asks for a link again.
   await step('logout', async () => {

@@ -14,7 +14,7 @@ import type { Page } from 'playwright-core'
 import { putBytes, startCluster, waitForMesh } from '../helpers/cluster.ts'
 import { runCli } from '../helpers/cli.ts'
 import { listFiles, tempDir } from '../helpers/fs.ts'
-import { chromiumMissing, dropFolder, launchBrowser, screenshotDir, show, signedIn, waitBadge } from './browser.ts'
+import { chromiumMissing, dropFolder, launchBrowser, screenshot, show, signedIn, waitBadge } from './browser.ts'
 
 const skip = chromiumMissing()
 
@@ -121,7 +121,7 @@ test('the dashboard stores dropped folders as one entry, shows versions, why cop
       await promisify(execFile)('tar', ['-xf', tar, '-C', out])
       assert.deepEqual(await treeBytes(out), asMap(files), `version ${version} of the folder, as tar extracts it`)
     }
-    await page.screenshot({ path: join(await screenshotDir(), 'versions-laptop.png') })
+    await screenshot(page, 'versions-laptop', false)
     await closeDialog(page)
   })
 
@@ -154,9 +154,9 @@ test('the dashboard stores dropped folders as one entry, shows versions, why cop
     assert.equal(recovered.code, 0, recovered.stderr)
     await page.waitForSelector('#ov-jobs li[data-job="recover"].done', { timeout: 30_000 })
     assert.match(await page.textContent('#ov-jobs li[data-job="recover"]') ?? '', /done: \d+ of \d+ blobs back/)
-    await page.screenshot({ path: join(await screenshotDir(), 'jobs-laptop.png'), fullPage: true })
+    await screenshot(page, 'jobs-laptop')
     await show(page, 'files')
-    await page.screenshot({ path: join(await screenshotDir(), 'files-folders-laptop.png'), fullPage: true })
+    await screenshot(page, 'files-folders-laptop')
     assert.equal(await page.isVisible('#files-more'), false, 'no "Show more" when every file is shown')
   })
   await browser.close()
