@@ -9,7 +9,7 @@
 // Progress goes to stderr. Scratch files live in .bench/run-*/ and are removed at the end, and
 // every node process started is stopped, also after a failure or Ctrl-C.
 import { execFileSync } from 'node:child_process'
-import { readdir, stat } from 'node:fs/promises'
+import { readdir, readFile, stat } from 'node:fs/promises'
 import { availableParallelism, cpus, loadavg, totalmem } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -67,10 +67,14 @@ function usageError (message: string): never {
   process.exit(2)
 }
 
-/** bench/*.ts except this runner, in ORDER first. */
+/** bench/*.ts with a default export (a section), in ORDER first. The others are scripts run on
+ * their own (chain-uplink.ts: a lab run with its own flags): importing one would run it. */
 async function discoverSections (): Promise<string[]> {
   const self = basename(fileURLToPath(import.meta.url))
-  const names = (await readdir(BENCH_DIR)).filter((f) => f.endsWith('.ts') && f !== self && !f.endsWith('.d.ts')).map((f) => f.slice(0, -3))
+  const files = (await readdir(BENCH_DIR)).filter((f) => f.endsWith('.ts') && f !== self && !f.endsWith('.d.ts'))
+  const sections = []
+  for (const f of files) if (/^export default /m.test(await readFile(join(BENCH_DIR, f), 'utf8'))) sections.push(f)
+  const names = sections.map((f) => f.slice(0, -3))
   const rank = (n: string): number => ORDER.includes(n) ? ORDER.indexOf(n) : ORDER.length
   return names.sort((a, b) => rank(a) - rank(b) || a.localeCompare(b))
 }
