@@ -16,6 +16,7 @@ import type { InboundGuard } from './inbound-guard.ts'
 import { LatencyProbe } from './latency.ts'
 import { PeerExchange } from './peer-exchange.ts'
 import { PeerKeeper, type AwayPeer } from './peer-keeper.ts'
+import { PeerMemory } from './peer-memory.ts'
 import { PeerTable, type PeerInfo, type PeerPath } from './peer-table.ts'
 import { RefusalReporter, type Refusal } from './refusals.ts'
 import type { OverlayOptions } from './overlay-options.ts'
@@ -72,6 +73,9 @@ export interface NetworkOptions {
   log: Logger
   /** Swap peer lists with peers (default true; tests turn it off to build sparse topologies). */
   peerExchange?: boolean
+  /** Where the peers we were connected to are remembered across restarts (peer-memory.ts; the LAN
+   * mesh only). Unset: nothing is remembered. */
+  peerMemoryFile?: string
   timing?: Partial<NetworkTiming>
   limits?: Partial<NetworkLimits>
   /** Beyond one LAN (issue 16): kad-dht, gossipsub, relay, hole punching. Peer exchange is off
@@ -111,6 +115,7 @@ interface Running {
   latency: LatencyProbe
   trimmer: ConnectionTrimmer | undefined
   dialBack: DialBack | undefined
+  memory: PeerMemory | undefined
   reachabilityTimer?: NodeJS.Timeout
 }
 
@@ -201,7 +206,8 @@ export class Network extends EventEmitter<NetworkEvents> {
     const latency = new LatencyProbe({ libp2p, log: this.log, peers: this.peerTable, intervalMs: this.timing.pingIntervalMs, timeoutMs: this.timing.requestTimeoutMs, maxFailures: 3 })
     const trimmer = this.options.overlay != null ? new ConnectionTrimmer({ libp2p, log: this.log, maxConnections: this.limits.maxConnections, graceMs: this.options.overlay.connectionGraceMs }) : undefined
     const dialBack = this.options.overlay != null ? new DialBack({ libp2p, log: this.log, dialTimeoutMs: this.timing.reachabilityDialMs }) : undefined
-    this.running = { libp2p, refusals, guard, keeper, exchange, latency, trimmer, dialBack }
+    const memory = this.options.peerMemoryFile !== undefined && this.options.overlay == null ? new PeerMemory(this.options.peerMemoryFile, this.log) : undefined
+    this.running = { libp2p, refusals, guard, keeper, exchange, latency, trimmer, dialBack, memory }
     trimmer?.start()
     await dialBack?.start()
     libp2p.addEventListener('peer:connect', this.onConnect)
@@ -213,6 +219,8 @@ export class Network extends EventEmitter<NetworkEvents> {
     await exchange?.start()
     latency.start()
     keeper.start(this.bootstrapAddrs)
+    // Besides the --peer addresses, the peers of the last run: dialled like peers heard of.
+    for (const peer of await memory?.load(this.nodeId) ?? []) keeper.consider(peer.id, peer.addrs)
     this.log.info({ nodeId: this.nodeId, addresses: this.addresses() }, 'network started')
   }
 
@@ -225,6 +233,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     this.starting = undefined
     running.refusals.stopping = true
     running.keeper.stop()
+    await running.memory?.flush()
     running.exchange?.stop()
     running.latency.stop()
     running.trimmer?.stop()
@@ -366,6 +375,7 @@ export class Network extends EventEmitter<NetworkEvents> {
   private readonly onIdentify = (evt: CustomEvent<IdentifyResult>): void => {
     const nodeId = evt.detail.peerId.toString()
     this.peerTable.setListenAddrs(nodeId, evt.detail.listenAddrs)
+    this.running?.memory?.seen(nodeId, this.peerTable.listenAddrs(nodeId))
     if (evt.detail.protocols.includes(PEX_PROTOCOL)) this.running?.exchange?.peerIdentified(nodeId)
   }
 

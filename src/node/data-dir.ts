@@ -17,6 +17,8 @@ export interface DataPaths {
    * belong to an old file too: chunk IDs depend only on the content and the vault key).
    */
   recoverPending: string
+  /** The peers of the last run (net/peer-memory.ts). */
+  knownPeers: string
 }
 
 export function resolveDataDir (explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -33,6 +35,7 @@ export function dataPaths (root: string): DataPaths {
     apiFile: join(root, 'api.json'),
     storage: join(root, 'storage'),
     runMarker: join(root, 'node.pid'),
-    recoverPending: join(root, 'recover-pending')
+    recoverPending: join(root, 'recover-pending'),
+    knownPeers: join(root, 'peers.json')
   }
 }

@@ -15,6 +15,7 @@ import type { BlobStore } from '../store/index.ts'
 import type { ResolvedNodeConfig } from './config.ts'
 import type { NodeTuning } from './tuning.ts'
 import { storageCaps } from './storage-limits.ts'
+import { dataPaths } from './data-dir.ts'
 
 export interface NetworkedParts {
   /** The libp2p host and what keeps it connected (net/). */
@@ -69,6 +70,7 @@ export async function startNetworkedParts (o: NetworkedPartsOptions): Promise<Ne
     bootstrap: o.config.peers,
     mdns: o.config.mdns,
     log: o.log,
+    peerMemoryFile: dataPaths(o.config.dataDir).knownPeers,
     timing: o.tuning.networkTiming,
     overlay,
     limits: {

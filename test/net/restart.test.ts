@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url'
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { tempDir } from '../helpers/fs.ts'
 import { Harness, TEST_TIMING, connectedTo, waitFor, type TestNode } from './helpers.ts'
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/network-node.ts', import.meta.url))
@@ -83,4 +86,39 @@ test('a lost peer that comes back on another port is dialled as soon as it is re
   const detail = { id: peerIdFromString(second.nodeId), multiaddrs: [multiaddr(second.address)] }
   b.network.libp2p.dispatchEvent(new CustomEvent('peer:discovery', { detail }))
   await waitFor('b reconnected to x at its new address', () => sees(b, second.nodeId), { timeoutMs: 8_000 })
+})
+
+test('nodes that restart on new ports, each knowing only a peer that is gone, find each other again through the peers they remember', async (t) => {
+  const h = new Harness(t)
+  const dir = await tempDir(t)
+  const memory = (name: string): string => join(dir, `${name}-peers.json`)
+  const keys = { a: await generateKeyPair('Ed25519'), b: await generateKeyPair('Ed25519'), c: await generateKeyPair('Ed25519') }
+  const a = await h.node({ name: 'a', privateKey: keys.a, peerMemoryFile: memory('a') })
+  const b = await h.node({ name: 'b', privateKey: keys.b, peerMemoryFile: memory('b'), bootstrap: [a.address] })
+  const c = await h.node({ name: 'c', privateKey: keys.c, peerMemoryFile: memory('c'), bootstrap: [a.address] })
+  await waitFor('a, b and c meshed', () => connectedTo(a, b, c) && connectedTo(b, c))
+
+  // b comes back on another port knowing only a, and a goes away at once, before b could learn
+  // anything from it; a comes back on another port knowing only c. Nobody's --peer address leads
+  // to b: without remembered peers b stays alone for good.
+  await b.network.stop()
+  const b2 = await h.node({ name: 'b again', privateKey: keys.b, peerMemoryFile: memory('b'), bootstrap: [a.address] })
+  await a.network.stop()
+  const a2 = await h.node({ name: 'a again', privateKey: keys.a, peerMemoryFile: memory('a'), bootstrap: [c.address] })
+  assert.notEqual(b2.address, b.address)
+  assert.notEqual(a2.address, a.address)
+  await waitFor('a, b and c meshed again', () => connectedTo(a2, b2, c) && connectedTo(b2, c), { timeoutMs: 15_000 })
+
+  // The file is a hint: damaged, it is ignored with a warning and the node starts with its --peer
+  // addresses; it is written again as peers connect.
+  await c.network.stop()
+  await writeFile(memory('c'), '{"version":1,"peers":[{"id":"not a peer id","addrs":["/ip4/1.2.3.4/tcp/1"],"seenAt":1}')
+  const c2 = await h.node({ name: 'c again', privateKey: keys.c, peerMemoryFile: memory('c'), bootstrap: [a2.address] })
+  // …and identified (what is remembered is where a peer says it listens).
+  await waitFor('c back with a and b, both identified', () => c2.network.peers().filter(p => p.reachability !== undefined).length === 2)
+  assert.ok(c2.logs.lines.some(l => /remembered peers file is damaged/.test(String(l.msg))), 'a warning says the file was ignored')
+  await c2.network.stop()
+  const saved = JSON.parse(await readFile(memory('c'), 'utf8')) as { peers: Array<{ id: string, addrs: string[] }> }
+  assert.deepEqual(saved.peers.map(p => p.id).sort(), [a2.nodeId, b2.nodeId].sort())
+  assert.ok(saved.peers.every(p => p.addrs.length > 0 && p.addrs.every(ma => ma.endsWith(`/p2p/${p.id}`))))
 })
