@@ -20,6 +20,8 @@ import { isDialableTcp, parseMultiaddrOrNull, peerIdOf, withPeerId } from './add
 /** Peers remembered at most (the most recently seen); their listen addresses at most. */
 export const MAX_REMEMBERED_PEERS = 64
 const MAX_ADDRS = 8
+/** A peer not seen for this long is forgotten (a member that left is not dialled forever). */
+const MAX_AGE_MS = 30 * 24 * 3600_000
 
 const PeerMemoryFile = z.object({
   version: z.literal(1),
@@ -64,7 +66,7 @@ export class PeerMemory {
     }
     const remembered: RememberedPeer[] = []
     for (const entry of [...parsed.peers].sort((a, b) => b.seenAt - a.seenAt)) {
-      if (entry.id === selfId || this.peers.has(entry.id) || !isPeerId(entry.id)) continue
+      if (entry.id === selfId || this.peers.has(entry.id) || !isPeerId(entry.id) || Date.now() - entry.seenAt > MAX_AGE_MS) continue
       const addrs = entry.addrs
         .map(parseMultiaddrOrNull)
         .filter((ma): ma is Multiaddr => ma != null && isDialableTcp(ma) && (peerIdOf(ma) ?? entry.id) === entry.id)
