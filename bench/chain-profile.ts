@@ -38,6 +38,8 @@ interface Round {
   capGetSeconds: number
   /** Bytes the reader read during the capability get, per byte of file. */
   capGetReadPerByte: number
+  /** Peak RSS (MiB) of the owner, holder b, holder c and the reader, after the cap get. */
+  peakRss: number[]
   /** CPU-s of the capability get: reader (4th node), owner, holder b, holder c. */
   capGetCpu: number[]
 }
@@ -77,6 +79,12 @@ async function readBytes (node: NodeProc): Promise<number> {
   return Number(/^rchar: (\d+)$/m.exec(io)?.[1] ?? Number.NaN)
 }
 
+/** Peak resident memory of the process so far (/proc/PID/status `VmHWM`), MiB. */
+async function peakRssMiB (node: NodeProc): Promise<number> {
+  const status = await readFile(`/proc/${node.pid}/status`, 'utf8')
+  return Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1] ?? Number.NaN) / 1024
+}
+
 async function cpuEach (nodes: NodeProc[]): Promise<number[]> {
   return await Promise.all(nodes.map(async n => await n.cpuSeconds()))
 }
@@ -112,6 +120,7 @@ async function round (ctx: BenchContext, file: RandomFile): Promise<Round> {
     let capGetSeconds: number
     let capGetCpu: number[]
     let capGetReadPerByte: number
+    let peakRss: number[]
     try {
       await waitForPeers(ctx, [d], 3)
       const before = await cpuEach([d, ...all])
@@ -121,6 +130,7 @@ async function round (ctx: BenchContext, file: RandomFile): Promise<Round> {
       await perfGet()
       capGetCpu = (await cpuEach([d, ...all])).map((v, i) => v - before[i])
       capGetReadPerByte = (await readBytes(d) - read0) / file.bytes
+      peakRss = await Promise.all([...all, d].map(peakRssMiB))
     } finally {
       await d.stop()
     }
@@ -130,6 +140,7 @@ async function round (ctx: BenchContext, file: RandomFile): Promise<Round> {
       capGetSeconds,
       capGetCpu,
       capGetReadPerByte,
+      peakRss,
       pids: all.map(n => n.pid),
       singleCpu,
       singleSeconds: singlePut.seconds,
@@ -152,6 +163,7 @@ export default async function chainProfile (ctx: BenchContext): Promise<Record<s
     ctx.log(`  pids ${r.pids.join('/')}`)
     ctx.log(`  put3 ${r.seconds.toFixed(1)} s; CPU owner/b/c ${r.cpu.map(v => v.toFixed(1)).join('/')} s; full GCs ${r.majors.join('/')}; minor GCs ${r.minors.join('/')}`)
     ctx.log(`  single get ${r.singleGetSeconds.toFixed(1)} s, ${r.singleGetCpu.toFixed(1)} CPU-s; cap get ${r.capGetSeconds.toFixed(1)} s; CPU reader/owner/b/c ${r.capGetCpu.map(v => v.toFixed(1)).join('/')} s; reader read ${r.capGetReadPerByte.toFixed(2)} bytes per byte of file`)
+    ctx.log(`  peak RSS owner/b/c/reader ${r.peakRss.map(v => v.toFixed(0)).join('/')} MiB`)
     rounds.push(r)
   }
   const gbs = file.bytes / GB
@@ -171,6 +183,7 @@ export default async function chainProfile (ctx: BenchContext): Promise<Record<s
     capget_cpu_s_per_GB: min(rounds.map(r => sum(r.capGetCpu) / gbs)),
     capget_reader_cpu_s_per_GB: median(rounds.map(r => r.capGetCpu[0] / gbs)),
     capget_servers_cpu_s_per_GB: median(rounds.map(r => sum(r.capGetCpu.slice(1)) / gbs)),
+    peak_rss_MiB: max(rounds.flatMap(r => r.peakRss)),
     capget_reader_read_per_byte: median(rounds.map(r => r.capGetReadPerByte)),
     capget_to_single_get_ratio: max(rounds.map(r => mbps(file.bytes, r.capGetSeconds))) / max(rounds.map(r => mbps(file.bytes, r.singleGetSeconds)))
   }
