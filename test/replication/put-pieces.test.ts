@@ -7,20 +7,7 @@ import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
 import { VaultError } from '../../src/errors.ts'
-import { makeBlob, startCluster, type Cluster, type TestNode } from './helpers.ts'
-
-/** Records what a holder's store was asked to write: whole buffers (put) or pieces (putPieces). */
-function spyOnStore (node: TestNode): { whole: string[], pieces: Array<{ id: string, count: number, bytes: number }> } {
-  const seen = { whole: [] as string[], pieces: [] as Array<{ id: string, count: number, bytes: number }> }
-  const put = node.store.put.bind(node.store)
-  node.store.put = async (owner, id, ...rest) => { seen.whole.push(id); await put(owner, id, ...rest) }
-  const putPieces = node.store.putPieces.bind(node.store)
-  node.store.putPieces = async (owner, id, pieces) => {
-    seen.pieces.push({ id, count: pieces.length, bytes: pieces.reduce((n, p) => n + p.byteLength, 0) })
-    await putPieces(owner, id, pieces)
-  }
-  return seen
-}
+import { makeBlob, spyOnStore, startCluster, type Cluster, type TestNode } from './helpers.ts'
 
 describe('a direct PUT travels in the pieces it arrived in', () => {
   let cluster: Cluster
