@@ -6,7 +6,7 @@
 // its speed ratio and CPU-s per GB per process (reader, owner, holders).
 // `npm run bench -- chain-profile --repeat 3 --no-big --size 128`
 import { spawn } from 'node:child_process'
-import { mkdir, rm } from 'node:fs/promises'
+import { mkdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { sha256File } from './lib/files.ts'
 import { joinNode, waitForPeers } from './replication.ts'
@@ -36,6 +36,10 @@ interface Round {
   singleGetCpu: number
   singleGetSeconds: number
   capGetSeconds: number
+  /** Bytes the reader read during the capability get, per byte of file. */
+  capGetReadPerByte: number
+  /** Peak RSS (MiB) of the owner, holder b, holder c and the reader, after the cap get. */
+  peakRss: number[]
   /** CPU-s of the capability get: reader (4th node), owner, holder b, holder c. */
   capGetCpu: number[]
 }
@@ -66,6 +70,19 @@ async function perfRecord (ctx: BenchContext, nodes: NodeProc[], names: string[]
     for (const { p } of exits) p.kill('SIGINT')
     await Promise.all(exits.map(async e => await e.exited))
   }
+}
+
+/** Bytes the process has read through read() syscalls (/proc/PID/io `rchar`): sockets and files. A
+ * reader that holds nothing reads its peers' replies; more than the file means duplicate fetches. */
+async function readBytes (node: NodeProc): Promise<number> {
+  const io = await readFile(`/proc/${node.pid}/io`, 'utf8')
+  return Number(/^rchar: (\d+)$/m.exec(io)?.[1] ?? Number.NaN)
+}
+
+/** Peak resident memory of the process so far (/proc/PID/status `VmHWM`), MiB. */
+async function peakRssMiB (node: NodeProc): Promise<number> {
+  const status = await readFile(`/proc/${node.pid}/status`, 'utf8')
+  return Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1] ?? Number.NaN) / 1024
 }
 
 async function cpuEach (nodes: NodeProc[]): Promise<number[]> {
@@ -102,13 +119,18 @@ async function round (ctx: BenchContext, file: RandomFile): Promise<Round> {
     const d = await joinNode(ctx, a)
     let capGetSeconds: number
     let capGetCpu: number[]
+    let capGetReadPerByte: number
+    let peakRss: number[]
     try {
       await waitForPeers(ctx, [d], 3)
       const before = await cpuEach([d, ...all])
+      const read0 = await readBytes(d)
       const perfGet = await perfRecord(ctx, [d, ...all], ['capget-reader', 'capget-owner', 'capget-b', 'capget-c'])
       capGetSeconds = await timedGet(ctx, cap, d, file)
       await perfGet()
       capGetCpu = (await cpuEach([d, ...all])).map((v, i) => v - before[i])
+      capGetReadPerByte = (await readBytes(d) - read0) / file.bytes
+      peakRss = await Promise.all([...all, d].map(peakRssMiB))
     } finally {
       await d.stop()
     }
@@ -117,6 +139,8 @@ async function round (ctx: BenchContext, file: RandomFile): Promise<Round> {
       singleGetSeconds,
       capGetSeconds,
       capGetCpu,
+      capGetReadPerByte,
+      peakRss,
       pids: all.map(n => n.pid),
       singleCpu,
       singleSeconds: singlePut.seconds,
@@ -138,7 +162,8 @@ export default async function chainProfile (ctx: BenchContext): Promise<Record<s
     const r = await round(ctx, file)
     ctx.log(`  pids ${r.pids.join('/')}`)
     ctx.log(`  put3 ${r.seconds.toFixed(1)} s; CPU owner/b/c ${r.cpu.map(v => v.toFixed(1)).join('/')} s; full GCs ${r.majors.join('/')}; minor GCs ${r.minors.join('/')}`)
-    ctx.log(`  single get ${r.singleGetSeconds.toFixed(1)} s, ${r.singleGetCpu.toFixed(1)} CPU-s; cap get ${r.capGetSeconds.toFixed(1)} s; CPU reader/owner/b/c ${r.capGetCpu.map(v => v.toFixed(1)).join('/')} s`)
+    ctx.log(`  single get ${r.singleGetSeconds.toFixed(1)} s, ${r.singleGetCpu.toFixed(1)} CPU-s; cap get ${r.capGetSeconds.toFixed(1)} s; CPU reader/owner/b/c ${r.capGetCpu.map(v => v.toFixed(1)).join('/')} s; reader read ${r.capGetReadPerByte.toFixed(2)} bytes per byte of file`)
+    ctx.log(`  peak RSS owner/b/c/reader ${r.peakRss.map(v => v.toFixed(0)).join('/')} MiB`)
     rounds.push(r)
   }
   const gbs = file.bytes / GB
@@ -158,6 +183,8 @@ export default async function chainProfile (ctx: BenchContext): Promise<Record<s
     capget_cpu_s_per_GB: min(rounds.map(r => sum(r.capGetCpu) / gbs)),
     capget_reader_cpu_s_per_GB: median(rounds.map(r => r.capGetCpu[0] / gbs)),
     capget_servers_cpu_s_per_GB: median(rounds.map(r => sum(r.capGetCpu.slice(1)) / gbs)),
+    peak_rss_MiB: max(rounds.flatMap(r => r.peakRss)),
+    capget_reader_read_per_byte: median(rounds.map(r => r.capGetReadPerByte)),
     capget_to_single_get_ratio: max(rounds.map(r => mbps(file.bytes, r.capGetSeconds))) / max(rounds.map(r => mbps(file.bytes, r.singleGetSeconds)))
   }
 }

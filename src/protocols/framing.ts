@@ -148,7 +148,7 @@ export class FrameStream {
       if (length > 0 && !await this.fill(length, options.signal)) {
         throw new VaultError('TRUNCATED', 'stream ended after a frame header')
       }
-      return this.take(length, new Uint8Array(length))!
+      return this.take(length, frameBuffer(length))!
     } catch (err) {
       this.abort(err as Error)
       throw err
@@ -308,6 +308,20 @@ export class FrameStream {
     this.chunks.length = 0
     this.buffered = 0
   }
+}
+
+/** Frames from this size on get memory of their own, not zero-filled first (take() fills all of it). */
+const UNZEROED_FROM_BYTES = 4096
+
+/**
+ * A plain Uint8Array of `length` bytes that take() overwrites whole. A big frame's memory is not
+ * zero-filled first (`new Uint8Array` writes every byte of a 1 MiB chunk frame once before the copy
+ * writes it again) and is the whole of its ArrayBuffer, so it can still be moved to a worker.
+ */
+function frameBuffer (length: number): Uint8Array {
+  if (length < UNZEROED_FROM_BYTES) return new Uint8Array(length)
+  const memory = Buffer.allocUnsafeSlow(length)
+  return new Uint8Array(memory.buffer, memory.byteOffset, length)
 }
 
 /** Memory the received buffers behind a frame's pieces may hold beyond twice the frame's size. */

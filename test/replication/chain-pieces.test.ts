@@ -13,20 +13,7 @@ import { compactPieces, FrameStream } from '../../src/protocols/index.ts'
 import { BlobStore } from '../../src/store/index.ts'
 import { sha256Hex } from '../../src/crypto/index.ts'
 import { placeReplicas } from '../../src/replication/index.ts'
-import { makeBlob, replicatorFor, startCluster, type Cluster, type TestNode } from './helpers.ts'
-
-/** Records what each holder's store was asked to write: whole buffers (put) or pieces (putPieces). */
-function spyOnStore (node: TestNode): { whole: string[], pieces: Array<{ id: string, count: number, bytes: number }> } {
-  const seen = { whole: [] as string[], pieces: [] as Array<{ id: string, count: number, bytes: number }> }
-  const put = node.store.put.bind(node.store)
-  node.store.put = async (owner, id, ...rest) => { seen.whole.push(id); await put(owner, id, ...rest) }
-  const putPieces = node.store.putPieces.bind(node.store)
-  node.store.putPieces = async (owner, id, pieces) => {
-    seen.pieces.push({ id, count: pieces.length, bytes: pieces.reduce((n, p) => n + p.byteLength, 0) })
-    await putPieces(owner, id, pieces)
-  }
-  return seen
-}
+import { makeBlob, replicatorFor, spyOnStore, startCluster, type Cluster, type TestNode } from './helpers.ts'
 
 describe('a chained body travels in the pieces it arrived in', () => {
   let cluster: Cluster

@@ -173,3 +173,16 @@ export function byId (cluster: Cluster, id: string): TestNode {
   if (node === undefined) throw new Error(`no node ${id} in the cluster`)
   return node
 }
+
+/** Records what each holder's store was asked to write: whole buffers (put) or pieces (putPieces). */
+export function spyOnStore (node: TestNode): { whole: string[], pieces: Array<{ id: string, count: number, bytes: number }> } {
+  const seen = { whole: [] as string[], pieces: [] as Array<{ id: string, count: number, bytes: number }> }
+  const put = node.store.put.bind(node.store)
+  node.store.put = async (owner, id, ...rest) => { seen.whole.push(id); await put(owner, id, ...rest) }
+  const putPieces = node.store.putPieces.bind(node.store)
+  node.store.putPieces = async (owner, id, pieces) => {
+    seen.pieces.push({ id, count: pieces.length, bytes: pieces.reduce((n, p) => n + p.byteLength, 0) })
+    await putPieces(owner, id, pieces)
+  }
+  return seen
+}
