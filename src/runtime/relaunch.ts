@@ -4,7 +4,13 @@
 // node's RSS for nothing (docs/PERFORMANCE.md). `start` therefore replaces its own process image
 // (execve: same PID, same stdio, so signals and `kill -9` reach the node itself) with Node started
 // with NODE_FLAGS, before anything is loaded. `DV_NODE_FLAGS=` (empty) runs without them.
-const NODE_FLAGS = ['--max-semi-space-size=8']
+//
+// And the old generation's first limit: by default V8 sets it ~15 MB above what a node keeps live
+// (~33 MB), so a holder receiving a stream marked and compacted its whole heap every ~0.6 s (14–35
+// full GCs per 256 MiB, a third of its CPU). Starting at 96 MB, none in a 128 MiB 3-copy put:
+// 78 → 61 CPU-s per GB summed over the three nodes, peak RSS +5–10 MiB (docs/PERFORMANCE.md,
+// "Chained replication: CPU, session 6").
+export const NODE_FLAGS = ['--max-semi-space-size=8', '--initial-old-space-size=96']
 
 export function relaunchWithNodeFlags (): void {
   const flags = process.env.DV_NODE_FLAGS === undefined ? NODE_FLAGS : process.env.DV_NODE_FLAGS.split(' ').filter((f) => f !== '')

@@ -10,6 +10,7 @@ import { fileURLToPath } from 'node:url'
 import { waitFor } from './wait.ts'
 import { assertFreshBuild } from './dist-guard.ts'
 
+import { NODE_FLAGS } from '../../src/runtime/index.ts'
 export { tempDir } from './fs.ts'
 
 assertFreshBuild()
@@ -72,7 +73,7 @@ export const FAST_TIMERS: NodeJS.ProcessEnv = { DV_TUNING: JSON.stringify({ bloc
 export async function startCliNode (dataDir: string, extraArgs: string[] = [], timeoutMs = 90_000, as?: { uid: number, gid: number }, env?: NodeJS.ProcessEnv): Promise<CliNode> {
   // Node's flags that `start` would re-exec itself to get (runtime/relaunch.ts), given at once: one
   // Node start-up per node instead of two. The launchers' own paths are tested in start-signals.
-  const args = ['--max-semi-space-size=8', CLI, 'start', '--data', dataDir, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', '--json', ...extraArgs]
+  const args = [...NODE_FLAGS, CLI, 'start', '--data', dataDir, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', '--json', ...extraArgs]
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], ...as, ...(env === undefined ? {} : { env: { ...process.env, ...env } }) })
   liveNodes.add(proc)
   proc.on('exit', () => liveNodes.delete(proc))

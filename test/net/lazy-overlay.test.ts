@@ -14,6 +14,7 @@ import { TopicValidatorResult } from '@libp2p/gossipsub'
 import { DHT_EVENT } from '../../src/net/dht-routing.ts'
 import { VALIDATOR_RESULT } from '../../src/messaging/gossip.ts'
 import { CLI, tempDir } from '../helpers/cli.ts'
+import { NODE_FLAGS } from '../../src/runtime/index.ts'
 import { loadedSources } from '../helpers/bundle-sources.ts'
 import type { ModuleTrace } from '../helpers/module-trace.ts'
 
@@ -27,7 +28,7 @@ const OVERLAY = ['@libp2p/kad-dht', '@libp2p/gossipsub', '@libp2p/circuit-relay-
  */
 async function overlayPackagesLoaded (dir: string, extra: string[]): Promise<string[]> {
   const trace = join(dir, 'trace.json')
-  const args = ['--max-semi-space-size=8', '--import', PRELOAD, CLI, 'start', '--data', join(dir, 'data'), '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', '--json', ...extra]
+  const args = [...NODE_FLAGS, '--import', PRELOAD, CLI, 'start', '--data', join(dir, 'data'), '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', '--json', ...extra]
   const child = spawn(process.execPath, args, { env: { ...process.env, DV_MODULE_TRACE: trace }, stdio: ['ignore', 'pipe', 'pipe'] })
   let stdout = ''
   let stderr = ''
