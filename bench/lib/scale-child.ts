@@ -99,6 +99,20 @@ async function blobRequest (from: Hosted, to: string, frame: z.infer<typeof Blob
   }
 }
 
+interface DhtInternals {
+  getMode: () => 'client' | 'server'
+  routingTable?: { size: number, kb?: { toIterable: () => Iterable<{ peerId: { toString: () => string } }> } }
+}
+
+function dhtOf (node: Hosted): DhtInternals | undefined {
+  return node.network.libp2p.services.dht as unknown as DhtInternals | undefined
+}
+
+function routingTableIds (node: Hosted): string[] {
+  const kb = dhtOf(node)?.routingTable?.kb
+  return kb == null ? [] : [...kb.toIterable()].map(c => c.peerId.toString())
+}
+
 const handlers: Record<string, (msg: any) => Promise<unknown>> = {
   async start (msg) {
     networkKey = Buffer.from(msg.networkKey, 'hex')
@@ -127,24 +141,49 @@ const handlers: Record<string, (msg: any) => Promise<unknown>> = {
   },
   async route (msg) {
     // [local index, target node ID]: find the target through the DHT and open a connection to it.
+    // A failure comes back with what the source knew then: its routing table (node IDs), its DHT
+    // mode and connections, and whether the target was in its peer store (bench/scale.ts weighs it).
     const results = await Promise.all((msg.pairs as Array<[number, string]>).map(async ([i, target]) => {
       const started = Date.now()
+      const node = nodes[i]
+      const targetId = peerIdFromString(target)
+      const stage = { now: 'findPeer' }
       try {
-        await nodes[i].network.libp2p.peerRouting.findPeer(peerIdFromString(target), { signal: AbortSignal.timeout(20_000) })
-        await nodes[i].network.libp2p.services.ping.ping(peerIdFromString(target), { signal: AbortSignal.timeout(10_000) })
+        await node.network.libp2p.peerRouting.findPeer(targetId, { signal: AbortSignal.timeout(20_000) })
+        stage.now = 'ping'
+        await node.network.libp2p.services.ping.ping(targetId, { signal: AbortSignal.timeout(10_000) })
         return Date.now() - started
       } catch (err) {
         // Not always an Error: an aborted signal's reason may be anything.
         const e = err as { name?: unknown, message?: unknown } | undefined
-        return `${String(e?.name ?? 'Error')}: ${String(e?.message ?? err).slice(0, 80)}`
+        const dht = dhtOf(node)
+        return {
+          error: `${String(e?.name ?? 'Error')}: ${String(e?.message ?? err).slice(0, 80)}`,
+          stage: stage.now,
+          ms: Date.now() - started,
+          mode: dht?.getMode() ?? 'none',
+          connections: node.network.libp2p.getConnections().length,
+          connectedToTarget: node.network.libp2p.getConnections(targetId).length > 0,
+          rt: routingTableIds(node)
+        }
       }
     }))
     return results
   },
+  /** Each node's DHT mode and routing table (node IDs), to weigh failed lookups against. */
+  async tables () {
+    return nodes.map(n => {
+      const running = n.network.addresses().length > 0
+      return { id: n.network.nodeId, running, mode: running ? dhtOf(n)?.getMode() ?? 'none' : 'stopped', rt: running ? routingTableIds(n) : [] }
+    })
+  },
   async stats () {
     const mem = process.memoryUsage()
+    const cpu = process.cpuUsage()
     return {
       rss: mem.rss,
+      cpuUser: cpu.user,
+      cpuSystem: cpu.system,
       heapUsed: mem.heapUsed,
       nodes: nodes.map(n => ({
         id: n.network.nodeId,
