@@ -88,7 +88,7 @@ async function until (what: string, timeoutMs: number, check: () => Promise<bool
 
 type RouteFailure = { error: string, stage: string, ms: number, mode: string, connections: number, connectedToTarget: boolean, rt: string[] }
 type RouteResult = number | RouteFailure
-interface NodeTable { id: string, running: boolean, mode: string, rt: string[] }
+interface NodeTable { id: string, running: boolean, mode: string, rt: string[], connections: number }
 
 /** What one failed lookup's source and target knew (tables read right after the round). */
 interface FailureFacts {
@@ -103,6 +103,7 @@ interface FailureFacts {
   nearestInSrcRt: number
   targetMode: string
   targetRtSize: number
+  targetConnections: number
   /** How many nodes' routing tables held the target. */
   targetKnownBy: number
 }
@@ -133,6 +134,7 @@ function failureFacts (src: NodeRef, dst: NodeRef, r: RouteFailure, tables: Node
     nearestInSrcRt: nearest.filter(id => srcRt.has(id)).length,
     targetMode: target?.mode ?? 'unknown',
     targetRtSize: target?.rt.length ?? 0,
+    targetConnections: target?.connections ?? 0,
     targetKnownBy: tables.filter(n => n.rt.includes(dst.id)).length
   }
 }
@@ -144,7 +146,7 @@ function describeFailures (fs: FailureFacts[]): string {
   return `kinds ${JSON.stringify(Object.fromEntries(kinds))}, median ${(median(fs.map(f => f.ms)) / 1000).toFixed(1)} s to fail; ` +
     `source: DHT mode client ${count(f => f.srcMode !== 'server')}, table median ${median(fs.map(f => f.srcRtSize))} (min ${Math.min(...fs.map(f => f.srcRtSize))}), connections median ${median(fs.map(f => f.srcConnections))}, ` +
     `held the target ${count(f => f.targetInSrcRt)}, held ≥1 of its 20 nearest ${count(f => f.nearestInSrcRt > 0)} (median ${median(fs.map(f => f.nearestInSrcRt))}); ` +
-    `target: DHT mode client ${count(f => f.targetMode !== 'server')}, table median ${median(fs.map(f => f.targetRtSize))}, in nobody's table ${count(f => f.targetKnownBy === 0)}, in tables median ${median(fs.map(f => f.targetKnownBy))}`
+    `target: DHT mode client ${count(f => f.targetMode !== 'server')}, table median ${median(fs.map(f => f.targetRtSize))}, connections median ${median(fs.map(f => f.targetConnections))}, in nobody's table ${count(f => f.targetKnownBy === 0)}, in tables median ${median(fs.map(f => f.targetKnownBy))}`
 }
 
 /** Runs `fn` over `items`, at most `limit` at a time; results in the items' order. */
@@ -202,6 +204,10 @@ export default async function scaleSection (ctx: BenchContext): Promise<Record<s
   const allStartedMs = Date.now() - joinStarted
   ctx.log(`scale: ${nodes.length} nodes started in ${allStartedMs} ms`)
 
+  const stats = async (): Promise<{ rss: number[], nodes: Array<{ id: string, running: boolean, connections: number, routingTable: number, mesh: number, wireCopies: number, hangUps: number, disconnects: number }> }> => {
+    const all = await Promise.all(children.map(async c => await c.call('stats')))
+    return { rss: all.map(s => s.rss), nodes: all.flatMap(s => s.nodes) }
+  }
   // Routing: rounds until every node found its (random, distinct) target and pinged it. At most
   // BENCH_SCALE_ROUTE_CONCURRENCY lookups in flight across the whole bench (default 16; 0 = all at
   // once, as in session 5): 200 Kademlia lookups at once on 2 cores starve each other past any
@@ -252,11 +258,9 @@ export default async function scaleSection (ctx: BenchContext): Promise<Record<s
     return -1
   })
   if (failures.length > 0) ctx.log(`scale: all ${failures.length} failed lookups: ${describeFailures(failures)}`)
+  const churn = (await stats()).nodes
+  ctx.log(`scale: after routing, per node: connections median ${median(churn.map(n => n.connections))}, disconnects median ${median(churn.map(n => n.disconnects))} (max ${Math.max(...churn.map(n => n.disconnects))}), hang-ups median ${median(churn.map(n => n.hangUps))} (max ${Math.max(...churn.map(n => n.hangUps))})`)
 
-  const stats = async (): Promise<{ rss: number[], nodes: Array<{ id: string, running: boolean, connections: number, routingTable: number, mesh: number, wireCopies: number }> }> => {
-    const all = await Promise.all(children.map(async c => await c.call('stats')))
-    return { rss: all.map(s => s.rss), nodes: all.flatMap(s => s.nodes) }
-  }
   ctx.log(`scale: routing done in ${routeAllMs} ms (${rounds} rounds); waiting for gossip meshes (load ${loadavg()[0].toFixed(1)})`)
   await until('gossip meshes to form', 60_000, async () => median((await stats()).nodes.map(n => n.mesh)) >= 4)
     .catch((err: Error) => { ctx.log(`scale: ${err.message}; broadcasting anyway`) })

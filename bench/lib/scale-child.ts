@@ -30,6 +30,8 @@ interface Hosted {
   received: Map<string, number>
   /** Gossip frames that reached this node on our message topic, duplicates included. */
   wireCopies: number
+  /** Peers this node hung up on (libp2p.hangUp: the latency probe after missed pings, and others). */
+  hangUps: number
 }
 
 const log = pino({ level: process.env.BENCH_SCALE_LOG ?? 'silent' })
@@ -54,7 +56,9 @@ async function startNode (bootstrap: string[], maxConnections: number, privateKe
   migrateCatalog(db)
   const messenger = createMessenger({ network, db, privateKey, log, broadcast: 'gossip' })
   await messenger.start()
-  const hosted: Hosted = { privateKeyHex: Buffer.from(privateKeyToProtobuf(privateKey)).toString('hex'), network, routing, messenger, blobs: new Map(), received: new Map(), wireCopies: 0 }
+  const hosted: Hosted = { privateKeyHex: Buffer.from(privateKeyToProtobuf(privateKey)).toString('hex'), network, routing, messenger, blobs: new Map(), received: new Map(), wireCopies: 0, hangUps: 0 }
+  const hangUp = network.libp2p.hangUp.bind(network.libp2p)
+  network.libp2p.hangUp = async (...args: Parameters<typeof hangUp>) => { hosted.hangUps++; await hangUp(...args) }
   messenger.subscribe(m => { hosted.received.set(m.id, Date.now()) })
   countWireCopies(hosted)
   await handleProtocol(network.libp2p, BLOB_PROTOCOL, async (stream) => {
@@ -174,7 +178,7 @@ const handlers: Record<string, (msg: any) => Promise<unknown>> = {
   async tables () {
     return nodes.map(n => {
       const running = n.network.addresses().length > 0
-      return { id: n.network.nodeId, running, mode: running ? dhtOf(n)?.getMode() ?? 'none' : 'stopped', rt: running ? routingTableIds(n) : [] }
+      return { id: n.network.nodeId, running, mode: running ? dhtOf(n)?.getMode() ?? 'none' : 'stopped', rt: running ? routingTableIds(n) : [], connections: running ? n.network.libp2p.getConnections().length : 0 }
     })
   },
   async stats () {
@@ -191,7 +195,9 @@ const handlers: Record<string, (msg: any) => Promise<unknown>> = {
         connections: n.network.addresses().length > 0 ? n.network.libp2p.getConnections().length : 0,
         routingTable: n.network.addresses().length === 0 ? 0 : (n.network.libp2p.services.dht as unknown as { routingTable?: { size: number } } | undefined)?.routingTable?.size ?? 0,
         mesh: n.network.addresses().length > 0 ? (n.network.libp2p.services.pubsub as unknown as { getMeshPeers: (t: string) => string[] }).getMeshPeers(GOSSIP_MESSAGES_TOPIC).length : 0,
-        wireCopies: n.wireCopies
+        wireCopies: n.wireCopies,
+        hangUps: n.hangUps,
+        disconnects: n.network.stats().disconnects
       }))
     }
   },
