@@ -168,6 +168,12 @@ async function childrenCpu (children: Child[]): Promise<number> {
   return all.reduce((sum, s) => sum + (s.cpuUser + s.cpuSystem) / 1e6, 0)
 }
 
+/** The longest any child's timers were held up in the last minute. */
+async function childrenLoopLag (children: Child[]): Promise<number> {
+  const all = await Promise.all(children.map(async c => await c.call<{ loopLagMaxMs: number }>('stats')))
+  return Math.max(0, ...all.map(s => s.loopLagMaxMs))
+}
+
 export default async function scaleSection (ctx: BenchContext): Promise<Record<string, number>> {
   if (!process.argv.includes('scale') && process.env.BENCH_SCALE !== '1') {
     ctx.log('scale: skipped (heavy; run it by name: npm run bench -- scale)')
@@ -248,7 +254,9 @@ export default async function scaleSection (ctx: BenchContext): Promise<Record<s
       failures.push(...failed.map(f => failureFacts(f.src, f.dst, f.r, tables)))
     }
     const recent = failures.slice(-failed.length)
-    const line = `round ${rounds}: ${Math.round(lastRoundOk * 100)}% ok in ${((Date.now() - roundStarted) / 1000).toFixed(1)} s, ${cpu.toFixed(0)} CPU-s, load ${loadavg()[0].toFixed(1)}; ${sourcesOk.size} sources and ${targetsOk.size} targets done; errors so far ${JSON.stringify(Object.fromEntries(errors))}` +
+    const lag = await childrenLoopLag(children)
+    const churn = (await stats()).nodes
+    const line = `round ${rounds}: ${Math.round(lastRoundOk * 100)}% ok in ${((Date.now() - roundStarted) / 1000).toFixed(1)} s, ${cpu.toFixed(0)} CPU-s, event loop held up to ${lag} ms in the last minute, hang-ups so far median ${median(churn.map(n => n.hangUps))} per node, load ${loadavg()[0].toFixed(1)}; ${sourcesOk.size} sources and ${targetsOk.size} targets done; errors so far ${JSON.stringify(Object.fromEntries(errors))}` +
       (failed.length === 0 ? '' : `; at this round's ${failed.length} failures: ${describeFailures(recent)}`)
     ctx.log(`scale: routing ${line}`)
     return sourcesOk.size === nodes.length && targetsOk.size === nodes.length

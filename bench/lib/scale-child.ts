@@ -13,6 +13,7 @@ import { z } from 'zod'
 import { createNetwork, DEFAULT_OVERLAY, DhtRouting, type Network } from '../../src/net/index.ts'
 import { createMessenger, type Messenger } from '../../src/messaging/index.ts'
 import { migrateCatalog } from '../../src/catalog/index.ts'
+import { maxLoopLagSince } from '../../src/net/loop-lag.ts'
 import { FrameStream, handleProtocol, requestJson, GOSSIP_MESSAGES_TOPIC } from '../../src/protocols/index.ts'
 
 const BLOB_PROTOCOL = '/distri-vault-bench/blob/1'
@@ -188,6 +189,8 @@ const handlers: Record<string, (msg: any) => Promise<unknown>> = {
       rss: mem.rss,
       cpuUser: cpu.user,
       cpuSystem: cpu.system,
+      /** The longest this process's timers were held up in the last minute (starvation). */
+      loopLagMaxMs: maxLoopLagSince(Date.now() - 60_000),
       heapUsed: mem.heapUsed,
       nodes: nodes.map(n => ({
         id: n.network.nodeId,
