@@ -86,7 +86,7 @@ async function until (what: string, timeoutMs: number, check: () => Promise<bool
   }
 }
 
-type RouteFailure = { error: string, stage: string, ms: number, mode: string, connections: number, connectedToTarget: boolean, rt: string[] }
+type RouteFailure = { error: string, stage: string, ms: number, lagMs: number, mode: string, connections: number, connectedToTarget: boolean, rt: string[] }
 type RouteResult = number | RouteFailure
 interface NodeTable { id: string, running: boolean, mode: string, rt: string[], connections: number }
 
@@ -94,6 +94,8 @@ interface NodeTable { id: string, running: boolean, mode: string, rt: string[], 
 interface FailureFacts {
   kind: string
   ms: number
+  /** The source's process had its timers held up this long at worst during the lookup. */
+  lagMs: number
   srcMode: string
   srcRtSize: number
   srcConnections: number
@@ -127,6 +129,7 @@ function failureFacts (src: NodeRef, dst: NodeRef, r: RouteFailure, tables: Node
   return {
     kind: `${r.error.split(':')[0]}@${r.stage}`,
     ms: r.ms,
+    lagMs: r.lagMs,
     srcMode: r.mode,
     srcRtSize: r.rt.length,
     srcConnections: r.connections,
@@ -144,6 +147,7 @@ function describeFailures (fs: FailureFacts[]): string {
   const kinds = new Map<string, number>()
   for (const f of fs) kinds.set(f.kind, (kinds.get(f.kind) ?? 0) + 1)
   return `kinds ${JSON.stringify(Object.fromEntries(kinds))}, median ${(median(fs.map(f => f.ms)) / 1000).toFixed(1)} s to fail; ` +
+    `source's event loop held up during the lookup ≥ 1 s ${count(f => f.lagMs >= 1_000)}, ≥ 5 s ${count(f => f.lagMs >= 5_000)} (median ${(median(fs.map(f => f.lagMs)) / 1000).toFixed(1)} s); ` +
     `source: DHT mode client ${count(f => f.srcMode !== 'server')}, table median ${median(fs.map(f => f.srcRtSize))} (min ${Math.min(...fs.map(f => f.srcRtSize))}), connections median ${median(fs.map(f => f.srcConnections))}, ` +
     `held the target ${count(f => f.targetInSrcRt)}, held ≥1 of its 20 nearest ${count(f => f.nearestInSrcRt > 0)} (median ${median(fs.map(f => f.nearestInSrcRt))}); ` +
     `target: DHT mode client ${count(f => f.targetMode !== 'server')}, table median ${median(fs.map(f => f.targetRtSize))}, connections median ${median(fs.map(f => f.targetConnections))}, in nobody's table ${count(f => f.targetKnownBy === 0)}, in tables median ${median(fs.map(f => f.targetKnownBy))}`
@@ -340,6 +344,7 @@ export default async function scaleSection (ctx: BenchContext): Promise<Record<s
     routeFailuresTargetInSourceTable: failures.filter(f => f.targetInSrcRt).length,
     routeFailuresTargetClientMode: failures.filter(f => f.targetMode !== 'server').length,
     routeFailuresTargetInNoTable: failures.filter(f => f.targetKnownBy === 0).length,
+    routeFailuresStarved1s: failures.filter(f => f.lagMs >= 1_000).length,
     connectionsMax: Math.max(...conns),
     connectionsMedian: median(conns),
     bootstrapConnections: final.nodes[0].connections,

@@ -166,6 +166,8 @@ const handlers: Record<string, (msg: any) => Promise<unknown>> = {
           error: `${String(e?.name ?? 'Error')}: ${String(e?.message ?? err).slice(0, 80)}`,
           stage: stage.now,
           ms: Date.now() - started,
+          /** How long this process's timers were held up at worst during the lookup. */
+          lagMs: maxLoopLagSince(started),
           mode: dht?.getMode() ?? 'none',
           connections: node.network.libp2p.getConnections().length,
           connectedToTarget: node.network.libp2p.getConnections(targetId).length > 0,

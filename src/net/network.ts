@@ -23,6 +23,7 @@ import { ConnectionTrimmer } from './connection-trimmer.ts'
 import { DialBack } from './dial-back.ts'
 import { ReachabilityJudge } from './reachability.ts'
 import { Backoff } from './backoff.ts'
+import { DhtTableKeeper } from './dht-table-keeper.ts'
 import { listenThroughRelay, stopListeningThroughRelays } from './relay-listen.ts'
 
 export interface NetworkTiming {
@@ -51,6 +52,9 @@ export interface NetworkTiming {
   reachabilityUnreachableRecheckMs: number
   /** …up to this. A change of the node's own addresses checks again at once. */
   reachabilityUnreachableRecheckMaxMs: number
+  /** With the DHT: connected DHT servers missing from the routing table are offered again this
+   * often (dht-table-keeper.ts). */
+  dhtTableRefillMs: number
 }
 
 export const DEFAULT_TIMING: NetworkTiming = {
@@ -65,7 +69,8 @@ export const DEFAULT_TIMING: NetworkTiming = {
   reachabilityDialMs: 15_000,
   reachabilityRecheckMs: 30 * 60_000,
   reachabilityUnreachableRecheckMs: 60_000,
-  reachabilityUnreachableRecheckMaxMs: 30 * 60_000
+  reachabilityUnreachableRecheckMaxMs: 30 * 60_000,
+  dhtTableRefillMs: 30_000
 }
 
 export interface NetworkOptions {
@@ -120,6 +125,7 @@ interface Running {
   latency: LatencyProbe
   trimmer: ConnectionTrimmer | undefined
   dialBack: DialBack | undefined
+  tableKeeper: DhtTableKeeper | undefined
   reachabilityTimer?: NodeJS.Timeout
 }
 
@@ -215,8 +221,10 @@ export class Network extends EventEmitter<NetworkEvents> {
     const latency = new LatencyProbe({ libp2p, log: this.log, peers: this.peerTable, intervalMs: this.timing.pingIntervalMs, timeoutMs: this.timing.requestTimeoutMs, maxFailures: 3 })
     const trimmer = this.options.overlay != null ? new ConnectionTrimmer({ libp2p, log: this.log, maxConnections: this.limits.maxConnections, graceMs: this.options.overlay.connectionGraceMs }) : undefined
     const dialBack = this.options.overlay != null ? new DialBack({ libp2p, log: this.log, dialTimeoutMs: this.timing.reachabilityDialMs }) : undefined
-    this.running = { libp2p, refusals, guard, keeper, exchange, latency, trimmer, dialBack }
+    const tableKeeper = this.options.overlay != null ? new DhtTableKeeper({ libp2p, log: this.log, intervalMs: this.timing.dhtTableRefillMs }) : undefined
+    this.running = { libp2p, refusals, guard, keeper, exchange, latency, trimmer, dialBack, tableKeeper }
     trimmer?.start()
+    tableKeeper?.start()
     await dialBack?.start()
     libp2p.addEventListener('peer:connect', this.onConnect)
     libp2p.addEventListener('peer:disconnect', this.onDisconnect)
@@ -243,6 +251,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     running.latency.stop()
     running.trimmer?.stop()
     running.dialBack?.stop()
+    running.tableKeeper?.stop()
     clearTimeout(running.reachabilityTimer)
     running.guard.stop()
     const { libp2p } = running
