@@ -6,12 +6,14 @@
 // capability (owner + blob ID) that finds holders through provider records, an owner that lost its
 // disk finding every holder, how many nodes each lookup asked, and memory per node.
 // Runs only when named: `npm run bench -- scale` (env BENCH_SCALE_NODES, BENCH_SCALE_PROCS,
-// BENCH_SCALE_MAX_CONNECTIONS).
+// BENCH_SCALE_MAX_CONNECTIONS, BENCH_SCALE_ROUTE_CONCURRENCY: lookups in flight across the bench).
 
 import { fork, type ChildProcess } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { loadavg } from 'node:os'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { generateNetworkKey } from '../src/net/index.ts'
 import type { BenchContext, Target } from './lib/types.ts'
 
@@ -84,6 +86,98 @@ async function until (what: string, timeoutMs: number, check: () => Promise<bool
   }
 }
 
+type RouteFailure = { error: string, stage: string, ms: number, lagMs: number, mode: string, connections: number, connectedToTarget: boolean, rt: string[] }
+type RouteResult = number | RouteFailure
+interface NodeTable { id: string, running: boolean, mode: string, rt: string[], connections: number }
+
+/** What one failed lookup's source and target knew (tables read right after the round). */
+interface FailureFacts {
+  kind: string
+  ms: number
+  /** The source's process had its timers held up this long at worst during the lookup. */
+  lagMs: number
+  srcMode: string
+  srcRtSize: number
+  srcConnections: number
+  /** The target was in the source's routing table when the lookup failed. */
+  targetInSrcRt: boolean
+  /** How many of the target's 20 XOR-nearest running nodes the source's table held. */
+  nearestInSrcRt: number
+  targetMode: string
+  targetRtSize: number
+  targetConnections: number
+  /** How many nodes' routing tables held the target. */
+  targetKnownBy: number
+}
+
+const kadIds = new Map<string, bigint>()
+function kadId (nodeId: string): bigint {
+  let id = kadIds.get(nodeId)
+  if (id == null) {
+    id = BigInt('0x' + createHash('sha256').update(peerIdFromString(nodeId).toMultihash().bytes).digest('hex'))
+    kadIds.set(nodeId, id)
+  }
+  return id
+}
+
+function failureFacts (src: NodeRef, dst: NodeRef, r: RouteFailure, tables: NodeTable[]): FailureFacts {
+  const target = tables.find(t => t.id === dst.id)
+  const running = tables.filter(t => t.running && t.id !== dst.id)
+  const t = kadId(dst.id)
+  const nearest = running.map(n => ({ id: n.id, d: kadId(n.id) ^ t })).sort((a, b) => (a.d < b.d ? -1 : a.d > b.d ? 1 : 0)).slice(0, 20).map(n => n.id)
+  const srcRt = new Set(r.rt)
+  return {
+    kind: `${r.error.split(':')[0]}@${r.stage}`,
+    ms: r.ms,
+    lagMs: r.lagMs,
+    srcMode: r.mode,
+    srcRtSize: r.rt.length,
+    srcConnections: r.connections,
+    targetInSrcRt: srcRt.has(dst.id),
+    nearestInSrcRt: nearest.filter(id => srcRt.has(id)).length,
+    targetMode: target?.mode ?? 'unknown',
+    targetRtSize: target?.rt.length ?? 0,
+    targetConnections: target?.connections ?? 0,
+    targetKnownBy: tables.filter(n => n.rt.includes(dst.id)).length
+  }
+}
+
+function describeFailures (fs: FailureFacts[]): string {
+  const count = (pred: (f: FailureFacts) => boolean): number => fs.filter(pred).length
+  const kinds = new Map<string, number>()
+  for (const f of fs) kinds.set(f.kind, (kinds.get(f.kind) ?? 0) + 1)
+  return `kinds ${JSON.stringify(Object.fromEntries(kinds))}, median ${(median(fs.map(f => f.ms)) / 1000).toFixed(1)} s to fail; ` +
+    `source's event loop held up during the lookup ≥ 1 s ${count(f => f.lagMs >= 1_000)}, ≥ 5 s ${count(f => f.lagMs >= 5_000)} (median ${(median(fs.map(f => f.lagMs)) / 1000).toFixed(1)} s); ` +
+    `source: DHT mode client ${count(f => f.srcMode !== 'server')}, table median ${median(fs.map(f => f.srcRtSize))} (min ${Math.min(...fs.map(f => f.srcRtSize))}), connections median ${median(fs.map(f => f.srcConnections))}, ` +
+    `held the target ${count(f => f.targetInSrcRt)}, held ≥1 of its 20 nearest ${count(f => f.nearestInSrcRt > 0)} (median ${median(fs.map(f => f.nearestInSrcRt))}); ` +
+    `target: DHT mode client ${count(f => f.targetMode !== 'server')}, table median ${median(fs.map(f => f.targetRtSize))}, connections median ${median(fs.map(f => f.targetConnections))}, in nobody's table ${count(f => f.targetKnownBy === 0)}, in tables median ${median(fs.map(f => f.targetKnownBy))}`
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time; results in the items' order. */
+async function inPool<T, R> (items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array(items.length)
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const i = next++
+      out[i] = await fn(items[i])
+    }
+  }))
+  return out
+}
+
+/** CPU-seconds used so far by the children (user + system). */
+async function childrenCpu (children: Child[]): Promise<number> {
+  const all = await Promise.all(children.map(async c => await c.call<{ cpuUser: number, cpuSystem: number }>('stats')))
+  return all.reduce((sum, s) => sum + (s.cpuUser + s.cpuSystem) / 1e6, 0)
+}
+
+/** The longest any child's timers were held up in the last minute. */
+async function childrenLoopLag (children: Child[]): Promise<number> {
+  const all = await Promise.all(children.map(async c => await c.call<{ loopLagMaxMs: number }>('stats')))
+  return Math.max(0, ...all.map(s => s.loopLagMaxMs))
+}
+
 export default async function scaleSection (ctx: BenchContext): Promise<Record<string, number>> {
   if (!process.argv.includes('scale') && process.env.BENCH_SCALE !== '1') {
     ctx.log('scale: skipped (heavy; run it by name: npm run bench -- scale)')
@@ -120,43 +214,65 @@ export default async function scaleSection (ctx: BenchContext): Promise<Record<s
   const allStartedMs = Date.now() - joinStarted
   ctx.log(`scale: ${nodes.length} nodes started in ${allStartedMs} ms`)
 
-  // Routing: rounds until every node found its (random, distinct) target and pinged it.
-  const byChild = (pairs: Array<[NodeRef, NodeRef]>): Map<Child, Array<[number, string]>> => {
-    const m = new Map<Child, Array<[number, string]>>()
-    for (const [src, dst] of pairs) m.set(src.child, [...(m.get(src.child) ?? []), [src.local, dst.id]])
-    return m
+  const stats = async (): Promise<{ rss: number[], nodes: Array<{ id: string, running: boolean, connections: number, routingTable: number, mesh: number, wireCopies: number, hangUps: number, disconnects: number }> }> => {
+    const all = await Promise.all(children.map(async c => await c.call('stats')))
+    return { rss: all.map(s => s.rss), nodes: all.flatMap(s => s.nodes) }
   }
+  // Routing: rounds until every node found its (random, distinct) target and pinged it. At most
+  // BENCH_SCALE_ROUTE_CONCURRENCY lookups in flight across the whole bench (default 16; 0 = all at
+  // once, as in session 5): 200 Kademlia lookups at once on 2 cores starve each other past any
+  // deadline, which measures the CPU, not the routing.
+  const routeConcurrency = Number(process.env.BENCH_SCALE_ROUTE_CONCURRENCY ?? 16)
   // Done when every node has found and pinged a random other (as a source) and been found and
   // pinged by one (as a target), over as many rounds as that takes.
   let rounds = 0
-  let routeTimes: number[] = []
+  const routeTimes: number[] = []
   let lastRoundOk = 0
   const sourcesOk = new Set<NodeRef>()
   const targetsOk = new Set<NodeRef>()
   const errors = new Map<string, number>()
+  const failures: FailureFacts[] = []
   const routeAllMs = await until('every node to route to another and be routed to', 600_000, async () => {
     rounds++
+    const roundStarted = Date.now()
+    const cpuBefore = await childrenCpu(children)
     const targetsOf = shuffle(nodes)
     const pairs: Array<[NodeRef, NodeRef]> = nodes.map((n, i) => [n, targetsOf[i] === n ? targetsOf[(i + 1) % nodes.length] : targetsOf[i]])
-    const grouped = [...byChild(pairs)]
-    const results = await Promise.all(grouped.map(async ([child, p]) => await child.call<Array<number | string>>('route', { pairs: p })))
-    const ordered = grouped.flatMap(([child, p], g) => p.map(([local, target], k) => ({ src: nodes[child.hosted[local]], dst: nodes.find(n => n.id === target)!, r: results[g][k] })))
-    for (const { src, dst, r } of ordered) {
-      if (typeof r === 'number') { sourcesOk.add(src); targetsOk.add(dst); routeTimes.push(r) } else { const why = String(r).split(':')[0]; errors.set(why, (errors.get(why) ?? 0) + 1) }
+    const results = await inPool(pairs, routeConcurrency === 0 ? pairs.length : routeConcurrency, async ([src, dst]) => {
+      const [r] = await src.child.call<RouteResult[]>('route', { pairs: [[src.local, dst.id]] })
+      return { src, dst, r }
+    })
+    const failed: Array<{ src: NodeRef, dst: NodeRef, r: RouteFailure }> = []
+    for (const { src, dst, r } of results) {
+      if (typeof r === 'number') { sourcesOk.add(src); targetsOk.add(dst); routeTimes.push(r) } else {
+        const why = `${r.error.split(':')[0]}@${r.stage}`
+        errors.set(why, (errors.get(why) ?? 0) + 1)
+        failed.push({ src, dst, r })
+      }
     }
-    lastRoundOk = ordered.filter(o => typeof o.r === 'number').length / ordered.length
-    ctx.log(`scale: routing round ${rounds}: ${Math.round(lastRoundOk * 100)}% found and pinged; ${sourcesOk.size} sources and ${targetsOk.size} targets done; errors ${JSON.stringify(Object.fromEntries(errors))}`)
+    lastRoundOk = results.filter(o => typeof o.r === 'number').length / results.length
+    const cpu = (await childrenCpu(children)) - cpuBefore
+    // What the sources and targets of the failures knew, weighed against every node's table now.
+    if (failed.length > 0) {
+      const tables = (await Promise.all(children.map(async c => await c.call<NodeTable[]>('tables')))).flat()
+      failures.push(...failed.map(f => failureFacts(f.src, f.dst, f.r, tables)))
+    }
+    const recent = failures.slice(-failed.length)
+    const lag = await childrenLoopLag(children)
+    const churn = (await stats()).nodes
+    const line = `round ${rounds}: ${Math.round(lastRoundOk * 100)}% ok in ${((Date.now() - roundStarted) / 1000).toFixed(1)} s, ${cpu.toFixed(0)} CPU-s, event loop held up to ${lag} ms in the last minute, hang-ups so far median ${median(churn.map(n => n.hangUps))} per node, load ${loadavg()[0].toFixed(1)}; ${sourcesOk.size} sources and ${targetsOk.size} targets done; errors so far ${JSON.stringify(Object.fromEntries(errors))}` +
+      (failed.length === 0 ? '' : `; at this round's ${failed.length} failures: ${describeFailures(recent)}`)
+    ctx.log(`scale: routing ${line}`)
     return sourcesOk.size === nodes.length && targetsOk.size === nodes.length
   }).then(ms => ms + allStartedMs, (err: Error) => {
     // Unattended runs go on to the other figures: routeAllMs -1 says routing did not converge.
     ctx.log(`scale: ${err.message}; going on with the other figures (routeAllMs = -1)`)
     return -1
   })
+  if (failures.length > 0) ctx.log(`scale: all ${failures.length} failed lookups: ${describeFailures(failures)}`)
+  const churn = (await stats()).nodes
+  ctx.log(`scale: after routing, per node: connections median ${median(churn.map(n => n.connections))}, disconnects median ${median(churn.map(n => n.disconnects))} (max ${Math.max(...churn.map(n => n.disconnects))}), hang-ups median ${median(churn.map(n => n.hangUps))} (max ${Math.max(...churn.map(n => n.hangUps))})`)
 
-  const stats = async (): Promise<{ rss: number[], nodes: Array<{ id: string, running: boolean, connections: number, routingTable: number, mesh: number, wireCopies: number }> }> => {
-    const all = await Promise.all(children.map(async c => await c.call('stats')))
-    return { rss: all.map(s => s.rss), nodes: all.flatMap(s => s.nodes) }
-  }
   ctx.log(`scale: routing done in ${routeAllMs} ms (${rounds} rounds); waiting for gossip meshes (load ${loadavg()[0].toFixed(1)})`)
   await until('gossip meshes to form', 60_000, async () => median((await stats()).nodes.map(n => n.mesh)) >= 4)
     .catch((err: Error) => { ctx.log(`scale: ${err.message}; broadcasting anyway`) })
@@ -223,6 +339,12 @@ export default async function scaleSection (ctx: BenchContext): Promise<Record<s
     routeRounds: rounds,
     routeLastRoundOk: Math.round(lastRoundOk * 100) / 100,
     routeP50Ms: median(routeTimes),
+    routeConcurrency,
+    routeFailures: failures.length,
+    routeFailuresTargetInSourceTable: failures.filter(f => f.targetInSrcRt).length,
+    routeFailuresTargetClientMode: failures.filter(f => f.targetMode !== 'server').length,
+    routeFailuresTargetInNoTable: failures.filter(f => f.targetKnownBy === 0).length,
+    routeFailuresStarved1s: failures.filter(f => f.lagMs >= 1_000).length,
     connectionsMax: Math.max(...conns),
     connectionsMedian: median(conns),
     bootstrapConnections: final.nodes[0].connections,

@@ -13,6 +13,7 @@ import { z } from 'zod'
 import { createNetwork, DEFAULT_OVERLAY, DhtRouting, type Network } from '../../src/net/index.ts'
 import { createMessenger, type Messenger } from '../../src/messaging/index.ts'
 import { migrateCatalog } from '../../src/catalog/index.ts'
+import { maxLoopLagSince } from '../../src/net/loop-lag.ts'
 import { FrameStream, handleProtocol, requestJson, GOSSIP_MESSAGES_TOPIC } from '../../src/protocols/index.ts'
 
 const BLOB_PROTOCOL = '/distri-vault-bench/blob/1'
@@ -30,6 +31,8 @@ interface Hosted {
   received: Map<string, number>
   /** Gossip frames that reached this node on our message topic, duplicates included. */
   wireCopies: number
+  /** Peers this node hung up on (libp2p.hangUp: the latency probe after missed pings, and others). */
+  hangUps: number
 }
 
 const log = pino({ level: process.env.BENCH_SCALE_LOG ?? 'silent' })
@@ -54,7 +57,9 @@ async function startNode (bootstrap: string[], maxConnections: number, privateKe
   migrateCatalog(db)
   const messenger = createMessenger({ network, db, privateKey, log, broadcast: 'gossip' })
   await messenger.start()
-  const hosted: Hosted = { privateKeyHex: Buffer.from(privateKeyToProtobuf(privateKey)).toString('hex'), network, routing, messenger, blobs: new Map(), received: new Map(), wireCopies: 0 }
+  const hosted: Hosted = { privateKeyHex: Buffer.from(privateKeyToProtobuf(privateKey)).toString('hex'), network, routing, messenger, blobs: new Map(), received: new Map(), wireCopies: 0, hangUps: 0 }
+  const hangUp = network.libp2p.hangUp.bind(network.libp2p)
+  network.libp2p.hangUp = async (...args: Parameters<typeof hangUp>) => { hosted.hangUps++; await hangUp(...args) }
   messenger.subscribe(m => { hosted.received.set(m.id, Date.now()) })
   countWireCopies(hosted)
   await handleProtocol(network.libp2p, BLOB_PROTOCOL, async (stream) => {
@@ -99,6 +104,20 @@ async function blobRequest (from: Hosted, to: string, frame: z.infer<typeof Blob
   }
 }
 
+interface DhtInternals {
+  getMode: () => 'client' | 'server'
+  routingTable?: { size: number, kb?: { toIterable: () => Iterable<{ peerId: { toString: () => string } }> } }
+}
+
+function dhtOf (node: Hosted): DhtInternals | undefined {
+  return node.network.libp2p.services.dht as unknown as DhtInternals | undefined
+}
+
+function routingTableIds (node: Hosted): string[] {
+  const kb = dhtOf(node)?.routingTable?.kb
+  return kb == null ? [] : [...kb.toIterable()].map(c => c.peerId.toString())
+}
+
 const handlers: Record<string, (msg: any) => Promise<unknown>> = {
   async start (msg) {
     networkKey = Buffer.from(msg.networkKey, 'hex')
@@ -127,24 +146,53 @@ const handlers: Record<string, (msg: any) => Promise<unknown>> = {
   },
   async route (msg) {
     // [local index, target node ID]: find the target through the DHT and open a connection to it.
+    // A failure comes back with what the source knew then: its routing table (node IDs), its DHT
+    // mode and connections, and whether the target was in its peer store (bench/scale.ts weighs it).
     const results = await Promise.all((msg.pairs as Array<[number, string]>).map(async ([i, target]) => {
       const started = Date.now()
+      const node = nodes[i]
+      const targetId = peerIdFromString(target)
+      const stage = { now: 'findPeer' }
       try {
-        await nodes[i].network.libp2p.peerRouting.findPeer(peerIdFromString(target), { signal: AbortSignal.timeout(20_000) })
-        await nodes[i].network.libp2p.services.ping.ping(peerIdFromString(target), { signal: AbortSignal.timeout(10_000) })
+        await node.network.libp2p.peerRouting.findPeer(targetId, { signal: AbortSignal.timeout(20_000) })
+        stage.now = 'ping'
+        await node.network.libp2p.services.ping.ping(targetId, { signal: AbortSignal.timeout(10_000) })
         return Date.now() - started
       } catch (err) {
         // Not always an Error: an aborted signal's reason may be anything.
         const e = err as { name?: unknown, message?: unknown } | undefined
-        return `${String(e?.name ?? 'Error')}: ${String(e?.message ?? err).slice(0, 80)}`
+        const dht = dhtOf(node)
+        return {
+          error: `${String(e?.name ?? 'Error')}: ${String(e?.message ?? err).slice(0, 80)}`,
+          stage: stage.now,
+          ms: Date.now() - started,
+          /** How long this process's timers were held up at worst during the lookup. */
+          lagMs: maxLoopLagSince(started),
+          mode: dht?.getMode() ?? 'none',
+          connections: node.network.libp2p.getConnections().length,
+          connectedToTarget: node.network.libp2p.getConnections(targetId).length > 0,
+          rt: routingTableIds(node)
+        }
       }
     }))
     return results
   },
+  /** Each node's DHT mode and routing table (node IDs), to weigh failed lookups against. */
+  async tables () {
+    return nodes.map(n => {
+      const running = n.network.addresses().length > 0
+      return { id: n.network.nodeId, running, mode: running ? dhtOf(n)?.getMode() ?? 'none' : 'stopped', rt: running ? routingTableIds(n) : [], connections: running ? n.network.libp2p.getConnections().length : 0 }
+    })
+  },
   async stats () {
     const mem = process.memoryUsage()
+    const cpu = process.cpuUsage()
     return {
       rss: mem.rss,
+      cpuUser: cpu.user,
+      cpuSystem: cpu.system,
+      /** The longest this process's timers were held up in the last minute (starvation). */
+      loopLagMaxMs: maxLoopLagSince(Date.now() - 60_000),
       heapUsed: mem.heapUsed,
       nodes: nodes.map(n => ({
         id: n.network.nodeId,
@@ -152,7 +200,9 @@ const handlers: Record<string, (msg: any) => Promise<unknown>> = {
         connections: n.network.addresses().length > 0 ? n.network.libp2p.getConnections().length : 0,
         routingTable: n.network.addresses().length === 0 ? 0 : (n.network.libp2p.services.dht as unknown as { routingTable?: { size: number } } | undefined)?.routingTable?.size ?? 0,
         mesh: n.network.addresses().length > 0 ? (n.network.libp2p.services.pubsub as unknown as { getMeshPeers: (t: string) => string[] }).getMeshPeers(GOSSIP_MESSAGES_TOPIC).length : 0,
-        wireCopies: n.wireCopies
+        wireCopies: n.wireCopies,
+        hangUps: n.hangUps,
+        disconnects: n.network.stats().disconnects
       }))
     }
   },

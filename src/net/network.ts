@@ -23,6 +23,9 @@ import type { OverlayOptions } from './overlay-options.ts'
 import { ConnectionTrimmer } from './connection-trimmer.ts'
 import { DialBack } from './dial-back.ts'
 import { ReachabilityJudge } from './reachability.ts'
+import { Backoff } from './backoff.ts'
+import { DhtTableKeeper } from './dht-table-keeper.ts'
+import { listenThroughRelay, stopListeningThroughRelays } from './relay-listen.ts'
 
 export interface NetworkTiming {
   /** First redial of a dropped peer or bootstrap address; doubles per failure… */
@@ -45,6 +48,14 @@ export interface NetworkTiming {
   reachabilityDialMs: number
   /** …and this often once found reachable (addresses and routers change). */
   reachabilityRecheckMs: number
+  /** Once judged unreachable: checked again this soon (a false verdict under load, a port
+   * forwarded later), doubling per check that finds it still unreachable… */
+  reachabilityUnreachableRecheckMs: number
+  /** …up to this. A change of the node's own addresses checks again at once. */
+  reachabilityUnreachableRecheckMaxMs: number
+  /** With the DHT: connected DHT servers missing from the routing table are offered again this
+   * often (dht-table-keeper.ts). */
+  dhtTableRefillMs: number
 }
 
 export const DEFAULT_TIMING: NetworkTiming = {
@@ -57,7 +68,10 @@ export const DEFAULT_TIMING: NetworkTiming = {
   reachabilityRetryMs: 30_000,
   reachabilityConfirmMs: 10_000,
   reachabilityDialMs: 15_000,
-  reachabilityRecheckMs: 30 * 60_000
+  reachabilityRecheckMs: 30 * 60_000,
+  reachabilityUnreachableRecheckMs: 60_000,
+  reachabilityUnreachableRecheckMaxMs: 30 * 60_000,
+  dhtTableRefillMs: 30_000
 }
 
 export interface NetworkOptions {
@@ -116,6 +130,7 @@ interface Running {
   trimmer: ConnectionTrimmer | undefined
   dialBack: DialBack | undefined
   memory: PeerMemory | undefined
+  tableKeeper: DhtTableKeeper | undefined
   reachabilityTimer?: NodeJS.Timeout
 }
 
@@ -137,6 +152,10 @@ export class Network extends EventEmitter<NetworkEvents> {
   private readonly judge = new ReachabilityJudge()
   private checkingReachability = false
   private reachabilityDueAt = 0
+  /** Re-checks of a node judged unreachable, backing off while it stays so. */
+  private readonly unreachableRecheck: Backoff
+  /** Our own direct (non-relayed) addresses, to notice when they change. */
+  private directAddrs = ''
 
   constructor (options: NetworkOptions) {
     super()
@@ -148,6 +167,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     this.timing = { ...DEFAULT_TIMING, ...options.timing }
     this.limits = { ...DEFAULT_LIMITS, ...options.limits }
     this.natMode = options.overlay?.behindNat === true
+    this.unreachableRecheck = new Backoff({ initialMs: this.timing.reachabilityUnreachableRecheckMs, maxMs: this.timing.reachabilityUnreachableRecheckMaxMs, jitter: 0.1 })
   }
 
   /** The libp2p host, to register protocols on and dial; only while started. */
@@ -207,8 +227,10 @@ export class Network extends EventEmitter<NetworkEvents> {
     const trimmer = this.options.overlay != null ? new ConnectionTrimmer({ libp2p, log: this.log, maxConnections: this.limits.maxConnections, graceMs: this.options.overlay.connectionGraceMs }) : undefined
     const dialBack = this.options.overlay != null ? new DialBack({ libp2p, log: this.log, dialTimeoutMs: this.timing.reachabilityDialMs }) : undefined
     const memory = this.options.peerMemoryFile !== undefined && this.options.overlay == null ? new PeerMemory(this.options.peerMemoryFile, this.log) : undefined
-    this.running = { libp2p, refusals, guard, keeper, exchange, latency, trimmer, dialBack, memory }
+    const tableKeeper = this.options.overlay != null ? new DhtTableKeeper({ libp2p, log: this.log, intervalMs: this.timing.dhtTableRefillMs }) : undefined
+    this.running = { libp2p, refusals, guard, keeper, exchange, latency, trimmer, dialBack, memory, tableKeeper }
     trimmer?.start()
+    tableKeeper?.start()
     await dialBack?.start()
     libp2p.addEventListener('peer:connect', this.onConnect)
     libp2p.addEventListener('peer:disconnect', this.onDisconnect)
@@ -238,6 +260,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     running.latency.stop()
     running.trimmer?.stop()
     running.dialBack?.stop()
+    running.tableKeeper?.stop()
     clearTimeout(running.reachabilityTimer)
     running.guard.stop()
     const { libp2p } = running
@@ -279,7 +302,8 @@ export class Network extends EventEmitter<NetworkEvents> {
    * DHT client until that reservation gives it an address. */
   private scheduleReachabilityCheck (delayMs: number): void {
     const running = this.running
-    if (running?.dialBack == null || this.natMode || this.checkingReachability) return
+    // --nat is the user's word for it: only a node that judged itself unreachable checks again.
+    if (running?.dialBack == null || this.options.overlay?.behindNat === true || this.checkingReachability) return
     // A new connection brings a check due later forward (a retry after nobody answered).
     if (running.reachabilityTimer != null) {
       if (this.reachabilityDueAt <= Date.now() + delayMs) return
@@ -297,8 +321,14 @@ export class Network extends EventEmitter<NetworkEvents> {
     running.reachabilityTimer.unref()
   }
 
-  /** Proven reachable: rarely; failures pending: soon, to confirm or clear them; no answer: later. */
+  /** Proven reachable: rarely; failures pending: soon, to confirm or clear them; no answer: later;
+   * judged unreachable: after 1 min, backing off to 30 min while it stays so. */
   private nextCheckMs (): number {
+    if (this.judge.verdict === 'unreachable') {
+      const delayMs = this.unreachableRecheck.nextDelayMs()
+      this.unreachableRecheck.failed()
+      return delayMs
+    }
     if (this.judge.verdict === 'public' && this.judge.pendingFailures === 0) return this.timing.reachabilityRecheckMs
     return this.judge.pendingFailures > 0 ? this.timing.reachabilityConfirmMs : this.timing.reachabilityRetryMs
   }
@@ -314,14 +344,32 @@ export class Network extends EventEmitter<NetworkEvents> {
       return
     }
     this.log.info({ reachability: verdict, ...evidence }, verdict === 'public' ? 'peers can dial this node' : 'peers cannot dial this node (NAT?): listening through a relay')
+    this.unreachableRecheck.succeeded()
+    if (verdict === 'public' && before === 'unreachable') {
+      await this.leaveNatMode(running)
+      return
+    }
     if (verdict !== 'unreachable') return
     if (this.options.overlay?.relay === true) this.log.warn('this node offers a relay but its peers cannot dial it: start it where it is reachable (port forwarding, a public address)')
     this.natMode = true
     const dht = running.libp2p.services.dht
     if (dht != null && dht.getMode() !== 'client') await dht.setMode('client').catch(() => {})
-    // libp2p has no public call to listen on one more address once started.
-    const transports = (running.libp2p as unknown as { components: { transportManager: { listen: (addrs: Multiaddr[]) => Promise<void> } } }).components.transportManager
-    await transports.listen([multiaddr('/p2p-circuit')]).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not listen through a relay'))
+    await listenThroughRelay(running.libp2p).catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not listen through a relay'))
+  }
+
+  /** Judged unreachable before, dialled back now (a port forwarded, or a false verdict under
+   * load): a DHT server again, without the relay it no longer needs. */
+  private async leaveNatMode (running: Running): Promise<void> {
+    this.natMode = false
+    const dht = running.libp2p.services.dht
+    if (dht != null && dht.getMode() !== 'server') await dht.setMode('server').catch((err: unknown) => this.log.warn({ err: (err as Error).message }, 'could not switch the DHT mode'))
+    const relays = await stopListeningThroughRelays(running.libp2p).catch((err: unknown) => {
+      this.log.warn({ err: (err as Error).message }, 'could not stop listening through a relay')
+      return []
+    })
+    if (this.running !== running) return
+    this.log.info({ relays: relays.map(String) }, 'peers can dial this node again: a DHT server, no longer listening through a relay')
+    await this.lookUpSelf().catch(() => {})
   }
 
   /** Known peers that are not connected now (redialled with back-off). */
@@ -407,6 +455,17 @@ export class Network extends EventEmitter<NetworkEvents> {
   private readonly onSelfUpdate = (): void => {
     const libp2p = this.running?.libp2p
     const dht = libp2p?.services.dht
+    // Our own direct addresses changed (a new interface, a port mapping): a node judged
+    // unreachable checks again soon instead of at its backed-off time.
+    const direct = libp2p?.getMultiaddrs().filter(ma => !isCircuit(ma)).map(String).sort().join(' ') ?? ''
+    if (direct !== this.directAddrs) {
+      const changed = this.directAddrs !== ''
+      this.directAddrs = direct
+      if (changed && this.judge.verdict === 'unreachable') {
+        this.unreachableRecheck.succeeded()
+        this.scheduleReachabilityCheck(this.timing.reachabilityFirstCheckMs)
+      }
+    }
     if (!this.natMode || dht == null) return
     const mode = this.reachability() === 'relayed' ? 'server' : 'client'
     if (dht.getMode() !== mode) {

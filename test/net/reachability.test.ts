@@ -103,3 +103,40 @@ test('a node whose listen address cannot be dialled is judged unreachable, after
     await waitFor(`${node.name} to be found reachable`, () => node.network.reachability() === 'public', { timeoutMs: 120_000, intervalMs: 100 })
   }
 })
+
+test('a node judged unreachable is checked again: reachable later (a port forwarded), it is public and a DHT server again, without its relay', { timeout: 180_000 }, async (t) => {
+  const h = new Harness(t)
+  // A short re-check period; the product's is 1 min, backing off to 30 min.
+  const timing = { reachabilityConfirmMs: 1_000, reachabilityUnreachableRecheckMs: 2_000, reachabilityUnreachableRecheckMaxMs: 4_000 }
+  const relay = await h.node({ name: 'relay', overlay: { ...DEFAULT_OVERLAY, relay: true }, limits: SLOW_CPU, timing })
+  const second = await h.node({ name: 'second', overlay: DEFAULT_OVERLAY, limits: SLOW_CPU, timing, bootstrap: [relay.address] })
+  const port = await deadPort()
+  const hidden = await h.node({ name: 'hidden', overlay: DEFAULT_OVERLAY, limits: SLOW_CPU, timing, bootstrap: [relay.address] })
+  // Fault: its direct addresses name a port nobody listens on (a router without port forwarding).
+  const libp2p = hidden.network.libp2p
+  const real = libp2p.getMultiaddrs.bind(libp2p)
+  let forwarded = false
+  libp2p.getMultiaddrs = () => forwarded ? real() : real().map(ma => ma.toString().includes('/p2p-circuit') ? ma : multiaddr(ma.toString().replace(/\/tcp\/\d+/, `/tcp/${port}`)))
+
+  await waitFor('hidden to be judged unreachable', () => saidUnreachable(hidden), { timeoutMs: 120_000, intervalMs: 100 })
+  await waitFor('hidden to listen through the relay', () => hidden.network.reachability() === 'relayed', { timeoutMs: 60_000, intervalMs: 100 })
+  assert.ok(hidden.network.addresses().some(a => a.includes(`${relay.network.nodeId}/p2p-circuit`)), 'a relayed address through the relay')
+  // Still unreachable at a re-check: it stays behind the relay (and the checks back off).
+  const checksBefore = hidden.logs.lines.filter(l => l.msg === 'a peer could not dial this node back; checking again before concluding').length
+  await waitFor('a re-check that still fails', () => hidden.logs.lines.filter(l => l.msg === 'a peer could not dial this node back; checking again before concluding').length > checksBefore, { timeoutMs: 30_000, intervalMs: 100 })
+  assert.equal(hidden.network.reachability(), 'relayed', 'a failed re-check changes nothing')
+
+  forwarded = true // the port is forwarded now: peers can dial it back
+  await waitFor('hidden to be judged public again', () => hidden.network.reachability() === 'public', { timeoutMs: 30_000, intervalMs: 100 })
+  await waitFor('hidden to be a DHT server again', () => libp2p.services.dht?.getMode() === 'server', { timeoutMs: 10_000, intervalMs: 100 })
+  await waitFor('hidden to give up its relayed address', () => !hidden.network.addresses().some(a => a.includes('/p2p-circuit')), { timeoutMs: 10_000, intervalMs: 100 })
+  assert.ok(hidden.logs.lines.some(l => l.msg === 'peers can dial this node again: a DHT server, no longer listening through a relay'))
+  const tags = (await libp2p.peerStore.get(relay.network.libp2p.peerId)).tags
+  assert.ok(!tags.has('keep-alive-circuit-relay'), 'the relay\'s connection is no longer kept alive for a reservation')
+  // …and it is found like any server: the other member looks it up through the DHT.
+  await waitFor('second to find hidden through the DHT', async () => {
+    const found = await second.network.libp2p.services.dht!.getClosestPeers(libp2p.peerId.toMultihash().bytes)
+    for await (const event of found) if (event.name === 'FINAL_PEER' && event.peer.id.equals(libp2p.peerId)) return true
+    return false
+  }, { timeoutMs: 30_000, intervalMs: 500 })
+})
