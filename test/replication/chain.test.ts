@@ -13,6 +13,7 @@ import {
   type ChainRequest, type Grant
 } from '../../src/replication/index.ts'
 import { makeBlob, replicatorFor, startCluster, stopNode, type Cluster, type TestNode } from './helpers.ts'
+import { waitFor } from '../helpers/wait.ts'
 
 async function onDisk (node: TestNode, owner: TestNode, id: string): Promise<Buffer | null> {
   return await readFile(node.store.pathOf(owner.id, id)).catch(() => null)
@@ -59,6 +60,9 @@ describe('chained replication over real nodes', () => {
     cluster = await startCluster(8, { node: i => ({ chain: true, ...(i === 5 ? { maxStorageBytes: 1024 } : {}) }) })
     ;[owner, b, c, d, doomed, full, liar] = cluster.nodes
     good = [b, c, d, cluster.nodes[7]]
+    // A chain goes only to peers known to speak chain/1, which identify tells: until it has run
+    // for a holder, a put places that copy another way (and the first test saw another holder).
+    await waitFor('the owner to know that every holder speaks chain/1', async () => (await Promise.all(good.map(async p => await owner.client.speaksChain(p.id)))).every(Boolean))
   })
   after(async () => { await cluster?.stop() })
 
