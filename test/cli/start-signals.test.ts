@@ -19,7 +19,12 @@ interface Launched { proc: ChildProcess, nodePid: number, stderr: () => string, 
 
 /** Starts `command` in a process group of its own (as a shell does a foreground job) and waits for ready. */
 async function launch (command: string, args: string[], data: string): Promise<Launched> {
-  const proc = spawn(command, args, { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'] })
+  // npx installs this checkout into its cache (~/.npm/_npx) the first time it sees its path, and
+  // that install ran our `prepare` (tsc and the bundle) in this very checkout: dist/ was rebuilt
+  // under the CLI tests running beside this one, which then found it older than src/ or missing
+  // (a clean-clone CI run failed so). The build is done already; npx needs no install scripts.
+  const env = command === 'npx' ? { ...process.env, npm_config_ignore_scripts: 'true' } : process.env
+  const proc = spawn(command, args, { cwd: ROOT, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env })
   let stdout = ''
   let stderr = ''
   proc.stdout!.on('data', (d: Buffer) => { stdout += d.toString() })
