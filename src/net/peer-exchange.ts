@@ -7,7 +7,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Connection } from '@libp2p/interface'
 import type { Logger } from 'pino'
 import { handleProtocol, requestJson, FrameStream, PexFrame, PEX_PROTOCOL, PEX_MAX_FRAME_BYTES, PEX_MAX_PEERS, PEX_MAX_ADDRS_PER_PEER } from '../protocols/index.ts'
-import { isDialableTcp, isLoopback, parseMultiaddrOrNull, peerIdOf, withPeerId } from './addresses.ts'
+import { isLoopback } from './addresses.ts'
+import { dialableAddrsOf } from './peer-addrs.ts'
 import type { NetworkLibp2p } from './libp2p-node.ts'
 import type { PeerKeeper } from './peer-keeper.ts'
 import type { PeerTable } from './peer-table.ts'
@@ -102,15 +103,7 @@ export class PeerExchange {
   private async learn (frame: PexFrame): Promise<void> {
     for (const entry of frame.peers) {
       if (entry.id === this.selfId || this.options.peers.has(entry.id)) continue
-      try {
-        peerIdFromString(entry.id)
-      } catch {
-        continue
-      }
-      const addrs = entry.addrs
-        .map(parseMultiaddrOrNull)
-        .filter(ma => ma != null && isDialableTcp(ma) && (peerIdOf(ma) ?? entry.id) === entry.id)
-        .map(ma => withPeerId(ma!, entry.id))
+      const addrs = dialableAddrsOf(entry.id, entry.addrs)
       if (addrs.length > 0) this.options.keeper.consider(entry.id, addrs)
     }
   }

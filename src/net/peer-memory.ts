@@ -10,12 +10,11 @@
 // foreign file is ignored with a warning (the node then starts with its --peer addresses only);
 // a remembered peer is dialled like one heard of by peer exchange, given up after a few failures.
 import { readFile } from 'node:fs/promises'
-import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from 'pino'
 import { z } from 'zod'
 import { writeFileAtomic } from '../atomic/index.ts'
-import { isDialableTcp, parseMultiaddrOrNull, peerIdOf, withPeerId } from './addresses.ts'
+import { dialableAddrsOf } from './peer-addrs.ts'
 
 /** Peers remembered at most (the most recently seen); their listen addresses at most. */
 export const MAX_REMEMBERED_PEERS = 64
@@ -66,11 +65,8 @@ export class PeerMemory {
     }
     const remembered: RememberedPeer[] = []
     for (const entry of [...parsed.peers].sort((a, b) => b.seenAt - a.seenAt)) {
-      if (entry.id === selfId || this.peers.has(entry.id) || !isPeerId(entry.id) || Date.now() - entry.seenAt > MAX_AGE_MS) continue
-      const addrs = entry.addrs
-        .map(parseMultiaddrOrNull)
-        .filter((ma): ma is Multiaddr => ma != null && isDialableTcp(ma) && (peerIdOf(ma) ?? entry.id) === entry.id)
-        .map(ma => withPeerId(ma, entry.id))
+      if (entry.id === selfId || this.peers.has(entry.id) || Date.now() - entry.seenAt > MAX_AGE_MS) continue
+      const addrs = dialableAddrsOf(entry.id, entry.addrs)
       if (addrs.length === 0) continue
       this.peers.set(entry.id, { addrs: addrs.map(String), seenAt: entry.seenAt })
       remembered.push({ id: entry.id, addrs })
@@ -110,14 +106,5 @@ export class PeerMemory {
       this.log.warn({ file: this.path, err: (err as Error).message }, 'could not save the remembered peers')
     })
     await this.writing
-  }
-}
-
-function isPeerId (id: string): boolean {
-  try {
-    peerIdFromString(id)
-    return true
-  } catch {
-    return false
   }
 }
