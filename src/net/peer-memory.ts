@@ -64,14 +64,15 @@ export class PeerMemory {
       return []
     }
     const remembered: RememberedPeer[] = []
-    for (const entry of [...parsed.peers].sort((a, b) => b.seenAt - a.seenAt)) {
+    // Oldest first into the Map, whose order is the order of last sight (seen() evicts its head).
+    for (const entry of [...parsed.peers].sort((a, b) => a.seenAt - b.seenAt)) {
       if (entry.id === selfId || this.peers.has(entry.id) || Date.now() - entry.seenAt > MAX_AGE_MS) continue
       const addrs = dialableAddrsOf(entry.id, entry.addrs)
       if (addrs.length === 0) continue
       this.peers.set(entry.id, { addrs: addrs.map(String), seenAt: entry.seenAt })
       remembered.push({ id: entry.id, addrs })
     }
-    return remembered
+    return remembered.reverse()
   }
 
   /** A peer we are connected to listens at `addrs` (identify): remember it (saved soon). */
