@@ -67,6 +67,10 @@ test('a second put of a tree re-chunks only the files whose size or mtime change
   // CPU, so the ratio below measures re-reading, not the fixed cost of walking and listing the
   // tree (with files up to 128 KiB it sat at 0.39–0.53 on an idle machine).
   await smallFiles(src, 300, (i) => 1024 + (i * 7919) % (384 * 1024))
+  // Whole seconds, so the swap below can put back exactly the mtime the first put saw.
+  const oldTime = new Date('2020-01-01T00:00:00Z')
+  const quietPaths = [50, 150, 250].map(i => join(src, `d${Math.floor(i / 100)}`, `f${i}.bin`))
+  for (const path of quietPaths) await utimes(path, oldTime, oldTime)
   let started = cpuSeconds()
   const first = await tv.vault.putTree(src, { name: 'tree' })
   const firstCpu = cpuSeconds() - started
@@ -77,18 +81,33 @@ test('a second put of a tree re-chunks only the files whose size or mtime change
     await writeFile(path, randomBytes(2000))
     await utimes(path, new Date('2030-01-01T00:00:00Z'), new Date('2030-01-01T00:00:00Z'))
   }
+  // Proof that unchanged files are not read (the rsync "quick check"): three files get other bytes
+  // of the same size under their old mtime. Reused unread, they restore with their first bytes.
+  const quiet = new Map<string, Buffer>()
+  for (const path of quietPaths) {
+    const before = await readFile(path)
+    quiet.set(path.slice(src.length), before)
+    await writeFile(path, randomBytes(before.length))
+    await utimes(path, oldTime, oldTime)
+  }
   started = cpuSeconds()
   const second = await tv.vault.putTree(src, { name: 'tree' })
   const secondCpu = cpuSeconds() - started
   assert.equal(second.files, 300)
   assert.equal(second.reused, 297, 'only the three changed files were read again')
+  // CPU is reported, not asserted: on a loaded CI box the first put's garbage is collected during
+  // the second and the ratio swung from 0.3 to 0.55; the restore below is the exact check.
   t.diagnostic(`first put ${firstCpu.toFixed(2)} CPU-s, re-put after 1 % changed ${secondCpu.toFixed(2)} CPU-s (${(secondCpu / firstCpu).toFixed(3)} of the first)`)
-  assert.ok(secondCpu < firstCpu / 2, `re-put ${secondCpu.toFixed(2)} CPU-s vs first ${firstCpu.toFixed(2)} CPU-s`)
   assert.equal(tv.vault.list().length, 1, 'one entry: the old tree was replaced')
   assert.equal(await tv.vault.collectOrphans(), 0)
   const out = join(dir, 'out')
   await tv.vault.restoreTree(await tv.vault.open('tree'), out)
-  assert.deepEqual(await filesUnder(out), await filesUnder(src))
+  const expected = await filesUnder(src)
+  for (const [rel, before] of quiet) {
+    assert.ok(expected.has(rel), rel)
+    expected.set(rel, before)
+  }
+  assert.deepEqual(await filesUnder(out), expected, 'changed files restore as now, untouched-looking ones as first stored')
 })
 
 test(`${MANY.toLocaleString('en')} small files: put and restore in flat memory, chunk rows claimed in batches (not one transaction per file)`, async (t) => {
