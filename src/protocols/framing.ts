@@ -101,7 +101,13 @@ export class FrameStream {
         if (this.buffered === 0) return false
         throw new VaultError('TRUNCATED', `stream ended inside a frame (${this.buffered}/${bytes} bytes)`)
       }
-      if (this.stream.readStatus === 'paused') this.stream.resume()
+      if (this.stream.readStatus === 'paused') {
+        // resume() hands over what the stream held back while paused at once, synchronously
+        // (onMessage runs before it returns, with no read waiting to be woken): look again before
+        // sleeping, or the read waits for bytes it already has until the sender gives up.
+        this.stream.resume()
+        continue
+      }
       signal?.throwIfAborted()
       await new Promise<void>((resolve, reject) => {
         const onAbort = (): void => { this.wake = undefined; reject(signal?.reason ?? new Error('aborted')) }

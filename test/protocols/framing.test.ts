@@ -42,6 +42,31 @@ test('a stream that ends inside a frame is reported as truncated', async () => {
   await assert.rejects(receiver.readFrame(), { code: 'TRUNCATED' })
 })
 
+test('over yamux, a read that resumes a paused stream takes the bytes it held back (no stall on bytes already here)', async (t) => {
+  // The chain hand-on stall (2026-11-30): a holder reads a request, checks it (async), then reads
+  // the body. Meanwhile the body arrived within the yamux window: 64 KiB into the frame buffer,
+  // which paused the stream, the rest into the stream's own buffer. resume() hands that rest over
+  // at once, synchronously; the read then slept until the next event, and there was none until
+  // the sender gave up ~11 s later.
+  const h = new Harness(t)
+  const a = await h.node({ name: 'a' })
+  const b = await h.node({ name: 'b', bootstrap: [a.address] })
+  await waitFor('b connected to a', () => connectedTo(b, a))
+  let receiver: FrameStream | undefined
+  await a.network.libp2p.handle('/test/paused-reader/1', (stream) => { receiver = new FrameStream(stream, { maxFrameBytes: 1024 * 1024, readAheadBytes: 64 * 1024 }) })
+  const sender = new FrameStream(await b.network.libp2p.dialProtocol(peerIdFromString(a.nodeId), '/test/paused-reader/1'), { maxFrameBytes: 1024 * 1024 })
+  const body = randomBytes(256 * 1024)
+  await sender.writeJson({ hello: 1 })
+  await sender.writeFrame(body)
+  await waitFor('the request to arrive', () => receiver !== undefined)
+  assert.deepEqual(JSON.parse(new TextDecoder().decode((await receiver!.readFrame())!)), { hello: 1 })
+  // The "async check": every byte is sent (within the window) and waits, part in the frame
+  // buffer, part in the paused stream's buffer.
+  await waitFor('the body to wait in the paused stream', () => receiver!.stream.readStatus === 'paused' && receiver!.stream.readBufferLength > 0)
+  const pieces = await receiver!.readFramePieces({ signal: AbortSignal.timeout(3_000) })
+  assert.ok(Buffer.concat(pieces!).equals(body), 'the whole body, byte-equal, without waiting for more')
+})
+
 test('JSON frames must match their schema exactly', () => {
   const schema = z.object({ n: z.number().int() })
   const bytes = (text: string): Uint8Array => new TextEncoder().encode(text)
