@@ -11,6 +11,7 @@ import { ping, type Ping } from '@libp2p/ping'
 import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { noiseCrypto } from './noise-crypto.ts'
+import { withQuietDecoder } from './noise-decoder.ts'
 import { privateNetwork } from './private-network.ts'
 import type { RefusalReporter } from './refusals.ts'
 import { InboundGuard } from './inbound-guard.ts'
@@ -133,7 +134,7 @@ export async function createLibp2pNode (options: Libp2pNodeOptions): Promise<Net
     })],
     connectionProtector: () => refusals.guard(protector),
     connectionGater: options.guard.gater(),
-    connectionEncrypters: [noise({ crypto: noiseCrypto })],
+    connectionEncrypters: [withQuietDecoder(noise({ crypto: noiseCrypto }))],
     streamMuxers: [yamux({
       maxInboundStreams: limits.maxStreamsPerConnection,
       maxOutboundStreams: limits.maxStreamsPerConnection,
