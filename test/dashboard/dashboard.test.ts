@@ -2,7 +2,7 @@
 // through `open`'s link, watch peers appear live, drop a file and watch its badge go green, lose a
 // holder (amber) and get the copy remade (green), download the bytes, chat between two nodes'
 // pages, and be refused without a session or from another site's page. Every view is laid out
-// without sideways scrolling at laptop and phone width; with $DV_SCREENSHOTS=DIR, screenshots too.
+// without sideways scrolling at laptop and phone width, and a screenshot of each is saved (browser.ts).
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
@@ -19,7 +19,7 @@ import { LAPTOP, PHONE, assertNoOverflow, chromiumMissing, dropFile, launchBrows
 const skip = chromiumMissing()
 
 /** Every view at laptop and phone width, and the overview in dark: laid out without sideways
- * scrolling; screenshots of them when $DV_SCREENSHOTS is set (browser.ts). */
+ * scrolling, and a screenshot of each (browser.ts). */
 async function layouts (page: Page, views: string[]): Promise<void> {
   for (const [label, size] of [['laptop', LAPTOP], ['phone', PHONE]] as const) {
     await page.setViewportSize(size)
@@ -167,10 +167,18 @@ test('the dashboard: login by link, live peers, drop a file (green), lose a hold
     await evilPage.close({ runBeforeUnload: true })
   })
 
-  await step('layouts (and screenshots with DV_SCREENSHOTS)', async () => {
+  await step('layouts and screenshots', async () => {
     await show(page, 'overview')
     await layouts(page, ['overview', 'files', 'peers', 'messages'])
-    if (process.env.DV_SCREENSHOTS !== undefined) t.diagnostic(`screenshots in ${await screenshotDir()}`)
+    if (process.env.DV_SCREENSHOTS !== 'off') {
+      const dir = await screenshotDir()
+      // A PNG of each view at each width, in the test output.
+      for (const name of ['overview', 'files', 'peers', 'messages'].flatMap(v => [`${v}-laptop`, `${v}-phone`])) {
+        const png = await readFile(join(dir, `${name}.png`))
+        assert.ok(png.subarray(1, 4).toString() === 'PNG' && png.byteLength > 1000, `${name}.png is a picture`)
+      }
+      t.diagnostic(`screenshots in ${dir}`)
+    }
   })
   // Logout ends the session: the page asks for a link again.
   await step('logout', async () => {
