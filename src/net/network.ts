@@ -33,6 +33,9 @@ export interface NetworkTiming {
   /** …up to this. */
   redialMaxMs: number
   pingIntervalMs: number
+  /** Peers pinged per interval at most, unless more are needed to reach each peer every 3
+   * intervals (latency.ts). */
+  maxPingsPerRound: number
   /** Delay before telling our peers about a new peer (batches a burst of joins). */
   peerExchangeDelayMs: number
   /** Deadline of one peer exchange or ping. */
@@ -62,6 +65,7 @@ export const DEFAULT_TIMING: NetworkTiming = {
   redialInitialMs: 1_000,
   redialMaxMs: 30_000,
   pingIntervalMs: 10_000,
+  maxPingsPerRound: 10,
   peerExchangeDelayMs: 500,
   requestTimeoutMs: 5_000,
   reachabilityFirstCheckMs: 2_000,
@@ -223,7 +227,7 @@ export class Network extends EventEmitter<NetworkEvents> {
     const exchange = this.options.peerExchange === false || this.options.overlay != null
       ? undefined
       : new PeerExchange({ libp2p, log: this.log, peers: this.peerTable, keeper, announceDelayMs: this.timing.peerExchangeDelayMs, timeoutMs: this.timing.requestTimeoutMs })
-    const latency = new LatencyProbe({ libp2p, log: this.log, peers: this.peerTable, intervalMs: this.timing.pingIntervalMs, timeoutMs: this.timing.requestTimeoutMs, maxFailures: 3 })
+    const latency = new LatencyProbe({ libp2p, log: this.log, peers: this.peerTable, intervalMs: this.timing.pingIntervalMs, maxPerRound: this.timing.maxPingsPerRound, timeoutMs: this.timing.requestTimeoutMs, maxFailures: 3 })
     const trimmer = this.options.overlay != null ? new ConnectionTrimmer({ libp2p, log: this.log, maxConnections: this.limits.maxConnections, graceMs: this.options.overlay.connectionGraceMs }) : undefined
     const dialBack = this.options.overlay != null ? new DialBack({ libp2p, log: this.log, dialTimeoutMs: this.timing.reachabilityDialMs }) : undefined
     const memory = this.options.peerMemoryFile !== undefined && this.options.overlay == null ? new PeerMemory(this.options.peerMemoryFile, this.log) : undefined

@@ -1,0 +1,32 @@
+// A node pings at most maxPingsPerRound peers per interval, the least recently pinged first, but
+// enough to reach each peer every 3 intervals: a DHT node's ~25 connections pinged every interval
+// from both ends were most of an idle node's socket writes. Every peer still gets its turn.
+
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { Harness, connectedTo, waitFor } from './helpers.ts'
+
+test('with more peers than its ping budget a node pings each in turn, every peer within 3 intervals', async (t) => {
+  const h = new Harness(t)
+  // A budget of 1 per interval, but 4 peers need ceil(4 / 3) = 2 per interval to be reached every 3.
+  const hub = await h.node({ name: 'hub', timing: { pingIntervalMs: 300, maxPingsPerRound: 1 } })
+  const peers = []
+  for (let i = 0; i < 4; i++) peers.push(await h.node({ name: `p${i}`, bootstrap: [hub.address], timing: { pingIntervalMs: 600_000 } }))
+  await waitFor('the hub connected to its 4 peers', () => peers.every(p => connectedTo(hub, p)))
+  const pings: Array<{ peer: string, at: number }> = []
+  const ping = hub.network.libp2p.services.ping
+  const original = ping.ping.bind(ping)
+  ping.ping = async (peer, options) => { pings.push({ peer: peer.toString(), at: Date.now() }); return await original(peer, options) }
+  const started = Date.now()
+  await new Promise(resolve => setTimeout(resolve, 3_000))
+  const rounds = Math.ceil((Date.now() - started) / 300)
+  t.diagnostic(`${pings.length} pings in ${rounds} intervals (all 4 every time would be ${4 * rounds})`)
+  assert.ok(pings.length <= 2 * rounds, `${pings.length} pings in ${rounds} intervals of at most 2`)
+  assert.ok(pings.length >= 2 * rounds - 4, `the budget is used: ${pings.length} pings in ${rounds} intervals`)
+  for (const p of peers) {
+    const times = pings.filter(x => x.peer === p.nodeId).map(x => x.at)
+    assert.ok(times.length >= 3, `${p.name} pinged ${times.length} times: every peer gets its turn`)
+    // Consecutive pings of one peer at most 3 intervals apart (with a timer's slack).
+    for (let i = 1; i < times.length; i++) assert.ok(times[i] - times[i - 1] <= 3 * 300 + 250, `${p.name}: ${times[i] - times[i - 1]} ms between pings`)
+  }
+})
