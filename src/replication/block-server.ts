@@ -214,10 +214,8 @@ export class BlockServer {
   private async put (request: Request<'put'>, body: readonly Uint8Array[], frames: FrameStream, remote: string, signal: AbortSignal): Promise<void> {
     const { owner, id } = request
     this.assertOwner(owner, remote, 'write into')
-    // SHA-256 == id is checked here, piece by piece (about a millisecond per MiB), before a byte is
-    // written; the blob is fsynced before we ack.
-    if (sha256HexOfPieces(body) !== id) throw new VaultError('CORRUPT', 'blob does not match its ID')
-    await this.storeBlob(owner, id, body, { trusted: true })
+    // storeBlob checks SHA-256 == id before a byte is written; the blob is fsynced before we ack.
+    await this.storeBlob(owner, id, body)
     await frames.writeJson({ ok: true }, { signal })
   }
 
@@ -229,7 +227,9 @@ export class BlockServer {
    */
   async storeBlob (owner: string, id: string, body: Uint8Array | readonly Uint8Array[], how: { trusted?: boolean, consume?: boolean } = {}): Promise<void> {
     const { store } = this.options
-    if (!(body instanceof Uint8Array) && how.trusted !== true) throw new VaultError('INTERNAL', 'a blob in pieces is stored only once its hash is checked')
+    // A body in pieces is checked here (SHA-256 == id, piece by piece, about a millisecond per MiB)
+    // before a byte is written; a whole buffer is checked by store.put.
+    if (!(body instanceof Uint8Array) && how.trusted !== true && sha256HexOfPieces(body) !== id) throw new VaultError('CORRUPT', 'blob does not match its ID')
     const size = byteLength(body)
     // A blob already here takes no new room; store.put still rewrites it if our copy went bad,
     // so the owner's repair heals a holder by sending the chunk again.
