@@ -3,8 +3,7 @@
 import type { Libp2p, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { VaultError } from '../errors.ts'
-import { sha256HexOfPieces } from '../crypto/index.ts'
-import { byteLength } from '../buffers/index.ts'
+import { sha256Hex } from '../crypto/index.ts'
 import { exchange, FrameStream, timeoutSignal, type ExchangePhase } from '../protocols/index.ts'
 import { assertBlobId, assertOwnerId } from '../store/index.ts'
 import { Limiter } from '../concurrency/index.ts'
@@ -56,13 +55,12 @@ export class BlockClient {
     return await this.exchange(peerId, signal, async (frames, timeout) => {
       await frames.writeJson({ op: 'get', owner, id } satisfies BlockRequest, { signal: timeout })
       const { size } = await readReply(frames, getReplySchema, peerId, timeout)
-      // The body as the pieces it arrived in, hashed here (about a millisecond per MiB) and joined
-      // once: no round trip to a worker and back for the hash (two thread hand-overs per blob).
-      const pieces = await frames.readFramePieces({ signal: timeout })
-      const got = pieces === null ? 0 : byteLength(pieces)
-      if (pieces === null || got !== size) throw new VaultError('TRUNCATED', `peer ${shortId(peerId)} sent ${got} of ${size} bytes`)
-      if (sha256HexOfPieces(pieces) !== id) throw new VaultError('CORRUPT', `peer ${shortId(peerId)} returned bytes that do not match blob ${id.slice(0, 12)}…`)
-      return joinPieces(pieces, size)
+      // Hashed here (about a millisecond per MiB): no round trip to a worker and back for the hash.
+      // The frame is the whole of its memory, so the caller can still move it to a worker.
+      const data = await frames.readFrame({ signal: timeout })
+      if (data?.byteLength !== size) throw new VaultError('TRUNCATED', `peer ${shortId(peerId)} sent ${data?.byteLength ?? 0} of ${size} bytes`)
+      if (sha256Hex(data) !== id) throw new VaultError('CORRUPT', `peer ${shortId(peerId)} returned bytes that do not match blob ${id.slice(0, 12)}…`)
+      return Buffer.from(data.buffer, data.byteOffset, data.byteLength)
     })
   }
 
@@ -240,15 +238,4 @@ function checkIds (owner: string, ids: string[]): void {
 
 function * batches (ids: string[]): Generator<string[]> {
   for (let i = 0; i < ids.length; i += MAX_IDS_PER_REQUEST) yield ids.slice(i, i + MAX_IDS_PER_REQUEST)
-}
-
-/**
- * The pieces as one Buffer that is the whole of its memory (so a worker can be handed it by
- * transfer), not zero-filled first: every byte is written by the copy.
- */
-function joinPieces (pieces: readonly Uint8Array[], size: number): Buffer {
-  const out = Buffer.allocUnsafeSlow(size)
-  let at = 0
-  for (const piece of pieces) { out.set(piece, at); at += piece.byteLength }
-  return out
 }
