@@ -1,6 +1,6 @@
 // Frames over a libp2p stream: round trips, limits, truncation, schema validation, back-pressure.
 
-import { test } from 'node:test'
+import { test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash, randomBytes } from 'node:crypto'
 import { streamPair } from '@libp2p/utils'
@@ -8,7 +8,19 @@ import { z } from 'zod'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { FrameStream, parseJsonFrame } from '../../src/protocols/index.ts'
 import { DEFAULT_LIMITS } from '../../src/net/index.ts'
-import { Harness, connectedTo, waitFor } from '../net/helpers.ts'
+import type { Stream } from '@libp2p/interface'
+import { Harness, connectedTo, waitFor, type TestNode } from '../net/helpers.ts'
+
+/** Two real nodes (TCP, private network, Noise, yamux) and one stream from b to a on `protocol`:
+ * `onStream` gets a's end, the dialled end is returned. */
+async function streamOverYamux (t: TestContext, protocol: string, onStream: (stream: Stream) => void | Promise<void>): Promise<{ stream: Stream, a: TestNode, b: TestNode }> {
+  const h = new Harness(t)
+  const a = await h.node({ name: 'a' })
+  const b = await h.node({ name: 'b', bootstrap: [a.address] })
+  await waitFor('b connected to a', () => connectedTo(b, a))
+  await a.network.libp2p.handle(protocol, onStream)
+  return { stream: await b.network.libp2p.dialProtocol(peerIdFromString(a.nodeId), protocol), a, b }
+}
 
 test('frames of every size up to the limit arrive intact and in order', async () => {
   const [a, b] = await streamPair()
@@ -48,13 +60,9 @@ test('over yamux, a read that resumes a paused stream takes the bytes it held ba
   // which paused the stream, the rest into the stream's own buffer. resume() hands that rest over
   // at once, synchronously; the read then slept until the next event, and there was none until
   // the sender gave up ~11 s later.
-  const h = new Harness(t)
-  const a = await h.node({ name: 'a' })
-  const b = await h.node({ name: 'b', bootstrap: [a.address] })
-  await waitFor('b connected to a', () => connectedTo(b, a))
   let receiver: FrameStream | undefined
-  await a.network.libp2p.handle('/test/paused-reader/1', (stream) => { receiver = new FrameStream(stream, { maxFrameBytes: 1024 * 1024, readAheadBytes: 64 * 1024 }) })
-  const sender = new FrameStream(await b.network.libp2p.dialProtocol(peerIdFromString(a.nodeId), '/test/paused-reader/1'), { maxFrameBytes: 1024 * 1024 })
+  const { stream } = await streamOverYamux(t, '/test/paused-reader/1', (s) => { receiver = new FrameStream(s, { maxFrameBytes: 1024 * 1024, readAheadBytes: 64 * 1024 }) })
+  const sender = new FrameStream(stream, { maxFrameBytes: 1024 * 1024 })
   const body = randomBytes(256 * 1024)
   await sender.writeJson({ hello: 1 })
   await sender.writeFrame(body)
@@ -77,13 +85,8 @@ test('JSON frames must match their schema exactly', () => {
 })
 
 test('over yamux, a reader that stops reading stalls the writer instead of piling up its frames', async (t) => {
-  const h = new Harness(t)
-  const a = await h.node({ name: 'a' })
-  const b = await h.node({ name: 'b', bootstrap: [a.address] })
-  await waitFor('b connected to a', () => connectedTo(b, a))
   let receiver: FrameStream | undefined
-  await a.network.libp2p.handle('/test/slow-reader/1', (stream) => { receiver = new FrameStream(stream, { maxFrameBytes: 64 * 1024 }) })
-  const raw = await b.network.libp2p.dialProtocol(peerIdFromString(a.nodeId), '/test/slow-reader/1')
+  const { stream: raw } = await streamOverYamux(t, '/test/slow-reader/1', (s) => { receiver = new FrameStream(s, { maxFrameBytes: 64 * 1024 }) })
   const sender = new FrameStream(raw, { maxFrameBytes: 64 * 1024 })
   let written = 0
   const writing = (async () => {
@@ -107,20 +110,16 @@ test('over yamux, a reader that stops reading stalls the writer instead of pilin
 })
 
 test('multi-MiB frames cross the private network intact (no WebAssembly memory blow-up)', async (t) => {
-  const h = new Harness(t)
-  const a = await h.node({ name: 'a' })
-  const b = await h.node({ name: 'b', bootstrap: [a.address] })
-  await waitFor('b connected to a', () => connectedTo(b, a))
   const frameBytes = 4 * 1024 * 1024
   const digests: string[] = []
-  await a.network.libp2p.handle('/test/big-frames/1', async (stream) => {
-    const frames = new FrameStream(stream, { maxFrameBytes: frameBytes })
+  const { stream, a, b } = await streamOverYamux(t, '/test/big-frames/1', async (s) => {
+    const frames = new FrameStream(s, { maxFrameBytes: frameBytes })
     for (let frame = await frames.readFrame(); frame != null; frame = await frames.readFrame()) {
       digests.push(createHash('sha256').update(frame).digest('hex'))
     }
     await frames.close()
   })
-  const sender = new FrameStream(await b.network.libp2p.dialProtocol(peerIdFromString(a.nodeId), '/test/big-frames/1'), { maxFrameBytes: frameBytes })
+  const sender = new FrameStream(stream, { maxFrameBytes: frameBytes })
   const sent: string[] = []
   // 128 MiB: with @libp2p/pnet 3.0.27 the xsalsa20 memory hits its cap well before that.
   for (let i = 0; i < 32; i++) {
