@@ -222,8 +222,9 @@ export class BlockServer {
   /**
    * Stores a blob of `owner` durably within the caps (STORAGE_FULL past them). The caller has
    * checked the authority: the owner's own PUT, or its grant for a chained copy (chain-server.ts).
-   * `trusted`: the caller verified the hash already; `consume`: `body` may move to a worker. A body
-   * given as the pieces it arrived in must be trusted (it is written with writev, not hashed again).
+   * `trusted`: the caller verified the hash already (SHA-256 == id), so it is not checked again;
+   * `consume`: `body` may move to a worker. A body given as the pieces it arrived in is written
+   * with writev.
    */
   async storeBlob (owner: string, id: string, body: Uint8Array | readonly Uint8Array[], how: { trusted?: boolean, consume?: boolean } = {}): Promise<void> {
     const { store } = this.options
