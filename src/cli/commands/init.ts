@@ -65,8 +65,10 @@ const MAX_PHRASE_CHARS = 4096
  * Ctrl-C aborts; a dot per word typed shows that keys arrive.
  */
 async function readPhraseHidden (stdin: NodeJS.ReadStream): Promise<string> {
-  process.stderr.write('Type your 24-word recovery phrase (it is not shown), then press Enter: ')
+  // Echo goes off before the prompt is shown: what is typed once the prompt is on the screen must
+  // never be echoed (the other order left a window in which a fast typist, or a test, was echoed).
   stdin.setRawMode(true)
+  process.stderr.write('Type your 24-word recovery phrase (it is not shown), then press Enter: ')
   let phrase = ''
   try {
     return await new Promise<string>((resolve, reject) => {
