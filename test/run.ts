@@ -1,46 +1,127 @@
-// The suite's runner (`npm test`, `npm run test:timing`): every test/**/*.test.ts, one process per
-// file as `node --test` runs them, but the slowest files first. `node --test` sorts its files by
-// path, which put kill-loop and hung-holder (test/reliability/, about a minute each) at the very
-// end, running alone while the other slot idled. Options:
-//   DV_TEST_CONCURRENCY  files at once (default 3: docs/DECISIONS.md, "The suite's runner")
-//   --timing             also writes test-timing.md (timing-reporter.ts) with each file's
-//                        CPU-seconds (cpu-usage.ts preloaded into each file's process)
-//   FILE...              only these files (in this order), instead of the whole suite
+// The suite's runner (`npm test`, `npm run test:timing`): every test/**/*.test.ts, the slowest
+// files first, each in a process of its own, and the many light files together in a few shared
+// processes (the shards, see withShards). `node --test` sorts its files by path, which put
+// kill-loop and hung-holder (test/reliability/, about a minute each) at the very end, running
+// alone while the other slot idled. Options:
+//   DV_TEST_CONCURRENCY  processes at once (default 3: docs/DECISIONS.md, "The suite's runner")
+//   DV_TEST_SHARDS       processes the light files share (default 4; 0: one process per file)
+//   --timing             one process per file, and writes test-timing.md (timing-reporter.ts)
+//                        with each file's CPU-seconds (cpu-usage.ts preloaded into each process)
+//   FILE...              only these files (in this order, one process each), not the whole suite
 import { run } from 'node:test'
 import { spec } from 'node:test/reporters'
-import { createWriteStream, globSync } from 'node:fs'
+import { createWriteStream, globSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { join, resolve } from 'node:path'
 import { PassThrough } from 'node:stream'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import timingReporter from './helpers/timing-reporter.ts'
 
-/** The slowest files of the suite's last timing (docs/PERFORMANCE.md), slowest first: started first. */
-const SLOWEST_FIRST = [
+const SHARDS = '(the shards)'
+
+/**
+ * Files that run in a process of their own, slowest first (they start first): everything that
+ * takes more than ~4.5 s in the idle timing of 2026-12-01 (docs/PERFORMANCE.md, "Test suite
+ * timing"). `SHARDS` marks where the shards of the light files start: after the files that take
+ * longer than a shard.
+ */
+const OWN_PROCESS = [
   'test/reliability/hung-holder.test.ts',
-  'test/net/dht-replication.test.ts',
-  'test/net/dht.test.ts',
-  'test/replication/hung-holder-cli.test.ts',
-  'test/cli/start-signals.test.ts',
-  'test/reliability/kill-loop.test.ts',
-  'test/cli/network.test.ts',
   'test/dashboard/dashboard.test.ts',
-  'test/cli/cli.test.ts',
-  'test/cli/dht.test.ts',
-  'test/node/crash.test.ts',
-  'test/reliability/full-disk.test.ts',
-  'test/cli/put-shortfall.test.ts',
-  'test/replication/swarm.test.ts',
-  'test/files/tree.test.ts',
+  'test/replication/hung-holder-cli.test.ts',
+  'test/net/nat.test.ts',
+  'test/net/reachability.test.ts',
+  'test/net/dht.test.ts',
+  'test/net/dht-replication.test.ts',
   'test/dashboard/files-live.test.ts',
-  'test/net/nat.test.ts'
+  SHARDS,
+  'test/replication/swarm.test.ts',
+  'test/node/crash.test.ts',
+  'test/cli/dht.test.ts',
+  'test/replication/vault-replication.test.ts',
+  'test/cli/start-signals.test.ts',
+  'test/files/tree.test.ts',
+  'test/replication/audit-timeout.test.ts',
+  'test/cli/sync.test.ts',
+  'test/cli/cli.test.ts',
+  'test/reliability/full-disk.test.ts',
+  'test/cli/network.test.ts',
+  'test/replication/chain.test.ts',
+  'test/reliability/kill-loop.test.ts',
+  'test/dashboard/jobs-live.test.ts',
+  'test/replication/holder-garbage.test.ts',
+  'test/replication/replicator.test.ts',
+  'test/replication/journal-recover.test.ts',
+  'test/files/versions-replicated.test.ts',
+  'test/net/private-network.test.ts',
+  'test/cli/local-files.test.ts',
+  'test/replication/block-protocol.test.ts',
+  'test/cli/folders.test.ts',
+  'test/replication/chain-put.test.ts',
+  'test/cli/versions.test.ts',
+  'test/replication/quota.test.ts',
+  'test/net/dht-starved.test.ts',
+  'test/cli/put-shortfall.test.ts',
+  'test/replication/audit.test.ts',
+  'test/sync/folder-sync.test.ts',
+  'test/replication/recover.test.ts',
+  'test/cli/messaging.test.ts',
+  'test/net/relay-overlay.test.ts',
+  'test/cli/terminal.test.ts',
+  'test/replication/inbound-budget.test.ts',
+  'test/cli/startup-cost.test.ts',
+  'test/api/access.test.ts',
+  'test/reliability/node.fuzz.test.ts'
+]
+
+/**
+ * Light files that still need a process of their own: what they assert on is the process itself.
+ * (Root-level before/after hooks would need it too: in a shared process they run around every
+ * file's tests. The files that have them are in OWN_PROCESS already.)
+ */
+const ALONE = [
+  'test/store/small-blob-thread.test.ts' // counts the worker threads the process has started
 ]
 
 const args = process.argv.slice(2)
 const timing = args.includes('--timing')
 const named = args.filter(a => !a.startsWith('--'))
 const all = globSync('test/**/*.test.ts').sort()
-const rank = (file: string): number => { const i = SLOWEST_FIRST.indexOf(file); return i === -1 ? SLOWEST_FIRST.length : i }
-const files = named.length > 0 ? named : all.sort((a, b) => rank(a) - rank(b))
 const concurrency = Number(process.env.DV_TEST_CONCURRENCY ?? 3)
+const shardCount = Number(process.env.DV_TEST_SHARDS ?? 4)
+const rank = (file: string): number => { const i = OWN_PROCESS.indexOf(file); return i === -1 ? OWN_PROCESS.length : i }
+
+/**
+ * The light files (the rest) run in `shardCount` processes, a shard's files one after another:
+ * most of a light file's cost was its own process, ~0.2 CPU-s to start node and the harness and
+ * ~0.85 CPU-s to load src/ and its ~1,100 modules, more than the tests in it (docs/PERFORMANCE.md,
+ * "The suite, 2026-12-01"). A shard is a generated module that imports its files (node:test then
+ * runs their top-level tests in turn, as it would in one file); a failure still names the test
+ * and its file:line. `--timing` and named files keep one process per file, so that each file's
+ * CPU is its own.
+ */
+function withShards (files: string[]): string[] {
+  const own = new Set([...OWN_PROCESS, ...ALONE])
+  const light = files.filter(f => !own.has(f))
+  if (shardCount < 1 || light.length === 0) return files.sort((a, b) => rank(a) - rank(b))
+  const dir = fileURLToPath(new URL('../node_modules/.cache/test-shards/', import.meta.url))
+  rmSync(dir, { recursive: true, force: true })
+  mkdirSync(dir, { recursive: true })
+  const shards: string[] = []
+  for (let i = 0; i < Math.min(shardCount, light.length); i++) {
+    const mine = light.filter((_, j) => j % shardCount === i)
+    const file = join(dir, `shard-${i + 1}-of-${shardCount}.test.mjs`)
+    writeFileSync(file, `// ${mine.length} light test files, run in this one process (test/run.ts)\n${mine.map(f => `import ${JSON.stringify(pathToFileURL(resolve(f)).href)}`).join('\n')}\n`)
+    shards.push(file)
+  }
+  const ordered: string[] = []
+  for (const entry of OWN_PROCESS) {
+    if (entry === SHARDS) ordered.push(...shards)
+    else if (files.includes(entry)) ordered.push(entry)
+  }
+  return [...ordered, ...ALONE.filter(f => files.includes(f))]
+}
+
+const files = named.length > 0 ? named : timing ? all.sort((a, b) => rank(a) - rank(b)) : withShards(all)
 
 const stream = run({
   files,
