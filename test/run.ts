@@ -3,14 +3,14 @@
 // processes (the shards, see withShards). `node --test` sorts its files by path, which put
 // kill-loop and hung-holder (test/reliability/, about a minute each) at the very end, running
 // alone while the other slot idled. Options:
-//   DV_TEST_CONCURRENCY  processes at once (default 3: docs/DECISIONS.md, "The suite's runner")
+//   DV_TEST_CONCURRENCY  processes at once (default 4: docs/DECISIONS.md, "The suite's runner")
 //   DV_TEST_SHARDS       processes the light files share (default 4; 0: one process per file)
 //   --timing             one process per file, and writes test-timing.md (timing-reporter.ts)
 //                        with each file's CPU-seconds (cpu-usage.ts preloaded into each process)
 //   FILE...              only these files (in this order, one process each), not the whole suite
 import { run } from 'node:test'
 import { spec } from 'node:test/reporters'
-import { createWriteStream, globSync, mkdirSync, rmSync, writeFileSync } from 'node:fs'
+import { createWriteStream, globSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -75,8 +75,8 @@ const OWN_PROCESS = [
 
 /**
  * Light files that still need a process of their own: what they assert on is the process itself.
- * (Root-level before/after hooks would need it too: in a shared process they run around every
- * file's tests. The files that have them are in OWN_PROCESS already.)
+ * (A file with root-level before/after hooks gets one too, found by ownHooks: in a shared process
+ * those hooks would run around every file's tests.)
  */
 const ALONE = [
   'test/store/small-blob-thread.test.ts' // counts the worker threads the process has started
@@ -86,7 +86,7 @@ const args = process.argv.slice(2)
 const timing = args.includes('--timing')
 const named = args.filter(a => !a.startsWith('--'))
 const all = globSync('test/**/*.test.ts').sort()
-const concurrency = Number(process.env.DV_TEST_CONCURRENCY ?? 3)
+const concurrency = Number(process.env.DV_TEST_CONCURRENCY ?? 4)
 const shardCount = Number(process.env.DV_TEST_SHARDS ?? 4)
 const rank = (file: string): number => { const i = OWN_PROCESS.indexOf(file); return i === -1 ? OWN_PROCESS.length : i }
 
@@ -100,7 +100,8 @@ const rank = (file: string): number => { const i = OWN_PROCESS.indexOf(file); re
  * CPU is its own.
  */
 function withShards (files: string[]): string[] {
-  const own = new Set([...OWN_PROCESS, ...ALONE])
+  const alone = [...ALONE, ...files.filter(ownHooks)]
+  const own = new Set([...OWN_PROCESS, ...alone])
   const light = files.filter(f => !own.has(f))
   if (shardCount < 1 || light.length === 0) return files.sort((a, b) => rank(a) - rank(b))
   const dir = fileURLToPath(new URL('../node_modules/.cache/test-shards/', import.meta.url))
@@ -118,7 +119,12 @@ function withShards (files: string[]): string[] {
     if (entry === SHARDS) ordered.push(...shards)
     else if (files.includes(entry)) ordered.push(entry)
   }
-  return [...ordered, ...ALONE.filter(f => files.includes(f))]
+  return [...ordered, ...alone.filter(f => files.includes(f) && !OWN_PROCESS.includes(f))]
+}
+
+/** A root-level before/after/beforeEach/afterEach hook (at the start of a line, as lint formats it). */
+function ownHooks (file: string): boolean {
+  return /^(before|after|beforeEach|afterEach)\(/m.test(readFileSync(file, 'utf8'))
 }
 
 const files = named.length > 0 ? named : timing ? all.sort((a, b) => rank(a) - rank(b)) : withShards(all)
@@ -127,7 +133,10 @@ const stream = run({
   files,
   concurrency,
   timeout: 180_000,
-  execArgv: timing ? ['--import', fileURLToPath(new URL('./helpers/cpu-usage.ts', import.meta.url))] : []
+  execArgv: [
+    '--import', fileURLToPath(new URL('./helpers/harness-hook.ts', import.meta.url)),
+    ...(timing ? ['--import', fileURLToPath(new URL('./helpers/cpu-usage.ts', import.meta.url))] : [])
+  ]
 })
 // As `node --test`: a failed test (not a todo, not a skip) or a file that failed fails the run.
 stream.on('test:fail', (data: { todo?: unknown, skip?: unknown }) => {
