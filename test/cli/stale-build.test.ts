@@ -19,6 +19,20 @@ test('CLI tests refuse a dist/ older than src/, naming the stale files', async (
   assert.throws(() => assertFreshBuild(root), /dist\/ is older than src\/.*npm run build/)
 })
 
+test('an output tsc left as it was (its source touched, not changed) counts as built once the build touched tsc\'s buildinfo', async (t) => {
+  const root = await tempDir(t)
+  await mkdir(join(root, 'src', 'cli'), { recursive: true })
+  await mkdir(join(root, 'dist', 'cli'), { recursive: true })
+  for (const f of ['main', 'gone']) await writeFile(join(root, 'src', 'cli', `${f}.ts`), '')
+  await writeFile(join(root, 'dist', 'cli', 'main.js'), '')
+  const earlier = new Date(Date.now() - 60_000)
+  await utimes(join(root, 'dist', 'cli', 'main.js'), earlier, earlier)
+  assert.deepEqual(staleBuildOutputs(root).sort(), [join('cli', 'gone.ts'), join('cli', 'main.ts')])
+  await writeFile(join(root, 'dist', 'tsconfig.tsbuildinfo'), '{}')
+  // A missing output is still stale: the buildinfo vouches only for outputs that exist.
+  assert.deepEqual(staleBuildOutputs(root), [join('cli', 'gone.ts')])
+})
+
 test('CLI tests refuse a CLI bundle (dist/bundle/) older than a source, or none', async (t) => {
   const root = await tempDir(t)
   await mkdir(join(root, 'src', 'cli'), { recursive: true })

@@ -1,8 +1,10 @@
 // CLI tests run dist/, the build of src/: a test must never pass or fail on yesterday's build.
-// Every src/**/*.ts must have its dist/**/*.js written no earlier than the source was last changed
-// (tsc rewrites every output on each build), and the CLI's bundle (dist/bundle/, which the CLI
-// tests run: scripts/bundle.ts) must be no older than any source; else the test file fails at
-// once, saying why.
+// Every src/**/*.ts must have its dist/**/*.js, written (or confirmed by tsc) no earlier than the
+// source was last changed, and the CLI's bundle (dist/bundle/, which the CLI tests run:
+// scripts/bundle.ts) must be no older than any source; else the test file fails at once, saying
+// why. tsc is incremental (tsconfig.json): it rewrites only the outputs whose source changed, so a
+// source touched but unchanged keeps an older output; the build then touches
+// dist/tsconfig.tsbuildinfo after each tsc that passed, and that time counts as the outputs'.
 import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -13,6 +15,8 @@ const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 export function staleBuildOutputs (root = ROOT): string[] {
   const src = join(root, 'src')
   const stale: string[] = []
+  let checkedAt = -Infinity
+  try { checkedAt = statSync(join(root, 'dist', 'tsconfig.tsbuildinfo')).mtimeMs } catch {}
   for (const file of readdirSync(src, { recursive: true, encoding: 'utf8' })) {
     if (!file.endsWith('.ts') || file.endsWith('.d.ts')) continue
     const built = join(root, 'dist', file.replace(/\.ts$/, '.js'))
@@ -23,7 +27,7 @@ export function staleBuildOutputs (root = ROOT): string[] {
       stale.push(file)
       continue
     }
-    if (statSync(join(src, file)).mtimeMs > builtAt) stale.push(file)
+    if (statSync(join(src, file)).mtimeMs > Math.max(builtAt, checkedAt)) stale.push(file)
   }
   return stale
 }
@@ -47,5 +51,5 @@ export function staleBundleSources (root = ROOT): string[] {
 export function assertFreshBuild (root = ROOT): void {
   const stale = [...new Set([...staleBuildOutputs(root), ...staleBundleSources(root)])]
   if (stale.length === 0) return
-  throw new Error(`dist/ is older than src/ (${stale.slice(0, 5).join(', ')}${stale.length > 5 ? `, … ${stale.length} files` : ''}): run "npm run build" before the CLI tests (npm test does)`)
+  throw new Error(`dist/ is older than src/ (${stale.slice(0, 5).join(', ')}${stale.length > 5 ? `, … ${stale.length} files` : ''}): run "npm run build" before the CLI tests (npm test does; where an output was deleted by hand, "rm -rf dist && npm run build": tsc, incremental, rebuilds only changed sources)`)
 }
