@@ -79,7 +79,7 @@ const rank = (file: string): number => { const i = OWN_PROCESS.indexOf(file); re
 /**
  * The light files (the rest) run in `shardCount` processes, a shard's files one after another:
  * most of a light file's cost was its own process, ~0.2 CPU-s to start node and the harness and
- * ~0.85 CPU-s to load src/ and its ~1,100 modules, more than the tests in it (docs/PERFORMANCE.md,
+ * ~0.85 CPU-s to load src/ and its ~1,050 modules, more than the tests in it (docs/PERFORMANCE.md,
  * "The suite, 2026-12-01"). A shard is a generated module that imports its files (node:test then
  * runs their top-level tests in turn, as it would in one file); a failure still names the test
  * and its file:line. `--timing` and named files keep one process per file, so that each file's
