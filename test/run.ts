@@ -10,7 +10,7 @@
 //   FILE...              only these files (in this order, one process each), not the whole suite
 import { run } from 'node:test'
 import { spec } from 'node:test/reporters'
-import { createWriteStream, globSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
+import { createWriteStream, globSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join, resolve } from 'node:path'
 import { PassThrough } from 'node:stream'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -90,9 +90,14 @@ function withShards (files: string[]): string[] {
   const own = new Set([...OWN_PROCESS, ...alone])
   const light = files.filter(f => !own.has(f))
   if (shardCount < 1 || light.length === 0) return files.sort((a, b) => rank(a) - rank(b))
-  const dir = fileURLToPath(new URL('../node_modules/.cache/test-shards/', import.meta.url))
-  rmSync(dir, { recursive: true, force: true })
+  // One folder per run (two suites at once in one checkout must not rewrite each other's shards),
+  // removed when the run ends; a killed run's folder goes at the next run.
+  const root = fileURLToPath(new URL('../node_modules/.cache/test-shards/', import.meta.url))
+  mkdirSync(root, { recursive: true })
+  for (const pid of readdirSync(root)) if (!alive(Number(pid))) rmSync(join(root, pid), { recursive: true, force: true })
+  const dir = join(root, String(process.pid))
   mkdirSync(dir, { recursive: true })
+  process.on('exit', () => { rmSync(dir, { recursive: true, force: true }) })
   const shards: string[] = []
   for (let i = 0; i < Math.min(shardCount, light.length); i++) {
     const mine = light.filter((_, j) => j % shardCount === i)
@@ -106,6 +111,11 @@ function withShards (files: string[]): string[] {
     else if (files.includes(entry)) ordered.push(entry)
   }
   return [...ordered, ...alone.filter(f => files.includes(f) && !OWN_PROCESS.includes(f))]
+}
+
+function alive (pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false
+  try { process.kill(pid, 0); return true } catch (err) { return (err as NodeJS.ErrnoException).code === 'EPERM' }
 }
 
 /** A root-level before/after/beforeEach/afterEach hook (at the start of a line, as lint formats it). */
