@@ -75,6 +75,7 @@ const all = globSync('test/**/*.test.ts').sort()
 const concurrency = Number(process.env.DV_TEST_CONCURRENCY ?? 4)
 const shardCount = Number(process.env.DV_TEST_SHARDS ?? 4)
 const rank = (file: string): number => { const i = OWN_PROCESS.indexOf(file); return i === -1 ? OWN_PROCESS.length : i }
+const slowestFirst = (list: string[]): string[] => list.sort((a, b) => rank(a) - rank(b))
 
 /**
  * The light files (the rest) run in `shardCount` processes, a shard's files one after another:
@@ -89,7 +90,7 @@ function withShards (files: string[]): string[] {
   const alone = [...ALONE, ...files.filter(ownHooks)]
   const own = new Set([...OWN_PROCESS, ...alone])
   const light = files.filter(f => !own.has(f))
-  if (shardCount < 1 || light.length === 0) return files.sort((a, b) => rank(a) - rank(b))
+  if (shardCount < 1 || light.length === 0) return slowestFirst(files)
   // One folder per run (two suites at once in one checkout must not rewrite each other's shards),
   // removed when the run ends; a killed run's folder goes at the next run.
   const root = fileURLToPath(new URL('../node_modules/.cache/test-shards/', import.meta.url))
@@ -123,7 +124,7 @@ function ownHooks (file: string): boolean {
   return /^(before|after|beforeEach|afterEach)\(/m.test(readFileSync(file, 'utf8'))
 }
 
-const files = named.length > 0 ? named : timing ? all.sort((a, b) => rank(a) - rank(b)) : withShards(all)
+const files = named.length > 0 ? named : timing ? slowestFirst(all) : withShards(all)
 
 const stream = run({
   files,

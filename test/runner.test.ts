@@ -5,7 +5,6 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 
-
 async function runner (fixture: string, env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null, out: string }> {
   // Without NODE_TEST_CONTEXT (set in this test process), or run() would refuse to run recursively.
   const { NODE_TEST_CONTEXT: _, ...outer } = process.env
