@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto'
 import type { OwnerContext } from './context.ts'
 import type { BlobCollector } from './blobs.ts'
-import { widestTarget, type ReplicaTarget } from '../redundancy/index.ts'
+import { replication, widestTarget, type ReplicaTarget } from '../redundancy/index.ts'
 import { storeBlob } from './blobs.ts'
 import {
   CHECKPOINT_FILES_PER_PART, MAX_ABSORBED_LINES, journalKey, sealJournalEntry, type CheckpointPart, type JournalEntry
@@ -20,6 +20,11 @@ export class Journal {
   private readonly collector: BlobCollector
   private readonly key: Buffer
   private checkpointing: Promise<void> | undefined
+  /** Checkpoints this process wrote: a new one may lack copies again. */
+  private checkpointsWritten = 0
+  /** `line:checkpointsWritten` when that history's checkpoints were last found with all their copies. */
+  private checkpointCopied: string | undefined
+  private copyingCheckpoint: Promise<void> | undefined
 
   constructor (ctx: OwnerContext, collector: BlobCollector) {
     this.ctx = ctx
@@ -35,6 +40,7 @@ export class Journal {
   async append (op: 'add' | 'remove', fileId: string, target: ReplicaTarget): Promise<string> {
     const journal = this.ctx.catalog.journal
     const line = await this.ensureLine()
+    await this.copyCheckpointFirst(line)
     const seq = journal.takeSeq()
     const { id, sealed } = sealJournalEntry(this.key, { v: 1, line, kind: op, seq, at: new Date().toISOString(), file: fileId })
     journal.claim({ blobId: id, line, seq, kind: op, fileId, target })
@@ -46,6 +52,41 @@ export class Journal {
       throw err
     }
     return id
+  }
+
+  /**
+   * A record only means something after its checkpoint, so the checkpoint gets its copies first.
+   * The first one is written at start, before the network is up, and stays on this disk alone
+   * until a repair pass copies it. A disk lost in between left the holders records without their
+   * checkpoint: recover could not tell what that history started from (replayJournal's `headless`)
+   * and counted every manifest it found, so a put killed midway came back. Best effort, as a
+   * record's own copies are: what is not copied now is the repair pass's, and the next record tries again.
+   */
+  private async copyCheckpointFirst (line: string): Promise<void> {
+    const { redundancy } = this.ctx
+    // No peer to copy to (a lone node): nothing to try until one comes.
+    if (!redundancy.makesCopies || redundancy.reachablePeers() === 0 || this.checkpointCopied === `${line}:${this.checkpointsWritten}`) return
+    // One copy at a time, however many puts append at once.
+    this.copyingCheckpoint ??= this.copyCheckpoint(line).finally(() => { this.copyingCheckpoint = undefined })
+    await this.copyingCheckpoint
+  }
+
+  private async copyCheckpoint (line: string): Promise<void> {
+    const { catalog, redundancy, store, nodeId } = this.ctx
+    const copied = `${line}:${this.checkpointsWritten}`
+    const all = replication.copiesWanted('all', redundancy.reachablePeers())
+    const missing = catalog.journal.underReplicated(all).filter(row => row.kind === 'checkpoint' && row.line === line)
+    let complete = true
+    for (const row of missing) {
+      try {
+        const { holders, shortfall } = await redundancy.replicate(row.blobId, await store.get(nodeId, row.blobId), row.target)
+        catalog.holders.add(row.blobId, holders)
+        if (shortfall !== undefined) complete = false
+      } catch {
+        complete = false
+      }
+    }
+    if (complete) this.checkpointCopied = copied
   }
 
   /**
@@ -106,6 +147,8 @@ export class Journal {
       await this.collector.collect(written).catch(() => {})
       throw err
     }
+    // Stored with its copies just now, or not all of them: the next record checks.
+    this.checkpointsWritten++
     const superseded = catalog.durably(() => catalog.transaction(() => {
       journal.complete(written)
       journal.absorb(absorbed)
