@@ -6,6 +6,8 @@
 // its speed ratio and CPU-s per GB per process (reader, owner, holders).
 // `npm run bench -- chain-profile --repeat 3 --no-big --size 128`
 import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, writeSync } from 'node:fs'
 import { mkdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { sha256File } from './lib/files.ts'
@@ -33,6 +35,8 @@ interface Round {
   cpu: number[]
   majors: number[]
   minors: number[]
+  /** CPU-seconds of this process storing one copy of the file's bytes as a holder does (storeOneCopy). */
+  oneCopyCpu: number
   singleGetCpu: number
   singleGetSeconds: number
   capGetSeconds: number
@@ -85,6 +89,37 @@ async function peakRssMiB (node: NodeProc): Promise<number> {
   return Number(/^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1] ?? Number.NaN) / 1024
 }
 
+/**
+ * The machine's own cost of keeping one copy of `bytes` on disk, the way a holder keeps a chunk:
+ * 1 MiB files, each a temp file written, fsynced and renamed into a two-level folder that is then
+ * fsynced, all synchronous in this process (no network, no crypto, no JavaScript per byte).
+ * CPU-seconds of this process (user + system), which is otherwise idle meanwhile. On this VM the
+ * kernel's page-cache copy into pages it has not touched lately is most of it (`dd` of 1 GiB:
+ * 1.86 s of system time the first time, 0.40 the second), so it is measured in the same run as the
+ * put whose three copies pay it.
+ */
+async function storeOneCopy (ctx: BenchContext, bytes: number): Promise<number> {
+  const dir = await ctx.tempDir('one-copy-')
+  const chunk = randomBytes(MiB)
+  const before = process.cpuUsage()
+  for (let i = 0, left = bytes; left > 0; i++, left -= MiB) {
+    const folder = join(dir, String(i % 256), String(i >> 8))
+    mkdirSync(folder, { recursive: true })
+    const tmp = join(dir, `tmp-${i}`)
+    const fd = openSync(tmp, 'w')
+    writeSync(fd, chunk, 0, Math.min(MiB, left))
+    fsyncSync(fd)
+    closeSync(fd)
+    renameSync(tmp, join(folder, String(i)))
+    const dirFd = openSync(folder, 'r')
+    fsyncSync(dirFd)
+    closeSync(dirFd)
+  }
+  const used = process.cpuUsage(before)
+  await rm(dir, { recursive: true, force: true })
+  return (used.user + used.system) / 1e6
+}
+
 async function cpuEach (nodes: NodeProc[]): Promise<number[]> {
   return await Promise.all(nodes.map(async n => await n.cpuSeconds()))
 }
@@ -115,6 +150,7 @@ async function round (ctx: BenchContext, file: RandomFile): Promise<Round> {
     const cpu1 = await Promise.all(all.map(async n => await n.cpuSeconds()))
     const maj1 = await Promise.all(all.map(async n => await gcCount(n, 'major')))
     const min1 = await Promise.all(all.map(async n => await gcCount(n, 'minor')))
+    const oneCopyCpu = await storeOneCopy(ctx, file.bytes)
     const cap = (await ctx.runCli(['share', 'three.bin', '--data', a.dataDir])).stdout.trim()
     const d = await joinNode(ctx, a)
     let capGetSeconds: number
@@ -142,6 +178,7 @@ async function round (ctx: BenchContext, file: RandomFile): Promise<Round> {
       capGetReadPerByte,
       peakRss,
       pids: all.map(n => n.pid),
+      oneCopyCpu,
       singleCpu,
       singleSeconds: singlePut.seconds,
       seconds: put.seconds,
@@ -161,7 +198,7 @@ export default async function chainProfile (ctx: BenchContext): Promise<Record<s
     ctx.log(`chain-profile round ${i + 1}/${ctx.options.repeat}`)
     const r = await round(ctx, file)
     ctx.log(`  pids ${r.pids.join('/')}`)
-    ctx.log(`  put3 ${r.seconds.toFixed(1)} s; CPU owner/b/c ${r.cpu.map(v => v.toFixed(1)).join('/')} s; full GCs ${r.majors.join('/')}; minor GCs ${r.minors.join('/')}`)
+    ctx.log(`  put3 ${r.seconds.toFixed(1)} s; CPU owner/b/c ${r.cpu.map(v => v.toFixed(1)).join('/')} s; full GCs ${r.majors.join('/')}; minor GCs ${r.minors.join('/')}; one copy on disk ${r.oneCopyCpu.toFixed(2)} CPU-s`)
     ctx.log(`  single get ${r.singleGetSeconds.toFixed(1)} s, ${r.singleGetCpu.toFixed(1)} CPU-s; cap get ${r.capGetSeconds.toFixed(1)} s; CPU reader/owner/b/c ${r.capGetCpu.map(v => v.toFixed(1)).join('/')} s; reader read ${r.capGetReadPerByte.toFixed(2)} bytes per byte of file`)
     ctx.log(`  peak RSS owner/b/c/reader ${r.peakRss.map(v => v.toFixed(0)).join('/')} MiB`)
     rounds.push(r)
@@ -175,6 +212,10 @@ export default async function chainProfile (ctx: BenchContext): Promise<Record<s
     put3_cpu_s_per_GB_median: median(rounds.map(r => sum(r.cpu) / gbs)),
     owner_cpu_s_per_GB: median(rounds.map(r => r.cpu[0] / gbs)),
     holders_cpu_s_per_GB: median(rounds.map(r => (r.cpu[1] + r.cpu[2]) / gbs)),
+    // The same run's reference: what keeping one copy on this machine's disk costs with nothing
+    // else (storeOneCopy); a 3-copy put pays it three times whatever the software does.
+    one_copy_on_disk_cpu_s_per_GB: median(rounds.map(r => r.oneCopyCpu / gbs)),
+    put3_cpu_s_per_GB_beyond_3_disk_copies: median(rounds.map(r => (sum(r.cpu) - 3 * r.oneCopyCpu) / gbs)),
     holder_full_gcs_per_256MiB: median(rounds.flatMap(r => r.majors.slice(1))) / per256,
     holder_full_gcs_max_per_256MiB: max(rounds.flatMap(r => r.majors.slice(1))) / per256,
     owner_full_gcs_per_256MiB: median(rounds.map(r => r.majors[0])) / per256,
