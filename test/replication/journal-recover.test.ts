@@ -66,6 +66,24 @@ test('the checkpoint made at start reaches the holders with the first record: a 
   assert.equal(sha(await readBytes(again, 'B.bin')), sha(bytesB))
 })
 
+// The first put has no record before its manifest goes out, so nothing took the checkpoint along
+// yet: the holders then have no history of this owner at all, only the manifest. Recover still
+// does not count it: the new disk starts its own history (a checkpoint listing nothing) before it
+// recovers, so what it finds is a history, not a folder from before the journal.
+test('the first put killed right after its manifest reached the holders does not come back either', async (t) => {
+  const cluster = await startCluster(t, 3, {}, { repairEveryMs: 3_600_000 })
+  const a = cluster.nodes[0]
+  // The fault: the process dies once the manifest is out, before its add record is written.
+  let manifestOut = false
+  a.vault.journal.append = async () => { manifestOut = true; return await new Promise<never>(() => {}) }
+  void putBytes(a, 'C.bin', randomBytes(100_000), 3).catch(() => {})
+  await waitFor('the manifest on the holders', () => manifestOut)
+  const again = await replaceDisk(cluster, a, 'a-again')
+  const result = await again.recover()
+  assert.equal(result.failed, 0)
+  assert.deepEqual(again.vault.list().map(f => f.name), [], 'the killed put stays gone')
+})
+
 test('a new disk that puts files before running recover loses nothing: the sweep keeps the old history, recover merges both', async (t) => {
   const cluster = await startCluster(t, 3)
   const [a, b, c] = cluster.nodes
