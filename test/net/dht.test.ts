@@ -124,7 +124,7 @@ test('with the DHT a node keeps about --max-connections connections, and never t
     bounded.forEach((node, i) => {
       const connections = node.network.libp2p.getConnections().filter(c => c.status === 'open')
       samples[i].push(connections.length)
-      if (connections.length > BOUND + SLACK) overBound[i] = describeConnections(connections, now)
+      if (connections.length > BOUND + SLACK) overBound[i] = `(${node.network.reachability()}) ${describeConnections(connections, now)}`
       const peers = connections.map(c => c.remotePeer.toString())
       for (const peer of new Set(peers.filter((p, j) => peers.indexOf(p) !== j))) {
         const key = `${node.name}>${peer.slice(-6)}`
@@ -143,12 +143,13 @@ test('with the DHT a node keeps about --max-connections connections, and never t
   assert.ok(longestTwiceMs < 8_000, `a peer was connected twice for ${longestTwiceMs} ms (${worstPair})`)
 })
 
-/** `peer:direction:age ms`, and the streams the trimmer counts as work (so never closes) with their age. */
+/** `peer:direction[:relayed]:age ms`, and the streams the trimmer counts as work (so never closes) with their age. */
 function describeConnections (connections: Connection[], now: number): string {
   const chatter = [/^\/meshsub\//, /\/kad\//, /^\/ipfs\/id\//, /^\/ipfs\/ping\//]
   return connections.map(c => {
     const work = c.streams.filter(s => s.protocol == null || !chatter.some(p => p.test(s.protocol!))).map(s => `${s.protocol ?? '(negotiating)'}@${now - s.timeline.open}`)
-    return `${c.remotePeer.toString().slice(-4)}:${c.direction}:${now - c.timeline.open}${work.length > 0 ? `[${work.join(',')}]` : ''}`
+    const relayed = c.remoteAddr.toString().includes('/p2p-circuit') ? ':relayed' : ''
+    return `${c.remotePeer.toString().slice(-4)}:${c.direction}${relayed}:${now - c.timeline.open}${work.length > 0 ? `[${work.join(',')}]` : ''}`
   }).join(' ')
 }
 
