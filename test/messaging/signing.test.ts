@@ -2,6 +2,7 @@
 
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
+import { randomBytes } from 'node:crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { announcementSigningBytes, canonicalJson, messageSigningBytes, signBytes, verifySignature } from '../../src/messaging/signing.ts'
@@ -27,6 +28,22 @@ test('a signature verifies only for its signer, its exact content and its kind o
   // The same fields signed as a message do not pass as an announcement.
   const announcement = { id: message.id, from, kind: 'hi', data: {}, at: message.at }
   assert.equal(await verifySignature(from, announcementSigningBytes(announcement), sig), false)
+})
+
+test('signatures are libp2p\'s Ed25519 signatures, byte for byte, and verify both ways with its keys', async () => {
+  for (let i = 0; i < 5; i++) {
+    const key = await generateKeyPair('Ed25519')
+    const from = peerIdFromPrivateKey(key).toString()
+    const bytes = randomBytes(1 + i * 97)
+    const ours = await signBytes(key, bytes)
+    assert.equal(ours, Buffer.from(await key.sign(bytes)).toString('base64'), 'Ed25519 is deterministic: the same bytes')
+    assert.equal(await key.publicKey.verify(bytes, Buffer.from(ours, 'base64')), true)
+    assert.equal(await verifySignature(from, bytes, Buffer.from(await key.sign(bytes)).toString('base64')), true)
+    assert.equal(await verifySignature(from, bytes, ours), true, 'again, from the cached key')
+    const flipped = Buffer.from(ours, 'base64')
+    flipped[i] ^= 1
+    assert.equal(await verifySignature(from, bytes, flipped.toString('base64')), false)
+  }
 })
 
 test('the seen-set remembers within its bounds and forgets the oldest first', () => {
