@@ -116,7 +116,7 @@ export class RunningNode implements NodeServices {
   }
 
   /** Pulls every blob of this owner back from the peers, then rebuilds the catalog from them. */
-  async recover (onProgress?: (progress: RecoverProgress) => void): Promise<RecoverProgress & { files: number }> {
+  async recover (onProgress?: (progress: RecoverProgress) => void): Promise<RecoverProgress & { files: number, missing: number }> {
     const { net, log, recovery } = this.p
     const peers = nodeIdsOf(await net.routing.holdersOf(this.nodeId))
     if (peers.length === 0) throw noHoldersError(net.routing, net.network.stats().connectedPeers)
@@ -141,11 +141,16 @@ export class RunningNode implements NodeServices {
     const rebuilt = await this.vault.rebuild()
     this.vault.catalog.refreshAllReplicas()
     const { unlisted, ...summary } = result
-    log.info({ ...summary, unlisted, files: rebuilt.files, history: rebuilt.history }, 'recovered from peers')
+    // Files the history lists whose manifest no peer had: their holders are away (a peer that is
+    // not connected is not listed, so `unlisted` does not see it).
+    const missing = rebuilt.skipped
+    log.info({ ...summary, unlisted, missing, files: rebuilt.files, history: rebuilt.history }, 'recovered from peers')
     // With every peer's folder seen, the history restarts from a checkpoint of what came back, and
     // what it does not use is garbage: collected here and on the holders. After a partial
-    // recover nothing is collected: a holder that was not seen may keep the rest of the history.
-    if (unlisted === 0 && result.failed === 0) {
+    // recover nothing is collected and no checkpoint is written: a holder that was not seen may
+    // keep the rest of the history, and a checkpoint without those files would hide them from
+    // every later recover (it covers their records).
+    if (unlisted === 0 && result.failed === 0 && missing === 0) {
       await this.vault.journal.checkpoint() // first: it absorbs any other history found, then its blobs may go
       await this.vault.collectOrphans()
       // The history is known now: the deletions held back since `init --recover` may go (minus
@@ -155,7 +160,7 @@ export class RunningNode implements NodeServices {
       net.replication.schedule(0)
       void net.replication.sweepHolders()
     }
-    return { ...summary, files: this.vault.catalog.countFiles() }
+    return { ...summary, files: this.vault.catalog.countFiles(), missing }
   }
 
   /** Verifies every blob on this node's disk now, at full speed, and heals what is bad. */

@@ -74,6 +74,7 @@ test('three node processes join from one bootstrap address, replicate, and survi
   const recover = await runCli(['recover', '--data', a2.dataDir, '--json'])
   assert.equal(recover.code, 0, recover.stderr)
   assert.equal(JSON.parse(recover.stdout).files, 1)
+  assert.equal(JSON.parse(recover.stdout).missing, 0, 'every file the history lists was found')
   const back = await runCli(['get', 'f.bin', '-o', '-', '--data', a2.dataDir])
   assert.equal(sha(back.stdoutBytes), sha(bytes))
   network = { owner: a2, holders: [b, c] }

@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
-import { startCluster, putBytes, readBytes, replaceDisk } from '../helpers/cluster.ts'
+import { startCluster, putBytes, readBytes, replaceDisk, waitForMesh } from '../helpers/cluster.ts'
 import type { VaultNode } from '../../src/index.ts'
 import { waitFor } from '../helpers/cli.ts'
 import { sealChunk, sealManifest } from '../../src/crypto/index.ts'
@@ -83,6 +83,45 @@ test('the first put killed right after its manifest reached the holders does not
   assert.equal(result.failed, 0)
   assert.deepEqual(again.vault.list().map(f => f.name), [], 'the killed put stays gone')
 })
+
+// A holder away during recover. The others have the history, and it lists a file whose manifest
+// only the absent holder has (put with 2 copies: the owner's, lost, and that holder's). A peer that
+// is not connected is not listed, so recover saw no failure: it called itself complete, wrote a
+// checkpoint without the file and collected. That checkpoint covers the file's add record, so even
+// a recover run again with the holder back did not bring the file: it was lost for good.
+test('a holder away during recover: its file is reported missing, nothing is settled, and a recover with it back brings the file', async (t) => {
+  const cluster = await startCluster(t, 4)
+  const [a, ...holders] = cluster.nodes
+  const kept = randomBytes(200_000)
+  const lone = randomBytes(150_000)
+  await putBytes(a, 'kept.bin', kept, 3)
+  const lonePut = await putBytes(a, 'lone.bin', lone, 2)
+  const [away] = await asyncFilter(holders, async h => await h.vault.store.has(a.nodeId, lonePut.id))
+  assert.ok(away !== undefined, 'one holder has the manifest of lone.bin')
+  await away.stop()
+  const again = await replaceDisk(cluster, a, 'a-again')
+
+  const first = await again.recover()
+  assert.equal(first.failed, 0)
+  assert.equal(first.missing, 1, 'the history lists a file no peer online has')
+  assert.deepEqual(again.vault.list().map(f => f.name), ['kept.bin'])
+  assert.equal(again.status().recoverPending, true, 'a partial recover settles nothing')
+
+  const back = await cluster.add({}, away.paths.root)
+  await waitForMesh(cluster.nodes.filter(n => n.networking !== undefined))
+  const second = await again.recover()
+  assert.equal(second.missing, 0)
+  assert.deepEqual(again.vault.list().map(f => f.name), ['kept.bin', 'lone.bin'])
+  assert.equal(sha(await readBytes(again, 'lone.bin')), sha(lone))
+  assert.equal(sha(await readBytes(again, 'kept.bin')), sha(kept))
+  assert.equal(again.status().recoverPending, false)
+  assert.ok(back.networking !== undefined)
+})
+
+async function asyncFilter<T> (items: T[], keep: (item: T) => Promise<boolean>): Promise<T[]> {
+  const kept = await Promise.all(items.map(keep))
+  return items.filter((_, i) => kept[i])
+}
 
 test('a new disk that puts files before running recover loses nothing: the sweep keeps the old history, recover merges both', async (t) => {
   const cluster = await startCluster(t, 3)
