@@ -26,6 +26,8 @@ export interface AtomicFileOptions {
   mode?: number
   /** Create the temp file's folder if missing (default true); false refuses a missing folder (ENOENT). */
   createDir?: boolean
+  /** false: commit fsyncs neither the file nor its folder (the caller makes them durable later, in a batch). */
+  sync?: boolean
 }
 
 function defaultTemp (path: string): string {
@@ -49,10 +51,10 @@ export async function createAtomicFile (target: string, options: AtomicFileOptio
     tmp,
     handle,
     commit: async (mtime) => {
-      if (handle.fd !== -1) await handle.sync()
+      if (handle.fd !== -1 && options.sync !== false) await handle.sync()
       await close()
       await rename(tmp, target)
-      await fsyncDir(dir)
+      if (options.sync !== false) await fsyncDir(dir)
       if (mtime !== undefined) await utimes(target, mtime, mtime).catch(() => {})
     },
     discard: async () => {

@@ -7,7 +7,7 @@
 import { chunkStream, DEFAULT_CHUNKING } from '../chunker/index.ts'
 import { sealChunk } from '../crypto/index.ts'
 import { VaultError, toVaultError } from '../errors.ts'
-import { TaskWindow } from '../concurrency/index.ts'
+import { Slots, TaskWindow } from '../concurrency/index.ts'
 import type { VaultContext } from './vault-context.ts'
 import { storedTarget, type ReplicaTarget } from '../redundancy/index.ts'
 import { openLocalFile } from './local-file.ts'
@@ -147,33 +147,6 @@ class SealPipeline {
   }
 }
 
-/** Room for the files being read and stored: a count and their bytes, granted in walk order. */
-class ReadSlots {
-  private active = 0
-  private bytes = 0
-  private readonly queue: Array<{ size: number, grant: () => void }> = []
-
-  private fits (size: number): boolean {
-    return this.active < FILES_IN_FLIGHT && (this.active === 0 || this.bytes + size <= FILE_BYTES_IN_FLIGHT)
-  }
-
-  async take (size: number): Promise<void> {
-    if (this.queue.length === 0 && this.fits(size)) { this.active++; this.bytes += size; return }
-    await new Promise<void>((resolve) => this.queue.push({ size, grant: resolve }))
-  }
-
-  give (size: number): void {
-    this.active--
-    this.bytes -= size
-    while (this.queue.length > 0 && this.fits(this.queue[0].size)) {
-      const next = this.queue.shift()!
-      this.active++
-      this.bytes += next.size
-      next.grant()
-    }
-  }
-}
-
 /** The previous version's entries, read in step with the walk (both in listing order). */
 class PreviousListing {
   private current: TreeEntry | undefined
@@ -259,7 +232,8 @@ export async function putTree (ctx: VaultContext, root: string, options: TreePut
 /** The listing's bytes, line by line in walk order, while the files' chunks are stored. */
 async function * listingLines (root: string, skip: TreeSkip | undefined, previous: PreviousListing, pipeline: SealPipeline, claims: ChunkClaims, stats: { files: number, bytes: number, reused: number }, onRoot: (mtime: Date) => void): AsyncGenerator<Buffer> {
   const window: Array<Promise<Buffer>> = []
-  const slots = new ReadSlots()
+  // Room for the files being read and stored: a count and their bytes, granted in walk order.
+  const slots = new Slots({ tasks: FILES_IN_FLIGHT, bytes: FILE_BYTES_IN_FLIGHT })
   const walkProblem = (message: string): void => { throw new VaultError('BAD_INPUT', `the folder changed while it was stored: ${message}`) }
   for await (const entry of walkTree(root, walkProblem, skip)) {
     if (entry.path === '') onRoot(entry.stat.mtime)
@@ -271,7 +245,7 @@ async function * listingLines (root: string, skip: TreeSkip | undefined, previou
   for (const line of window) yield await line
 }
 
-async function entryLine (walked: WalkedEntry, previous: PreviousListing, pipeline: SealPipeline, claims: ChunkClaims, slots: ReadSlots, stats: { files: number, bytes: number, reused: number }): Promise<Buffer> {
+async function entryLine (walked: WalkedEntry, previous: PreviousListing, pipeline: SealPipeline, claims: ChunkClaims, slots: Slots, stats: { files: number, bytes: number, reused: number }): Promise<Buffer> {
   const { path, stat } = walked
   const mtime = stat.mtimeMs
   // Looked up in walk order (before any await), so the previous listing is read in step.

@@ -1,11 +1,11 @@
 // Writing one blob file from the main thread, straight from a buffer the caller keeps using (a
 // holder forwarding a chained copy, an owner sending its own blob): the same steps as
-// writeBlobSync (blob-file.ts) — skip if an intact copy is there, else temp file, write, fsync,
-// rename over, fsync the folder — through node:fs/promises, whose writes run on libuv's threads
-// from the very buffer given. A worker job would need its own copy of bytes the caller still reads.
-import { mkdir, open, readFile, rename, rm, stat, type FileHandle } from 'node:fs/promises'
-import { dirname } from 'node:path'
-import { fsyncDir } from '../atomic/index.ts'
+// writeBlobSync (blob-file.ts) — skip if an intact copy is there, else the one atomic write
+// (atomic/: temp file, write, fsync, rename over, fsync the folder) — through node:fs/promises,
+// whose writes run on libuv's threads from the very buffer given. A worker job would need its own
+// copy of bytes the caller still reads.
+import { readFile, stat, type FileHandle } from 'node:fs/promises'
+import { createAtomicFile } from '../atomic/index.ts'
 import { byteLength, release } from '../buffers/index.ts'
 import { sha256Keep } from '../crypto/index.ts'
 import type { BlobOnDisk } from './blob-file.ts'
@@ -16,24 +16,16 @@ import type { BlobOnDisk } from './blob-file.ts'
 export async function writeBlobShared (tmp: string, target: string, id: string, data: Uint8Array | readonly Uint8Array[], sync = true): Promise<BlobOnDisk['found']> {
   const found = await onDisk(target, id, byteLength(data))
   if (found === 'intact') return found
+  const file = await createAtomicFile(target, { tmp, mode: 0o600, sync })
   try {
-    const handle = await open(tmp, 'w', 0o600)
-    try {
-      if (data instanceof Uint8Array) {
-        for (let at = 0; at < data.byteLength;) at += (await handle.write(data, at, data.byteLength - at)).bytesWritten
-      } else {
-        await writeAllv(handle, data)
-      }
-      if (sync) await handle.sync()
-    } finally {
-      await handle.close()
+    if (data instanceof Uint8Array) {
+      for (let at = 0; at < data.byteLength;) at += (await file.handle.write(data, at, data.byteLength - at)).bytesWritten
+    } else {
+      await writeAllv(file.handle, data)
     }
-    const dir = dirname(target)
-    await mkdir(dir, { recursive: true })
-    await rename(tmp, target)
-    if (sync) await fsyncDir(dir)
+    await file.commit()
   } catch (err) {
-    await rm(tmp, { force: true })
+    await file.discard()
     throw err
   }
   return found

@@ -1,4 +1,4 @@
-// The CLI contract of DESIGN.md, exercised through real processes: init, start, put/get/ls/rm/
+// The CLI contract (the shared design, as the README states it), exercised through real processes: init, start, put/get/ls/rm/
 // share/status with --json, exit codes and the one error format.
 import { after, before, test } from 'node:test'
 import assert from 'node:assert/strict'
