@@ -1,11 +1,14 @@
 // What the HTTP API needs of a node, and nothing more: the vault's file operations, the node's
-// state, the jobs it runs, the messenger, the event bus and a snapshot of counts for /metrics.
-// node/ implements it; the API never sees the node itself (api/ does not import node/).
+// state, the jobs it runs, the messenger, the event bus, a snapshot of counts for /metrics and the
+// catalog's records of copies for the dashboard (read here, so no route runs SQL on catalog/'s
+// tables). node/ implements it; the API never sees the node itself (api/ does not import node/).
+import type { FileCopies, PeerHoldings, ShortfallRecord } from '../catalog/index.ts'
 import type { EventBus } from '../events/index.ts'
 import type { Vault } from '../files/index.ts'
 import type { Messenger } from '../messaging/index.ts'
 import type { FolderSyncs, SyncView } from '../sync/index.ts'
 import type { AuditSummary, FileHealth, RecoverProgress, ScrubProgress, ScrubResult, ScrubSummary } from '../replication/index.ts'
+import type { ReplicaTarget } from '../redundancy/index.ts'
 
 /** Another node running with this identity, as a peer reported it (node/duplicate-identity.ts). */
 export interface DuplicateIdentity {
@@ -85,6 +88,23 @@ export interface TrafficSources {
   listenPorts: () => number[]
 }
 
+/**
+ * What the catalog records of the vault's copies, read-only, for the dashboard's badges and peer
+ * table: each read is one query for the whole vault (catalog/ owns the tables and the SQL).
+ */
+export interface CopyRecords {
+  /** Per file row: the fewest recorded holders over its blobs, and the fewest among `online`. */
+  copiesPerFile: (online: Iterable<string>) => Map<number, FileCopies>
+  /** Per file row: every peer recorded as holding any of its blobs, ascending. */
+  holdersPerFile: () => Map<number, string[]>
+  /** Per file row: why copies are missing, as the last put or repair recorded it. */
+  shortfallsPerFile: () => Map<number, ShortfallRecord[]>
+  /** Per peer: what it holds for this owner (blobs, bytes). */
+  holdingsPerPeer: () => Map<string, PeerHoldings>
+  /** The row and copy target of each name's newest version, no name opened. */
+  newestTargets: () => Array<{ row: number, target: ReplicaTarget }>
+}
+
 export interface NodeServices {
   readonly nodeId: string
   readonly vault: Vault
@@ -97,6 +117,8 @@ export interface NodeServices {
   connectedPeers: () => string[]
   /** The open connections and the node's listen ports, for the dashboard's traffic meter. */
   readonly trafficSources: TrafficSources
+  /** What the catalog records of copies and holders, for the dashboard. */
+  readonly copyRecords: CopyRecords
   /** The folder syncs (sync/); undefined once the node stops. */
   syncs: () => FolderSyncs | undefined
   health: (ref: string) => Promise<FileHealth>

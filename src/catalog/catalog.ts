@@ -198,6 +198,13 @@ export class Catalog {
     return rows.map(r => this.toRecord(r)).sort((a, b) => a.name.localeCompare(b.name))
   }
 
+  /** The row and copy target of each name's newest version, names left sealed (list() opens
+   * them): the dashboard's redundancy counts stay cheap however many files there are. */
+  newestTargets (): Array<{ row: number, target: ReplicaTarget }> {
+    const rows = this.db.prepare(`SELECT row, target FROM files WHERE state = 'complete' AND NOT EXISTS (${NEWER_OF_SAME_NAME})`).all() as Array<{ row: number, target: number }>
+    return rows.map(r => ({ row: Number(r.row), target: targetFromStored(r.target) }))
+  }
+
   /** Every complete file, each version of each name (prune's input). */
   listAllVersions (): FileRecord[] {
     const rows = this.db.prepare("SELECT * FROM files WHERE state = 'complete' ORDER BY ctime, row").all() as unknown as FileRow[]

@@ -1,6 +1,6 @@
 // catalog/: the embedded SQLite catalog (node:sqlite) of files, chunks, peers and messages.
 export { Catalog, type FileRecord } from './catalog.ts'
-export { HolderIndex } from './holders.ts'
+export { HolderIndex, type FileCopies, type PeerHoldings } from './holders.ts'
 export { JournalIndex, type JournalRow, type JournalKind } from './journal.ts'
 export { migrateCatalog, catalogVersion, MIGRATIONS, type Migration } from './migrations.ts'
 export { SyncIndex, type SyncRecord } from './syncs.ts'

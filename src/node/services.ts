@@ -1,8 +1,9 @@
 // What a running node does for its clients (the API's NodeServices): status, peers, counts for
-// /metrics, recover, scrub, health. Built once every part exists; nothing is set on it afterwards.
+// /metrics, the catalog's records of copies, recover, scrub, health. Built once every part exists;
+// nothing is set on it afterwards.
 import { rm } from 'node:fs/promises'
 import type { Logger } from 'pino'
-import type { NodeMetrics, NodeServices, NodeStatus, PeerStatus, TrafficSources } from '../api/index.ts'
+import type { CopyRecords, NodeMetrics, NodeServices, NodeStatus, PeerStatus, TrafficSources } from '../api/index.ts'
 import type { EventBus } from '../events/index.ts'
 import type { Vault } from '../files/index.ts'
 import type { Messenger } from '../messaging/index.ts'
@@ -73,6 +74,15 @@ export class RunningNode implements NodeServices {
   readonly trafficSources: TrafficSources = {
     connections: () => this.p.net.network.libp2p.getConnections().map(c => ({ peer: c.remotePeer.toString(), remoteAddr: c.remoteAddr.toString(), direction: c.direction })),
     listenPorts: () => this.p.net.network.addresses().map(a => Number(/\/tcp\/(\d+)/.exec(a)?.[1] ?? -1))
+  }
+
+  // Readers, not a snapshot: each call queries the catalog afresh (the dashboard reads per request).
+  readonly copyRecords: CopyRecords = {
+    copiesPerFile: (online) => this.vault.catalog.holders.copiesPerFile(online),
+    holdersPerFile: () => this.vault.catalog.holders.holdersPerFile(),
+    shortfallsPerFile: () => this.vault.catalog.shortfalls.all(),
+    holdingsPerPeer: () => this.vault.catalog.holders.holdingsPerPeer(),
+    newestTargets: () => this.vault.catalog.newestTargets()
   }
 
   /** Connected peers first, then the known ones that are away. */

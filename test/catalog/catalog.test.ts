@@ -112,3 +112,33 @@ test('a catalog reopened from disk still has its files', async (t) => {
   assert.equal(again.byName('kept.txt')?.id, f.id)
   assert.equal(again.chunksOf(again.byName('kept.txt')!.row).length, 1)
 })
+
+test("the dashboard's whole-vault reads: copies per file, holders per file, holdings per peer, newest targets", async (t) => {
+  const { catalog } = await newCatalog(t)
+  const [big, small] = [hex(), hex()]
+  const old = catalog.insertFile(file('a', { ctime: '2024-01-01T00:00:00.000Z' }), [])
+  const a = file('a', { target: 2, ctime: '2024-06-01T00:00:00.000Z' })
+  const rowA = catalog.insertFile(a, [{ id: big, size: 100 }, { id: small, size: 50 }])
+  const rowB = catalog.insertFile(file('b', { target: 'all' }), [{ id: big, size: 100 }])
+  catalog.holders.add(big, ['peer-q', 'peer-p'])
+  catalog.holders.add(small, ['peer-p'])
+  catalog.holders.add(a.id, ['peer-p', 'peer-q'])
+
+  // The fewest over a file's blobs (chunks and manifest): b's manifest has no holder.
+  const byQ = catalog.holders.copiesPerFile(['peer-q'])
+  assert.deepEqual(byQ.get(rowA), { recorded: 1, online: 0 }, 'its small chunk is on peer-p alone')
+  assert.deepEqual(byQ.get(rowB), { recorded: 0, online: 0 })
+  assert.deepEqual(byQ.get(old), { recorded: 0, online: 0 })
+  assert.deepEqual(catalog.holders.copiesPerFile(new Set(['peer-p'])).get(rowA), { recorded: 1, online: 1 })
+  assert.deepEqual(catalog.holders.copiesPerFile([]).get(rowA), { recorded: 1, online: 0 })
+
+  const holders = catalog.holders.holdersPerFile()
+  assert.deepEqual(holders.get(rowA), ['peer-p', 'peer-q'])
+  assert.deepEqual(holders.get(rowB), ['peer-p', 'peer-q'])
+  assert.equal(holders.get(old), undefined)
+
+  // A manifest counts as a blob held, with no bytes (its size is not recorded).
+  assert.deepEqual(catalog.holders.holdingsPerPeer(), new Map([['peer-p', { blobs: 3, bytes: 150 }], ['peer-q', { blobs: 2, bytes: 100 }]]))
+
+  assert.deepEqual(catalog.newestTargets().sort((x, y) => x.row - y.row), [{ row: rowA, target: 2 }, { row: rowB, target: 'all' }])
+})

@@ -7,10 +7,9 @@ import type { FastifyInstance } from 'fastify'
 import type { NodeServices } from '../services.ts'
 import { TrafficMeter, type ByteCounts } from '../../net/index.ts'
 import type { FileRecord } from '../../catalog/index.ts'
-import { storedTarget } from '../../redundancy/index.ts'
 import { fileView } from './files.ts'
 import { JobLog } from './dashboard-jobs.ts'
-import { copyCounts, levelOf, livePeers, redundancyInputs, redundancyOf, type FileRedundancy, type Redundancy } from './dashboard-redundancy.ts'
+import { connectedPeerSet, levelOf, redundancyInputs, redundancyOf, type FileRedundancy, type Redundancy } from './dashboard-redundancy.ts'
 
 
 type FileWithRedundancy = ReturnType<typeof fileView> & { redundancy: FileRedundancy }
@@ -42,7 +41,7 @@ class FileListCache {
 /** Every file (newest version of each name) with its live redundancy. */
 export function filesWithRedundancy (node: NodeServices, files: FileRecord[] = node.vault.list()): FileWithRedundancy[] {
   const inputs = redundancyInputs(node)
-  return files.map(f => ({ ...fileView(f), redundancy: redundancyOf(inputs, f.row, storedTarget(f.target)) }))
+  return files.map(f => ({ ...fileView(f), redundancy: redundancyOf(inputs, f.row, f.target) }))
 }
 
 /**
@@ -50,23 +49,11 @@ export function filesWithRedundancy (node: NodeServices, files: FileRecord[] = n
  * sealed name: the overview's counts stay cheap however many files there are.
  */
 function redundancyCounts (node: NodeServices): Record<Redundancy, number> {
-  const live = livePeers(node)
-  const counts = copyCounts(node, live)
-  const newest = node.vault.catalog.db.prepare(`SELECT row, target FROM files WHERE state = 'complete' AND NOT EXISTS (
-    SELECT 1 FROM files newer WHERE newer.state = 'complete' AND newer.name_mac = files.name_mac
-    AND (newer.ctime > files.ctime OR (newer.ctime = files.ctime AND newer.row > files.row)))`).all() as Array<{ row: number, target: number }>
+  const connected = connectedPeerSet(node)
+  const counts = node.copyRecords.copiesPerFile(connected)
   const levels: Record<Redundancy, number> = { full: 0, reduced: 0, critical: 0 }
-  for (const f of newest) levels[levelOf(counts.get(Number(f.row)), f.target === 0 ? live.set.size + 1 : f.target).level]++
+  for (const f of node.copyRecords.newestTargets()) levels[levelOf(counts.get(f.row), f.target, connected).level]++
   return levels
-}
-
-/** Blobs and bytes each peer holds for this owner, as the catalog records them. */
-function heldForMe (node: NodeServices): Map<string, { blobs: number, bytes: number }> {
-  const rows = node.vault.catalog.db.prepare(`
-    SELECT h.peer AS peer, COUNT(*) AS blobs, COALESCE(SUM(c.size), 0) AS bytes FROM blob_holders h
-    LEFT JOIN (SELECT chunk_id, MAX(size) AS size FROM file_chunks GROUP BY chunk_id) c ON c.chunk_id = h.blob_id
-    GROUP BY h.peer`).all() as Array<{ peer: string, blobs: number, bytes: number }>
-  return new Map(rows.map(r => [r.peer, { blobs: Number(r.blobs), bytes: Number(r.bytes) }]))
 }
 
 export function dashboardDataRoutes (app: FastifyInstance, node: NodeServices): void {
@@ -104,7 +91,7 @@ export function dashboardDataRoutes (app: FastifyInstance, node: NodeServices): 
 
   app.get('/api/dashboard/peers', async () => {
     const bytes = traffic.peers()
-    const held = heldForMe(node)
+    const held = node.copyRecords.holdingsPerPeer()
     const usage = node.vault.store.usage()
     const zero: ByteCounts = { sent: 0, received: 0 }
     return node.peers().map(p => ({
