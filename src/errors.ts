@@ -103,10 +103,21 @@ const ERRNO_CODES: Record<string, ErrorCode> = {
   EADDRINUSE: 'BAD_INPUT'
 }
 
-/** Our code for a system error (by its errno code), or undefined if it is not one we name. */
-export function errnoCode (err: unknown): ErrorCode | undefined {
+/**
+ * Two more, named only where the error is about a path a user gave (a put's source, an export's
+ * target): ENOTDIR (a part of the path is a file, so nothing is there) and ELOOP (a symlink loop).
+ * Met in the node's own files they mean its data is damaged, and stay INTERNAL.
+ */
+const USER_PATH_ERRNO_CODES: Record<string, ErrorCode> = { ...ERRNO_CODES, ENOTDIR: 'NOT_FOUND', ELOOP: 'BAD_INPUT' }
+
+/**
+ * Our code for a system error (by its errno code), or undefined if it is not one we name;
+ * `userPath`: the error is about a path the user gave (USER_PATH_ERRNO_CODES).
+ */
+export function errnoCode (err: unknown, options: { userPath?: boolean } = {}): ErrorCode | undefined {
   const code = (err as NodeJS.ErrnoException | undefined)?.code
-  return typeof code === 'string' && Object.hasOwn(ERRNO_CODES, code) ? ERRNO_CODES[code] : undefined
+  const table = options.userPath === true ? USER_PATH_ERRNO_CODES : ERRNO_CODES
+  return typeof code === 'string' && Object.hasOwn(table, code) ? table[code] : undefined
 }
 
 /** Map low-level errors we can name (a full disk, a missing file) onto our codes. */

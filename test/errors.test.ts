@@ -3,7 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { readFile } from 'node:fs/promises'
-import { ERROR_CODES, VaultError, type ErrorCode } from '../src/errors.ts'
+import { ERROR_CODES, VaultError, errnoCode, toVaultError, type ErrorCode } from '../src/errors.ts'
 import { exitCodeOf } from '../src/cli/output.ts'
 
 interface Row { code: string, http: number, exit: number }
@@ -40,4 +40,21 @@ test('every code is used somewhere in src/ (dead codes go)', async () => {
   for (const f of files) if (f !== 'errors.ts') source += await readFile(new URL(`../src/${f}`, import.meta.url), 'utf8')
   const unused = ERROR_CODES.filter((code: ErrorCode) => !source.includes(`'${code}'`))
   assert.deepEqual(unused, [])
+})
+
+test('one errno table: ENOTDIR and ELOOP name a code only for a path the user gave', () => {
+  const errno = (code: string): NodeJS.ErrnoException => Object.assign(new Error(`${code}: x`), { code })
+  const shared: Record<string, ErrorCode> = { ENOSPC: 'DISK_FULL', EDQUOT: 'DISK_FULL', ECONNRESET: 'TRUNCATED', ENOENT: 'NOT_FOUND', EACCES: 'FORBIDDEN', EPERM: 'FORBIDDEN', EROFS: 'FORBIDDEN', ENAMETOOLONG: 'BAD_INPUT', EADDRINUSE: 'BAD_INPUT' }
+  for (const [code, ours] of Object.entries(shared)) {
+    assert.equal(errnoCode(errno(code)), ours, code)
+    assert.equal(errnoCode(errno(code), { userPath: true }), ours, `${code} (user path)`)
+  }
+  assert.equal(errnoCode(errno('ENOTDIR'), { userPath: true }), 'NOT_FOUND')
+  assert.equal(errnoCode(errno('ELOOP'), { userPath: true }), 'BAD_INPUT')
+  for (const code of ['ENOTDIR', 'ELOOP', 'EPIPE', 'toString']) {
+    assert.equal(errnoCode(errno(code)), undefined, code)
+    assert.equal(toVaultError(errno(code)).code, 'INTERNAL', code)
+  }
+  assert.equal(errnoCode(errno('toString'), { userPath: true }), undefined)
+  assert.equal(errnoCode(undefined), undefined)
 })

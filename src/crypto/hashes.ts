@@ -1,11 +1,12 @@
 // Hashing and key derivation: SHA-256 and HKDF-SHA256 from node:crypto, nothing home-made.
 import { createHash, hkdfSync, randomBytes } from 'node:crypto'
 
-export function sha256 (data: Uint8Array): Buffer {
+/** SHA-256 of `data` (a string is hashed as its UTF-8 bytes). */
+export function sha256 (data: Uint8Array | string): Buffer {
   return createHash('sha256').update(data).digest()
 }
 
-export function sha256Hex (data: Uint8Array): string {
+export function sha256Hex (data: Uint8Array | string): string {
   return createHash('sha256').update(data).digest('hex')
 }
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
 import { open, stat, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, extname, isAbsolute, join } from 'node:path'
-import { VaultError, toVaultError } from '../errors.ts'
+import { VaultError, errnoCode, toVaultError } from '../errors.ts'
 import { createAtomicFile, type AtomicFile } from '../atomic/index.ts'
 
 /** Reads of 1 MiB: few system calls, and each read is a buffer of its own the chunker can keep. */
@@ -52,11 +52,15 @@ function notRegular (path: string): VaultError {
 
 /** The file system's refusals, as the codes the CLI acts on (NOT_FOUND and FORBIDDEN: it streams instead). */
 function localPathError (err: unknown, path: string, what: 'read' | 'write' | 'write in'): VaultError {
-  const code = (err as NodeJS.ErrnoException).code
-  if (code === 'ENOENT' || code === 'ENOTDIR') return new VaultError('NOT_FOUND', `the node finds no file at ${path}`)
-  if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return new VaultError('FORBIDDEN', `the node may not ${what} ${path}`)
-  if (code === 'ENAMETOOLONG') return new VaultError('BAD_INPUT', `the path is too long for this file system: ${path.slice(0, 80)}…`)
-  if (code === 'ELOOP') return new VaultError('BAD_INPUT', `too many symbolic links in ${path}`)
+  const code = errnoCode(err, { userPath: true })
+  if (code === 'NOT_FOUND') return new VaultError(code, `the node finds no file at ${path}`)
+  if (code === 'FORBIDDEN') return new VaultError(code, `the node may not ${what} ${path}`)
+  if (code === 'BAD_INPUT') {
+    // The code is the table's; only the words depend on which refusal it was.
+    const errno = (err as NodeJS.ErrnoException).code
+    if (errno === 'ENAMETOOLONG') return new VaultError(code, `the path is too long for this file system: ${path.slice(0, 80)}…`)
+    if (errno === 'ELOOP') return new VaultError(code, `too many symbolic links in ${path}`)
+  }
   return toVaultError(err)
 }
 

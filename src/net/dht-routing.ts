@@ -2,12 +2,12 @@
 // XOR distance, as Kademlia itself ranks them), and which peers hold an owner's folder (provider
 // records under a key derived from the owner's ID, announced by every holder and kept fresh).
 
-import { createHash } from 'node:crypto'
 import type { EventTypes, KadDHT, QueryEvent } from '@libp2p/kad-dht'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { CID } from 'multiformats/cid'
 import { create as createDigest } from 'multiformats/hashes/digest'
 import type { Logger } from 'pino'
+import { sha256 } from '../crypto/index.ts'
 import { VaultError } from '../errors.ts'
 import type { Routing } from './routing.ts'
 import { DHT_PROTOCOL } from './overlay-options.ts'
@@ -47,13 +47,12 @@ const SHA2_256 = 0x12
 /** The DHT key under which every holder of `owner`'s folder announces itself: a CID, because
  * provider records are keyed by CIDs; hashed with a domain tag, so the key says nothing. */
 export function holdersKey (owner: string): CID {
-  const digest = createHash('sha256').update(HOLDERS_DOMAIN + owner).digest()
-  return CID.createV1(RAW_CODEC, createDigest(SHA2_256, digest))
+  return CID.createV1(RAW_CODEC, createDigest(SHA2_256, sha256(HOLDERS_DOMAIN + owner)))
 }
 
 /** Kademlia's position of a key or a peer: SHA-256 of its bytes (as kad-dht computes it). */
 export function kadPosition (bytes: Uint8Array): Buffer {
-  return createHash('sha256').update(bytes).digest()
+  return sha256(bytes)
 }
 
 /** Orders peers by XOR distance between their Kademlia position and `target`'s, nearest first. */

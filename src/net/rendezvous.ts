@@ -1,12 +1,12 @@
 // Where a chunk's copies go: rendezvous (highest-random-weight) hashing of the chunk ID over the
 // candidate nodes. Each node's weight for a chunk depends only on the pair, so a node joining or
 // leaving moves only the chunks it wins or held, and every node computes the same order.
-import { createHash } from 'node:crypto'
+import { sha256Hex } from '../crypto/index.ts'
 
 /** The weight of `nodeId` for `chunkId`: SHA-256 of the two IDs concatenated, hex (compares like the number). */
 export function placementWeight (chunkId: string, nodeId: string): string {
   // Chunk IDs are fixed-length hex, so plain concatenation is unambiguous.
-  return createHash('sha256').update(chunkId).update(nodeId).digest('hex')
+  return sha256Hex(chunkId + nodeId)
 }
 
 /**

@@ -11,6 +11,7 @@ import type { Logger } from 'pino'
 import type { SyncRecord } from '../catalog/index.ts'
 import { VaultError, toVaultError } from '../errors.ts'
 import { IGNORE_FILE, loadTreeIgnore, type TreePutResult, type TreeSkip, type Vault } from '../files/index.ts'
+import { targetFromStored } from '../redundancy/index.ts'
 import { ChangeDebouncer } from './debounce.ts'
 import { treeDiffers } from './tree-diff.ts'
 
@@ -172,7 +173,7 @@ export class FolderSync {
         return
       }
       this.state = 'storing'
-      const replicas = record.replicas === null ? undefined : record.replicas === 0 ? 'all' : record.replicas
+      const replicas = record.replicas === null ? undefined : targetFromStored(record.replicas)
       const result = await vault.putTree(record.dir, { name: record.name, replicas, syncWriter: writer })
       const at = new Date().toISOString()
       vault.catalog.syncs.stored(record.name, result.id, at)

@@ -8,6 +8,7 @@ import type { Logger } from 'pino'
 import type { SyncRecord } from '../catalog/index.ts'
 import { VaultError } from '../errors.ts'
 import { checkFileName, checkTree, type ReplicaTarget, type TreePutResult, type Vault } from '../files/index.ts'
+import { storedTarget } from '../redundancy/index.ts'
 import { DEFAULT_SYNC_TIMING, FolderSync, assertOnlyWriter, lastVersionOf, type SyncTiming, type SyncView } from './folder-sync.ts'
 
 export interface FolderSyncsOptions {
@@ -68,7 +69,7 @@ export class FolderSyncs {
       const record: SyncRecord = {
         name,
         dir: request.dir,
-        replicas: request.replicas === undefined ? null : request.replicas === 'all' ? 0 : request.replicas,
+        replicas: request.replicas === undefined ? null : storedTarget(request.replicas),
         active: true,
         takeover: request.takeover === true,
         createdAt: new Date().toISOString(),

@@ -4,7 +4,7 @@ import { rm, stat } from 'node:fs/promises'
 import { basename, join, resolve } from 'node:path'
 import { pipeline } from 'node:stream/promises'
 import type { Command } from 'commander'
-import { VaultError, toVaultError } from '../../errors.ts'
+import { VaultError, errnoCode, toVaultError } from '../../errors.ts'
 import { createAtomicFile, type AtomicFile } from '../../atomic/index.ts'
 import { fitFileName, NAME_MAX_BYTES, tempPathBeside } from '../../files/local-file.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
@@ -171,13 +171,13 @@ function withoutTempName (err: unknown, tmp: string, target: string): unknown {
   return err instanceof VaultError ? new VaultError(err.code, message, { cause: err.cause }) : new Error(message, { cause: err })
 }
 
+/** A failed download or write, in a get's words; the code of a system error is errnoCode's. */
 function wrapStreamError (err: NodeJS.ErrnoException): never {
   if (err instanceof VaultError) throw err
-  if (err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNRESET') {
-    throw new VaultError('TRUNCATED', 'the download was cut off before the end (see the node\'s log)')
-  }
   if (err.code === 'EPIPE') return process.exit(0)
-  if (err.code === 'ENAMETOOLONG') throw new VaultError('BAD_INPUT', 'the output path is too long for this file system; choose a shorter one with -o PATH')
-  if (err.code === 'ENOENT') throw new VaultError('NOT_FOUND', `cannot write there: ${err.message}`)
+  const code = err.code === 'ERR_STREAM_PREMATURE_CLOSE' ? 'TRUNCATED' : errnoCode(err)
+  if (code === 'TRUNCATED') throw new VaultError(code, 'the download was cut off before the end (see the node\'s log)')
+  if (code === 'NOT_FOUND') throw new VaultError(code, `cannot write there: ${err.message}`)
+  if (code === 'BAD_INPUT' && err.code === 'ENAMETOOLONG') throw new VaultError(code, 'the output path is too long for this file system; choose a shorter one with -o PATH')
   throw toVaultError(err)
 }
