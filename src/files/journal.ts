@@ -26,10 +26,14 @@ export class Journal {
   private checkpointCopied: string | undefined
   private copyingCheckpoint: Promise<void> | undefined
 
-  constructor (ctx: OwnerContext, collector: BlobCollector) {
+  /** True while checkpoints are held back (VaultOptions.holdCheckpoints). */
+  private readonly held: () => boolean
+
+  constructor (ctx: OwnerContext, collector: BlobCollector, held: () => boolean = () => false) {
     this.ctx = ctx
     this.collector = collector
     this.key = journalKey(ctx.vaultKey)
+    this.held = held
   }
 
   /**
@@ -103,12 +107,14 @@ export class Journal {
 
   /**
    * Checkpoints when enough records piled up (at least a quarter of the files, so a big vault's
-   * checkpoint costs little per record); never fails the caller (the next append retries).
+   * checkpoint costs little per record), unless held (a recover pending: the records then pile up
+   * until it completes, and its own checkpoint collects them); never fails the caller (the next
+   * append retries).
    */
   async maybeCheckpoint (): Promise<void> {
     const { catalog } = this.ctx
     const line = catalog.journal.line()
-    if (line === undefined || this.checkpointing !== undefined) return
+    if (line === undefined || this.checkpointing !== undefined || this.held()) return
     if (catalog.journal.recordsSinceCheckpoint(line) < Math.max(CHECKPOINT_AFTER_RECORDS, Math.ceil(catalog.countFiles() / 4))) return
     await this.checkpoint().catch(() => {})
   }

@@ -38,6 +38,12 @@ export interface VaultOptions {
   redundancy?: Redundancy
   /** Where files stored and removed are published. */
   events?: EventBus
+  /**
+   * While true, the journal writes no checkpoint of its own (after many records): a disk restored
+   * from the phrase whose `recover` has not completed. Such a checkpoint would list only the files
+   * found so far and cover the records of the others, hiding them from the recover that finds them.
+   */
+  holdCheckpoints?: () => boolean
 }
 
 /** A file ready to be read: who owns it, its manifest, and where it came from. */
@@ -72,7 +78,7 @@ export class Vault {
       defaultReplicas: this.defaultReplicas
     }
     const collector = new BlobCollector(owner)
-    this.journal = new Journal(owner, collector)
+    this.journal = new Journal(owner, collector, options.holdCheckpoints)
     this.ctx = { ...owner, collector, journal: this.journal }
   }
 

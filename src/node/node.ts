@@ -143,7 +143,7 @@ export async function createNode (input: NodeConfig, tuning: NodeTuning = {}): P
     const net = await startNetworkedParts({ config, tuning, identity, networkKey, store, catalog, events, log, holdDeletions: () => recovery.pending })
     undo.push(async () => { await net.stop() })
     // The vault that serves: its copies are made and fetched through the network.
-    const vault = new Vault({ nodeId: identity.nodeId, vaultKey: identity.vaultKey, store, catalog, defaultReplicas: config.replicas, remote: net.replicator, redundancy: net.replication, events })
+    const vault = new Vault({ nodeId: identity.nodeId, vaultKey: identity.vaultKey, store, catalog, defaultReplicas: config.replicas, remote: net.replicator, redundancy: net.replication, events, holdCheckpoints: () => recovery.pending })
     const duplicates = new DuplicateIdentityCheck({ libp2p: net.network.libp2p, log: log.child({ sub: 'net' }) })
     await duplicates.start()
     undo.push(async () => { await duplicates.stop() })

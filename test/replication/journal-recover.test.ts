@@ -7,6 +7,7 @@ import { startCluster, putBytes, readBytes, replaceDisk, waitForMesh } from '../
 import type { VaultNode } from '../../src/index.ts'
 import { waitFor } from '../helpers/cli.ts'
 import { sealChunk, sealManifest } from '../../src/crypto/index.ts'
+import { CHECKPOINT_AFTER_RECORDS } from '../../src/files/journal.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
@@ -89,7 +90,7 @@ test('the first put killed right after its manifest reached the holders does not
 // is not connected is not listed, so recover saw no failure: it called itself complete, wrote a
 // checkpoint without the file and collected. That checkpoint covers the file's add record, so even
 // a recover run again with the holder back did not bring the file: it was lost for good.
-test('a holder away during recover: its file is reported missing, nothing is settled, and a recover with it back brings the file', async (t) => {
+test('a holder away during recover: its file is reported missing, nothing is settled (no checkpoint either, however many puts follow), and a recover with it back brings the file', async (t) => {
   const cluster = await startCluster(t, 4)
   const [a, ...holders] = cluster.nodes
   const kept = randomBytes(200_000)
@@ -106,12 +107,17 @@ test('a holder away during recover: its file is reported missing, nothing is set
   assert.equal(first.missing, 1, 'the history lists a file no peer online has')
   assert.deepEqual(again.vault.list().map(f => f.name), ['kept.bin'])
   assert.equal(again.status().recoverPending, true, 'a partial recover settles nothing')
+  // The owner goes on working meanwhile: enough records for the journal's own checkpoint
+  // (CHECKPOINT_AFTER_RECORDS). Before, that checkpoint listed only the files found and covered
+  // lone.bin's add record: the recover below then did not bring it.
+  for (let i = 0; i < CHECKPOINT_AFTER_RECORDS; i++) await putBytes(again, `meanwhile/${i}`, Buffer.from(`file ${i}`), 1)
 
   const back = await cluster.add({}, away.paths.root)
   await waitForMesh(cluster.nodes.filter(n => n.networking !== undefined))
   const second = await again.recover()
   assert.equal(second.missing, 0)
-  assert.deepEqual(again.vault.list().map(f => f.name), ['kept.bin', 'lone.bin'])
+  assert.deepEqual(again.vault.list().map(f => f.name).filter(n => !n.startsWith('meanwhile/')), ['kept.bin', 'lone.bin'])
+  assert.equal(again.vault.list().length, 2 + CHECKPOINT_AFTER_RECORDS, 'and every file put meanwhile')
   assert.equal(sha(await readBytes(again, 'lone.bin')), sha(lone))
   assert.equal(sha(await readBytes(again, 'kept.bin')), sha(kept))
   assert.equal(again.status().recoverPending, false)
