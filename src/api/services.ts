@@ -122,6 +122,6 @@ export interface NodeServices {
   /** The folder syncs (sync/); undefined once the node stops. */
   syncs: () => FolderSyncs | undefined
   health: (ref: string) => Promise<FileHealth>
-  recover: (onProgress?: (progress: RecoverProgress) => void) => Promise<RecoverProgress & { files: number, missing: number }>
+  recover: (onProgress?: (progress: RecoverProgress) => void, options?: { acceptMissing?: boolean }) => Promise<RecoverProgress & { files: number, missing: number }>
   scrub: (onProgress?: (progress: ScrubProgress) => void) => Promise<ScrubResult>
 }

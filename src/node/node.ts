@@ -95,7 +95,7 @@ export class VaultNode {
   peers (): PeerStatus[] { return this.parts.services.peers() }
   countUnderReplicated (): number { return this.parts.services.countUnderReplicated() }
   messenger (): Messenger { return this.parts.services.messenger() }
-  async recover (onProgress?: (progress: RecoverProgress) => void): Promise<RecoverProgress & { files: number, missing: number }> { return await this.parts.services.recover(onProgress) }
+  async recover (onProgress?: (progress: RecoverProgress) => void, options: { acceptMissing?: boolean } = {}): Promise<RecoverProgress & { files: number, missing: number }> { return await this.parts.services.recover(onProgress, options) }
   async scrub (onProgress?: (progress: ScrubProgress) => void): Promise<ScrubResult> { return await this.parts.services.scrub(onProgress) }
   async health (ref: string): Promise<FileHealth> { return await this.parts.services.health(ref) }
 

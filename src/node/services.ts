@@ -126,7 +126,11 @@ export class RunningNode implements NodeServices {
   }
 
   /** Pulls every blob of this owner back from the peers, then rebuilds the catalog from them. */
-  async recover (onProgress?: (progress: RecoverProgress) => void): Promise<RecoverProgress & { files: number, missing: number }> {
+  /**
+   * `acceptMissing`: complete even if files the history lists were found on no peer: they leave
+   * the history for good (their holder is gone, not away). Without it such a recover is partial.
+   */
+  async recover (onProgress?: (progress: RecoverProgress) => void, options: { acceptMissing?: boolean } = {}): Promise<RecoverProgress & { files: number, missing: number }> {
     const { net, log, recovery } = this.p
     const peers = nodeIdsOf(await net.routing.holdersOf(this.nodeId))
     if (peers.length === 0) throw noHoldersError(net.routing, net.network.stats().connectedPeers)
@@ -160,7 +164,8 @@ export class RunningNode implements NodeServices {
     // recover nothing is collected and no checkpoint is written: a holder that was not seen may
     // keep the rest of the history, and a checkpoint without those files would hide them from
     // every later recover (it covers their records).
-    if (unlisted === 0 && result.failed === 0 && missing === 0) {
+    if (unlisted === 0 && result.failed === 0 && (missing === 0 || options.acceptMissing === true)) {
+      if (missing > 0) log.warn({ missing }, 'recover completed without files the history lists (accepted as lost): they leave the history')
       await this.vault.journal.checkpoint() // first: it absorbs any other history found, then its blobs may go
       await this.vault.collectOrphans()
       // The history is known now: the deletions held back since `init --recover` may go (minus

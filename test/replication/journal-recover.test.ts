@@ -3,6 +3,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
 import { startCluster, putBytes, readBytes, replaceDisk, waitForMesh } from '../helpers/cluster.ts'
 import type { VaultNode } from '../../src/index.ts'
 import { waitFor } from '../helpers/cli.ts'
@@ -122,6 +123,30 @@ test('a holder away during recover: its file is reported missing, nothing is set
   assert.equal(sha(await readBytes(again, 'kept.bin')), sha(kept))
   assert.equal(again.status().recoverPending, false)
   assert.ok(back.networking !== undefined)
+})
+
+// The way out when that holder is gone for good: without it, every recover stayed partial (and the
+// node held its deletions and checkpoints) for ever. The API refuses anything but true/false.
+test('a holder gone for good: recover with acceptMissing completes without the file only it had, and the node settles', async (t) => {
+  const cluster = await startCluster(t, 4)
+  const [a, ...holders] = cluster.nodes
+  const kept = randomBytes(100_000)
+  await putBytes(a, 'kept.bin', kept, 3)
+  const lonePut = await putBytes(a, 'lone.bin', randomBytes(50_000), 2)
+  const [gone] = await asyncFilter(holders, async h => await h.vault.store.has(a.nodeId, lonePut.id))
+  await gone.stop()
+  const again = await replaceDisk(cluster, a, 'a-again')
+  const { url, token } = JSON.parse(await readFile(again.paths.apiFile, 'utf8')) as { url: string, token: string }
+  const refused = await fetch(new URL('/api/recover?acceptMissing=yes', url), { method: 'POST', headers: { authorization: `Bearer ${token}` } })
+  assert.equal(refused.status, 400)
+  assert.equal(((await refused.json()) as { error: { code: string } }).error.code, 'BAD_INPUT')
+  assert.equal((await again.recover()).missing, 1)
+  assert.equal(again.status().recoverPending, true)
+  const accepted = await again.recover(undefined, { acceptMissing: true })
+  assert.equal(accepted.missing, 1)
+  assert.equal(again.status().recoverPending, false, 'complete: deletions and checkpoints go on')
+  assert.deepEqual(again.vault.list().map(f => f.name), ['kept.bin'])
+  assert.equal(sha(await readBytes(again, 'kept.bin')), sha(kept))
 })
 
 async function asyncFilter<T> (items: T[], keep: (item: T) => Promise<boolean>): Promise<T[]> {

@@ -2,16 +2,22 @@
 import type { FastifyInstance } from 'fastify'
 import type { NodeServices } from '../services.ts'
 import type { RecoverProgress } from '../../replication/index.ts'
+import { z } from 'zod'
 import { replyNdjson, throttled } from '../ndjson.ts'
+import { parse } from './files.ts'
+
+const recoverQuery = z.object({ acceptMissing: z.enum(['true', 'false']).optional() }).strict()
 
 export function nodeRoutes (app: FastifyInstance, node: NodeServices): void {
   app.get('/api/status', async () => node.status())
   app.get('/api/peers', async () => node.peers())
 
   // Recovery can take long: progress streams as one JSON object per line, the summary last.
-  app.post('/api/recover', async (_request, reply) => {
+  // ?acceptMissing=true: complete even without files no peer has (recover --accept-missing).
+  app.post('/api/recover', async (request, reply) => {
+    const { acceptMissing } = parse(recoverQuery, request.query)
     await replyNdjson(reply, async (send) => {
-      const result = await node.recover(throttled<RecoverProgress>(send, (progress) => progress.phase !== 'fetching' || progress.fetched >= progress.found))
+      const result = await node.recover(throttled<RecoverProgress>(send, (progress) => progress.phase !== 'fetching' || progress.fetched >= progress.found), { acceptMissing: acceptMissing === 'true' })
       return { ...result, phase: 'done' }
     })
   })

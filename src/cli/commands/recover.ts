@@ -10,13 +10,18 @@ import type { RecoverLine as Progress } from '../../api/index.ts'
 export function registerRecover (program: Command): void {
   withCommon(program.command('recover'))
     .description("pull every blob of this node's owner back from the peers and rebuild the catalog")
-    .action(async (flags: CommonOptions) => {
-      const res = await (await clientFor(flags)).send('/api/recover', { method: 'POST' })
+    .option('--accept-missing', 'complete even if files the history lists are on no peer (their holder is gone for good): they are dropped from the history')
+    .action(async (flags: CommonOptions & { acceptMissing?: boolean }) => {
+      const res = await (await clientFor(flags)).send(flags.acceptMissing === true ? '/api/recover?acceptMissing=true' : '/api/recover', { method: 'POST' })
       const tty = process.stderr.isTTY === true && flags.json !== true
       const last = await followPhases<Progress>(res, tty ? (l) => `${l.phase}: ${l.fetched}/${l.found} blobs, ${formatBytes(l.bytes)} from ${l.peers} peer(s)` : undefined, 'recovery')
       if (flags.json === true) { printJson(last); return }
       printLine(`recovered ${last.files ?? 0} file(s): ${last.fetched} blob(s) pulled back (${formatBytes(last.bytes)}) from ${last.peers} peer(s)`)
       if (last.failed > 0) process.stderr.write(`warning: ${last.failed} blob(s) could not be fetched from any holder; run recover again when more peers are online\n`)
-      if ((last.missing ?? 0) > 0) process.stderr.write(`warning: ${last.missing} file(s) the history lists were on no peer online (their holders are away); run recover again when more peers are online\n`)
+      if ((last.missing ?? 0) > 0) {
+        process.stderr.write(flags.acceptMissing === true
+          ? `warning: ${last.missing} file(s) the history lists were on no peer online; dropped from the history (--accept-missing)\n`
+          : `warning: ${last.missing} file(s) the history lists were on no peer online (their holders are away); run recover again when more peers are online, or with --accept-missing if they are gone for good\n`)
+      }
     })
 }
