@@ -114,7 +114,7 @@ export interface NodeServices {
   metrics: () => NodeMetrics
   messenger: () => Messenger
   /** Node IDs of the peers reachable now (the routing's allPeers). */
-  connectedPeers: () => string[]
+  reachablePeers: () => string[]
   /** The open connections and the node's listen ports, for the dashboard's traffic meter. */
   readonly trafficSources: TrafficSources
   /** What the catalog records of copies and holders, for the dashboard. */

@@ -67,7 +67,7 @@ export class RunningNode implements NodeServices {
 
   syncs (): FolderSyncs { return this.p.syncs }
 
-  connectedPeers (): string[] { return nodeIdsOf(this.p.net.routing.allPeers()) }
+  reachablePeers (): string[] { return nodeIdsOf(this.p.net.routing.allPeers()) }
 
   // Two readers, not one snapshot: the meter asks for the listen ports once per inbound socket it
   // identifies, and must not list every connection each time.

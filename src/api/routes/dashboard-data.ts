@@ -9,7 +9,7 @@ import { TrafficMeter, type ByteCounts } from '../../net/index.ts'
 import type { FileRecord } from '../../catalog/index.ts'
 import { fileView } from './files.ts'
 import { JobLog } from './dashboard-jobs.ts'
-import { connectedPeerSet, levelOf, redundancyInputs, redundancyOf, type FileRedundancy, type Redundancy } from './dashboard-redundancy.ts'
+import { reachablePeerSet, levelOf, redundancyInputs, redundancyOf, type FileRedundancy, type Redundancy } from './dashboard-redundancy.ts'
 
 
 type FileWithRedundancy = ReturnType<typeof fileView> & { redundancy: FileRedundancy }
@@ -49,7 +49,7 @@ export function filesWithRedundancy (node: NodeServices, files: FileRecord[] = n
  * sealed name: the overview's counts stay cheap however many files there are.
  */
 function redundancyCounts (node: NodeServices): Record<Redundancy, number> {
-  const connected = connectedPeerSet(node)
+  const connected = reachablePeerSet(node)
   const counts = node.copyRecords.copiesPerFile(connected)
   const levels: Record<Redundancy, number> = { full: 0, reduced: 0, critical: 0 }
   for (const f of node.copyRecords.newestTargets()) levels[levelOf(counts.get(f.row), f.target, connected).level]++

@@ -22,10 +22,11 @@ export interface FileRedundancy {
   holders: Array<{ nodeId: string, online: boolean }>
 }
 
-/** The node IDs of the peers connected now, read once per request: every figure of it (copies
- * online, what 'all' wants, who is offline) counts the same peers. */
-export function connectedPeerSet (node: NodeServices): Set<string> {
-  return new Set(node.connectedPeers())
+/** The node IDs of the peers reachable now (the connected ones; with the DHT, its routing table),
+ * read once per request: every figure of it (copies online, what 'all' wants, who is offline)
+ * counts the same peers. */
+export function reachablePeerSet (node: NodeServices): Set<string> {
+  return new Set(node.reachablePeers())
 }
 
 function shortId (nodeId: string): string {
@@ -69,7 +70,7 @@ export interface RedundancyInputs {
 
 /** Everything the files' badges need, read once per request (four queries, whatever the file count). */
 export function redundancyInputs (node: NodeServices): RedundancyInputs {
-  const connected = connectedPeerSet(node)
+  const connected = reachablePeerSet(node)
   return {
     connected,
     counts: node.copyRecords.copiesPerFile(connected),
