@@ -19,6 +19,7 @@ import { handleProtocol, requestJson, FrameStream, DialBackReply, DialBackReques
 import type { NetworkLibp2p } from './libp2p-node.ts'
 import { isCircuit } from './addresses.ts'
 import type { DialBackAnswer } from './reachability.ts'
+import { maxLoopLagSince, startLoopLag, stopLoopLag } from './loop-lag.ts'
 
 export type { DialBackVerdict } from './reachability.ts'
 
@@ -47,7 +48,10 @@ export class DialBack {
   private readonly options: Required<DialBackOptions>
   private readonly lastAsked = new Map<string, number>()
   private readonly abort = new AbortController()
+  private started = false
   answered = 0
+  /** Failed dial backs not counted: this process was starved while they ran (check). */
+  excused = 0
 
   constructor (options: DialBackOptions) {
     this.options = { dialTimeoutMs: 15_000, replyMarginMs: 10_000, perPeerIntervalMs: 5_000, askPeers: 3, ...options }
@@ -56,6 +60,8 @@ export class DialBack {
   /** Answers other members' checks. */
   async start (): Promise<void> {
     const { dialTimeoutMs, replyMarginMs } = this.options
+    startLoopLag()
+    this.started = true
     await handleProtocol(this.options.libp2p, DIAL_BACK_PROTOCOL, async (stream, connection) => {
       const frames = new FrameStream(stream, { maxFrameBytes: DIAL_BACK_MAX_FRAME_BYTES })
       const request = await frames.readJson(DialBackRequest, { signal: AbortSignal.timeout(replyMarginMs) })
@@ -70,6 +76,8 @@ export class DialBack {
 
   stop (): void {
     this.abort.abort()
+    if (this.started) stopLoopLag()
+    this.started = false
   }
 
   /**
@@ -83,6 +91,7 @@ export class DialBack {
     const byPeer = [...new Map(direct.map(c => [c.remotePeer.toString(), c])).values()]
     if (ports.length === 0) return { answers: [], peersAvailable: byPeer.length }
     const asked = [...byPeer.filter(c => !askLast.has(c.remotePeer.toString())), ...byPeer.filter(c => askLast.has(c.remotePeer.toString()))].slice(0, askPeers)
+    const started = Date.now()
     const answers = await Promise.all(asked.map(async (connection): Promise<DialBackAnswer> => {
       const peer = connection.remotePeer.toString()
       try {
@@ -95,7 +104,24 @@ export class DialBack {
         return { peer, reachable: undefined }
       }
     }))
-    return { answers, peersAvailable: byPeer.length }
+    return { answers: this.excuseIfStarved(answers, started), peersAvailable: byPeer.length }
+  }
+
+  /**
+   * A dial back that failed while this process was starved (its timers held up a tenth of the
+   * dial's deadline, at least 250 ms, as the latency probe weighs a missed ping) says nothing about
+   * our reachability: the handshake could not finish here in time. Counted as no answer. Under
+   * load, many nodes in one process judged themselves unreachable this way and went looking for
+   * relays, dialling peers in bursts (the DHT bound test's failure, docs/PERFORMANCE.md).
+   */
+  private excuseIfStarved (answers: DialBackAnswer[], since: number): DialBackAnswer[] {
+    const failed = answers.filter(a => a.reachable === false).length
+    if (failed === 0) return answers
+    const lagMs = maxLoopLagSince(since)
+    if (lagMs < Math.max(250, this.options.dialTimeoutMs / 10)) return answers
+    this.excused += failed
+    this.options.log.debug({ failed, lagMs }, 'dial backs failed while this process was starved; not counted')
+    return answers.map(a => a.reachable === false ? { peer: a.peer, reachable: undefined } : a)
   }
 
   /** Opens a new connection to the asker at its observed IP, on its ports at once, then closes it.

@@ -10,6 +10,7 @@ import { setTimeout as delay } from 'node:timers/promises'
 import { multiaddr } from '@multiformats/multiaddr'
 import { DEFAULT_OVERLAY } from '../../src/net/index.ts'
 import { ReachabilityJudge } from '../../src/net/reachability.ts'
+import type { DialBack } from '../../src/net/dial-back.ts'
 import { Harness, waitFor, type NodeOptions, type TestNode } from './helpers.ts'
 
 const SLOW_CPU = { handshakeTimeoutMs: 20_000 }
@@ -69,6 +70,28 @@ test('a dial back slower than the old 3 s deadline (a loaded machine) leaves a r
     assert.equal(node.network.libp2p.services.dht?.getMode(), 'server', `${node.name} stays a DHT server`)
     assert.ok(!node.network.addresses().some(a => a.includes('/p2p-circuit')), `${node.name} listens through no relay`)
   }
+})
+
+// A dial back that fails while the asking process is starved (here: the answering node's dial
+// holds the one event loop both share for 2 s, then fails) says nothing about reachability. It
+// counted before: under load, nodes of one process judged themselves unreachable and went looking
+// for relays, dialling peers in bursts (the DHT bound test's failure). Fast failures still count
+// (the next test: an address nobody can dial is judged unreachable).
+test('a dial back that failed while this process was starved is no answer, not a failure', { timeout: 120_000 }, async (t) => {
+  const h = new Harness(t)
+  const a = await h.node({ name: 'a', overlay: DEFAULT_OVERLAY, limits: SLOW_CPU })
+  const b = await h.node({ name: 'b', overlay: DEFAULT_OVERLAY, limits: SLOW_CPU, bootstrap: [a.address] })
+  await waitFor('a and b connected', () => a.network.isConnected(b.nodeId) && b.network.isConnected(a.nodeId), { timeoutMs: 30_000 })
+  const libp2p = b.network.libp2p
+  libp2p.dial = (async () => {
+    const until = Date.now() + 2_000
+    while (Date.now() < until) { /* the process is starved */ }
+    throw new Error('dial failed (fault)')
+  }) as typeof libp2p.dial
+  const dialBack = (a.network as unknown as { running: { dialBack: DialBack } }).running.dialBack
+  const { answers } = await dialBack.check()
+  assert.deepEqual(answers, [{ peer: b.nodeId, reachable: undefined }])
+  assert.equal(dialBack.excused, 1)
 })
 
 /** A TCP port on 127.0.0.1 that nothing listens on (taken, then released). */
