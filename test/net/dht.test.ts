@@ -124,7 +124,7 @@ test('with the DHT a node keeps about --max-connections connections, and never t
     bounded.forEach((node, i) => {
       const connections = node.network.libp2p.getConnections().filter(c => c.status === 'open')
       samples[i].push(connections.length)
-      if (connections.length > BOUND + SLACK) overBound[i] = `(${node.network.reachability()}) ${describeConnections(connections, now)}`
+      if (connections.length > BOUND + SLACK) overBound[i] = `(${node.network.reachability()}; ${reachabilityEvidence(node)}) ${describeConnections(connections, now)}`
       const peers = connections.map(c => c.remotePeer.toString())
       for (const peer of new Set(peers.filter((p, j) => peers.indexOf(p) !== j))) {
         const key = `${node.name}>${peer.slice(-6)}`
@@ -142,6 +142,11 @@ test('with the DHT a node keeps about --max-connections connections, and never t
   assert.ok(why.length === 0, `median connections per node (bound ${BOUND}): ${medians.join(' ')}; last seen above it: ${why.join('; ')}`)
   assert.ok(longestTwiceMs < 8_000, `a peer was connected twice for ${longestTwiceMs} ms (${worstPair})`)
 })
+
+/** The node's reachability checks that changed or questioned its verdict: their yes/no/none answers. */
+function reachabilityEvidence (node: TestNode): string {
+  return node.logs.lines.filter(l => typeof l.reachability === 'string').slice(-4).map(l => `${String(l.reachability)} y${String(l.yes)}/n${String(l.no)}/-${String(l.none)}`).join(', ') || 'no check logged'
+}
 
 /** `peer:direction[:relayed]:age ms`, and the streams the trimmer counts as work (so never closes) with their age. */
 function describeConnections (connections: Connection[], now: number): string {
