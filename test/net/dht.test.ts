@@ -107,7 +107,11 @@ const SLACK = 2
 
 test('with the DHT a node keeps about --max-connections connections, and never two to one peer for long', { timeout: 400_000 }, async (t) => {
   const h = new Harness(t)
-  const nodes = await dhtNetwork(h, 10, { limits: { maxConnections: BOUND }, overlay: { ...OVERLAY, connectionGraceMs: 2_000 } })
+  // No reachability checks here: under load, ten nodes sharing one process and one IP judged
+  // themselves unreachable now and then (docs/PERFORMANCE.md, session 10), and a node that thinks so
+  // goes looking for relays, another regime than the bound this test is about. Verdicts have their
+  // own tests (reachability.test.ts, nat.test.ts).
+  const nodes = await dhtNetwork(h, 10, { limits: { maxConnections: BOUND }, overlay: { ...OVERLAY, connectionGraceMs: 2_000 }, timing: { ...SLOW_REQUESTS, reachabilityFirstCheckMs: 3_600_000 } })
   await waitFor('routing tables', async () => (await Promise.all(nodes.map(routingTableSize))).every(n => n >= 2), { timeoutMs: 150_000 })
   const bounded = nodes.slice(1)
   const samples: number[][] = bounded.map(() => [])
