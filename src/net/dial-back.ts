@@ -19,7 +19,7 @@ import { handleProtocol, requestJson, FrameStream, DialBackReply, DialBackReques
 import type { NetworkLibp2p } from './libp2p-node.ts'
 import { isCircuit } from './addresses.ts'
 import type { DialBackAnswer } from './reachability.ts'
-import { maxLoopLagSince, startLoopLag, stopLoopLag } from './loop-lag.ts'
+import { starvedSince, startLoopLag, stopLoopLag } from './loop-lag.ts'
 
 export type { DialBackVerdict } from './reachability.ts'
 
@@ -117,8 +117,8 @@ export class DialBack {
   private excuseIfStarved (answers: DialBackAnswer[], since: number): DialBackAnswer[] {
     const failed = answers.filter(a => a.reachable === false).length
     if (failed === 0) return answers
-    const lagMs = maxLoopLagSince(since)
-    if (lagMs < Math.max(250, this.options.dialTimeoutMs / 10)) return answers
+    const { starved, lagMs } = starvedSince(since, this.options.dialTimeoutMs)
+    if (!starved) return answers
     this.excused += failed
     this.options.log.debug({ failed, lagMs }, 'dial backs failed while this process was starved; not counted')
     return answers.map(a => a.reachable === false ? { peer: a.peer, reachable: undefined } : a)

@@ -13,7 +13,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from 'pino'
 import type { NetworkLibp2p } from './libp2p-node.ts'
 import type { PeerTable } from './peer-table.ts'
-import { maxLoopLagSince, startLoopLag, stopLoopLag } from './loop-lag.ts'
+import { starvedSince, startLoopLag, stopLoopLag } from './loop-lag.ts'
 
 export interface LatencyProbeOptions {
   libp2p: NetworkLibp2p
@@ -85,8 +85,8 @@ export class LatencyProbe {
       peers.recordPing(nodeId, latencyMs)
     } catch (err) {
       if (this.abort.signal.aborted) return
-      const lagMs = maxLoopLagSince(started)
-      if (lagMs >= (this.options.starvedLagMs ?? Math.max(250, this.options.timeoutMs / 10))) {
+      const { starved, lagMs } = starvedSince(started, this.options.timeoutMs, this.options.starvedLagMs)
+      if (starved) {
         this.excused++
         log.debug({ peer: nodeId, lagMs, err: (err as Error).message }, 'ping missed while this process was starved; not held against the peer')
         return

@@ -42,8 +42,16 @@ export function stopLoopLag (): void {
 
 /** The longest a timer of this process was held up since `sinceMs` (a Date.now() value), up to now
  * (the delay of a sample still due counts too: a loop blocked right now has not sampled yet). */
-export function maxLoopLagSince (sinceMs: number): number {
+function maxLoopLagSince (sinceMs: number): number {
   let max = timer == null ? 0 : Math.max(0, Date.now() - expected)
   for (const [at, late] of samples) if (at >= sinceMs && late > max) max = late
   return max
+}
+
+/** Whether this process was starved while a request with this deadline ran since `sinceMs`: its
+ * timers held up a tenth of the deadline, at least 250 ms (or `thresholdMs` when given). A request
+ * that failed meanwhile says nothing about the peer (a missed ping, a failed dial back). */
+export function starvedSince (sinceMs: number, deadlineMs: number, thresholdMs?: number): { starved: boolean, lagMs: number } {
+  const lagMs = maxLoopLagSince(sinceMs)
+  return { starved: lagMs >= (thresholdMs ?? Math.max(250, deadlineMs / 10)), lagMs }
 }
