@@ -28,13 +28,7 @@ test('after put A, put B, rm A (a holder missed it) and a put C killed midway, r
   for (const blob of keptByC) await c.vault.store.put(a.nodeId, blob.id, blob.bytes)
 
   // put C killed midway: its chunk and its manifest reached the holders, the put never returned.
-  const plainC = randomBytes(300_000)
-  const chunkC = await sealChunk(a.identity.vaultKey, Buffer.from(plainC))
-  const manifestC = sealManifest(a.identity.vaultKey, { v: 1, name: 'C.bin', size: plainC.length, mtime: new Date().toISOString(), ctime: new Date().toISOString(), chunks: [{ id: chunkC.id, key: chunkC.key, size: plainC.length }], target: 3 })
-  for (const holder of [b, c]) {
-    await a.networking!.client.putBlob(holder.nodeId, a.nodeId, chunkC.id, chunkC.sealed)
-    await a.networking!.client.putBlob(holder.nodeId, a.nodeId, manifestC.id, manifestC.sealed)
-  }
+  await killedPut(a, [b, c], 'C.bin', 300_000)
 
   const again = await replaceDisk(cluster, a, 'a-again') // the disk is gone
   const result = await again.recover()
@@ -54,13 +48,7 @@ test('the checkpoint made at start reaches the holders with the first record: a 
   const [a, b, c] = cluster.nodes
   const bytesB = randomBytes(200_000)
   await putBytes(a, 'B.bin', bytesB, 3)
-  const plainC = randomBytes(100_000)
-  const chunkC = await sealChunk(a.identity.vaultKey, Buffer.from(plainC))
-  const manifestC = sealManifest(a.identity.vaultKey, { v: 1, name: 'C.bin', size: plainC.length, mtime: new Date().toISOString(), ctime: new Date().toISOString(), chunks: [{ id: chunkC.id, key: chunkC.key, size: plainC.length }], target: 3 })
-  for (const holder of [b, c]) {
-    await a.networking!.client.putBlob(holder.nodeId, a.nodeId, chunkC.id, chunkC.sealed)
-    await a.networking!.client.putBlob(holder.nodeId, a.nodeId, manifestC.id, manifestC.sealed)
-  }
+  await killedPut(a, [b, c], 'C.bin', 100_000)
   const again = await replaceDisk(cluster, a, 'a-again')
   const result = await again.recover()
   assert.equal(result.failed, 0)
@@ -148,6 +136,18 @@ test('a holder gone for good: recover with acceptMissing completes without the f
   assert.deepEqual(again.vault.list().map(f => f.name), ['kept.bin'])
   assert.equal(sha(await readBytes(again, 'kept.bin')), sha(kept))
 })
+
+/** What a put of `name` killed midway leaves: its one chunk and its manifest on `holders`, no record. */
+async function killedPut (owner: VaultNode, holders: VaultNode[], name: string, size: number): Promise<void> {
+  const plain = randomBytes(size)
+  const chunk = await sealChunk(owner.identity.vaultKey, Buffer.from(plain))
+  const at = new Date().toISOString()
+  const manifest = sealManifest(owner.identity.vaultKey, { v: 1, name, size, mtime: at, ctime: at, chunks: [{ id: chunk.id, key: chunk.key, size }], target: 3 })
+  for (const holder of holders) {
+    await owner.networking!.client.putBlob(holder.nodeId, owner.nodeId, chunk.id, chunk.sealed)
+    await owner.networking!.client.putBlob(holder.nodeId, owner.nodeId, manifest.id, manifest.sealed)
+  }
+}
 
 async function asyncFilter<T> (items: T[], keep: (item: T) => Promise<boolean>): Promise<T[]> {
   const kept = await Promise.all(items.map(keep))
