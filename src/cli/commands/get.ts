@@ -60,8 +60,9 @@ export function registerGet (program: Command): void {
           const mtime = new Date(String(res.headers['x-dv-mtime']))
           await file.commit(Number.isNaN(mtime.getTime()) ? undefined : mtime)
         } catch (err) {
+          // rm fails too where the temp file could not be made (ENOTDIR): the first error is the one to tell.
           if (file !== undefined) await file.discard()
-          else await rm(tmp, { force: true })
+          else await rm(tmp, { force: true }).catch(() => {})
           throw withoutTempName(err, tmp, target)
         } finally {
           removeOnSignal()
@@ -175,7 +176,8 @@ function withoutTempName (err: unknown, tmp: string, target: string): unknown {
 function wrapStreamError (err: NodeJS.ErrnoException): never {
   if (err instanceof VaultError) throw err
   if (err.code === 'EPIPE') return process.exit(0)
-  const code = err.code === 'ERR_STREAM_PREMATURE_CLOSE' ? 'TRUNCATED' : errnoCode(err)
+  // Every path written here is the user's (-o PATH and its temp file beside it): ENOTDIR is NOT_FOUND.
+  const code = err.code === 'ERR_STREAM_PREMATURE_CLOSE' ? 'TRUNCATED' : errnoCode(err, { userPath: true })
   if (code === 'TRUNCATED') throw new VaultError(code, 'the download was cut off before the end (see the node\'s log)')
   if (code === 'NOT_FOUND') throw new VaultError(code, `cannot write there: ${err.message}`)
   if (code === 'BAD_INPUT' && err.code === 'ENAMETOOLONG') throw new VaultError(code, 'the output path is too long for this file system; choose a shorter one with -o PATH')

@@ -1,0 +1,24 @@
+// A new user's mistakes and odd inputs, through real processes: every one ends in the one error
+// format (`error: <message> (<CODE>)`), the exit status the contract gives, and nothing left behind.
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { readdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { runCli, sharedCliNode, tempDir } from '../helpers/cli.ts'
+
+const node = sharedCliNode('dv-user-edges-')
+
+test('get -o PATH under a file (not a folder) is NOT_FOUND naming PATH, with no temp file and no stack', async (t) => {
+  const { dataDir } = await node()
+  const dir = await tempDir(t)
+  await writeFile(join(dir, 'src.txt'), 'some bytes\n')
+  assert.equal((await runCli(['put', join(dir, 'src.txt'), '--name', 'edges-under-file.txt', '--data', dataDir])).code, 0)
+  await writeFile(join(dir, 'plain'), 'a file, not a folder\n')
+  for (const output of [join(dir, 'plain', 'x.txt'), 'plain/x.txt']) {
+    const get = await runCli(['get', 'edges-under-file.txt', '-o', output, '--data', dataDir], { cwd: dir })
+    assert.equal(get.code, 1, get.stderr)
+    assert.match(get.stderr, /^error: .*plain\/x\.txt.* \(NOT_FOUND\)\n$/)
+    assert.doesNotMatch(get.stderr, /\.part|INTERNAL|unexpected failure/)
+  }
+  assert.deepEqual((await readdir(dir)).sort(), ['plain', 'src.txt'])
+})
