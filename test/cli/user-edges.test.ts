@@ -2,7 +2,7 @@
 // format (`error: <message> (<CODE>)`), the exit status the contract gives, and nothing left behind.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdir, writeFile } from 'node:fs/promises'
+import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runCli, sharedCliNode, tempDir } from '../helpers/cli.ts'
 
@@ -21,4 +21,17 @@ test('get -o PATH under a file (not a folder) is NOT_FOUND naming PATH, with no 
     assert.doesNotMatch(get.stderr, /\.part|INTERNAL|unexpected failure/)
   }
   assert.deepEqual((await readdir(dir)).sort(), ['plain', 'src.txt'])
+})
+
+test('init and start with --data naming a file are BAD_INPUT, not INTERNAL, and leave the file alone', async (t) => {
+  const dir = await tempDir(t)
+  const file = join(dir, 'not-a-folder')
+  await writeFile(file, 'keep me\n')
+  for (const args of [['init'], ['start', '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0']]) {
+    const run = await runCli([...args, '--data', file])
+    assert.equal(run.code, 1, run.stderr)
+    assert.match(run.stderr, /error: .*not-a-folder.* is not a folder.* \(BAD_INPUT\)\n$/)
+    assert.doesNotMatch(run.stderr, /INTERNAL|unexpected failure|EEXIST/)
+  }
+  assert.equal(await readFile(file, 'utf8'), 'keep me\n')
 })
