@@ -2,7 +2,7 @@
 // format (`error: <message> (<CODE>)`), the exit status the contract gives, and nothing left behind.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { readdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runCli, sharedCliNode, tempDir } from '../helpers/cli.ts'
 
@@ -34,4 +34,21 @@ test('init and start with --data naming a file are BAD_INPUT, not INTERNAL, and 
     assert.doesNotMatch(run.stderr, /INTERNAL|unexpected failure|EEXIST/)
   }
   assert.equal(await readFile(file, 'utf8'), 'keep me\n')
+})
+
+test('put --json gives {id, name, size, replicas, kind, files} for a file, stdin and a folder alike', async (t) => {
+  const { dataDir } = await node()
+  const dir = await tempDir(t)
+  await writeFile(join(dir, 'edges-kind.txt'), '')
+  await mkdir(join(dir, 'edges-kind-dir'))
+  await writeFile(join(dir, 'edges-kind-dir', 'a.txt'), 'a')
+  const put = await runCli(['put', join(dir, 'edges-kind.txt'), join(dir, 'edges-kind-dir'), '--data', dataDir, '--json'])
+  assert.equal(put.code, 0, put.stderr)
+  const fromStdin = await runCli(['put', '-', '--name', 'edges-kind-stdin.txt', '--data', dataDir, '--json'], { input: 'x' })
+  assert.equal(fromStdin.code, 0, fromStdin.stderr)
+  const lines = [...put.stdout.trim().split('\n'), fromStdin.stdout.trim()].map(l => JSON.parse(l))
+  for (const line of lines) {
+    for (const key of ['id', 'name', 'size', 'replicas', 'kind', 'files']) assert.ok(Object.hasOwn(line, key), `${line.name}: no ${key}`)
+  }
+  assert.deepEqual(lines.map(l => [l.name, l.kind, l.files]), [['edges-kind.txt', 'file', 1], ['edges-kind-dir', 'tree', 1], ['edges-kind-stdin.txt', 'file', 1]])
 })
