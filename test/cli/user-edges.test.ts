@@ -52,3 +52,26 @@ test('put --json gives {id, name, size, replicas, kind, files} for a file, stdin
   }
   assert.deepEqual(lines.map(l => [l.name, l.kind, l.files]), [['edges-kind.txt', 'file', 1], ['edges-kind-dir', 'tree', 1], ['edges-kind-stdin.txt', 'file', 1]])
 })
+
+test('a malformed flag value is bad usage (exit 2, BAD_USAGE) before the node is asked: get --version, msg history --limit', async (t) => {
+  const { dataDir } = await node()
+  const dir = await tempDir(t)
+  await writeFile(join(dir, 'v.txt'), 'v1\n')
+  assert.equal((await runCli(['put', join(dir, 'v.txt'), '--name', 'edges-version.txt', '--data', dataDir])).code, 0)
+  for (const args of [
+    ['get', 'edges-version.txt', '--version', 'abc', '-o', '-'],
+    ['get', 'edges-version.txt', '--version', '0', '-o', '-'],
+    ['get', 'edges-version.txt', '--version', '1.5', '-o', '-'],
+    ['msg', 'history', '--limit', '0'],
+    ['msg', 'history', '--limit', '10001'],
+    ['msg', 'history', '--limit', 'x']
+  ]) {
+    const run = await runCli([...args, '--data', dataDir])
+    assert.equal(run.code, 2, `${args.join(' ')}: ${run.stderr}`)
+    assert.match(run.stderr, /^error: .* \(BAD_USAGE\)\n$/)
+  }
+  // In range, they work; a version that does not exist is NOT_FOUND (exit 1), not bad usage.
+  assert.equal((await runCli(['get', 'edges-version.txt', '--version', '1', '-o', '-', '--data', dataDir])).stdout, 'v1\n')
+  assert.equal((await runCli(['get', 'edges-version.txt', '--version', '2', '-o', '-', '--data', dataDir])).code, 1)
+  assert.equal((await runCli(['msg', 'history', '--limit', '10000', '--data', dataDir])).code, 0)
+})

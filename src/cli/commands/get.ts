@@ -82,9 +82,17 @@ export function registerGet (program: Command): void {
 async function pinVersion (client: ApiClient, ref: string, flags: GetFlags): Promise<string> {
   if (flags.version === undefined && flags.at === undefined) return ref
   if (flags.version !== undefined && flags.at !== undefined) throw new VaultError('BAD_USAGE', 'give --version or --at, not both')
+  if (flags.version !== undefined && !/^[1-9]\d{0,8}$/.test(flags.version)) throw new VaultError('BAD_USAGE', `--version must be a version number (1 = the oldest), got ${JSON.stringify(flags.version)}`)
+  if (flags.at !== undefined && !isVersionTime(flags.at)) throw new VaultError('BAD_USAGE', `--at: "${flags.at}" is not a time: give an ISO time (2026-11-30T14:05:00Z) or a date (2026-11-30)`)
   const query = flags.version !== undefined ? `version=${encodeURIComponent(flags.version)}` : `at=${encodeURIComponent(flags.at!)}`
   const info = await client.json<{ id: string }>(`/api/files/${encodeURIComponent(ref)}/info?${query}`)
   return info.id
+}
+
+/** Whether the node will take TIME as `--at` (the rule of files/versions.ts, parseVersionTime): a bad one is bad usage here. */
+function isVersionTime (text: string): boolean {
+  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(text)
+  return /^\d{4}-\d{2}-\d{2}/.test(text) && !Number.isNaN(new Date(dateOnly ? `${text}T23:59:59.999Z` : text).getTime())
 }
 
 /**
