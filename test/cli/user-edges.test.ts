@@ -75,3 +75,18 @@ test('a malformed flag value is bad usage (exit 2, BAD_USAGE) before the node is
   assert.equal((await runCli(['get', 'edges-version.txt', '--version', '2', '-o', '-', '--data', dataDir])).code, 1)
   assert.equal((await runCli(['msg', 'history', '--limit', '10000', '--data', dataDir])).code, 0)
 })
+
+test('put of a file the node reads itself whose chunks are all maximal (4 MiB of zeros, 9 MiB of one byte) stores it whole', async (t) => {
+  const { dataDir } = await node()
+  const dir = await tempDir(t)
+  const files = { 'edges-zeros-4m.bin': Buffer.alloc(4 * 1024 * 1024), 'edges-a-9m.bin': Buffer.alloc(9 * 1024 * 1024, 'a') }
+  for (const [name, bytes] of Object.entries(files)) await writeFile(join(dir, name), bytes)
+  const put = await runCli(['put', ...Object.keys(files).map(n => join(dir, n)), '--data', dataDir, '--json'])
+  assert.equal(put.code, 0, put.stderr)
+  assert.deepEqual(put.stdout.trim().split('\n').map(l => JSON.parse(l).size), Object.values(files).map(b => b.length))
+  for (const [name, bytes] of Object.entries(files)) {
+    const get = await runCli(['get', name, '-o', '-', '--data', dataDir])
+    assert.equal(get.code, 0, get.stderr)
+    assert.ok(get.stdoutBytes.equals(bytes), name)
+  }
+})
