@@ -90,3 +90,22 @@ test('put of a file the node reads itself whose chunks are all maximal (4 MiB of
     assert.ok(get.stdoutBytes.equals(bytes), name)
   }
 })
+
+test('over a limit is TOO_LARGE (docs/ERRORS.md), whatever the text is made of: a message over 64 KiB, a name over 4096 bytes', async (t) => {
+  const { dataDir } = await node()
+  const dir = await tempDir(t)
+  const otherNode = '12D3KooW9tmAAysRLzNyHbbC9GeSPTJVhhb6sN1fi7jzQK33ZXJn' // a valid node ID, not connected
+  // 64 Ki + 1 ASCII characters (over in characters and bytes); 30,000 'é' (under in characters, over in bytes).
+  for (const text of ['a'.repeat(64 * 1024 + 1), 'é'.repeat(33_000)]) {
+    for (const to of [otherNode, '--all']) {
+      const send = await runCli(['msg', 'send', '--data', dataDir, to, text])
+      assert.equal(send.code, 1, send.stderr)
+      assert.match(send.stderr, /^error: .* \(TOO_LARGE\)\n$/)
+    }
+  }
+  await writeFile(join(dir, 'f.txt'), 'x')
+  const put = await runCli(['put', join(dir, 'f.txt'), '--name', 'n'.repeat(5000), '--data', dataDir])
+  assert.equal(put.code, 1, put.stderr)
+  assert.match(put.stderr, /\(TOO_LARGE\)\n$/)
+  assert.ok(put.stderr.length < 400, `the error quotes a short part of the name, not all of it: ${put.stderr.length} characters`)
+})
