@@ -109,3 +109,20 @@ test('over a limit is TOO_LARGE (docs/ERRORS.md), whatever the text is made of: 
   assert.match(put.stderr, /\(TOO_LARGE\)\n$/)
   assert.ok(put.stderr.length < 400, `the error quotes a short part of the name, not all of it: ${put.stderr.length} characters`)
 })
+
+test('get -o DIR/ (a trailing slash) of a file: inside DIR when it exists, NOT_FOUND when it does not, never a file named DIR', async (t) => {
+  const { dataDir } = await node()
+  const dir = await tempDir(t)
+  await writeFile(join(dir, 'src.txt'), 'into a folder\n')
+  assert.equal((await runCli(['put', join(dir, 'src.txt'), '--name', 'edges-slash.txt', '--data', dataDir])).code, 0)
+  for (const env of [{}, { DV_GET_STREAM: '1' }]) {
+    const get = await runCli(['get', 'edges-slash.txt', '-o', 'missing/', '--data', dataDir], { cwd: dir, env })
+    assert.equal(get.code, 1, get.stderr)
+    assert.match(get.stderr, /^error: .*missing.* \(NOT_FOUND\)\n$/)
+  }
+  assert.deepEqual((await readdir(dir)).sort(), ['src.txt'])
+  await mkdir(join(dir, 'there'))
+  const into = await runCli(['get', 'edges-slash.txt', '-o', 'there/', '--data', dataDir], { cwd: dir })
+  assert.equal(into.code, 0, into.stderr)
+  assert.equal(await readFile(join(dir, 'there', 'edges-slash.txt'), 'utf8'), 'into a folder\n')
+})

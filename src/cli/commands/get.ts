@@ -101,6 +101,8 @@ function isVersionTime (text: string): boolean {
  */
 async function chooseTarget (output: string | undefined, name: string): Promise<string> {
   const isDir = output !== undefined && await stat(output).then(s => s.isDirectory(), () => false)
+  // DIR/ names a folder, as for cp: one that is not there is an error, not a file of that name.
+  if (output !== undefined && !isDir && output.endsWith('/')) throw new VaultError('NOT_FOUND', `no folder ${output} (create it first, or drop the trailing slash to write a file of that name)`)
   const base = fitFileName(basename(name))
   if ((output === undefined || isDir) && base !== basename(name)) {
     process.stderr.write(`note: the file's name is ${Buffer.byteLength(basename(name))} bytes, longer than a file name can be here (${NAME_MAX_BYTES}); writing it as ${JSON.stringify(base.length > 60 ? base.slice(0, 40) + '…' + base.slice(-16) : base)} (choose another with -o PATH)\n`)
