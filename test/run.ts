@@ -55,6 +55,7 @@ const OWN_PROCESS = [
   'test/net/dht-starved.test.ts',
   'test/cli/put-shortfall.test.ts',
   'test/cli/messaging.test.ts',
+  'test/cli/user-edges.test.ts',
   'test/cli/terminal.test.ts',
   'test/cli/startup-cost.test.ts'
 ]

@@ -41,11 +41,16 @@ export async function * chunkStream (source: AsyncIterable<Uint8Array>, options:
       parts.push(piece.subarray(0, cut))
       const chunk = parts.length === 1 ? Buffer.from(parts[0]) : Buffer.concat(parts, length + cut)
       // Every input buffer in `parts` is now copied, except the current piece's if bytes remain.
-      if (ownsInput) freeAll(parts, cut < piece.length ? piece.buffer : undefined)
+      const rest = piece.length - cut
+      if (ownsInput) freeAll(parts, rest > 0 ? piece.buffer : undefined)
       yield chunk
       parts = []
       length = 0
       hash = 0
+      // A cut at the piece's very end (always so for maximal chunks of 1 MiB reads): nothing of it
+      // is left, and its buffer may be freed above (a view of it then has length 0, and not even
+      // an empty view of it can be made), so the piece is done.
+      if (rest === 0) break
       piece = piece.subarray(cut)
     }
   }

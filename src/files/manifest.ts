@@ -41,9 +41,11 @@ export function parseManifest (value: unknown): Manifest {
  */
 export function checkFileName (raw: string): string {
   const name = raw.replace(/^(\.\/)+/, '')
-  const bad = (why: string): never => { throw new VaultError('BAD_INPUT', `invalid file name ${JSON.stringify(raw)}: ${why}`) }
+  // A long name is quoted by its start and end only: an error line, not pages of it.
+  const quoted = JSON.stringify(raw.length > 100 ? `${raw.slice(0, 60)}…${raw.slice(-20)}` : raw)
+  const bad = (why: string, code: 'BAD_INPUT' | 'TOO_LARGE' = 'BAD_INPUT'): never => { throw new VaultError(code, `invalid file name ${quoted}: ${why}`) }
   if (name.length === 0) bad('it is empty')
-  if (Buffer.byteLength(name) > 4096) bad('it is longer than 4096 bytes')
+  if (Buffer.byteLength(name) > 4096) bad(`it is ${Buffer.byteLength(name)} bytes, longer than 4096`, 'TOO_LARGE')
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f\\]/.test(name)) bad('it contains a control character or a backslash')
   if (name.startsWith('/')) bad('it must be relative')

@@ -93,10 +93,11 @@ export class Vault {
     return true
   }
 
-  async put (source: AsyncIterable<Uint8Array> | Readable, options: PutOptions): Promise<PutResult> {
+  /** A file's result says `kind` and `files` too, as a folder's does (`put --json`: one shape for both). */
+  async put (source: AsyncIterable<Uint8Array> | Readable, options: PutOptions): Promise<PutResult & { kind: 'file', files: 1 }> {
     const result = await putFile(this.ctx, source, { ...options, replicas: options.replicas ?? this.defaultReplicas })
     this.stored(result, 'file')
-    return result
+    return { ...result, kind: 'file', files: 1 }
   }
 
   /** Stores the folder `root` on this machine as one entry (files/tree-put.ts). */

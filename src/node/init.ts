@@ -28,6 +28,8 @@ export async function initDataDir (options: InitOptions): Promise<InitResult> {
     const existing = await loadIdentity(paths.root)
     throw new VaultError('ALREADY_EXISTS', `${paths.root} already holds node ${existing.nodeId}; use another --data directory`)
   }
+  const existing = await stat(paths.root).catch(() => null)
+  if (existing !== null && !existing.isDirectory()) throw new VaultError('BAD_INPUT', `--data ${paths.root} is not a folder; give a folder (a missing one is created)`)
   await mkdir(paths.root, { recursive: true, mode: 0o700 })
   await chmod(paths.root, 0o700).catch(() => {})
   const identity = await saveIdentity(paths.root, seed)

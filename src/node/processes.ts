@@ -3,13 +3,18 @@
 // "alive" is known and the other answers are undefined.
 import { readFileSync } from 'node:fs'
 
+/**
+ * Whether `pid` is a running process. A zombie (killed or exited, its parent has not waited for it
+ * yet) still answers kill(pid, 0) but runs nothing: where /proc tells, it is not alive.
+ */
 export function isAlive (pid: number): boolean {
   try {
     process.kill(pid, 0)
-    return true
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM'
   }
+  const state = statFields(pid)?.[0]
+  return state !== 'Z' && state !== 'X'
 }
 
 /** The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), unique with its PID. */
@@ -28,7 +33,7 @@ export function commandLine (pid: number): string | undefined {
   return readProc(pid, 'cmdline')?.replaceAll('\0', ' ').trim()
 }
 
-/** Fields 3… of /proc/PID/stat: the command name (field 2) is in parentheses and may hold spaces. */
+/** Fields 3… of /proc/PID/stat (field 3 is the state: R, S, D, Z…): the command name (field 2) is in parentheses and may hold spaces. */
 function statFields (pid: number): string[] | undefined {
   const stat = readProc(pid, 'stat')
   return stat === undefined ? undefined : stat.slice(stat.lastIndexOf(')') + 2).split(' ')

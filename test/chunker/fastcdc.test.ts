@@ -137,3 +137,21 @@ test('a chunker that owns its input gives the same chunks and frees every input 
   assert.ok(fed.length > 5)
   for (const b of fed) assert.equal(b.length, 0, 'freed (detached) after its bytes went into chunks')
 })
+
+test('a chunker that owns its input survives a cut at the very end of an input buffer (max-size chunks of zeros)', async () => {
+  // Zeros have no content-defined cut: every chunk is maxBytes long, and with 1 MiB inputs each cut
+  // falls exactly at the end of one. That buffer is freed with the chunk; nothing may touch it after.
+  const sizes = [4 * MiB, 4 * MiB + 1, 9 * MiB]
+  for (const size of sizes) {
+    async function * ownZeros (): AsyncGenerator<Buffer> {
+      for (let i = 0; i < size; i += MiB) yield Buffer.alloc(Math.min(MiB, size - i))
+    }
+    const got: number[] = []
+    for await (const chunk of chunkStream(ownZeros(), DEFAULT_CHUNKING, true)) {
+      assert.ok(chunk.every(b => b === 0))
+      got.push(chunk.length)
+    }
+    assert.equal(got.reduce((a, b) => a + b, 0), size)
+    assert.ok(got.slice(0, -1).every(n => n === DEFAULT_CHUNKING.maxBytes), `${size}: ${got.join(', ')}`)
+  }
+})

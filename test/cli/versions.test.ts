@@ -60,10 +60,11 @@ test('a name put three times keeps three versions that versions lists and get --
   const missing = await cli(['get', 'notes.txt', '--version', '9', '-o', '-'])
   assert.equal(missing.code, 1)
   assert.match(missing.stderr, /"notes.txt" has no version 9: it has 3 .*\(NOT_FOUND\)/)
-  for (const bad of [['--version', '0'], ['--version', 'x'], ['--at', 'yesterday']]) {
+  // A malformed flag value is bad usage (exit 2), as for every other verb's flags (docs/ERRORS.md).
+  for (const bad of [['--version', '0'], ['--version', 'x'], ['--at', 'yesterday'], ['--at', '2026-13-45']]) {
     const refused = await cli(['get', 'notes.txt', ...bad, '-o', '-'])
-    assert.equal(refused.code, 1, bad.join(' '))
-    assert.match(refused.stderr, /^error: .*(version number|is not a time).* \(BAD_INPUT\)\n$/)
+    assert.equal(refused.code, 2, bad.join(' '))
+    assert.match(refused.stderr, /^error: .*(version number|is not a time).* \(BAD_USAGE\)\n$/)
   }
   const both = await cli(['get', 'notes.txt', '--version', '1', '--at', '2026-01-01', '-o', '-'])
   assert.equal(both.code, 2)

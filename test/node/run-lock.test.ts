@@ -5,7 +5,8 @@ import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { runCli, startCliNode, tempDir, waitFor } from '../helpers/cli.ts'
+import { CLI, runCli, startCliNode, tempDir, waitFor } from '../helpers/cli.ts'
+import { NODE_FLAGS } from '../../src/runtime/index.ts'
 
 test('node.pid naming an unrelated live process does not block start, and counts as an unclean stop', async (t) => {
   const dir = await tempDir(t)
@@ -34,4 +35,26 @@ test('a second node on the data dir of a running one is refused', async (t) => {
   const second = await runCli(['start', '--data', data, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0'])
   assert.equal(second.code, 1)
   assert.match(second.stderr, /already running on this data directory .*\(ALREADY_EXISTS\)/)
+})
+
+test('a node killed with SIGKILL whose parent has not reaped it yet (a zombie) does not block start', async (t) => {
+  const dir = await tempDir(t)
+  const data = join(dir, 'node')
+  // The shell starts the node, then becomes a `sleep` that never waits for it: once killed, the
+  // node stays a zombie (its PID alive to kill(pid, 0)) until the sleep ends.
+  const script = '"$0" "$@" & exec sleep 120'
+  const parent = spawn('sh', ['-c', script, process.execPath, ...NODE_FLAGS, CLI, 'start', '--data', data, '--listen', '127.0.0.1:0', '--api', '127.0.0.1:0', '--json'], { stdio: ['ignore', 'pipe', 'ignore'] })
+  t.after(() => { parent.kill('SIGKILL') })
+  let out = ''
+  parent.stdout.on('data', (d: Buffer) => { out += d.toString() })
+  await waitFor('the first node ready', () => out.includes('"event":"ready"'), { timeoutMs: 60_000 })
+  const pid = Number((await readFile(join(data, 'node.pid'), 'utf8')).split('\n')[0])
+  process.kill(pid, 'SIGKILL')
+  const state = async (): Promise<string | undefined> => (await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined))?.split(') ')[1]?.[0]
+  await waitFor('the killed node a zombie', async () => await state() === 'Z', { timeoutMs: 15_000 })
+
+  const node = await startCliNode(data, [])
+  t.after(async () => { await node.kill() })
+  await waitFor('the unclean-stop warning', () => /did not stop cleanly/.test(node.stderr()), { timeoutMs: 15_000 })
+  assert.equal(await node.stop(), 0)
 })

@@ -17,7 +17,11 @@ const HEARTBEAT_MS = 15_000
 export function messageRoutes (app: FastifyInstance, node: NodeServices): void {
   app.post('/api/messages', async (request, reply) => {
     const parsed = sendBody.safeParse(request.body)
-    if (!parsed.success) throw new VaultError('BAD_INPUT', parsed.error.issues[0]?.message ?? 'invalid message')
+    if (!parsed.success) {
+      // A text over the limit is TOO_LARGE, as the messenger says of one over it in bytes.
+      const issue = parsed.error.issues[0]
+      throw new VaultError(issue?.code === 'too_big' && issue.path[0] === 'text' ? 'TOO_LARGE' : 'BAD_INPUT', issue?.message ?? 'invalid message')
+    }
     const { to, text } = parsed.data
     const messenger = node.messenger()
     const result = to === '*' ? await messenger.broadcast(text) : await messenger.send(to, text)

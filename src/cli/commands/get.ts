@@ -60,8 +60,9 @@ export function registerGet (program: Command): void {
           const mtime = new Date(String(res.headers['x-dv-mtime']))
           await file.commit(Number.isNaN(mtime.getTime()) ? undefined : mtime)
         } catch (err) {
+          // rm fails too where the temp file could not be made (ENOTDIR): the first error is the one to tell.
           if (file !== undefined) await file.discard()
-          else await rm(tmp, { force: true })
+          else await rm(tmp, { force: true }).catch(() => {})
           throw withoutTempName(err, tmp, target)
         } finally {
           removeOnSignal()
@@ -81,9 +82,17 @@ export function registerGet (program: Command): void {
 async function pinVersion (client: ApiClient, ref: string, flags: GetFlags): Promise<string> {
   if (flags.version === undefined && flags.at === undefined) return ref
   if (flags.version !== undefined && flags.at !== undefined) throw new VaultError('BAD_USAGE', 'give --version or --at, not both')
+  if (flags.version !== undefined && !/^[1-9]\d{0,8}$/.test(flags.version)) throw new VaultError('BAD_USAGE', `--version must be a version number (1 = the oldest), got ${JSON.stringify(flags.version)}`)
+  if (flags.at !== undefined && !isVersionTime(flags.at)) throw new VaultError('BAD_USAGE', `--at: "${flags.at}" is not a time: give an ISO time (2026-11-30T14:05:00Z) or a date (2026-11-30)`)
   const query = flags.version !== undefined ? `version=${encodeURIComponent(flags.version)}` : `at=${encodeURIComponent(flags.at!)}`
   const info = await client.json<{ id: string }>(`/api/files/${encodeURIComponent(ref)}/info?${query}`)
   return info.id
+}
+
+/** Whether the node will take TIME as `--at` (the rule of files/versions.ts, parseVersionTime): a bad one is bad usage here. */
+function isVersionTime (text: string): boolean {
+  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(text)
+  return /^\d{4}-\d{2}-\d{2}/.test(text) && !Number.isNaN(new Date(dateOnly ? `${text}T23:59:59.999Z` : text).getTime())
 }
 
 /**
@@ -92,6 +101,8 @@ async function pinVersion (client: ApiClient, ref: string, flags: GetFlags): Pro
  */
 async function chooseTarget (output: string | undefined, name: string): Promise<string> {
   const isDir = output !== undefined && await stat(output).then(s => s.isDirectory(), () => false)
+  // DIR/ names a folder, as for cp: one that is not there is an error, not a file of that name.
+  if (output !== undefined && !isDir && output.endsWith('/')) throw new VaultError('NOT_FOUND', `no folder ${output} (create it first, or drop the trailing slash to write a file of that name)`)
   const base = fitFileName(basename(name))
   if ((output === undefined || isDir) && base !== basename(name)) {
     process.stderr.write(`note: the file's name is ${Buffer.byteLength(basename(name))} bytes, longer than a file name can be here (${NAME_MAX_BYTES}); writing it as ${JSON.stringify(base.length > 60 ? base.slice(0, 40) + '…' + base.slice(-16) : base)} (choose another with -o PATH)\n`)
@@ -175,7 +186,8 @@ function withoutTempName (err: unknown, tmp: string, target: string): unknown {
 function wrapStreamError (err: NodeJS.ErrnoException): never {
   if (err instanceof VaultError) throw err
   if (err.code === 'EPIPE') return process.exit(0)
-  const code = err.code === 'ERR_STREAM_PREMATURE_CLOSE' ? 'TRUNCATED' : errnoCode(err)
+  // Every path written here is the user's (-o PATH and its temp file beside it): ENOTDIR is NOT_FOUND.
+  const code = err.code === 'ERR_STREAM_PREMATURE_CLOSE' ? 'TRUNCATED' : errnoCode(err, { userPath: true })
   if (code === 'TRUNCATED') throw new VaultError(code, 'the download was cut off before the end (see the node\'s log)')
   if (code === 'NOT_FOUND') throw new VaultError(code, `cannot write there: ${err.message}`)
   if (code === 'BAD_INPUT' && err.code === 'ENAMETOOLONG') throw new VaultError(code, 'the output path is too long for this file system; choose a shorter one with -o PATH')

@@ -47,7 +47,8 @@ export function registerMsg (program: Command): void {
     .description('messages sent and received, oldest first')
     .option('--limit <n>', 'how many of the latest messages', '100')
     .action(async (flags: CommonOptions & { limit: string }) => {
-      if (!/^\d+$/.test(flags.limit)) throw new VaultError('BAD_USAGE', '--limit must be a number')
+      // The node's bounds (1 to 10,000), checked here too: a flag out of range is bad usage (exit 2).
+      if (!/^\d+$/.test(flags.limit) || Number(flags.limit) < 1 || Number(flags.limit) > 10_000) throw new VaultError('BAD_USAGE', `--limit must be a number from 1 to 10000, got ${JSON.stringify(flags.limit)}`)
       const messages = await (await clientFor(flags)).json<Message[]>(`/api/messages?limit=${flags.limit}`)
       if (flags.json === true) { printJson(messages); return }
       if (messages.length === 0) { printLine('no messages yet'); return }

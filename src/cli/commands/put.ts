@@ -4,7 +4,7 @@ import { access, stat } from 'node:fs/promises'
 import { basename, resolve } from 'node:path'
 import { Transform } from 'node:stream'
 import type { Command } from 'commander'
-import { VaultError } from '../../errors.ts'
+import { VaultError, type ErrorCode } from '../../errors.ts'
 import { parseReplicas } from '../../node/flags.ts'
 import { followJob, isLoopback, startLocalJob, type ApiClient } from '../client.ts'
 import { clientFor, withCommon, type CommonOptions } from '../common.ts'
@@ -57,17 +57,19 @@ async function planUploads (client: ApiClient, paths: string[], name?: string): 
   const { checkFileName } = await import('../../files/manifest.ts')
   const uploads: Upload[] = []
   const problems: string[] = []
-  let missing = 0
+  // Each problem's code: one code for them all is the error's (NOT_FOUND, TOO_LARGE), else BAD_INPUT.
+  const codes: ErrorCode[] = []
+  const problem = (text: string, code: ErrorCode = 'BAD_INPUT'): void => { problems.push(text); codes.push(code) }
   const named = new Map<string, string>()
   const claim = (upload: Upload): void => {
     try {
       checkFileName(upload.name)
     } catch (err) {
-      problems.push(`${upload.path}: ${(err as Error).message}`)
+      problem(`${upload.path}: ${(err as Error).message}`, err instanceof VaultError ? err.code : 'BAD_INPUT')
       return
     }
     const first = named.get(upload.name)
-    if (first !== undefined) problems.push(`${first} and ${upload.path} would both be stored as "${upload.name}" (store them one by one with --name)`)
+    if (first !== undefined) problem(`${first} and ${upload.path} would both be stored as "${upload.name}" (store them one by one with --name)`)
     else named.set(upload.name, upload.path)
     uploads.push(upload)
   }
@@ -78,27 +80,27 @@ async function planUploads (client: ApiClient, paths: string[], name?: string): 
       continue
     }
     const info = await stat(path).catch(() => null)
-    if (info === null) { problems.push(`no such file or folder: ${path}`); missing++; continue }
+    if (info === null) { problem(`no such file or folder: ${path}`, 'NOT_FOUND'); continue }
     if (info.isDirectory()) {
       const folder: Upload = { path, name: name ?? basename(resolve(path)), folder: true }
       claim(folder)
-      if (!isLoopback(client.url)) { problems.push(`${path}: a folder is read by the node itself, which is not on this machine (${client.url})`); continue }
+      if (!isLoopback(client.url)) { problem(`${path}: a folder is read by the node itself, which is not on this machine (${client.url})`); continue }
       // One folder alone: its put checks it itself before storing anything (one walk fewer).
       if (paths.length === 1) continue
       const check = await client.json<{ problems: string[], bytes: number }>('/api/trees/check', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: resolve(path) }) })
-      problems.push(...check.problems)
+      for (const text of check.problems) problem(text)
       folder.size = check.bytes
     } else if (info.isFile()) {
       const readable = await access(path, constants.R_OK).then(() => true, () => false)
-      if (!readable) problems.push(`cannot read ${path}: permission denied`)
+      if (!readable) problem(`cannot read ${path}: permission denied`)
       else claim({ path, name: name ?? basename(path), size: info.size, mtime: info.mtime })
     } else {
-      problems.push(`${path} is neither a file nor a folder`)
+      problem(`${path} is neither a file nor a folder`)
     }
   }
   if (problems.length > 0) {
     // One input: its one reason, as any error; several: every reason, then that none was stored.
-    const code = missing === problems.length ? 'NOT_FOUND' : 'BAD_INPUT'
+    const code = codes.every(c => c === codes[0]) ? codes[0] : 'BAD_INPUT'
     throw new VaultError(code, (paths.length === 1 && problems.length === 1 ? problems : [...problems, 'nothing was stored']).join('\n'))
   }
   return uploads
