@@ -79,13 +79,9 @@ export class ChainServer {
     stream.addEventListener('close', () => reservation?.release(), { once: true })
     try {
       const signal = timeoutSignal(this.o.requestTimeoutMs ?? 60_000)
-      const header = await frames.readFrame({ signal })
+      // Refused from its length (TOO_LARGE) when over a JSON frame: never buffered as a blob would be.
+      const header = await frames.readFrame({ signal, maxBytes: MAX_JSON_FRAME_BYTES })
       if (header == null) return await frames.close()
-      if (header.byteLength > MAX_JSON_FRAME_BYTES) {
-        const err = new VaultError('TOO_LARGE', `request frame of ${header.byteLength} bytes`)
-        frames.abort(err)
-        throw err
-      }
       const request = frames.decodeJson(chainRequestSchema, header)
       const deadlineAt = this.now() + request.budgetMs
       try {
