@@ -183,7 +183,8 @@ export class BlockServer {
       reserved(reservation)
       // The body as the pieces it arrived in (as a chained copy, chain-server.ts): hashed, then
       // written with writev, never assembled into one buffer nor moved to a worker and back.
-      const body = await frames.readFramePieces({ signal })
+      // Held to the size reserved: a longer body frame is refused from its length, never buffered.
+      const body = await frames.readFramePieces({ signal, maxBytes: request.size })
       checkBodySize(frames, request.size, body === null ? null : byteLength(body))
       return { request, body: compactPieces(body!), reservation }
     }

@@ -94,7 +94,8 @@ export class ChainServer {
       }
       // The body as the pieces it arrived in: hashed, written (writev) and sent on as they are,
       // never assembled into one 1 MiB buffer.
-      const body = await frames.readFramePieces({ signal })
+      // Held to the size reserved: a longer body frame is refused from its length, never buffered.
+      const body = await frames.readFramePieces({ signal, maxBytes: request.grant.size })
       checkBodySize(frames, request.grant.size, body === null ? null : byteLength(body))
       let answer: ChainAnswer
       try {
