@@ -21,8 +21,16 @@ export interface LocalFile {
   close: () => Promise<void>
 }
 
-/** Opens `path` for reading. Errors say what the node could not do, with the codes the CLI acts on. */
-export async function openLocalFile (path: string, readBytes = READ_BYTES): Promise<LocalFile> {
+/** A file as a walk found it (lstat): what an open must still find there. */
+export interface FileIdentity { dev: number, ino: number }
+
+/**
+ * Opens `path` for reading. Errors say what the node could not do, with the codes the CLI acts on.
+ * `expected`: the file a folder walk found there (never followed a link): an open that reaches
+ * another file (the entry replaced since, by a link to a file of the node's user say, or a folder
+ * on its path swapped for a link) is refused rather than stored under the walked entry's name.
+ */
+export async function openLocalFile (path: string, readBytes = READ_BYTES, expected?: FileIdentity): Promise<LocalFile> {
   if (!isAbsolute(path)) throw new VaultError('BAD_INPUT', `the path must be absolute: ${path}`)
   // Only a regular file: open() of a FIFO waits for a writer forever (holding one of libuv's four
   // disk threads), and a device or socket is no file to store. Checked before opening (a device's
@@ -39,6 +47,9 @@ export async function openLocalFile (path: string, readBytes = READ_BYTES): Prom
   try {
     const opened = await fh.stat()
     if (!opened.isFile()) throw notRegular(path)
+    if (expected !== undefined && (opened.dev !== expected.dev || opened.ino !== expected.ino)) {
+      throw new VaultError('BAD_INPUT', `the folder changed while it was stored: ${path} is no longer the file found there (replaced, or reached through a link)`)
+    }
     return { size: opened.size, mtime: opened.mtime, bytes: readAll(fh, readBytes), close: async () => await fh.close() }
   } catch (err) {
     await fh.close()

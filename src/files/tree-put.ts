@@ -268,7 +268,8 @@ async function entryLine (walked: WalkedEntry, previous: PreviousListing, pipeli
   let chunks: Chunk[]
   let size = 0
   try {
-    const file = await openLocalFile(walked.full, Math.min(1024 * 1024, stat.size + 1))
+    // The very file the walk found (lstat): not whatever the path leads to now.
+    const file = await openLocalFile(walked.full, Math.min(1024 * 1024, stat.size + 1), stat)
     const jobs: Array<Promise<Chunk>> = []
     try {
       for await (const plain of chunkStream(file.bytes, DEFAULT_CHUNKING, true)) {

@@ -1,0 +1,67 @@
+// A folder put (put DIR, a synced folder) stores each file the walk found, never what its path
+// leads to a moment later. Someone who can write in the folder but not read the node user's files
+// swaps an entry for a link to such a file (here: "secret") between the walk and the read: the
+// link must be stored as a link, or the put refused as "the folder changed", never the secret's
+// bytes under the entry's name (where a share of the folder, or a restore, hands them out).
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { tempDir } from '../helpers/fs.ts'
+import { VaultError } from '../../src/errors.ts'
+import { openTestVault } from './fixture.ts'
+
+const FILES = 40
+const SECRET = 'the node user\'s private key'
+
+/** Flips every `f<i>` between a regular file and a link to `secret`, atomically (rename from a
+ * folder beside it), until killed (or for a minute at most). */
+const SWAPPER = `
+const { writeFileSync, symlinkSync, renameSync, rmSync } = require('node:fs')
+const [dir, work, secret, count] = process.argv.slice(1)
+setTimeout(() => process.exit(0), 60000).unref()
+for (;;) {
+  for (let i = 0; i < Number(count); i++) {
+    const at = dir + '/f' + i
+    writeFileSync(work + '/t' + i, 'public ' + i)
+    renameSync(work + '/t' + i, at)
+    rmSync(work + '/l' + i, { force: true })
+    symlinkSync(secret, work + '/l' + i)
+    renameSync(work + '/l' + i, at)
+  }
+}`
+
+test('an entry swapped for a link between the walk and the read is never stored as the file the link leads to', { timeout: 120_000 }, async (t) => {
+  const tv = await openTestVault(t)
+  const base = await tempDir(t)
+  const dir = join(base, 'shared')
+  await mkdir(dir)
+  const secret = join(base, 'secret')
+  await writeFile(secret, SECRET)
+  const work = join(base, 'work')
+  await mkdir(work)
+  for (let i = 0; i < FILES; i++) await writeFile(join(dir, `f${i}`), `public ${i}`)
+  const swapper = spawn(process.execPath, ['-e', SWAPPER, dir, work, secret, String(FILES)], { stdio: 'ignore' })
+  t.after(() => { swapper.kill('SIGKILL') })
+
+  let stored = 0
+  let refused = 0
+  for (let round = 0; round < 30; round++) {
+    const put = await tv.vault.putTree(dir, { name: `shared-${round}` }).catch((err: unknown) => err)
+    // Refused (nothing stored): the walk or the read saw the folder change under it.
+    if (put instanceof VaultError && put.code === 'BAD_INPUT') { refused++; continue }
+    if (put instanceof Error) throw put
+    stored++
+    const file = await tv.vault.open(`shared-${round}`)
+    for await (const entry of tv.vault.treeEntries(file)) {
+      if (entry.type !== 'file') continue
+      const parts: Buffer[] = []
+      for await (const part of tv.vault.readTreeFile(file, entry)) parts.push(part)
+      const text = Buffer.concat(parts).toString()
+      assert.notEqual(text, SECRET, `round ${round}: "${entry.path}" was stored with the bytes of the file its link led to`)
+      assert.equal(text, `public ${entry.path.slice(1)}`)
+    }
+  }
+  t.diagnostic(`${stored} puts stored, ${refused} refused as changed`)
+})
