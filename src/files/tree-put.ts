@@ -222,6 +222,9 @@ export async function putTree (ctx: VaultContext, root: string, options: TreePut
     result = await commitManifest(ctx, row, manifest, target, pipeline.tally)
   } catch (err) {
     await pipeline.drain().catch(() => {})
+    // Claims still waiting for their batch (an unchanged file's reused chunks) go in now, before
+    // the row is deleted with its claims: never into a row number a later put is given.
+    await claims.settle().catch(() => {})
     await abandonPut(ctx, row)
     throw toVaultError(err)
   }
@@ -235,14 +238,21 @@ async function * listingLines (root: string, skip: TreeSkip | undefined, previou
   // Room for the files being read and stored: a count and their bytes, granted in walk order.
   const slots = new Slots({ tasks: FILES_IN_FLIGHT, bytes: FILE_BYTES_IN_FLIGHT })
   const walkProblem = (message: string): void => { throw new VaultError('BAD_INPUT', `the folder changed while it was stored: ${message}`) }
-  for await (const entry of walkTree(root, walkProblem, skip)) {
-    if (entry.path === '') onRoot(entry.stat.mtime)
-    const line = entryLine(entry, previous, pipeline, claims, slots, stats)
-    line.catch(() => {}) // awaited below in order
-    window.push(line)
-    while (window.length >= ENTRIES_AHEAD) yield await window.shift()!
+  try {
+    for await (const entry of walkTree(root, walkProblem, skip)) {
+      if (entry.path === '') onRoot(entry.stat.mtime)
+      const line = entryLine(entry, previous, pipeline, claims, slots, stats)
+      line.catch(() => {}) // awaited below in order
+      window.push(line)
+      while (window.length >= ENTRIES_AHEAD) yield await window.shift()!
+    }
+    for (const line of window) yield await line
+  } finally {
+    // A put that fails (the folder changed, a file could not be read) ends only once the files in
+    // flight have: else they went on sealing, storing and claiming chunks for its row after the
+    // put had deleted it, and a later put given the same row number found those claims in it.
+    await Promise.allSettled(window)
   }
-  for (const line of window) yield await line
 }
 
 async function entryLine (walked: WalkedEntry, previous: PreviousListing, pipeline: SealPipeline, claims: ChunkClaims, slots: Slots, stats: { files: number, bytes: number, reused: number }): Promise<Buffer> {
