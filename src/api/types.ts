@@ -37,7 +37,7 @@ export interface PutResultView { id: string, name: string, size: number, replica
 
 /** The NDJSON lines of POST /api/recover: progress by phase, the summary last with phase 'done'. */
 /** `missing` (in the summary): files the history lists whose manifest no peer online had. */
-export interface RecoverLine { phase: string, peers: number, found: number, fetched: number, bytes: number, failed: number, files?: number, missing?: number }
+export interface RecoverLine { phase: string, peers: number, found: number, fetched: number, bytes: number, failed: number, denied?: number, files?: number, missing?: number }
 
 /** The NDJSON lines of POST /api/scrub: phase 'checking' while it runs, the summary last with phase 'done'. */
 export interface ScrubLine { phase: string, checked: number, bytes: number, bad: number, repaired?: number, reported?: number, failed?: number }

@@ -181,6 +181,42 @@ ALTER TABLE files ADD COLUMN file_count INTEGER NOT NULL DEFAULT 1;
     version: 6,
     name: 'shortfalls: why a file has fewer copies than it wants (a holder refused, or no peer), per file',
     up: (db) => db.exec(SHORTFALLS_SCHEMA)
+  },
+  {
+    version: 7,
+    name: 'messages: an ID is unique per sender, not across senders (a member cannot take another sender\'s message ID)',
+    // A message's ID is its sender's choice: with UNIQUE (id) a member that saw an ID (every member
+    // sees every message to all) could send its own message under it first, and the genuine one was
+    // taken for a redelivery and dropped. SQLite cannot change a constraint in place: the table is
+    // copied (seq values kept, so the AUTOINCREMENT counter goes on from the highest). With
+    // secure_delete on: the old table's pages may hold texts an older release kept in clear, and a
+    // dropped table's pages would otherwise stay on the free list as they were.
+    up: (db) => {
+      const { secure_delete: secureDelete } = db.prepare('PRAGMA secure_delete').get() as { secure_delete: number }
+      db.exec('PRAGMA secure_delete = ON')
+      try {
+        db.exec(`
+CREATE TABLE message_log_v7 (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL,
+  from_id TEXT NOT NULL,
+  to_id TEXT NOT NULL,
+  text TEXT NOT NULL,
+  at TEXT NOT NULL,
+  sig TEXT NOT NULL,
+  direction TEXT NOT NULL CHECK (direction IN ('sent', 'received')),
+  text_sealed BLOB,
+  UNIQUE (from_id, id)
+);
+INSERT INTO message_log_v7 (seq, id, from_id, to_id, text, at, sig, direction, text_sealed)
+  SELECT seq, id, from_id, to_id, text, at, sig, direction, text_sealed FROM message_log;
+DROP TABLE message_log;
+ALTER TABLE message_log_v7 RENAME TO message_log;
+`)
+      } finally {
+        db.exec(`PRAGMA secure_delete = ${Math.trunc(secureDelete)}`)
+      }
+    }
   }
 ]
 

@@ -5,7 +5,7 @@
 // written in place by the workers (read.ts, writeFileAt).
 import { randomBytes } from 'node:crypto'
 import { constants } from 'node:fs'
-import { open, stat, type FileHandle } from 'node:fs/promises'
+import { open, readlink, stat, type FileHandle } from 'node:fs/promises'
 import { basename, dirname, extname, isAbsolute, join } from 'node:path'
 import { VaultError, errnoCode, toVaultError } from '../errors.ts'
 import { createAtomicFile, type AtomicFile } from '../atomic/index.ts'
@@ -21,8 +21,17 @@ export interface LocalFile {
   close: () => Promise<void>
 }
 
-/** Opens `path` for reading. Errors say what the node could not do, with the codes the CLI acts on. */
-export async function openLocalFile (path: string, readBytes = READ_BYTES): Promise<LocalFile> {
+/** A file as a walk found it (lstat), and its real path (the walk's root resolved, then the
+ * entry's path): what an open must still find there. */
+export interface FileIdentity { dev: number, ino: number, realPath?: string }
+
+/**
+ * Opens `path` for reading. Errors say what the node could not do, with the codes the CLI acts on.
+ * `expected`: the file a folder walk found there (never followed a link): an open that reaches
+ * another file (the entry replaced since, by a link to a file of the node's user say, or a folder
+ * on its path swapped for a link) is refused rather than stored under the walked entry's name.
+ */
+export async function openLocalFile (path: string, readBytes = READ_BYTES, expected?: FileIdentity): Promise<LocalFile> {
   if (!isAbsolute(path)) throw new VaultError('BAD_INPUT', `the path must be absolute: ${path}`)
   // Only a regular file: open() of a FIFO waits for a writer forever (holding one of libuv's four
   // disk threads), and a device or socket is no file to store. Checked before opening (a device's
@@ -39,11 +48,26 @@ export async function openLocalFile (path: string, readBytes = READ_BYTES): Prom
   try {
     const opened = await fh.stat()
     if (!opened.isFile()) throw notRegular(path)
+    if (expected !== undefined && (opened.dev !== expected.dev || opened.ino !== expected.ino || !await openedAt(fh, expected.realPath))) {
+      throw new VaultError('BAD_INPUT', `the folder changed while it was stored: ${path} is no longer the file found there (replaced, or reached through a link)`)
+    }
     return { size: opened.size, mtime: opened.mtime, bytes: readAll(fh, readBytes), close: async () => await fh.close() }
   } catch (err) {
     await fh.close()
     throw err
   }
+}
+
+/**
+ * Whether the open file is the one at `realPath`, by the path the kernel gives its descriptor
+ * (Linux's /proc/self/fd): a folder on the path swapped for a link before the walk read it makes
+ * the walk see, and the open reach, the link's target, whose identity the walk's lstat then
+ * matched. True where the kernel does not say (no /proc) or nothing is expected.
+ */
+async function openedAt (fh: FileHandle, realPath: string | undefined): Promise<boolean> {
+  if (realPath === undefined) return true
+  const actual = await readlink(`/proc/self/fd/${fh.fd}`).catch(() => undefined)
+  return actual === undefined || actual === realPath
 }
 
 function notRegular (path: string): VaultError {

@@ -4,6 +4,8 @@
 // (kind 'tree') lists the listing's chunks. No manifest blob and no transaction per file: chunk
 // rows are claimed in batches. Memory stays flat: a bounded window of files in flight, one folder's
 // names per level of depth, and the previous version's listing read in step with the walk.
+import { realpath } from 'node:fs/promises'
+import { join } from 'node:path'
 import { chunkStream, DEFAULT_CHUNKING } from '../chunker/index.ts'
 import { sealChunk } from '../crypto/index.ts'
 import { VaultError, toVaultError } from '../errors.ts'
@@ -203,7 +205,7 @@ export async function putTree (ctx: VaultContext, root: string, options: TreePut
   let result: PutResult
   try {
     const listingChunks: Array<Promise<Chunk>> = []
-    const lines = listingLines(root, skip, previous, pipeline, claims, stats, (m) => { rootMtime = m })
+    const lines = listingLines(root, await realpath(root), skip, previous, pipeline, claims, stats, (m) => { rootMtime = m })
     // Not owned: a short line's buffer may be a slice of Node's shared pool.
     for await (const plain of chunkStream(lines, DEFAULT_CHUNKING, false)) {
       listingChunks.push((await pipeline.submit(plain)).job)
@@ -222,6 +224,9 @@ export async function putTree (ctx: VaultContext, root: string, options: TreePut
     result = await commitManifest(ctx, row, manifest, target, pipeline.tally)
   } catch (err) {
     await pipeline.drain().catch(() => {})
+    // Claims still waiting for their batch (an unchanged file's reused chunks) go in now, before
+    // the row is deleted with its claims: never into a row number a later put is given.
+    await claims.settle().catch(() => {})
     await abandonPut(ctx, row)
     throw toVaultError(err)
   }
@@ -230,22 +235,29 @@ export async function putTree (ctx: VaultContext, root: string, options: TreePut
 }
 
 /** The listing's bytes, line by line in walk order, while the files' chunks are stored. */
-async function * listingLines (root: string, skip: TreeSkip | undefined, previous: PreviousListing, pipeline: SealPipeline, claims: ChunkClaims, stats: { files: number, bytes: number, reused: number }, onRoot: (mtime: Date) => void): AsyncGenerator<Buffer> {
+async function * listingLines (root: string, realRoot: string, skip: TreeSkip | undefined, previous: PreviousListing, pipeline: SealPipeline, claims: ChunkClaims, stats: { files: number, bytes: number, reused: number }, onRoot: (mtime: Date) => void): AsyncGenerator<Buffer> {
   const window: Array<Promise<Buffer>> = []
   // Room for the files being read and stored: a count and their bytes, granted in walk order.
   const slots = new Slots({ tasks: FILES_IN_FLIGHT, bytes: FILE_BYTES_IN_FLIGHT })
   const walkProblem = (message: string): void => { throw new VaultError('BAD_INPUT', `the folder changed while it was stored: ${message}`) }
-  for await (const entry of walkTree(root, walkProblem, skip)) {
-    if (entry.path === '') onRoot(entry.stat.mtime)
-    const line = entryLine(entry, previous, pipeline, claims, slots, stats)
-    line.catch(() => {}) // awaited below in order
-    window.push(line)
-    while (window.length >= ENTRIES_AHEAD) yield await window.shift()!
+  try {
+    for await (const entry of walkTree(root, walkProblem, skip)) {
+      if (entry.path === '') onRoot(entry.stat.mtime)
+      const line = entryLine(entry, join(realRoot, entry.path), previous, pipeline, claims, slots, stats)
+      line.catch(() => {}) // awaited below in order
+      window.push(line)
+      while (window.length >= ENTRIES_AHEAD) yield await window.shift()!
+    }
+    for (const line of window) yield await line
+  } finally {
+    // A put that fails (the folder changed, a file could not be read) ends only once the files in
+    // flight have: else they went on sealing, storing and claiming chunks for its row after the
+    // put had deleted it, and a later put given the same row number found those claims in it.
+    await Promise.allSettled(window)
   }
-  for (const line of window) yield await line
 }
 
-async function entryLine (walked: WalkedEntry, previous: PreviousListing, pipeline: SealPipeline, claims: ChunkClaims, slots: Slots, stats: { files: number, bytes: number, reused: number }): Promise<Buffer> {
+async function entryLine (walked: WalkedEntry, realPath: string, previous: PreviousListing, pipeline: SealPipeline, claims: ChunkClaims, slots: Slots, stats: { files: number, bytes: number, reused: number }): Promise<Buffer> {
   const { path, stat } = walked
   const mtime = stat.mtimeMs
   // Looked up in walk order (before any await), so the previous listing is read in step.
@@ -268,7 +280,8 @@ async function entryLine (walked: WalkedEntry, previous: PreviousListing, pipeli
   let chunks: Chunk[]
   let size = 0
   try {
-    const file = await openLocalFile(walked.full, Math.min(1024 * 1024, stat.size + 1))
+    // The very file the walk found (lstat), where it found it: not whatever the path leads to now.
+    const file = await openLocalFile(walked.full, Math.min(1024 * 1024, stat.size + 1), { dev: stat.dev, ino: stat.ino, realPath })
     const jobs: Array<Promise<Chunk>> = []
     try {
       for await (const plain of chunkStream(file.bytes, DEFAULT_CHUNKING, true)) {

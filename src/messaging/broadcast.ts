@@ -27,6 +27,15 @@ export function envelopeOf (frame: FloodFrame): MessageEnvelope | AnnouncementEn
   return frame.type === 'msg' ? frame.message : frame.announcement
 }
 
+/**
+ * What the seen-set knows an envelope by: its sender and its ID. The ID alone is the sender's
+ * choice, so another member could sign an envelope of its own under an ID it saw and, arriving
+ * first, make the genuine one look like a copy (neither delivered nor forwarded).
+ */
+export function seenKey (envelope: MessageEnvelope | AnnouncementEnvelope): string {
+  return `${envelope.from}/${envelope.id}`
+}
+
 /** Fresh, then well formed and signed by its sender (the signature last: it costs the most). */
 export async function checkBroadcast (frame: FloodFrame, maxAgeMs: number): Promise<Verdict> {
   if (!isFresh(envelopeOf(frame).at, maxAgeMs)) return 'stale'

@@ -1,7 +1,8 @@
 // Flooding on /distri-vault/announce/1: messages to all and announcements reach every node, also
 // those not connected to the sender. Each node verifies an envelope, delivers it once (seen-set
-// by ID), and forwards it to its other peers while its hop count allows. Verification comes
-// before the seen-set, so a forged copy cannot claim an ID and censor the genuine one.
+// by sender and ID), and forwards it to its other peers while its hop count allows. Verification
+// comes before the seen-set, so a forged copy cannot claim an ID and censor the genuine one; the
+// sender in the key keeps another member's own envelope under that ID from doing so.
 
 import { peerIdFromString } from '@libp2p/peer-id'
 import {
@@ -9,7 +10,7 @@ import {
 } from '../protocols/index.ts'
 import type { DeliveryQueues } from './delivery-queues.ts'
 import { readInboundFrame, type Verdict } from './envelope-checks.ts'
-import { checkBroadcast, deliverBroadcast, envelopeOf, rateOf, type BroadcastOptions } from './broadcast.ts'
+import { checkBroadcast, deliverBroadcast, envelopeOf, rateOf, seenKey, type BroadcastOptions } from './broadcast.ts'
 
 export interface FloodOptions extends BroadcastOptions {
   queues: DeliveryQueues
@@ -43,7 +44,7 @@ export class Flood {
 
   /** Sends a new envelope of ours to every connected peer; resolves with how many took it. */
   async publish (frame: FloodFrame): Promise<number> {
-    this.options.seen.add(envelopeOf(frame).id)
+    this.options.seen.add(seenKey(envelopeOf(frame)))
     const results = await Promise.all(this.options.network.peers().map(async peer => await this.send(peer.nodeId, frame)))
     return results.filter(Boolean).length
   }
@@ -57,7 +58,7 @@ export class Flood {
       log.warn({ peer: relay, claimedFrom: envelope.from, id: envelope.id, type: frame.type, verdict }, 'dropped a flooded envelope')
       return verdict
     }
-    if (seen.has(envelope.id)) return 'ok'
+    if (seen.has(seenKey(envelope))) return 'ok'
     // After the signature check (a forgery cannot spend someone else's tokens) and the seen-set
     // (copies by other paths cost nothing). Not marked seen: a copy after a refill may pass.
     if (!rateOf(this.options, frame).take(envelope.from)) {
@@ -65,7 +66,7 @@ export class Flood {
       log.debug({ peer: relay, from: envelope.from, id: envelope.id, type: frame.type }, 'dropped a flooded envelope over its sender\'s rate')
       return 'rateLimited'
     }
-    seen.add(envelope.id)
+    seen.add(seenKey(envelope))
     deliverBroadcast(this.options, frame)
     if (frame.hops < MAX_FLOOD_HOPS) this.forward({ ...frame, hops: frame.hops + 1 }, [relay, envelope.from])
     return 'ok'

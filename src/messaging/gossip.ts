@@ -11,7 +11,7 @@ import {
   ANNOUNCE_MAX_FRAME_BYTES, FloodFrame, GOSSIP_ANNOUNCEMENTS_TOPIC, GOSSIP_MESSAGES_TOPIC, GOSSIP_TOPICS, parseJsonFrame
 } from '../protocols/index.ts'
 import type { Verdict } from './envelope-checks.ts'
-import { checkBroadcast, deliverBroadcast, envelopeOf, rateOf, type BroadcastOptions } from './broadcast.ts'
+import { checkBroadcast, deliverBroadcast, envelopeOf, rateOf, seenKey, type BroadcastOptions } from './broadcast.ts'
 
 export type GossipOptions = BroadcastOptions
 
@@ -66,7 +66,7 @@ export class GossipBroadcast {
     const pubsub = this.pubsub
     if (pubsub == null) throw new VaultError('NOT_RUNNING', 'the gossip broadcast is not started')
     const envelope = envelopeOf(frame)
-    this.options.seen.add(envelope.id)
+    this.options.seen.add(seenKey(envelope))
     const topic = frame.type === 'msg' ? GOSSIP_MESSAGES_TOPIC : GOSSIP_ANNOUNCEMENTS_TOPIC
     const result = await pubsub.publish(topic, utf8.encode(JSON.stringify({ ...frame, hops: 0 })))
     return result.recipients.length
@@ -102,9 +102,9 @@ export class GossipBroadcast {
     if (message.type !== 'signed' || message.from.toString() !== envelope.from) return 'forged'
     const verdict = await checkBroadcast(frame, this.options.maxAgeMs)
     if (verdict !== 'ok') return verdict
-    if (this.options.seen.has(envelope.id)) return 'duplicate'
+    if (this.options.seen.has(seenKey(envelope))) return 'duplicate'
     if (!rateOf(this.options, frame).take(envelope.from)) return 'rateLimited'
-    this.options.seen.add(envelope.id)
+    this.options.seen.add(seenKey(envelope))
     this.accepted.set(message, frame)
     return 'ok'
   }

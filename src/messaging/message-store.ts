@@ -54,8 +54,10 @@ export class MessageStore {
       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
     this.selectHistory = db.prepare('SELECT id, from_id, to_id, text, text_sealed, at FROM message_log ORDER BY seq DESC LIMIT ?')
     this.insertOutbox = db.prepare('INSERT OR IGNORE INTO message_outbox (id, to_id) VALUES (?, ?)')
+    // The outbox holds our own messages: a received one under the same ID (IDs are unique per
+    // sender only) is not ours to send.
     this.selectOutbox = db.prepare(`SELECT l.id, l.from_id, l.to_id, l.text, l.text_sealed, l.at, l.sig FROM message_outbox o
-      JOIN message_log l ON l.id = o.id WHERE o.to_id = ? ORDER BY o.seq LIMIT ?`)
+      JOIN message_log l ON l.id = o.id AND l.direction = 'sent' WHERE o.to_id = ? ORDER BY o.seq LIMIT ?`)
     this.selectOutboxPeers = db.prepare('SELECT DISTINCT to_id FROM message_outbox')
     this.deleteOutbox = db.prepare('DELETE FROM message_outbox WHERE id = ?')
     this.countOutbox = db.prepare('SELECT COUNT(*) AS n FROM message_outbox')
@@ -65,7 +67,7 @@ export class MessageStore {
       AND id NOT IN (SELECT id FROM message_outbox)`)
   }
 
-  /** Keeps a message; false if one with its ID is already kept (a redelivery). */
+  /** Keeps a message; false if one of its sender with its ID is already kept (a redelivery). */
   record (envelope: MessageEnvelope, direction: 'sent' | 'received'): boolean {
     const key = this.limits.textKey
     const sealed = key === undefined ? null : seal(key, Buffer.from(envelope.text), aadOf(envelope.id))

@@ -135,7 +135,7 @@ export class RunningNode implements NodeServices {
     const peers = nodeIdsOf(await net.routing.holdersOf(this.nodeId))
     if (peers.length === 0) throw noHoldersError(net.routing, net.network.stats().connectedPeers)
     const publish = (progress: Record<string, unknown>): void => { this.events.emit('job:progress', { job: 'recover', trigger: 'request', progress }) }
-    publish({ phase: 'listing', peers: peers.length, found: 0, fetched: 0, bytes: 0, failed: 0 })
+    publish({ phase: 'listing', peers: peers.length, found: 0, fetched: 0, bytes: 0, failed: 0, denied: 0 })
     const result = await recoverBlobs({
       client: net.client,
       fetch: async (id, holders, signal) => await net.replicator.fetchFrom(this.nodeId, id, holders, signal),

@@ -23,6 +23,10 @@ export interface FrameStreamOptions {
 
 export interface FrameIoOptions {
   signal?: AbortSignal
+  /** Reads: the largest frame this read accepts (at most `maxFrameBytes`), checked on its length
+   * prefix before a byte of it is buffered. A JSON request on a stream whose bodies are blobs is
+   * refused from its header, not after the holder took in a blob-sized frame for it. */
+  maxBytes?: number
 }
 
 /** What a libp2p stream yields: a `Uint8Array`, or a `Uint8ArrayList` (its pieces, in order). */
@@ -137,11 +141,12 @@ export class FrameStream {
   }
 
   /** The next frame's length, or null when the remote closed its side cleanly between frames. */
-  private async readHeader (signal?: AbortSignal): Promise<number | null> {
-    if (!await this.fill(HEADER_BYTES, signal)) return null
+  private async readHeader (options: FrameIoOptions): Promise<number | null> {
+    if (!await this.fill(HEADER_BYTES, options.signal)) return null
     const length = new DataView(this.take(HEADER_BYTES, new Uint8Array(HEADER_BYTES))!.buffer).getUint32(0)
-    if (length > this.maxFrameBytes) {
-      throw new VaultError('TOO_LARGE', `frame of ${length} bytes exceeds the limit of ${this.maxFrameBytes}`)
+    const limit = Math.min(this.maxFrameBytes, options.maxBytes ?? this.maxFrameBytes)
+    if (length > limit) {
+      throw new VaultError('TOO_LARGE', `frame of ${length} bytes exceeds the limit of ${limit}`)
     }
     return length
   }
@@ -149,7 +154,7 @@ export class FrameStream {
   /** The next frame's payload, or null when the remote closed its side cleanly between frames. */
   async readFrame (options: FrameIoOptions = {}): Promise<Uint8Array | null> {
     try {
-      const length = await this.readHeader(options.signal)
+      const length = await this.readHeader(options)
       if (length === null) return null
       if (length > 0 && !await this.fill(length, options.signal)) {
         throw new VaultError('TRUNCATED', 'stream ended after a frame header')
@@ -169,7 +174,7 @@ export class FrameStream {
    */
   async readFramePieces (options: FrameIoOptions = {}): Promise<Uint8Array[] | null> {
     try {
-      const length = await this.readHeader(options.signal)
+      const length = await this.readHeader(options)
       if (length === null) return null
       if (length > 0 && !await this.fill(length, options.signal)) {
         throw new VaultError('TRUNCATED', 'stream ended after a frame header')
@@ -205,7 +210,7 @@ export class FrameStream {
    * keeps a stream in step past a frame that will not be used. Resolves with its length. */
   async skipFrame (options: FrameIoOptions = {}): Promise<number | null> {
     try {
-      const length = await this.readHeader(options.signal)
+      const length = await this.readHeader(options)
       if (length === null) return null
       for (let left = length; left > 0;) {
         if (!await this.fill(1, options.signal)) throw new VaultError('TRUNCATED', 'stream ended inside a frame')

@@ -217,9 +217,8 @@ export class BlockClient {
 
 /** Reads one JSON reply; an error frame becomes the holder's typed VaultError. */
 async function readReply<T extends object> (frames: FrameStream, schema: z.ZodType<T | { error: { code: string, message: string } }>, peerId: string, signal: AbortSignal): Promise<T> {
-  const bytes = await frames.readFrame({ signal })
+  const bytes = await frames.readFrame({ signal, maxBytes: MAX_JSON_FRAME_BYTES })
   if (bytes == null) throw new VaultError('TRUNCATED', `peer ${shortId(peerId)} closed the stream without answering`)
-  if (bytes.byteLength > MAX_JSON_FRAME_BYTES) throw new VaultError('TOO_LARGE', `peer ${shortId(peerId)} sent a reply of ${bytes.byteLength} bytes`)
   const reply = frames.decodeJson(schema, bytes)
   if (isErrorReply(reply)) throw fromErrorReply(reply, peerId)
   return reply

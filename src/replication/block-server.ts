@@ -167,13 +167,9 @@ export class BlockServer {
   }
 
   private async readRequest (frames: FrameStream, remote: string, signal: AbortSignal, reserved: (r: ByteReservation) => void): Promise<Incoming | null> {
-    const bytes = await frames.readFrame({ signal })
+    // Refused from its length (TOO_LARGE) when over a JSON frame: never buffered as a blob would be.
+    const bytes = await frames.readFrame({ signal, maxBytes: MAX_JSON_FRAME_BYTES })
     if (bytes == null) return null
-    if (bytes.byteLength > MAX_JSON_FRAME_BYTES) {
-      const err = new VaultError('TOO_LARGE', `request frame of ${bytes.byteLength} bytes`)
-      frames.abort(err)
-      throw err
-    }
     const request = frames.decodeJson(blockRequestSchema, bytes)
     if (request.op === 'put') {
       // The body's memory is reserved before a byte of it is buffered. Past the peer's share or the
@@ -187,7 +183,8 @@ export class BlockServer {
       reserved(reservation)
       // The body as the pieces it arrived in (as a chained copy, chain-server.ts): hashed, then
       // written with writev, never assembled into one buffer nor moved to a worker and back.
-      const body = await frames.readFramePieces({ signal })
+      // Held to the size reserved: a longer body frame is refused from its length, never buffered.
+      const body = await frames.readFramePieces({ signal, maxBytes: request.size })
       checkBodySize(frames, request.size, body === null ? null : byteLength(body))
       return { request, body: compactPieces(body!), reservation }
     }

@@ -35,9 +35,8 @@ export class ChainClient {
     return await exchange(async (timeout) => await this.libp2p.dialProtocol(peerIdFromString(peer), CHAIN_PROTOCOL, { signal: timeout }), async (frames, timeout) => {
       await frames.writeJson(request, { signal: timeout })
       await frames.writeFrame(bytes, { signal: timeout })
-      const reply = await frames.readFrame({ signal: timeout })
+      const reply = await frames.readFrame({ signal: timeout, maxBytes: MAX_JSON_FRAME_BYTES })
       if (reply == null) throw new VaultError('TRUNCATED', `peer ${shortId(peer)} closed the chain stream without answering`)
-      if (reply.byteLength > MAX_JSON_FRAME_BYTES) throw new VaultError('TOO_LARGE', `peer ${shortId(peer)} sent a reply of ${reply.byteLength} bytes`)
       const answer = frames.decodeJson(chainReplySchema, reply)
       if (isErrorReply(answer)) throw fromErrorReply(answer, peer)
       return { receipts: answer.receipts, failures: answer.failures }

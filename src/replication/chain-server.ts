@@ -79,13 +79,9 @@ export class ChainServer {
     stream.addEventListener('close', () => reservation?.release(), { once: true })
     try {
       const signal = timeoutSignal(this.o.requestTimeoutMs ?? 60_000)
-      const header = await frames.readFrame({ signal })
+      // Refused from its length (TOO_LARGE) when over a JSON frame: never buffered as a blob would be.
+      const header = await frames.readFrame({ signal, maxBytes: MAX_JSON_FRAME_BYTES })
       if (header == null) return await frames.close()
-      if (header.byteLength > MAX_JSON_FRAME_BYTES) {
-        const err = new VaultError('TOO_LARGE', `request frame of ${header.byteLength} bytes`)
-        frames.abort(err)
-        throw err
-      }
       const request = frames.decodeJson(chainRequestSchema, header)
       const deadlineAt = this.now() + request.budgetMs
       try {
@@ -98,7 +94,8 @@ export class ChainServer {
       }
       // The body as the pieces it arrived in: hashed, written (writev) and sent on as they are,
       // never assembled into one 1 MiB buffer.
-      const body = await frames.readFramePieces({ signal })
+      // Held to the size reserved: a longer body frame is refused from its length, never buffered.
+      const body = await frames.readFramePieces({ signal, maxBytes: request.grant.size })
       checkBodySize(frames, request.grant.size, body === null ? null : byteLength(body))
       let answer: ChainAnswer
       try {

@@ -6,6 +6,8 @@ import type { HolderIndex } from '../catalog/index.ts'
 import type { BlobStore } from '../store/index.ts'
 import type { BlockClient } from './block-client.ts'
 import { Limiter } from '../concurrency/index.ts'
+import { shortId } from './block-protocol.ts'
+import { FetchFailure } from './swarm.ts'
 
 export interface RecoverProgress {
   phase: 'listing' | 'fetching' | 'done'
@@ -15,8 +17,14 @@ export interface RecoverProgress {
   /** Blobs pulled back so far, and their bytes. */
   fetched: number
   bytes: number
-  /** Blobs found but not fetched from any holder (all of them failed or lied). */
+  /** Blobs found but not fetched: a holder that listed one could not be asked (away, timed out). */
   failed: number
+  /**
+   * Blobs every peer that listed them then denied: it said it lacks them or served other bytes.
+   * Not held (a lie, or a copy gone bad); they do not make the recover partial, since a peer can
+   * always withhold a blob by not listing it, and those peers are not recorded as their holders.
+   */
+  denied: number
 }
 
 export interface RecoverOptions {
@@ -39,7 +47,7 @@ export interface RecoverOptions {
 export type RecoverResult = RecoverProgress & { unlisted: number }
 
 export async function recoverBlobs (o: RecoverOptions): Promise<RecoverResult> {
-  const progress: RecoverProgress = { phase: 'listing', peers: o.peers.length, found: 0, fetched: 0, bytes: 0, failed: 0 }
+  const progress: RecoverProgress = { phase: 'listing', peers: o.peers.length, found: 0, fetched: 0, bytes: 0, failed: 0, denied: 0 }
   let unlisted = 0
   const holdersOf = new Map<string, string[]>()
   await Promise.all(o.peers.map(async peer => {
@@ -59,16 +67,25 @@ export async function recoverBlobs (o: RecoverOptions): Promise<RecoverResult> {
   o.onProgress?.({ ...progress })
   const limiter = new Limiter(o.concurrency ?? 12)
   await Promise.all([...holdersOf].map(async ([id, holders]) => await limiter.run(async () => {
-    o.holders.add(id, holders)
-    if (await o.store.has(o.ownerId, id)) return
+    if (await o.store.has(o.ownerId, id)) {
+      o.holders.add(id, holders)
+      return
+    }
     try {
       const bytes = await o.fetch(id, holders, o.signal)
       await o.store.put(o.ownerId, id, bytes)
+      o.holders.add(id, holders)
       progress.fetched++
       progress.bytes += bytes.length
       o.onProgress?.({ ...progress })
     } catch (err) {
       if (o.signal?.aborted === true) throw err
+      if (err instanceof FetchFailure && err.deniedByAll(holders.length)) {
+        o.log.warn({ holders: holders.map(shortId), id: id.slice(0, 12), err: err.message }, 'peers listed a blob of ours and then did not give it: not held')
+        progress.denied++
+        return
+      }
+      o.holders.add(id, holders)
       o.log.debug({ holders: holders.length, id: id.slice(0, 12), err: (err as Error).message }, 'no holder supplied this blob')
       progress.failed++
     }

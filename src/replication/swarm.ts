@@ -337,11 +337,26 @@ export class Swarm {
   }
 }
 
+/** A fetch no holder completed; `peerCodes` holds what each holder asked answered, in order. */
+export class FetchFailure extends VaultError {
+  readonly peerCodes: readonly string[]
+
+  constructor (code: 'NOT_FOUND' | 'UNREACHABLE', message: string, peerCodes: readonly string[], options?: { cause?: unknown }) {
+    super(code, message, options)
+    this.peerCodes = peerCodes
+  }
+
+  /** True when `asked` holders (at least) were asked and each said it lacks the blob or served other bytes. */
+  deniedByAll (asked: number): boolean {
+    return this.peerCodes.length >= Math.max(1, asked) && this.peerCodes.every(code => code === 'NOT_FOUND' || code === 'CORRUPT')
+  }
+}
+
 /** NOT_FOUND when every holder asked said so; otherwise UNREACHABLE, with what each one did. */
 function summarise (what: string, failures: VaultError[]): VaultError {
   const counts = new Map<string, number>()
   for (const err of failures) counts.set(err.code, (counts.get(err.code) ?? 0) + 1)
   const detail = [...counts].map(([code, n]) => `${n} ${code}`).join(', ')
   const code = counts.size === 1 && counts.has('NOT_FOUND') ? 'NOT_FOUND' : 'UNREACHABLE'
-  return new VaultError(code, `${what} could not be fetched from ${failures.length} peer(s) (${detail})`, { cause: failures[0] })
+  return new FetchFailure(code, `${what} could not be fetched from ${failures.length} peer(s) (${detail})`, failures.map(f => f.code), { cause: failures[0] })
 }

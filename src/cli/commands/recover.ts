@@ -18,6 +18,7 @@ export function registerRecover (program: Command): void {
       if (flags.json === true) { printJson(last); return }
       printLine(`recovered ${last.files ?? 0} file(s): ${last.fetched} blob(s) pulled back (${formatBytes(last.bytes)}) from ${last.peers} peer(s)`)
       if (last.failed > 0) process.stderr.write(`warning: ${last.failed} blob(s) could not be fetched from any holder; run recover again when more peers are online\n`)
+      if ((last.denied ?? 0) > 0) process.stderr.write(`warning: ${last.denied} blob(s) were listed by peers that then did not give them (said they lack them, or sent other bytes): not held, see the node's log\n`)
       if ((last.missing ?? 0) > 0) {
         process.stderr.write(flags.acceptMissing === true
           ? `warning: ${last.missing} file(s) the history lists were on no peer online; dropped from the history (--accept-missing)\n`
