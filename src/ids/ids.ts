@@ -9,11 +9,15 @@ import { VaultError } from '../errors.ts'
 export type BlobId = string & { readonly __brand: 'BlobId' }
 /** A file's ID: the blob ID of its sealed manifest. */
 export type FileId = BlobId
-/** A node's ID (the owner of a vault folder): its libp2p peer ID, base58btc. */
+/** A node's ID (the owner of a vault folder): its libp2p peer ID, base58btc (Ed25519 keys only). */
 export type NodeId = string & { readonly __brand: 'NodeId' }
 
 const BLOB_ID = /^[0-9a-f]{64}$/
-const NODE_ID = /^[1-9A-HJ-NP-Za-km-z]{20,80}$/
+// The one spelling of an Ed25519 peer ID (the only key type distri-vault makes): the identity
+// multihash of the key in base58btc, always 52 characters starting 12D3KooW. libp2p also reads the
+// key's CID forms (base32 'bafz…', base36 'k51…'); accepting one of those that happens to use only
+// base58 letters gave a node a second name, with its own rate budgets and its own folder.
+const NODE_ID = /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/
 
 export function isBlobId (text: string): text is BlobId {
   return BLOB_ID.test(text)
