@@ -49,7 +49,11 @@ export class Journal {
     const { id, sealed } = sealJournalEntry(this.key, { v: 1, line, kind: op, seq, at: new Date().toISOString(), file: fileId })
     journal.claim({ blobId: id, line, seq, kind: op, fileId, target })
     try {
-      await storeBlob(this.ctx, id, sealed, target)
+      // Also on every holder of the file's manifest: a holder that has the manifest then has the
+      // record too, so a recover that finds the one finds the other. Placed by its own ID alone,
+      // an add record could sit only on a holder away during recover while the manifest was found:
+      // recover took the file for a killed put's and collected it everywhere.
+      await storeBlob(this.ctx, id, sealed, target, { alongside: this.ctx.catalog.holders.of(fileId) })
     } catch (err) {
       journal.drop([id])
       await this.collector.collect([id]).catch(() => {})

@@ -105,9 +105,9 @@ export class OwnerReplication implements Redundancy {
     return replication.copiesWanted('all', this.reachablePeers())
   }
 
-  async replicate (blobId: string, sealed: Uint8Array, target: ReplicaTarget): Promise<{ holders: string[], shortfall?: BlobShortfall }> {
+  async replicate (blobId: string, sealed: Uint8Array, target: ReplicaTarget, options: { alongside?: string[] } = {}): Promise<{ holders: string[], shortfall?: BlobShortfall }> {
     const existing = this.o.catalog.holders.of(blobId)
-    return await this.o.replicator.replicate(blobId, sealed, target, { existing })
+    return await this.o.replicator.replicate(blobId, sealed, target, { existing, alongside: options.alongside })
   }
 
   private deletionsHeld (): boolean {
@@ -246,6 +246,25 @@ export class OwnerReplication implements Redundancy {
     return { repaired }
   }
 
+  /**
+   * The file's add record (until a checkpoint collects it) goes to the new holders of its manifest
+   * too, as at put (Journal.append): whoever has the manifest has the record. Best effort.
+   */
+  private async recordAlongside (fileId: string): Promise<void> {
+    const { catalog, replicator } = this.o
+    const record = catalog.journal.addRecordOf(fileId)
+    if (record === undefined) return
+    const existing = catalog.holders.of(record)
+    const alongside = catalog.holders.of(fileId).filter(peer => !existing.includes(peer))
+    if (alongside.length === 0) return
+    try {
+      const { holders } = await replicator.replicateStored(record, 1, { existing, alongside })
+      catalog.holders.add(record, holders)
+    } catch (err) {
+      this.log.debug({ blob: record.slice(0, 12), err: (err as Error).message }, 'add record not copied beside its manifest; next pass')
+    }
+  }
+
   /** Brings each file up to its target as peers allow; `onFile` gets how many gained copies so far. */
   private async repairFiles (files: ReturnType<Catalog['underReplicated']>, onFile: (repaired: number) => void): Promise<void> {
     const { catalog } = this.o
@@ -259,6 +278,7 @@ export class OwnerReplication implements Redundancy {
         catalog.holders.add(blobId, holders)
         if (shortfall !== undefined) shortfalls.push(shortfall)
       }
+      await this.recordAlongside(file.id)
       if (catalog.refreshReplicas(file) > file.replicas) repaired++
       // Why copies are still missing (or that none are), for the dashboard's badge.
       catalog.shortfalls.replace(file.row, shortfalls)
