@@ -24,12 +24,16 @@ function finishRemoval (ctx: VaultContext, fileId: string, row: number | undefin
 /**
  * After a crash: drops puts that never finished and every blob of this owner that no file uses
  * (chunks of a killed put, a manifest written just before the crash). Run before serving.
+ * `orphans: false` keeps the unused blobs: a catalog just rebuilt that could not insert some file
+ * the history lists (its manifest damaged here) does not use that file's blobs, which are no
+ * orphans; collected, they were deleted here and buried, and the sweep deleted the good copies on
+ * every holder.
  */
-export async function recoverFromCrash (ctx: VaultContext): Promise<{ pendingDropped: number, orphansRemoved: number }> {
+export async function recoverFromCrash (ctx: VaultContext, options: { orphans?: boolean } = {}): Promise<{ pendingDropped: number, orphansRemoved: number }> {
   const before = ctx.catalog.countPending()
   await settlePendingRecords(ctx)
   await ctx.collector.collect(ctx.catalog.dropPending())
-  const orphansRemoved = await ctx.collector.collectOrphans()
+  const orphansRemoved = options.orphans === false ? 0 : await ctx.collector.collectOrphans()
   return { pendingDropped: before, orphansRemoved }
 }
 
