@@ -178,16 +178,17 @@ async function openStorage (paths: DataPaths, vaultKey: Buffer): Promise<{ store
 
 /** Before any network: rebuild a missing catalog, clean up after a crash, start the journal. */
 async function settleVault (vault: Vault, catalog: Catalog, catalogExisted: boolean, unclean: boolean, log: Logger): Promise<void> {
-  let skipped = 0
+  let unreadable = 0
   if (!catalogExisted) {
     const rebuilt = await vault.rebuild()
     if (rebuilt.files > 0 || rebuilt.skipped > 0) log.warn(rebuilt, 'catalog was missing: rebuilt it from the sealed manifests')
-    if (rebuilt.skipped > 0) log.warn({ skipped: rebuilt.skipped }, 'files the history lists could not be read here (a damaged manifest?): their blobs are kept; run `distri-vault scrub`, then `distri-vault recover`')
-    skipped = rebuilt.skipped
+    if (rebuilt.skipped + rebuilt.damaged > 0) log.warn({ skipped: rebuilt.skipped, damaged: rebuilt.damaged }, 'blobs of the history or files it lists could not be read here: nothing is taken for an orphan; run `distri-vault scrub`, then `distri-vault recover`')
+    unreadable = rebuilt.skipped + rebuilt.damaged
   }
   if (unclean) {
-    // Blobs of files the rebuild skipped are not orphans, though nothing uses them yet.
-    const cleaned = await vault.recoverFromCrash({ orphans: skipped === 0 })
+    // Blobs of files the rebuild skipped are not orphans, though nothing uses them yet; nor are
+    // those of a file whose add record is one of the damaged blobs (the history does not name it).
+    const cleaned = await vault.recoverFromCrash({ orphans: unreadable === 0 })
     if (cleaned.pendingDropped + cleaned.orphansRemoved > 0) log.warn(cleaned, 'the last run did not stop cleanly: dropped unfinished puts and orphaned blobs')
     else log.info('the last run did not stop cleanly; nothing was left half-done')
   } else if (catalog.countPending() > 0) {

@@ -164,7 +164,10 @@ export class RunningNode implements NodeServices {
     // recover nothing is collected and no checkpoint is written: a holder that was not seen may
     // keep the rest of the history, and a checkpoint without those files would hide them from
     // every later recover (it covers their records).
-    if (unlisted === 0 && result.failed === 0 && (missing === 0 || options.acceptMissing === true)) {
+    // A blob of this disk that fails its hash may be a record of the history: what the history
+    // does not name would be collected. `scrub` heals it from a holder; until then nothing is settled.
+    if (rebuilt.damaged > 0) log.warn({ damaged: rebuilt.damaged }, 'blobs on this disk are damaged: recover settles nothing until `distri-vault scrub` has healed them')
+    if (unlisted === 0 && result.failed === 0 && rebuilt.damaged === 0 && (missing === 0 || options.acceptMissing === true)) {
       if (missing > 0) log.warn({ missing }, 'recover completed without files the history lists (accepted as lost): they leave the history')
       await this.vault.journal.checkpoint() // first: it absorbs any other history found, then its blobs may go
       await this.vault.collectOrphans()

@@ -43,3 +43,40 @@ test('a rebuild that cannot insert a file (its manifest damaged here) after an u
   assert.deepEqual(again.vault.list().map(f => f.name), ['hurt.bin', 'kept.bin'])
   assert.equal(sha(await readBytes(again, 'hurt.bin')), sha(bytes))
 })
+
+// The same with the file's add record damaged here instead: the history found here does not name
+// the file at all, so the rebuild skips nothing, and the crash clean-up took its blobs for orphans.
+test('a rebuild after an unclean stop with a damaged journal record here keeps the blobs the history may name', async (t) => {
+  const cluster = await startCluster(t, 3)
+  const [a, b, c] = cluster.nodes
+  const bytes = randomBytes(600_000)
+  await putBytes(a, 'kept.bin', randomBytes(100_000), 3)
+  const put = await putBytes(a, 'hurt.bin', bytes, 3)
+  const blobs = [put.id, ...(await a.vault.open(put.id)).manifest.chunks.map(ch => ch.id)]
+  const record = (a.vault.catalog.db.prepare("SELECT blob_id FROM journal WHERE kind = 'add' AND file_id = ?").get(put.id) as { blob_id: string }).blob_id
+  const { paths, nodeId } = a
+  await a.stop()
+
+  const recordPath = a.vault.store.pathOf(nodeId, record)
+  const damaged = await readFile(recordPath)
+  damaged[damaged.length - 1] ^= 0xff
+  await writeFile(recordPath, damaged)
+  await rm(paths.catalog, { force: true })
+  await rm(`${paths.catalog}-wal`, { force: true })
+  await rm(`${paths.catalog}-shm`, { force: true })
+  await writeFile(paths.runMarker, `${process.pid}\n`)
+
+  const again = await cluster.add({}, paths.root)
+  await waitForMesh([again, b, c])
+  await again.networking!.replication.sweepHolders()
+  for (const id of blobs) assert.equal(await again.vault.store.has(nodeId, id), true, `kept here: ${id.slice(0, 8)}`)
+  for (const holder of [b, c]) {
+    for (const id of blobs) assert.equal(await holder.vault.store.has(nodeId, id), true, `${holder.nodeId.slice(-6)} keeps ${id.slice(0, 8)}`)
+  }
+  // A recover before the scrub settles nothing (the damaged record may name a file); after it, the file is back.
+  await again.recover()
+  await again.scrub()
+  await again.recover()
+  assert.deepEqual(again.vault.list().map(f => f.name), ['hurt.bin', 'kept.bin'])
+  assert.equal(sha(await readBytes(again, 'hurt.bin')), sha(bytes))
+})
