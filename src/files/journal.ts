@@ -190,6 +190,11 @@ export interface Replay {
   headless: boolean
   /** Checkpoints found with parts missing (ignored). */
   incomplete: number
+  /**
+   * Sequence numbers after a history's chosen checkpoint with no entry found: records held only by
+   * peers not seen (or numbers a failure burned). A history without a checkpoint is not counted.
+   */
+  unseen: number
 }
 
 /**
@@ -207,7 +212,7 @@ export function replayJournal (entries: Map<string, JournalEntry>): Replay {
     else mentioned.add(entry.file)
     if (!absorbed.has(entry.line)) byLine.set(entry.line, [...(byLine.get(entry.line) ?? []), [id, entry]])
   }
-  const replay: Replay = { live: new Set(), mentioned, keep: new Map(), lines: new Map(), absorbed, headless: false, incomplete: 0 }
+  const replay: Replay = { live: new Set(), mentioned, keep: new Map(), lines: new Map(), absorbed, headless: false, incomplete: 0, unseen: 0 }
   const removed = new Set<string>()
   for (const [line, lineEntries] of byLine) {
     const one = replayLine(lineEntries)
@@ -217,12 +222,13 @@ export function replayJournal (entries: Map<string, JournalEntry>): Replay {
     replay.lines.set(line, one.maxSeq)
     replay.headless ||= !one.hasCheckpoint
     replay.incomplete += one.incomplete
+    replay.unseen += one.unseen
   }
   for (const file of removed) replay.live.delete(file)
   return replay
 }
 
-function replayLine (entries: Array<[string, JournalEntry]>): { live: Set<string>, removed: Set<string>, keep: Map<string, JournalEntry>, maxSeq: number, hasCheckpoint: boolean, incomplete: number } {
+function replayLine (entries: Array<[string, JournalEntry]>): { live: Set<string>, removed: Set<string>, keep: Map<string, JournalEntry>, maxSeq: number, hasCheckpoint: boolean, incomplete: number, unseen: number } {
   const byCp = new Map<string, Array<[string, CheckpointPart]>>()
   let maxSeq = -1
   for (const [id, entry] of entries) {
@@ -248,5 +254,17 @@ function replayLine (entries: Array<[string, JournalEntry]>): { live: Set<string
     if (entry.kind === 'add') live.add(entry.file)
     else removed.add(entry.file)
   }
-  return { live, removed, keep, maxSeq, hasCheckpoint: chosen !== undefined, incomplete }
+  return { live, removed, keep, maxSeq, hasCheckpoint: chosen !== undefined, incomplete, unseen: unseenAfter(chosen?.[0][1].seq, maxSeq, entries) }
+}
+
+/**
+ * Numbers in (checkpoint, maxSeq] that no entry of the history has. Every number is taken by one
+ * record or checkpoint, and records after the newest checkpoint are never collected: a number
+ * missing there is a record only a peer not seen holds, or one a failure burned (an append that
+ * failed, a put dropped after a crash, a checkpoint that failed), never a normal event.
+ */
+function unseenAfter (checkpointSeq: number | undefined, maxSeq: number, entries: Array<[string, JournalEntry]>): number {
+  if (checkpointSeq === undefined) return 0
+  const seen = new Set(entries.map(([, entry]) => entry.seq).filter(seq => seq > checkpointSeq))
+  return Math.max(0, maxSeq - checkpointSeq) - seen.size
 }

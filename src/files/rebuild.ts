@@ -24,6 +24,8 @@ export interface RebuildResult {
   history: 'journal' | 'manifests'
   /** Small blobs that fail their hash here: any of them may be a journal record or a manifest. */
   damaged: number
+  /** Records of the history known to exist (by their sequence numbers) and not found (Replay.unseen). */
+  unseen: number
 }
 
 interface Scan { blobs: number, damaged: number, journal: Map<string, JournalEntry>, manifests: Set<string> }
@@ -31,7 +33,7 @@ interface Scan { blobs: number, damaged: number, journal: Map<string, JournalEnt
 export async function rebuildCatalog (ctx: VaultContext, defaultTarget: ReplicaTarget): Promise<RebuildResult> {
   const scan = await scanFolder(ctx)
   if (scan.journal.size === 0) {
-    const result: RebuildResult = { files: 0, blobs: scan.blobs, skipped: 0, history: 'manifests', damaged: scan.damaged }
+    const result: RebuildResult = { files: 0, blobs: scan.blobs, skipped: 0, history: 'manifests', damaged: scan.damaged, unseen: 0 }
     for (const id of scan.manifests) {
       if (await insertFromManifest(ctx, id, defaultTarget)) result.files++
       else result.skipped++
@@ -42,7 +44,7 @@ export async function rebuildCatalog (ctx: VaultContext, defaultTarget: ReplicaT
     return result
   }
   const replay = replayJournal(scan.journal)
-  const result: RebuildResult = { files: 0, blobs: scan.blobs, skipped: 0, history: 'journal', damaged: scan.damaged }
+  const result: RebuildResult = { files: 0, blobs: scan.blobs, skipped: 0, history: 'journal', damaged: scan.damaged, unseen: replay.unseen }
   const { catalog } = ctx
   // A history whose first checkpoint is missing may have started from files it never named (a
   // vault from before the journal): every manifest no entry names counts then, rather than be lost.

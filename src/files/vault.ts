@@ -241,7 +241,7 @@ export class Vault {
   }
 
   /** After a crash: drops unfinished puts and (unless `orphans: false`) orphaned blobs (remove.ts). Run before serving. */
-  async recoverFromCrash (options: { orphans?: boolean } = {}): Promise<{ pendingDropped: number, orphansRemoved: number }> {
+  async recoverFromCrash (options: { orphans?: boolean, checkpoint?: boolean } = {}): Promise<{ pendingDropped: number, orphansRemoved: number }> {
     return await recoverFromCrash(this.ctx, options)
   }
 
