@@ -201,8 +201,9 @@ export interface Replay {
  * What the history says exists. Per history (line): the newest checkpoint whose parts are all
  * present, plus the records after what it covers. A file is live if some history lists or adds it,
  * unless some history removes it: file IDs are never reused, so a removal is final everywhere.
+ * `own`: this catalog's history, whose numbers are not counted as `unseen`.
  */
-export function replayJournal (entries: Map<string, JournalEntry>): Replay {
+export function replayJournal (entries: Map<string, JournalEntry>, own?: string): Replay {
   const absorbed = new Set<string>()
   for (const entry of entries.values()) if (entry.kind === 'checkpoint') for (const line of entry.absorbed) absorbed.add(line)
   const byLine = new Map<string, Array<[string, JournalEntry]>>()
@@ -222,7 +223,9 @@ export function replayJournal (entries: Map<string, JournalEntry>): Replay {
     replay.lines.set(line, one.maxSeq)
     replay.headless ||= !one.hasCheckpoint
     replay.incomplete += one.incomplete
-    replay.unseen += one.unseen
+    // This node's own history is all on its disk (every record is written here first): a number
+    // missing there was burned by a failure, never held by a peer.
+    if (line !== own) replay.unseen += one.unseen
   }
   for (const file of removed) replay.live.delete(file)
   return replay

@@ -43,7 +43,7 @@ export async function rebuildCatalog (ctx: VaultContext, defaultTarget: ReplicaT
     ctx.catalog.dropShadowedNames()
     return result
   }
-  const replay = replayJournal(scan.journal)
+  const replay = replayJournal(scan.journal, ctx.catalog.journal.line())
   const result: RebuildResult = { files: 0, blobs: scan.blobs, skipped: 0, history: 'journal', damaged: scan.damaged, unseen: replay.unseen }
   const { catalog } = ctx
   // A history whose first checkpoint is missing may have started from files it never named (a

@@ -212,3 +212,16 @@ test('a put dropped after a crash leaves no unused sequence number behind its hi
   assert.equal(rebuilt.unseen, 0)
   assert.deepEqual(tv.vault.list().map(f => f.name), ['later.txt', 'stays.txt'])
 })
+
+test('numbers a failure burned in this catalog\'s own history are not taken for records on unseen peers (a crash while a recover is pending writes no checkpoint)', async (t) => {
+  const tv = await openTestVault(t)
+  await tv.vault.startJournal()
+  const row = tv.catalog.beginFile()
+  const manifestId = await strayPut(tv, 'half.txt')
+  tv.catalog.claimManifest(row, manifestId)
+  await tv.vault.journal.append('add', manifestId, 1)
+  await tv.vault.put(inPieces(Buffer.from('later')), { name: 'later.txt' })
+  await tv.reopenCatalog()
+  await tv.vault.recoverFromCrash({ checkpoint: false })
+  assert.equal((await tv.vault.rebuild()).unseen, 0)
+})
