@@ -36,8 +36,10 @@ export interface ShortfallView { reasons?: Record<string, number> }
 export interface PutResultView { id: string, name: string, size: number, replicas: number, target: number | 'all', underReplicated?: boolean, shortfall?: ShortfallView, kind?: 'file' | 'tree', files?: number }
 
 /** The NDJSON lines of POST /api/recover: progress by phase, the summary last with phase 'done'. */
-/** `missing` (in the summary): files the history lists whose manifest no peer online had. */
-export interface RecoverLine { phase: string, peers: number, found: number, fetched: number, bytes: number, failed: number, denied?: number, files?: number, missing?: number }
+/** `missing` (in the summary): files the history lists whose manifest no peer online had; `unseen`:
+ * records of the history known by their numbers that no peer online had; `denied`: blobs every
+ * peer that listed them then said it lacks or served wrong (not held, not a failure). */
+export interface RecoverLine { phase: string, peers: number, found: number, fetched: number, bytes: number, failed: number, denied?: number, files?: number, missing?: number, unseen?: number }
 
 /** The NDJSON lines of POST /api/scrub: phase 'checking' while it runs, the summary last with phase 'done'. */
 export interface ScrubLine { phase: string, checked: number, bytes: number, bad: number, repaired?: number, reported?: number, failed?: number }

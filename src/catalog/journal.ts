@@ -76,6 +76,11 @@ export class JournalIndex {
     for (const id of blobIds) del.run(id)
   }
 
+  /** The complete add record of a file, while no checkpoint has collected it. */
+  addRecordOf (fileId: string): string | undefined {
+    return (this.db.prepare("SELECT blob_id FROM journal WHERE kind = 'add' AND file_id = ? AND state = 'complete' LIMIT 1").get(fileId) as { blob_id: string } | undefined)?.blob_id
+  }
+
   pending (): JournalRow[] {
     return (this.db.prepare("SELECT * FROM journal WHERE state = 'pending' ORDER BY seq").all() as unknown as Row[]).map(toRow)
   }

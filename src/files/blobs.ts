@@ -10,6 +10,8 @@ export interface StoreBlobOptions {
   tally?: ShortfallTally
   /** The local copy is durable once this batch is flushed (a folder's many blobs), not on return. */
   batch?: SyncBatch
+  /** Peers that get a copy too, beyond the target (Redundancy.replicate). */
+  alongside?: string[]
 }
 
 /** Writes a sealed blob to the owner's folder durably (or into `batch`), then has its copies made on peers. */
@@ -18,7 +20,7 @@ export async function storeBlob (ctx: OwnerContext, id: string, sealed: Buffer, 
   // No copies to make: the store may take the buffer to its writer thread as it is.
   await ctx.store.put(ctx.nodeId, id, sealed, true, !copies, options.batch)
   if (!copies) return
-  const { holders, shortfall } = await ctx.redundancy.replicate(id, sealed, target)
+  const { holders, shortfall } = await ctx.redundancy.replicate(id, sealed, target, { alongside: options.alongside })
   ctx.catalog.holders.add(id, holders)
   options.tally?.add(shortfall)
 }

@@ -10,8 +10,11 @@ import type { BlobShortfall } from './shortfall.ts'
 export interface Redundancy {
   /** False for the local stand-in (no network): nothing is copied. */
   readonly makesCopies: boolean
-  /** Makes sure `target` copies exist in all (the owner's counted); resolves with the holders, and why copies are missing when some are. */
-  replicate: (blobId: string, sealed: Uint8Array, target: ReplicaTarget) => Promise<{ holders: string[], shortfall?: BlobShortfall }>
+  /**
+   * Makes sure `target` copies exist in all (the owner's counted), plus one on each reachable peer
+   * of `alongside`; resolves with the holders, and why copies are missing when some are.
+   */
+  replicate: (blobId: string, sealed: Uint8Array, target: ReplicaTarget, options?: { alongside?: string[] }) => Promise<{ holders: string[], shortfall?: BlobShortfall }>
   /** These blobs were deleted here: their holders must drop them too (now or when they return). */
   removed: (blobIds: string[]) => Promise<void>
   /** Peers that can be reached now: what a target of 'all' stands for. */

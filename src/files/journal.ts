@@ -49,7 +49,11 @@ export class Journal {
     const { id, sealed } = sealJournalEntry(this.key, { v: 1, line, kind: op, seq, at: new Date().toISOString(), file: fileId })
     journal.claim({ blobId: id, line, seq, kind: op, fileId, target })
     try {
-      await storeBlob(this.ctx, id, sealed, target)
+      // Also on every holder of the file's manifest: a holder that has the manifest then has the
+      // record too, so a recover that finds the one finds the other. Placed by its own ID alone,
+      // an add record could sit only on a holder away during recover while the manifest was found:
+      // recover took the file for a killed put's and collected it everywhere.
+      await storeBlob(this.ctx, id, sealed, target, { alongside: this.ctx.catalog.holders.of(fileId) })
     } catch (err) {
       journal.drop([id])
       await this.collector.collect([id]).catch(() => {})
@@ -186,14 +190,20 @@ export interface Replay {
   headless: boolean
   /** Checkpoints found with parts missing (ignored). */
   incomplete: number
+  /**
+   * Sequence numbers after a history's chosen checkpoint with no entry found: records held only by
+   * peers not seen (or numbers a failure burned). A history without a checkpoint is not counted.
+   */
+  unseen: number
 }
 
 /**
  * What the history says exists. Per history (line): the newest checkpoint whose parts are all
  * present, plus the records after what it covers. A file is live if some history lists or adds it,
  * unless some history removes it: file IDs are never reused, so a removal is final everywhere.
+ * `own`: this catalog's history, whose numbers are not counted as `unseen`.
  */
-export function replayJournal (entries: Map<string, JournalEntry>): Replay {
+export function replayJournal (entries: Map<string, JournalEntry>, own?: string): Replay {
   const absorbed = new Set<string>()
   for (const entry of entries.values()) if (entry.kind === 'checkpoint') for (const line of entry.absorbed) absorbed.add(line)
   const byLine = new Map<string, Array<[string, JournalEntry]>>()
@@ -203,7 +213,7 @@ export function replayJournal (entries: Map<string, JournalEntry>): Replay {
     else mentioned.add(entry.file)
     if (!absorbed.has(entry.line)) byLine.set(entry.line, [...(byLine.get(entry.line) ?? []), [id, entry]])
   }
-  const replay: Replay = { live: new Set(), mentioned, keep: new Map(), lines: new Map(), absorbed, headless: false, incomplete: 0 }
+  const replay: Replay = { live: new Set(), mentioned, keep: new Map(), lines: new Map(), absorbed, headless: false, incomplete: 0, unseen: 0 }
   const removed = new Set<string>()
   for (const [line, lineEntries] of byLine) {
     const one = replayLine(lineEntries)
@@ -213,12 +223,15 @@ export function replayJournal (entries: Map<string, JournalEntry>): Replay {
     replay.lines.set(line, one.maxSeq)
     replay.headless ||= !one.hasCheckpoint
     replay.incomplete += one.incomplete
+    // This node's own history is all on its disk (every record is written here first): a number
+    // missing there was burned by a failure, never held by a peer.
+    if (line !== own) replay.unseen += one.unseen
   }
   for (const file of removed) replay.live.delete(file)
   return replay
 }
 
-function replayLine (entries: Array<[string, JournalEntry]>): { live: Set<string>, removed: Set<string>, keep: Map<string, JournalEntry>, maxSeq: number, hasCheckpoint: boolean, incomplete: number } {
+function replayLine (entries: Array<[string, JournalEntry]>): { live: Set<string>, removed: Set<string>, keep: Map<string, JournalEntry>, maxSeq: number, hasCheckpoint: boolean, incomplete: number, unseen: number } {
   const byCp = new Map<string, Array<[string, CheckpointPart]>>()
   let maxSeq = -1
   for (const [id, entry] of entries) {
@@ -244,5 +257,17 @@ function replayLine (entries: Array<[string, JournalEntry]>): { live: Set<string
     if (entry.kind === 'add') live.add(entry.file)
     else removed.add(entry.file)
   }
-  return { live, removed, keep, maxSeq, hasCheckpoint: chosen !== undefined, incomplete }
+  return { live, removed, keep, maxSeq, hasCheckpoint: chosen !== undefined, incomplete, unseen: unseenAfter(chosen?.[0][1].seq, maxSeq, entries) }
+}
+
+/**
+ * Numbers in (checkpoint, maxSeq] that no entry of the history has. Every number is taken by one
+ * record or checkpoint, and records after the newest checkpoint are never collected: a number
+ * missing there is a record only a peer not seen holds, or one a failure burned (an append that
+ * failed, a put dropped after a crash, a checkpoint that failed), never a normal event.
+ */
+function unseenAfter (checkpointSeq: number | undefined, maxSeq: number, entries: Array<[string, JournalEntry]>): number {
+  if (checkpointSeq === undefined) return 0
+  const seen = new Set(entries.map(([, entry]) => entry.seq).filter(seq => seq > checkpointSeq))
+  return Math.max(0, maxSeq - checkpointSeq) - seen.size
 }

@@ -7,6 +7,7 @@
 // releases kept one version per name).
 // This is what makes a lost catalog.db — or a whole lost disk, with `recover` — survivable.
 import { MANIFEST_HEADER_BYTES, unwrapReadKey, openManifest } from '../crypto/index.ts'
+import { VaultError } from '../errors.ts'
 import type { VaultContext } from './vault-context.ts'
 import { targetFromStored, type ReplicaTarget } from '../redundancy/index.ts'
 import { parseManifest, type Manifest } from './manifest.ts'
@@ -21,14 +22,18 @@ export interface RebuildResult {
   skipped: number
   /** Where the list of files came from. */
   history: 'journal' | 'manifests'
+  /** Small blobs that fail their hash here: any of them may be a journal record or a manifest. */
+  damaged: number
+  /** Records of the history known to exist (by their sequence numbers) and not found (Replay.unseen). */
+  unseen: number
 }
 
-interface Scan { blobs: number, journal: Map<string, JournalEntry>, manifests: Set<string> }
+interface Scan { blobs: number, damaged: number, journal: Map<string, JournalEntry>, manifests: Set<string> }
 
 export async function rebuildCatalog (ctx: VaultContext, defaultTarget: ReplicaTarget): Promise<RebuildResult> {
   const scan = await scanFolder(ctx)
   if (scan.journal.size === 0) {
-    const result: RebuildResult = { files: 0, blobs: scan.blobs, skipped: 0, history: 'manifests' }
+    const result: RebuildResult = { files: 0, blobs: scan.blobs, skipped: 0, history: 'manifests', damaged: scan.damaged, unseen: 0 }
     for (const id of scan.manifests) {
       if (await insertFromManifest(ctx, id, defaultTarget)) result.files++
       else result.skipped++
@@ -38,8 +43,8 @@ export async function rebuildCatalog (ctx: VaultContext, defaultTarget: ReplicaT
     ctx.catalog.dropShadowedNames()
     return result
   }
-  const replay = replayJournal(scan.journal)
-  const result: RebuildResult = { files: 0, blobs: scan.blobs, skipped: 0, history: 'journal' }
+  const replay = replayJournal(scan.journal, ctx.catalog.journal.line())
+  const result: RebuildResult = { files: 0, blobs: scan.blobs, skipped: 0, history: 'journal', damaged: scan.damaged, unseen: replay.unseen }
   const { catalog } = ctx
   // A history whose first checkpoint is missing may have started from files it never named (a
   // vault from before the journal): every manifest no entry names counts then, rather than be lost.
@@ -72,12 +77,14 @@ export async function rebuildCatalog (ctx: VaultContext, defaultTarget: ReplicaT
 async function scanFolder (ctx: VaultContext): Promise<Scan> {
   const { store, catalog, nodeId, vaultKey } = ctx
   const key = journalKey(vaultKey)
-  const scan: Scan = { blobs: 0, journal: new Map(), manifests: new Set() }
+  const scan: Scan = { blobs: 0, damaged: 0, journal: new Map(), manifests: new Set() }
   for await (const id of store.list(nodeId)) {
     scan.blobs++
     const small = await store.size(nodeId, id).then(size => size <= MAX_JOURNAL_BLOB_BYTES, () => false)
     // Small blobs are read whole (hash-checked) to look for the journal; a damaged one is not history.
-    const bytes = small ? await store.get(nodeId, id).catch(() => undefined) : undefined
+    const bytes = small
+      ? await store.get(nodeId, id).catch((err: unknown) => { if (err instanceof VaultError && err.code === 'CORRUPT') scan.damaged++ })
+      : undefined
     const entry = bytes === undefined ? null : openJournalEntry(key, bytes)
     if (entry !== null) { scan.journal.set(id, entry); continue }
     if (catalog.isReferenced(id)) continue

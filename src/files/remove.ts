@@ -24,12 +24,20 @@ function finishRemoval (ctx: VaultContext, fileId: string, row: number | undefin
 /**
  * After a crash: drops puts that never finished and every blob of this owner that no file uses
  * (chunks of a killed put, a manifest written just before the crash). Run before serving.
+ * `orphans: false` keeps the unused blobs: a catalog just rebuilt that could not insert some file
+ * the history lists (its manifest damaged here) does not use that file's blobs, which are no
+ * orphans; collected, they were deleted here and buried, and the sweep deleted the good copies on
+ * every holder.
  */
-export async function recoverFromCrash (ctx: VaultContext): Promise<{ pendingDropped: number, orphansRemoved: number }> {
+export async function recoverFromCrash (ctx: VaultContext, options: { orphans?: boolean, checkpoint?: boolean } = {}): Promise<{ pendingDropped: number, orphansRemoved: number }> {
   const before = ctx.catalog.countPending()
-  await settlePendingRecords(ctx)
+  const dropped = await settlePendingRecords(ctx)
+  // A dropped record leaves its sequence number unused, which a recover would take for a record
+  // held by a peer it did not see (Replay.unseen): a checkpoint now covers it. Not while a recover
+  // is pending (`checkpoint: false`): that checkpoint would absorb the history still being found.
+  if (dropped > 0 && options.checkpoint === true) await ctx.journal.checkpoint().catch(() => {})
   await ctx.collector.collect(ctx.catalog.dropPending())
-  const orphansRemoved = await ctx.collector.collectOrphans()
+  const orphansRemoved = options.orphans === false ? 0 : await ctx.collector.collectOrphans()
   return { pendingDropped: before, orphansRemoved }
 }
 
@@ -37,14 +45,17 @@ export async function recoverFromCrash (ctx: VaultContext): Promise<{ pendingDro
  * Journal records a crash left unfinished: a remove record may already be on holders, so that rm
  * is finished (it was asked for); an add record or a checkpoint part is dropped with its put.
  */
-async function settlePendingRecords (ctx: VaultContext): Promise<void> {
+async function settlePendingRecords (ctx: VaultContext): Promise<number> {
   const { catalog, collector } = ctx
+  let dropped = 0
   for (const pending of catalog.journal.pending()) {
     if (pending.kind === 'remove' && pending.fileId !== null) {
       await collector.collect(finishRemoval(ctx, pending.fileId, catalog.rowOf(pending.fileId), pending.blobId))
     } else {
       catalog.journal.drop([pending.blobId])
       await collector.collect([pending.blobId])
+      dropped++
     }
   }
+  return dropped
 }

@@ -58,6 +58,8 @@ class ChunkClaims {
   private seq = 0
   private batch: Array<{ seq: number, id: string, size: number }> = []
   private waiting: { promise: Promise<void>, resolve: () => void, reject: (err: unknown) => void, timer: NodeJS.Timeout } | undefined
+  /** The first batch the catalog refused: an unchanged file's claims are not awaited, so settle() reports it. */
+  private failure: { err: unknown } | undefined
   private readonly ctx: VaultContext
   private readonly row: number
 
@@ -79,11 +81,14 @@ class ChunkClaims {
     await promise
   }
 
-  /** Every claim made so far is in the catalog (or the put fails with the catalog's error). */
+  /** Every claim made so far is in the catalog (or the put fails with the catalog's error, whichever batch it was). */
   async settle (): Promise<void> {
     const waiting = this.waiting
     this.flush()
     await waiting?.promise
+    // A refused batch of unchanged files' claims: committed, this version would not claim those
+    // chunks, and removing the older version (prune) would collect them from under it.
+    if (this.failure !== undefined) throw this.failure.err
   }
 
   private flush (): void {
@@ -97,6 +102,7 @@ class ChunkClaims {
       this.ctx.catalog.addChunks(this.row, batch)
       waiting.resolve()
     } catch (err) {
+      this.failure ??= { err }
       waiting.reject(err)
     }
   }

@@ -241,9 +241,9 @@ export class Vault {
     return await rebuildCatalog(this.ctx, this.defaultReplicas)
   }
 
-  /** After a crash: drops unfinished puts and orphaned blobs (remove.ts). Run before serving. */
-  async recoverFromCrash (): Promise<{ pendingDropped: number, orphansRemoved: number }> {
-    return await recoverFromCrash(this.ctx)
+  /** After a crash: drops unfinished puts and (unless `orphans: false`) orphaned blobs (remove.ts). Run before serving. */
+  async recoverFromCrash (options: { orphans?: boolean, checkpoint?: boolean } = {}): Promise<{ pendingDropped: number, orphansRemoved: number }> {
+    return await recoverFromCrash(this.ctx, options)
   }
 
   /** Deletes every blob of this owner's folder that nothing (file, put in progress, journal) uses. */

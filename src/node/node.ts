@@ -135,9 +135,9 @@ export async function createNode (input: NodeConfig, tuning: NodeTuning = {}): P
     const { store, catalog, catalogExisted } = await openStorage(paths, identity.vaultKey)
     undo.push(async () => { catalog.close() })
     // The vault before the network: no copies made or fetched (LocalRedundancy).
-    await settleVault(new Vault({ nodeId: identity.nodeId, vaultKey: identity.vaultKey, store, catalog, defaultReplicas: config.replicas }), catalog, catalogExisted, unclean, log)
-    const networkKey = await readNetworkKeyFile(paths.networkKey)
     const recovery: RecoveryState = { pending: await stat(paths.recoverPending).then(() => true, () => false), markerPath: paths.recoverPending }
+    await settleVault(new Vault({ nodeId: identity.nodeId, vaultKey: identity.vaultKey, store, catalog, defaultReplicas: config.replicas }), catalog, catalogExisted, unclean, recovery.pending, log)
+    const networkKey = await readNetworkKeyFile(paths.networkKey)
     if (recovery.pending) log.warn('this identity was restored from its recovery phrase: run `distri-vault recover`; until then deletions are not sent to holders')
     const events = new EventBus(log)
     const net = await startNetworkedParts({ config, tuning, identity, networkKey, store, catalog, events, log, holdDeletions: () => recovery.pending })
@@ -177,13 +177,18 @@ async function openStorage (paths: DataPaths, vaultKey: Buffer): Promise<{ store
 }
 
 /** Before any network: rebuild a missing catalog, clean up after a crash, start the journal. */
-async function settleVault (vault: Vault, catalog: Catalog, catalogExisted: boolean, unclean: boolean, log: Logger): Promise<void> {
+async function settleVault (vault: Vault, catalog: Catalog, catalogExisted: boolean, unclean: boolean, recoverPending: boolean, log: Logger): Promise<void> {
+  let unreadable = 0
   if (!catalogExisted) {
     const rebuilt = await vault.rebuild()
     if (rebuilt.files > 0 || rebuilt.skipped > 0) log.warn(rebuilt, 'catalog was missing: rebuilt it from the sealed manifests')
+    if (rebuilt.skipped + rebuilt.damaged > 0) log.warn({ skipped: rebuilt.skipped, damaged: rebuilt.damaged }, 'blobs of the history or files it lists could not be read here: nothing is taken for an orphan; run `distri-vault scrub`, then `distri-vault recover`')
+    unreadable = rebuilt.skipped + rebuilt.damaged
   }
   if (unclean) {
-    const cleaned = await vault.recoverFromCrash()
+    // Blobs of files the rebuild skipped are not orphans, though nothing uses them yet; nor are
+    // those of a file whose add record is one of the damaged blobs (the history does not name it).
+    const cleaned = await vault.recoverFromCrash({ orphans: unreadable === 0, checkpoint: !recoverPending })
     if (cleaned.pendingDropped + cleaned.orphansRemoved > 0) log.warn(cleaned, 'the last run did not stop cleanly: dropped unfinished puts and orphaned blobs')
     else log.info('the last run did not stop cleanly; nothing was left half-done')
   } else if (catalog.countPending() > 0) {

@@ -130,7 +130,7 @@ export class RunningNode implements NodeServices {
    * `acceptMissing`: complete even if files the history lists were found on no peer: they leave
    * the history for good (their holder is gone, not away). Without it such a recover is partial.
    */
-  async recover (onProgress?: (progress: RecoverProgress) => void, options: { acceptMissing?: boolean } = {}): Promise<RecoverProgress & { files: number, missing: number }> {
+  async recover (onProgress?: (progress: RecoverProgress) => void, options: { acceptMissing?: boolean } = {}): Promise<RecoverProgress & { files: number, missing: number, unseen: number }> {
     const { net, log, recovery } = this.p
     const peers = nodeIdsOf(await net.routing.holdersOf(this.nodeId))
     if (peers.length === 0) throw noHoldersError(net.routing, net.network.stats().connectedPeers)
@@ -158,14 +158,20 @@ export class RunningNode implements NodeServices {
     // Files the history lists whose manifest no peer had: their holders are away (a peer that is
     // not connected is not listed, so `unlisted` does not see it).
     const missing = rebuilt.skipped
-    log.info({ ...summary, unlisted, missing, files: rebuilt.files, history: rebuilt.history }, 'recovered from peers')
+    // Records of the history known by their numbers and found on no peer: a holder away had them,
+    // maybe a file's add record with everything else of that file (nothing else would tell).
+    const { unseen } = rebuilt
+    log.info({ ...summary, unlisted, missing, unseen, files: rebuilt.files, history: rebuilt.history }, 'recovered from peers')
     // With every peer's folder seen, the history restarts from a checkpoint of what came back, and
     // what it does not use is garbage: collected here and on the holders. After a partial
     // recover nothing is collected and no checkpoint is written: a holder that was not seen may
     // keep the rest of the history, and a checkpoint without those files would hide them from
     // every later recover (it covers their records).
-    if (unlisted === 0 && result.failed === 0 && (missing === 0 || options.acceptMissing === true)) {
-      if (missing > 0) log.warn({ missing }, 'recover completed without files the history lists (accepted as lost): they leave the history')
+    // A blob of this disk that fails its hash may be a record of the history: what the history
+    // does not name would be collected. `scrub` heals it from a holder; until then nothing is settled.
+    if (rebuilt.damaged > 0) log.warn({ damaged: rebuilt.damaged }, 'blobs on this disk are damaged: recover settles nothing until `distri-vault scrub` has healed them')
+    if (unlisted === 0 && result.failed === 0 && rebuilt.damaged === 0 && ((missing === 0 && unseen === 0) || options.acceptMissing === true)) {
+      if (missing + unseen > 0) log.warn({ missing, unseen }, 'recover completed without files or records the history lists (accepted as lost): they leave the history')
       await this.vault.journal.checkpoint() // first: it absorbs any other history found, then its blobs may go
       await this.vault.collectOrphans()
       // The history is known now: the deletions held back since `init --recover` may go (minus
@@ -175,7 +181,7 @@ export class RunningNode implements NodeServices {
       net.replication.schedule(0)
       void net.replication.sweepHolders()
     }
-    return { ...summary, files: this.vault.catalog.countFiles(), missing }
+    return { ...summary, files: this.vault.catalog.countFiles(), missing, unseen }
   }
 
   /** Verifies every blob on this node's disk now, at full speed, and heals what is bad. */

@@ -57,6 +57,8 @@ export class OwnerReplication implements Redundancy {
   readonly sweeper: HolderSweep | undefined
   private sweepTimer: NodeJS.Timeout | undefined
   private readonly stopSignal = new AbortController()
+  /** Copies being made now, per blob (a put's): a deletion that crossed one must know it. */
+  private readonly replicating = new Map<string, Set<Promise<unknown>>>()
 
   constructor (options: OwnerReplicationOptions) {
     this.o = options
@@ -105,9 +107,35 @@ export class OwnerReplication implements Redundancy {
     return replication.copiesWanted('all', this.reachablePeers())
   }
 
-  async replicate (blobId: string, sealed: Uint8Array, target: ReplicaTarget): Promise<{ holders: string[], shortfall?: BlobShortfall }> {
+  async replicate (blobId: string, sealed: Uint8Array, target: ReplicaTarget, options: { alongside?: string[] } = {}): Promise<{ holders: string[], shortfall?: BlobShortfall }> {
     const existing = this.o.catalog.holders.of(blobId)
-    return await this.o.replicator.replicate(blobId, sealed, target, { existing })
+    const run = this.o.replicator.replicate(blobId, sealed, target, { existing, alongside: options.alongside })
+    const runs = this.replicating.get(blobId) ?? new Set()
+    this.replicating.set(blobId, runs.add(run))
+    try {
+      return await run
+    } finally {
+      runs.delete(run)
+      if (runs.size === 0 && this.replicating.get(blobId) === runs) this.replicating.delete(blobId)
+    }
+  }
+
+  /**
+   * After `told` dropped `ids`: a put of the same bytes (same blob IDs) may have placed or counted
+   * a copy on them meanwhile, which the deletion then took. Those records go once that put's copies
+   * are recorded, and a repair pass makes the copies again.
+   */
+  private async reclaimed (ids: string[], told: string[]): Promise<void> {
+    const { catalog } = this.o
+    const again = ids.filter(id => catalog.isReferenced(id))
+    if (again.length === 0 || told.length === 0) return
+    await Promise.allSettled(again.flatMap(id => [...(this.replicating.get(id) ?? [])]))
+    let dropped = 0
+    for (const peer of told) dropped += catalog.holders.dropCopies(peer, again).length
+    if (dropped === 0) return
+    this.log.info({ blobs: again.length, copies: dropped }, 'a put used deleted blobs again while holders dropped them: copying them again')
+    catalog.refreshAllReplicas()
+    this.schedule(0)
   }
 
   private deletionsHeld (): boolean {
@@ -115,17 +143,20 @@ export class OwnerReplication implements Redundancy {
   }
 
   async removed (blobIds: string[]): Promise<void> {
-    const known = this.o.catalog.holders.drop(blobIds)
+    // A blob a put has used again already (same bytes) stays where it is, records and all.
+    const gone = blobIds.filter(id => !this.o.catalog.isReferenced(id))
+    const known = this.o.catalog.holders.drop(gone)
     const live = new Set(nodeIdsOf(await this.o.routing.holdersOf(this.o.ownerId)))
     if (this.deletionsHeld()) {
-      for (const peer of new Set([...live, ...known.keys()])) this.o.catalog.holders.queueDeletes(peer, blobIds)
+      for (const peer of new Set([...live, ...known.keys()])) this.o.catalog.holders.queueDeletes(peer, gone)
       return
     }
     // Live peers are all told (a copy may exist that we never recorded); known holders that are
     // away get the deletion queued and delivered when they reconnect.
-    const { failed } = await this.o.replicator.remove(blobIds, [...live])
-    for (const peer of failed) this.o.catalog.holders.queueDeletes(peer, blobIds)
+    const { told, failed } = await this.o.replicator.remove(gone, [...live])
+    for (const peer of failed) this.o.catalog.holders.queueDeletes(peer, gone)
     for (const [peer, ids] of known) if (!live.has(peer)) this.o.catalog.holders.queueDeletes(peer, ids)
+    await this.reclaimed(gone, told)
   }
 
   peerConnected (peer: string): void {
@@ -182,6 +213,7 @@ export class OwnerReplication implements Redundancy {
       }
       this.deleteBackoff.delete(peer)
       this.o.catalog.holders.clearDeletes(peer, ids)
+      await this.reclaimed(ids, [peer])
       this.log.info({ peer, blobs: ids.length }, 'a holder dropped the blobs deleted while it was away or not answering')
     }
   }
@@ -246,6 +278,25 @@ export class OwnerReplication implements Redundancy {
     return { repaired }
   }
 
+  /**
+   * The file's add record (until a checkpoint collects it) goes to the new holders of its manifest
+   * too, as at put (Journal.append): whoever has the manifest has the record. Best effort.
+   */
+  private async recordAlongside (fileId: string): Promise<void> {
+    const { catalog, replicator } = this.o
+    const record = catalog.journal.addRecordOf(fileId)
+    if (record === undefined) return
+    const existing = catalog.holders.of(record)
+    const alongside = catalog.holders.of(fileId).filter(peer => !existing.includes(peer))
+    if (alongside.length === 0) return
+    try {
+      const { holders } = await replicator.replicateStored(record, 1, { existing, alongside })
+      catalog.holders.add(record, holders)
+    } catch (err) {
+      this.log.debug({ blob: record.slice(0, 12), err: (err as Error).message }, 'add record not copied beside its manifest; next pass')
+    }
+  }
+
   /** Brings each file up to its target as peers allow; `onFile` gets how many gained copies so far. */
   private async repairFiles (files: ReturnType<Catalog['underReplicated']>, onFile: (repaired: number) => void): Promise<void> {
     const { catalog } = this.o
@@ -259,6 +310,7 @@ export class OwnerReplication implements Redundancy {
         catalog.holders.add(blobId, holders)
         if (shortfall !== undefined) shortfalls.push(shortfall)
       }
+      await this.recordAlongside(file.id)
       if (catalog.refreshReplicas(file) > file.replicas) repaired++
       // Why copies are still missing (or that none are), for the dashboard's badge.
       catalog.shortfalls.replace(file.row, shortfalls)

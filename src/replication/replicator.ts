@@ -45,6 +45,11 @@ export interface ReplicatorOptions {
 export interface ReplicateOptions {
   /** Peers already known to hold the chunk: they count toward the target and get no new copy. */
   existing?: string[]
+  /**
+   * Reachable peers that get a copy too, on top of the target (a journal record goes where its
+   * file's manifest is: whoever has the manifest then has the record, docs/DECISIONS.md).
+   */
+  alongside?: string[]
   signal?: AbortSignal
 }
 
@@ -135,6 +140,7 @@ export class Replicator implements RemoteBlobs {
     const workers = Math.min(Math.max(0, want - existing.length), candidates.length)
     await Promise.all(Array.from({ length: workers }, worker))
     const holders = [...existing, ...candidates.filter(peer => placed.has(peer))]
+    holders.push(...await this.copyAlongside(chunkId, bytes, (options.alongside ?? []).filter(peer => !holders.includes(peer)), options.signal))
     if (holders.length >= want) return { holders }
     // Per chunk, so debug: the caller reports under-replication once per file, with these reasons.
     const missing = want - holders.length
@@ -149,6 +155,14 @@ export class Replicator implements RemoteBlobs {
     const holders = await chain.chainable(targets)
     if (holders.length < 2) return { durable: [], failed: [] }
     return await this.uploads.run(async () => await chain.place(chunkId, bytes, holders, signal), signal)
+  }
+
+  /** The peers of `peers` (the reachable ones) that acknowledged a copy, best effort. */
+  private async copyAlongside (chunkId: string, bytes: Uint8Array, peers: string[], signal?: AbortSignal): Promise<string[]> {
+    const reachable = new Set(nodeIdsOf(this.options.routing.allPeers()))
+    const targets = [...new Set(peers)].filter(peer => peer !== this.options.ownerId && reachable.has(peer))
+    const codes = await Promise.all(targets.map(async peer => await this.pushCopy(peer, chunkId, bytes, signal)))
+    return targets.filter((_, i) => codes[i] === undefined)
   }
 
   /** Like `replicate`, reading the chunk from this owner's folder: for repair after peers change. */

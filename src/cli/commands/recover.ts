@@ -24,5 +24,10 @@ export function registerRecover (program: Command): void {
           ? `warning: ${last.missing} file(s) the history lists were on no peer online; dropped from the history (--accept-missing)\n`
           : `warning: ${last.missing} file(s) the history lists were on no peer online (their holders are away); run recover again when more peers are online, or with --accept-missing if they are gone for good\n`)
       }
+      if ((last.unseen ?? 0) > 0) {
+        process.stderr.write(flags.acceptMissing === true
+          ? `warning: ${last.unseen} record(s) of the history (files added or removed) were on no peer online; completed without them (--accept-missing)\n`
+          : `warning: ${last.unseen} record(s) of the history (files added or removed) were on no peer online (their holders are away): nothing was settled; run recover again when more peers are online, or with --accept-missing if they are gone for good\n`)
+      }
     })
 }
