@@ -10,7 +10,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { tempDir } from '../helpers/fs.ts'
 import { VaultError } from '../../src/errors.ts'
-import { openTestVault } from './fixture.ts'
+import { openTestVault, type TestVault } from './fixture.ts'
 
 const FILES = 40
 const SECRET = 'the node user\'s private key'
@@ -31,6 +31,19 @@ for (;;) {
     renameSync(work + '/l' + i, at)
   }
 }`
+
+/** Each file of the stored folder `name` and its text. */
+async function storedFiles (tv: TestVault, name: string): Promise<Array<{ path: string, text: string }>> {
+  const file = await tv.vault.open(name)
+  const files: Array<{ path: string, text: string }> = []
+  for await (const entry of tv.vault.treeEntries(file)) {
+    if (entry.type !== 'file') continue
+    const parts: Buffer[] = []
+    for await (const part of tv.vault.readTreeFile(file, entry)) parts.push(part)
+    files.push({ path: entry.path, text: Buffer.concat(parts).toString() })
+  }
+  return files
+}
 
 test('an entry swapped for a link between the walk and the read is never stored as the file the link leads to', { timeout: 120_000 }, async (t) => {
   const tv = await openTestVault(t)
@@ -53,14 +66,9 @@ test('an entry swapped for a link between the walk and the read is never stored 
     if (put instanceof VaultError && (put.code === 'BAD_INPUT' || put.code === 'NOT_FOUND')) { refused++; continue }
     if (put instanceof Error) throw put
     stored++
-    const file = await tv.vault.open(`shared-${round}`)
-    for await (const entry of tv.vault.treeEntries(file)) {
-      if (entry.type !== 'file') continue
-      const parts: Buffer[] = []
-      for await (const part of tv.vault.readTreeFile(file, entry)) parts.push(part)
-      const text = Buffer.concat(parts).toString()
-      assert.notEqual(text, SECRET, `round ${round}: "${entry.path}" was stored with the bytes of the file its link led to`)
-      assert.equal(text, `public ${entry.path.slice(1)}`)
+    for (const { path, text } of await storedFiles(tv, `shared-${round}`)) {
+      assert.notEqual(text, SECRET, `round ${round}: "${path}" was stored with the bytes of the file its link led to`)
+      assert.equal(text, `public ${path.slice(1)}`)
     }
   }
   t.diagnostic(`${stored} puts stored, ${refused} refused as changed`)
@@ -101,12 +109,8 @@ test('a folder swapped for a link before the walk reads it never has the linked 
     if (put instanceof VaultError && (put.code === 'BAD_INPUT' || put.code === 'NOT_FOUND')) continue
     if (put instanceof Error) throw put
     stored++
-    const file = await tv.vault.open(`shared-${round}`)
-    for await (const entry of tv.vault.treeEntries(file)) {
-      if (entry.type !== 'file') continue
-      const parts: Buffer[] = []
-      for await (const part of tv.vault.readTreeFile(file, entry)) parts.push(part)
-      assert.notEqual(Buffer.concat(parts).toString(), SECRET, `round ${round}: "${entry.path}" was stored with the bytes of the linked folder's file`)
+    for (const { path, text } of await storedFiles(tv, `shared-${round}`)) {
+      assert.notEqual(text, SECRET, `round ${round}: "${path}" was stored with the bytes of the linked folder's file`)
     }
   }
   t.diagnostic(`${stored} puts stored`)

@@ -10,6 +10,16 @@ import { startCluster, putBytes, readBytes, waitForMesh } from '../helpers/clust
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
+/** Flips the last byte of the blob at `path` (its header still opens), loses the catalog and leaves
+ * the run marker of a node that did not stop cleanly. */
+async function rotAndCrash (path: string, paths: { catalog: string, runMarker: string }): Promise<void> {
+  const damaged = await readFile(path)
+  damaged[damaged.length - 1] ^= 0xff
+  await writeFile(path, damaged)
+  for (const suffix of ['', '-wal', '-shm']) await rm(`${paths.catalog}${suffix}`, { force: true })
+  await writeFile(paths.runMarker, `${process.pid}\n`)
+}
+
 test('a rebuild that cannot insert a file (its manifest damaged here) after an unclean stop keeps that file\'s blobs, here and on the holders', async (t) => {
   const cluster = await startCluster(t, 3)
   const [a, b, c] = cluster.nodes
@@ -21,14 +31,7 @@ test('a rebuild that cannot insert a file (its manifest damaged here) after an u
   await a.stop()
 
   // Bit rot in the manifest's body (its header still opens), the catalog lost, and no clean stop.
-  const manifestPath = a.vault.store.pathOf(nodeId, put.id)
-  const damaged = await readFile(manifestPath)
-  damaged[damaged.length - 1] ^= 0xff
-  await writeFile(manifestPath, damaged)
-  await rm(paths.catalog, { force: true })
-  await rm(`${paths.catalog}-wal`, { force: true })
-  await rm(`${paths.catalog}-shm`, { force: true })
-  await writeFile(paths.runMarker, `${process.pid}\n`)
+  await rotAndCrash(a.vault.store.pathOf(nodeId, put.id), paths)
 
   const again = await cluster.add({}, paths.root)
   await waitForMesh([again, b, c])
@@ -57,14 +60,7 @@ test('a rebuild after an unclean stop with a damaged journal record here keeps t
   const { paths, nodeId } = a
   await a.stop()
 
-  const recordPath = a.vault.store.pathOf(nodeId, record)
-  const damaged = await readFile(recordPath)
-  damaged[damaged.length - 1] ^= 0xff
-  await writeFile(recordPath, damaged)
-  await rm(paths.catalog, { force: true })
-  await rm(`${paths.catalog}-wal`, { force: true })
-  await rm(`${paths.catalog}-shm`, { force: true })
-  await writeFile(paths.runMarker, `${process.pid}\n`)
+  await rotAndCrash(a.vault.store.pathOf(nodeId, record), paths)
 
   const again = await cluster.add({}, paths.root)
   await waitForMesh([again, b, c])

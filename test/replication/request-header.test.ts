@@ -6,6 +6,7 @@
 import { after, before, describe, test } from 'node:test'
 import assert from 'node:assert/strict'
 import { peerIdFromString } from '@libp2p/peer-id'
+import type { Stream } from '@libp2p/interface'
 import { VaultError } from '../../src/errors.ts'
 import { FrameStream } from '../../src/protocols/index.ts'
 import { BLOCK_PROTOCOL, CHAIN_PROTOCOL, MAX_BLOB_BYTES, newGrant, signGrant } from '../../src/replication/index.ts'
@@ -50,11 +51,9 @@ describe('a request frame larger than any JSON request is refused from its heade
     })
   }
 
-  test('a PUT body frame longer than the size its request reserved ends the stream at once', async () => {
-    const stream = await member.libp2p.dialProtocol(peerIdFromString(holder.id), BLOCK_PROTOCOL)
-    const frames = new FrameStream(stream, { maxFrameBytes: MAX_BLOB_BYTES })
-    // One byte reserved from the inbound budget, then a blob-sized body, all but its last byte.
-    await frames.writeJson({ op: 'put', owner: member.id, id: 'a'.repeat(64), size: 1 })
+  /** A blob-sized body frame after a request that reserved 1 byte, all but its last byte: the
+   * holder must end the stream at once rather than buffer it. */
+  async function sendBodyBeyondReserve (stream: Stream, frames: FrameStream): Promise<void> {
     const header = new Uint8Array(4)
     new DataView(header.buffer).setUint32(0, MAX_BLOB_BYTES)
     stream.send(header)
@@ -62,6 +61,14 @@ describe('a request frame larger than any JSON request is refused from its heade
     const reply = await frames.readFrame({ signal: AbortSignal.timeout(5_000) }).catch((err: unknown) => err)
     assert.ok(reply === null || (reply instanceof VaultError && reply.code !== 'TIMEOUT'), `the holder still held the stream, buffering ${MAX_BLOB_BYTES} bytes for 1 reserved: ${String(reply)}`)
     frames.abort(new Error('done'))
+  }
+
+  test('a PUT body frame longer than the size its request reserved ends the stream at once', async () => {
+    const stream = await member.libp2p.dialProtocol(peerIdFromString(holder.id), BLOCK_PROTOCOL)
+    const frames = new FrameStream(stream, { maxFrameBytes: MAX_BLOB_BYTES })
+    // One byte reserved from the inbound budget, then a blob-sized body, all but its last byte.
+    await frames.writeJson({ op: 'put', owner: member.id, id: 'a'.repeat(64), size: 1 })
+    await sendBodyBeyondReserve(stream, frames)
   })
 
   test('a chained copy whose body frame is longer than its grant\'s size ends the stream at once', async () => {
@@ -70,13 +77,7 @@ describe('a request frame larger than any JSON request is refused from its heade
     const stream = await member.libp2p.dialProtocol(peerIdFromString(holder.id), CHAIN_PROTOCOL)
     const frames = new FrameStream(stream, { maxFrameBytes: MAX_BLOB_BYTES })
     await frames.writeJson({ v: 1, grant, sig, hop: 0, budgetMs: 30_000 })
-    const header = new Uint8Array(4)
-    new DataView(header.buffer).setUint32(0, MAX_BLOB_BYTES)
-    stream.send(header)
-    stream.send(new Uint8Array(MAX_BLOB_BYTES - 1))
-    const reply = await frames.readFrame({ signal: AbortSignal.timeout(5_000) }).catch((err: unknown) => err)
-    assert.ok(reply === null || (reply instanceof VaultError && reply.code !== 'TIMEOUT'), `the holder still held the stream, buffering ${MAX_BLOB_BYTES} bytes for 1 reserved: ${String(reply)}`)
-    frames.abort(new Error('done'))
+    await sendBodyBeyondReserve(stream, frames)
   })
 
   test('a request frame of exactly the JSON limit is still read (and refused as malformed, not as too large)', async () => {
