@@ -188,6 +188,8 @@ export interface Replay {
   absorbed: Set<string>
   /** A history without a complete checkpoint: what it started from is unknown. */
   headless: boolean
+  /** Histories other than `own` without a complete checkpoint (each counted in `unseen` too). */
+  headlessOthers: number
   /** Checkpoints found with parts missing (ignored). */
   incomplete: number
   /**
@@ -213,7 +215,7 @@ export function replayJournal (entries: Map<string, JournalEntry>, own?: string)
     else mentioned.add(entry.file)
     if (!absorbed.has(entry.line)) byLine.set(entry.line, [...(byLine.get(entry.line) ?? []), [id, entry]])
   }
-  const replay: Replay = { live: new Set(), mentioned, keep: new Map(), lines: new Map(), absorbed, headless: false, incomplete: 0, unseen: 0 }
+  const replay: Replay = { live: new Set(), mentioned, keep: new Map(), lines: new Map(), absorbed, headless: false, headlessOthers: 0, incomplete: 0, unseen: 0 }
   const removed = new Set<string>()
   for (const [line, lineEntries] of byLine) {
     const one = replayLine(lineEntries)
@@ -226,6 +228,12 @@ export function replayJournal (entries: Map<string, JournalEntry>, own?: string)
     // This node's own history is all on its disk (every record is written here first): a number
     // missing there was burned by a failure, never held by a peer.
     if (line !== own) replay.unseen += one.unseen
+    // Another history with records but no checkpoint: its checkpoint is on a peer not seen (every
+    // history starts with one, copied before its first record). It counts as a record unseen.
+    if (line !== own && !one.hasCheckpoint) {
+      replay.headlessOthers++
+      replay.unseen++
+    }
   }
   for (const file of removed) replay.live.delete(file)
   return replay

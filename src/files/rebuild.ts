@@ -30,7 +30,14 @@ export interface RebuildResult {
 
 interface Scan { blobs: number, damaged: number, journal: Map<string, JournalEntry>, manifests: Set<string> }
 
-export async function rebuildCatalog (ctx: VaultContext, defaultTarget: ReplicaTarget): Promise<RebuildResult> {
+/**
+ * `headless`: what a history without its checkpoint counts. 'files' (a rebuild from this disk, or a
+ * recover told to accept what is missing): every manifest no entry names, rather than lose a file
+ * only that checkpoint named. 'wait' (a recover): none of them, and the history counts as unseen, so
+ * the recover stays partial: the checkpoint is on a peer not seen, and guessing brought back a put
+ * killed midway or a removed file whose manifest a holder kept.
+ */
+export async function rebuildCatalog (ctx: VaultContext, defaultTarget: ReplicaTarget, options: { headless?: 'files' | 'wait' } = {}): Promise<RebuildResult> {
   const scan = await scanFolder(ctx)
   if (scan.journal.size === 0) {
     const result: RebuildResult = { files: 0, blobs: scan.blobs, skipped: 0, history: 'manifests', damaged: scan.damaged, unseen: 0 }
@@ -48,7 +55,8 @@ export async function rebuildCatalog (ctx: VaultContext, defaultTarget: ReplicaT
   const { catalog } = ctx
   // A history whose first checkpoint is missing may have started from files it never named (a
   // vault from before the journal): every manifest no entry names counts then, rather than be lost.
-  if (replay.headless) for (const id of scan.manifests) if (!replay.mentioned.has(id)) replay.live.add(id)
+  const guess = replay.headless && (options.headless !== 'wait' || replay.headlessOthers === 0)
+  if (guess) for (const id of scan.manifests) if (!replay.mentioned.has(id)) replay.live.add(id)
   for (const id of replay.live) {
     if (catalog.rowOf(id) !== undefined) continue
     if (scan.manifests.has(id) && await insertFromManifest(ctx, id, defaultTarget)) result.files++

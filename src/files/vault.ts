@@ -237,8 +237,8 @@ export class Vault {
     await this.ctx.collector.collect(blobIds)
   }
 
-  async rebuild (): Promise<RebuildResult> {
-    return await rebuildCatalog(this.ctx, this.defaultReplicas)
+  async rebuild (options: { headless?: 'files' | 'wait' } = {}): Promise<RebuildResult> {
+    return await rebuildCatalog(this.ctx, this.defaultReplicas, options)
   }
 
   /** After a crash: drops unfinished puts and (unless `orphans: false`) orphaned blobs (remove.ts). Run before serving. */

@@ -152,7 +152,8 @@ export class RunningNode implements NodeServices {
       publish({ phase: 'failed', error: (err as Error).message })
       throw err
     })
-    const rebuilt = await this.vault.rebuild()
+    // A history found without its checkpoint waits for it (counted unseen), unless told to accept.
+    const rebuilt = await this.vault.rebuild({ headless: options.acceptMissing === true ? 'files' : 'wait' })
     this.vault.catalog.refreshAllReplicas()
     const { unlisted, ...summary } = result
     // Files the history lists whose manifest no peer had: their holders are away (a peer that is

@@ -1,5 +1,6 @@
 // Many nodes in one test process over real TCP on 127.0.0.1: start N (one network key, each
 // bootstrapped from the first), wait until they all see each other, stop them all even on failure.
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -7,6 +8,7 @@ import { Readable } from 'node:stream'
 import { pino } from 'pino'
 import { createNode, initDataDir, type VaultNode, type NodeConfig, type NodeTuning } from '../../src/index.ts'
 import { waitForMesh } from './wait.ts'
+import { sealChunk, sealManifest } from '../../src/crypto/index.ts'
 
 export const FAST_TIMING = { redialInitialMs: 200, redialMaxMs: 1_000, pingIntervalMs: 1_000, peerExchangeDelayMs: 50, requestTimeoutMs: 3_000 }
 
@@ -88,6 +90,18 @@ export async function replaceDisk (cluster: Cluster, node: VaultNode, dirName: s
   const again = await cluster.add({}, dataDir)
   await waitForMesh([again, ...others])
   return again
+}
+
+/** What a put of `name` killed midway leaves: its one chunk and its manifest on `holders`, no record. */
+export async function killedPut (owner: VaultNode, holders: VaultNode[], name: string, size: number): Promise<void> {
+  const plain = randomBytes(size)
+  const chunk = await sealChunk(owner.identity.vaultKey, Buffer.from(plain))
+  const at = new Date().toISOString()
+  const manifest = sealManifest(owner.identity.vaultKey, { v: 1, name, size, mtime: at, ctime: at, chunks: [{ id: chunk.id, key: chunk.key, size }], target: 3 })
+  for (const holder of holders) {
+    await owner.networking!.client.putBlob(holder.nodeId, owner.nodeId, chunk.id, chunk.sealed)
+    await owner.networking!.client.putBlob(holder.nodeId, owner.nodeId, manifest.id, manifest.sealed)
+  }
 }
 
 export { waitFor, waitForMesh } from './wait.ts'

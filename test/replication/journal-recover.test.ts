@@ -4,10 +4,9 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
 import { readFile } from 'node:fs/promises'
-import { startCluster, putBytes, readBytes, replaceDisk, waitForMesh } from '../helpers/cluster.ts'
+import { startCluster, putBytes, readBytes, replaceDisk, waitForMesh, killedPut } from '../helpers/cluster.ts'
 import type { VaultNode } from '../../src/index.ts'
 import { waitFor } from '../helpers/cli.ts'
-import { sealChunk, sealManifest } from '../../src/crypto/index.ts'
 import { CHECKPOINT_AFTER_RECORDS } from '../../src/files/journal.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
@@ -136,18 +135,6 @@ test('a holder gone for good: recover with acceptMissing completes without the f
   assert.deepEqual(again.vault.list().map(f => f.name), ['kept.bin'])
   assert.equal(sha(await readBytes(again, 'kept.bin')), sha(kept))
 })
-
-/** What a put of `name` killed midway leaves: its one chunk and its manifest on `holders`, no record. */
-async function killedPut (owner: VaultNode, holders: VaultNode[], name: string, size: number): Promise<void> {
-  const plain = randomBytes(size)
-  const chunk = await sealChunk(owner.identity.vaultKey, Buffer.from(plain))
-  const at = new Date().toISOString()
-  const manifest = sealManifest(owner.identity.vaultKey, { v: 1, name, size, mtime: at, ctime: at, chunks: [{ id: chunk.id, key: chunk.key, size }], target: 3 })
-  for (const holder of holders) {
-    await owner.networking!.client.putBlob(holder.nodeId, owner.nodeId, chunk.id, chunk.sealed)
-    await owner.networking!.client.putBlob(holder.nodeId, owner.nodeId, manifest.id, manifest.sealed)
-  }
-}
 
 async function asyncFilter<T> (items: T[], keep: (item: T) => Promise<boolean>): Promise<T[]> {
   const kept = await Promise.all(items.map(keep))

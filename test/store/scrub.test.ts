@@ -6,7 +6,7 @@ import { writeFile } from 'node:fs/promises'
 import { BlobStore, verifyBlobs } from '../../src/store/index.ts'
 import { tempDir } from '../helpers/fs.ts'
 
-const OWNER = '12D3KooWAbcdefghijkmnopqrstuvwxyzABCDEFGHJKLMN'
+const OWNER = '12D3KooWAbcdefghijkmnopqrstuvwxyzABCDEFGHJKLMNPQRSTU'
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
 test('a scrub walk reports each blob once and flags the ones whose bytes changed on disk, at the capped rate', async (t) => {
