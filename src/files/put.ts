@@ -11,6 +11,7 @@ import { checkFileName, type Manifest } from './manifest.ts'
 import { noteStreamed } from '../runtime/index.ts'
 import { TaskWindow } from '../concurrency/index.ts'
 import { ShortfallTally, type Shortfall } from './shortfall.ts'
+import { versionTime } from './versions.ts'
 import type { SyncBatch } from '../store/index.ts'
 
 export interface PutOptions {
@@ -78,7 +79,7 @@ export async function putFile (ctx: VaultContext, source: AsyncIterable<Uint8Arr
     if (options.expectedSize !== undefined && size !== options.expectedSize) {
       throw new VaultError('TRUNCATED', `upload ended after ${size} of ${options.expectedSize} bytes; nothing was stored`)
     }
-    const manifest: Manifest = { v: 1, name, size, mtime: (options.mtime ?? new Date()).toISOString(), ctime: new Date().toISOString(), chunks, target: storedTarget(target) }
+    const manifest: Manifest = { v: 1, name, size, mtime: (options.mtime ?? new Date()).toISOString(), ctime: versionTime(catalog.byName(name)), chunks, target: storedTarget(target) }
     result = await commitManifest(ctx, row, manifest, target, tally)
   } catch (err) {
     await inflight.settled()

@@ -22,6 +22,7 @@ import { loadOwnManifest, readFileBytes } from './read.ts'
 import { compareTreePaths, encodeEntry, parseListing, type TreeEntry } from './tree-listing.ts'
 import { checkTree, walkTree, type WalkedEntry } from './tree-walk.ts'
 import { loadTreeIgnore, type TreeSkip } from './tree-ignore.ts'
+import { versionTime } from './versions.ts'
 
 export interface TreePutOptions {
   name: string
@@ -226,7 +227,7 @@ export async function putTree (ctx: VaultContext, root: string, options: TreePut
     if (stats.reused > 0 && before !== undefined && catalog.rowOf(before.id) === undefined) {
       throw new VaultError('BUSY', `"${name}" was removed while it was stored again; nothing was stored, put it again`)
     }
-    const manifest: Manifest = { v: 1, kind: 'tree', name, size: stats.bytes, files: stats.files, mtime: rootMtime.toISOString(), ctime: new Date().toISOString(), chunks, target: storedTarget(target), ...(options.syncWriter === undefined ? {} : { syncWriter: options.syncWriter }) }
+    const manifest: Manifest = { v: 1, kind: 'tree', name, size: stats.bytes, files: stats.files, mtime: rootMtime.toISOString(), ctime: versionTime(catalog.byName(name)), chunks, target: storedTarget(target), ...(options.syncWriter === undefined ? {} : { syncWriter: options.syncWriter }) }
     result = await commitManifest(ctx, row, manifest, target, pipeline.tally)
   } catch (err) {
     await pipeline.drain().catch(() => {})

@@ -13,6 +13,17 @@ export function versionViews (versions: FileRecord[]): VersionView[] {
   return versions.map((v, i) => ({ version: i + 1, id: v.id, size: v.size, mtime: v.mtime, ctime: v.ctime, replicas: v.replicas }))
 }
 
+/**
+ * When a new version of a name is stored: now, or 1 ms after the name's newest version when the
+ * clock reads earlier (set back, or corrected after running ahead). Versions are ordered by this
+ * time, also in a catalog rebuilt from the manifests, so a put must always be the newest: with the
+ * clock's time alone, `get` gave the older bytes and `prune --keep-last 1` deleted the put just made.
+ */
+export function versionTime (newest: Pick<FileRecord, 'ctime'> | undefined, now = new Date()): string {
+  const after = newest === undefined ? -Infinity : Date.parse(newest.ctime) + 1
+  return new Date(Math.max(now.getTime(), after)).toISOString()
+}
+
 /** `versions` is a name's versions, oldest first. */
 export function pickVersion (name: string, versions: FileRecord[], pick: VersionPick): FileRecord {
   const see = `see "distri-vault versions ${name}"`

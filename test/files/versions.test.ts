@@ -74,3 +74,18 @@ test('a catalog rebuilt from the journal keeps every version of a name, in order
     assert.ok((await readAll(tv.vault, await tv.vault.open('log.txt', { version: n }))).equals(contents[i]))
   }
 })
+
+test('a put made while the clock reads earlier than the newest version (set back) is still the newest: get reads it, prune --keep-last 1 keeps it', async (t) => {
+  const { vault } = await openTestVault(t)
+  const older = randomBytes(20_000)
+  const newer = randomBytes(20_000)
+  const first = await vault.put(inPieces(older), { name: 'clock.txt' })
+  t.mock.timers.enable({ apis: ['Date'], now: Date.now() - 3_600_000 }) // the clock set back an hour
+  const second = await vault.put(inPieces(newer), { name: 'clock.txt' })
+  t.mock.timers.reset()
+  assert.deepEqual(vault.versions('clock.txt').map(v => v.id), [first.id, second.id], 'the put just made is version 2')
+  assert.ok((await readAll(vault, 'clock.txt')).equals(newer), 'get reads the put just made')
+  await vault.prune({ keepLast: 1 })
+  assert.deepEqual(vault.versions('clock.txt').map(v => v.id), [second.id], 'prune kept the put just made')
+  assert.ok((await readAll(vault, 'clock.txt')).equals(newer))
+})
