@@ -69,7 +69,8 @@ export interface PeerStatus {
 export interface NodeMetrics {
   files: number
   underReplicated: number
-  storedBytes: Record<string, number>
+  /** Bytes held in this node's own folder, and in other owners' folders together (no IDs: /metrics needs no token). */
+  storedBytes: { own: number, others: number }
   messagesDropped: Record<string, number>
   refusedConnections: number
   holderFaults: Record<string, number>

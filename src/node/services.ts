@@ -106,12 +106,19 @@ export class RunningNode implements NodeServices {
     return this.vault.catalog.countUnderReplicated(replicaPolicy.copiesWanted('all', this.p.net.replication.reachablePeers()))
   }
 
+  private storedBytes (): NodeMetrics['storedBytes'] {
+    const usage = this.vault.store.usage()
+    let others = 0
+    for (const [owner, bytes] of Object.entries(usage)) if (owner !== this.nodeId) others += bytes
+    return { own: usage[this.nodeId] ?? 0, others }
+  }
+
   metrics (): NodeMetrics {
     const { net } = this.p
     return {
       files: this.vault.catalog.countFiles(),
       underReplicated: this.countUnderReplicated(),
-      storedBytes: this.vault.store.usage(),
+      storedBytes: this.storedBytes(),
       messagesDropped: net.messenger.stats().dropped,
       refusedConnections: net.network.stats().refusedConnections,
       holderFaults: net.auditor.faults(),

@@ -22,9 +22,11 @@ async function createRegistry (node: NodeServices, stats: ApiStats): Promise<Reg
   })
   gauge('distri_vault_files', 'Files of this owner', [], (g) => g.set(node.metrics().files))
   gauge('distri_vault_files_under_replicated', 'Files below their copy target', [], (g) => g.set(node.metrics().underReplicated))
-  gauge('distri_vault_stored_bytes', 'Bytes held per owner folder', ['owner'], (g) => {
-    g.reset()
-    for (const [owner, bytes] of Object.entries(node.metrics().storedBytes)) g.set({ owner }, bytes)
+  // No owner IDs: the route needs no token, and which nodes keep their files here is no count.
+  gauge('distri_vault_stored_bytes', 'Bytes held: this node\'s own folder, and the folders of other owners together', ['folder'], (g) => {
+    const { own, others } = node.metrics().storedBytes
+    g.set({ folder: 'own' }, own)
+    g.set({ folder: 'others' }, others)
   })
   gauge('distri_vault_messages_dropped', 'Messages dropped on receipt, by reason', ['reason'], (g) => {
     for (const [reason, count] of Object.entries(node.metrics().messagesDropped)) g.set({ reason }, count)
