@@ -41,6 +41,11 @@ export async function rebuildCatalog (ctx: VaultContext, defaultTarget: ReplicaT
   const scan = await scanFolder(ctx)
   if (scan.journal.size === 0) {
     const result: RebuildResult = { files: 0, blobs: scan.blobs, skipped: 0, history: 'manifests', damaged: scan.damaged, unseen: 0 }
+    // No history at all, but manifests: in a recover, the history is on a peer not seen.
+    if (options.headless === 'wait' && scan.manifests.size > 0) {
+      result.unseen++
+      return result
+    }
     for (const id of scan.manifests) {
       if (await insertFromManifest(ctx, id, defaultTarget)) result.files++
       else result.skipped++
@@ -55,7 +60,15 @@ export async function rebuildCatalog (ctx: VaultContext, defaultTarget: ReplicaT
   const { catalog } = ctx
   // A history whose first checkpoint is missing may have started from files it never named (a
   // vault from before the journal): every manifest no entry names counts then, rather than be lost.
-  const guess = replay.headless && (options.headless !== 'wait' || replay.headlessOthers === 0)
+  // Manifests no history names, and no history found but this disk's own (none absorbed by it
+  // either): the history that names them is on a peer not seen. A recover that went on counted
+  // them as garbage and collected them on every holder (the files of a history whose one holder was
+  // away, with --replicas 2, were lost). It waits for that history instead, as for a headless one.
+  const own = ctx.catalog.journal.line()
+  const historyUnseen = options.headless === 'wait' && replay.absorbed.size === 0 &&
+    ![...replay.lines.keys()].some(line => line !== own) && [...scan.manifests].some(id => !replay.mentioned.has(id))
+  if (historyUnseen) result.unseen++
+  const guess = !historyUnseen && replay.headless && (options.headless !== 'wait' || replay.headlessOthers === 0)
   if (guess) for (const id of scan.manifests) if (!replay.mentioned.has(id)) replay.live.add(id)
   for (const id of replay.live) {
     if (catalog.rowOf(id) !== undefined) continue

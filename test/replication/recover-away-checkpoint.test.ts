@@ -4,6 +4,9 @@
 // killed midway (its manifest left on the other holders) came back as a file, and the recover called
 // itself complete. Now that history counts as unseen: the recover settles nothing and brings no
 // guess back, and once the holder is back the next recover lists exactly what existed.
+// The second test: the whole history (its checkpoint, no record after it) on the away holder, the
+// files' manifests on others. No history was found at all, so recover took every manifest for
+// garbage, called itself complete and collected the files on every holder: lost for good.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
@@ -55,5 +58,44 @@ test('the only holder of the history\'s checkpoint away during recover: no manif
   assert.deepEqual(again.vault.list().map(f => f.name), names)
   assert.equal(sha(await readBytes(again, 'kept.bin')), sha(kept))
   for (const [name, bytes] of Object.entries(after)) if (names.includes(name)) assert.equal(sha(await readBytes(again, name)), sha(bytes), name)
+  assert.equal(again.status().recoverPending, false)
+})
+
+test('the whole history on a holder away during recover, the files\' manifests on others: recover settles nothing, and brings every file once the holder is back', async (t) => {
+  const cluster = await startCluster(t, 4, { replicas: 2 })
+  const [a, ...holders] = cluster.nodes
+  const journalBlobs = (kind?: string): string[] => (a.vault.catalog.db.prepare(`SELECT blob_id FROM journal${kind === undefined ? '' : ' WHERE kind = ?'}`).all(...(kind === undefined ? [] : [kind])) as Array<{ blob_id: string }>).map(r => r.blob_id)
+  const contents: Record<string, Buffer> = {}
+  let away: VaultNode | undefined
+  // Put a file, checkpoint (its record is collected), until the checkpoint's one holder is not a
+  // holder of the files' manifests and no other holder keeps any blob of the history.
+  for (let i = 0; i < 40 && away === undefined; i++) {
+    const bytes = randomBytes(30_000)
+    const put = await putBytes(a, `k${i}.bin`, bytes, 2)
+    contents[`k${i}.bin`] = bytes
+    await a.vault.journal.checkpoint()
+    const manifests = a.vault.list().map(f => f.id)
+    const candidate = (await Promise.all(holders.map(async h => await holds(h, a.nodeId, journalBlobs('checkpoint')) ? h : undefined))).find(h => h !== undefined)
+    if (candidate === undefined) continue
+    const elsewhere = holders.filter(h => h !== candidate)
+    const historyElsewhere = (await Promise.all(elsewhere.flatMap(h => journalBlobs().map(async id => await h.vault.store.has(a.nodeId, id))))).some(Boolean)
+    const manifestsThere = (await Promise.all(manifests.map(async id => await candidate.vault.store.has(a.nodeId, id)))).some(Boolean)
+    if (!historyElsewhere && !manifestsThere && put.replicas === 2) away = candidate
+  }
+  assert.ok(away !== undefined, 'a layout with the history on one holder and the manifests on the others')
+  const names = a.vault.list().map(f => f.name)
+  await away.stop()
+
+  const again = await replaceDisk(cluster, a, 'a-again')
+  const first = await again.recover()
+  assert.equal(first.unseen, 1, 'the history no peer online had counts as unseen')
+  assert.equal(again.status().recoverPending, true, 'so nothing is settled (nothing collected)')
+
+  await cluster.add({}, away.paths.root)
+  await waitForMesh(cluster.nodes.filter(n => n.networking !== undefined))
+  const second = await again.recover()
+  assert.deepEqual([second.unseen, second.missing], [0, 0])
+  assert.deepEqual(again.vault.list().map(f => f.name), names)
+  for (const name of names) assert.equal(sha(await readBytes(again, name)), sha(contents[name]), name)
   assert.equal(again.status().recoverPending, false)
 })
