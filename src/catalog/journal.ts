@@ -76,6 +76,12 @@ export class JournalIndex {
     for (const id of blobIds) del.run(id)
   }
 
+  /** The parts of history `line`'s newest complete checkpoint. */
+  checkpointBlobs (line: string): string[] {
+    return (this.db.prepare(`SELECT blob_id FROM journal WHERE line = ? AND kind = 'checkpoint' AND state = 'complete' AND
+      seq = (SELECT max(seq) FROM journal WHERE line = ? AND kind = 'checkpoint' AND state = 'complete')`).all(line, line) as Array<{ blob_id: string }>).map(r => r.blob_id)
+  }
+
   /** The complete add record of a file, while no checkpoint has collected it. */
   addRecordOf (fileId: string): string | undefined {
     return (this.db.prepare("SELECT blob_id FROM journal WHERE kind = 'add' AND file_id = ? AND state = 'complete' LIMIT 1").get(fileId) as { blob_id: string } | undefined)?.blob_id

@@ -53,13 +53,24 @@ export class Journal {
       // record too, so a recover that finds the one finds the other. Placed by its own ID alone,
       // an add record could sit only on a holder away during recover while the manifest was found:
       // recover took the file for a killed put's and collected it everywhere.
-      await storeBlob(this.ctx, id, sealed, target, { alongside: this.ctx.catalog.holders.of(fileId) })
+      // And on every holder of the history's checkpoint: a recover that finds the checkpoint then
+      // finds every record after it, the newest too, whose loss no later number would show; one
+      // that does not find it waits for it (replayJournal counts a history without it as unseen).
+      await storeBlob(this.ctx, id, sealed, target, { alongside: this.beside(line, fileId) })
     } catch (err) {
       journal.drop([id])
       await this.collector.collect([id]).catch(() => {})
       throw err
     }
     return id
+  }
+
+  /** The holders a record of `fileId` in history `line` goes to besides its own placement. */
+  private beside (line: string, fileId: string): string[] {
+    const { catalog } = this.ctx
+    const peers = new Set(catalog.holders.of(fileId))
+    for (const part of catalog.journal.checkpointBlobs(line)) for (const peer of catalog.holders.of(part)) peers.add(peer)
+    return [...peers]
   }
 
   /**
