@@ -151,7 +151,7 @@ export async function createNode (input: NodeConfig, tuning: NodeTuning = {}): P
     const syncs = new FolderSyncs({ vault, log: log.child({ sub: 'sync' }), timing: tuning.syncTiming })
     syncs.start()
     undo.push(async () => { await syncs.stop() })
-    const services = new RunningNode({ nodeId: identity.nodeId, vault, net, events, duplicates, recovery, syncs, log })
+    const services = new RunningNode({ nodeId: identity.nodeId, vault, net, events, duplicates, recovery, syncs, log, recoverMaxListed: tuning.recoverMaxListed })
     const token = randomBytes(32).toString('hex')
     const api = await startApiServer({ services, listen: parseHostPort(config.api, '--api'), token, log: log.child({ sub: 'api' }) })
     undo.push(async () => { await api.close() })

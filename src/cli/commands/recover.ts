@@ -19,6 +19,8 @@ export function registerRecover (program: Command): void {
       printLine(`recovered ${last.files ?? 0} file(s): ${last.fetched} blob(s) pulled back (${formatBytes(last.bytes)}) from ${last.peers} peer(s)`)
       if (last.failed > 0) process.stderr.write(`warning: ${last.failed} blob(s) could not be fetched from any holder; run recover again when more peers are online\n`)
       if ((last.denied ?? 0) > 0) process.stderr.write(`warning: ${last.denied} blob(s) were listed by peers that then did not give them (said they lack them, or sent other bytes): not held, see the node's log\n`)
+      if ((last.refused ?? 0) > 0) process.stderr.write(`warning: ${last.refused} peer(s) listed more blobs of ours than a peer may: the rest of their listing was refused and nothing was settled; see the node's log for which\n`)
+      if ((last.unreferenced ?? 0) > 0) process.stderr.write(`warning: ${last.unreferenced} blob(s) peers listed are neither our history nor named by our manifests (garbage, or a member's junk): not kept, see the node's log for who listed them\n`)
       if ((last.missing ?? 0) > 0) {
         process.stderr.write(flags.acceptMissing === true
           ? `warning: ${last.missing} file(s) the history lists were on no peer online; dropped from the history (--accept-missing)\n`
