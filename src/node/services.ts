@@ -3,7 +3,7 @@
 // nothing is set on it afterwards.
 import { rm } from 'node:fs/promises'
 import type { Logger } from 'pino'
-import type { CopyRecords, NodeMetrics, NodeServices, NodeStatus, PeerStatus, TrafficSources } from '../api/index.ts'
+import type { CopyRecords, NodeMetrics, NodeServices, NodeStatus, PeerStatus, RecoverRequest, TrafficSources } from '../api/index.ts'
 import type { EventBus } from '../events/index.ts'
 import type { Vault } from '../files/index.ts'
 import type { Messenger } from '../messaging/index.ts'
@@ -32,8 +32,6 @@ export interface RunningNodeParts {
   /** Folders kept stored (sync/). */
   syncs: FolderSyncs
   log: Logger
-  /** IDs one peer may list to `recover` (default MAX_LISTED_PER_PEER). */
-  recoverMaxListed?: number
 }
 
 export class RunningNode implements NodeServices {
@@ -41,6 +39,7 @@ export class RunningNode implements NodeServices {
   readonly vault: Vault
   readonly events: EventBus
   private readonly p: RunningNodeParts
+  private recovering: Promise<unknown> = Promise.resolve()
 
   constructor (parts: RunningNodeParts) {
     this.p = parts
@@ -132,17 +131,20 @@ export class RunningNode implements NodeServices {
    * `acceptMissing`: complete even if files the history lists were found on no peer: they leave
    * the history for good (their holder is gone, not away). Without it such a recover is partial.
    */
-  async recover (onProgress?: (progress: RecoverProgress) => void, options: { acceptMissing?: boolean } = {}): Promise<RecoverProgress & { files: number, missing: number, unseen: number }> {
-    const { net } = this.p
-    const listing = this.vault.catalog.recoverListing
-    try {
-      return await this.recoverFrom(net, onProgress, options)
-    } finally {
-      listing.clear()
-    }
+  async recover (onProgress?: (progress: RecoverProgress) => void, options: RecoverRequest = {}): Promise<RecoverProgress & { files: number, missing: number, unseen: number }> {
+    // One at a time: a run's listing lives in the catalog's tables, which the next run empties.
+    const run = this.recovering.then(async () => {
+      try {
+        return await this.recoverFrom(this.p.net, onProgress, options)
+      } finally {
+        this.vault.catalog.recoverListing.clear()
+      }
+    })
+    this.recovering = run.catch(() => {})
+    return await run
   }
 
-  private async recoverFrom (net: NetworkedParts, onProgress: ((progress: RecoverProgress) => void) | undefined, options: { acceptMissing?: boolean }): Promise<RecoverProgress & { files: number, missing: number, unseen: number }> {
+  private async recoverFrom (net: NetworkedParts, onProgress: ((progress: RecoverProgress) => void) | undefined, options: RecoverRequest): Promise<RecoverProgress & { files: number, missing: number, unseen: number }> {
     const { log, recovery } = this.p
     const peers = nodeIdsOf(await net.routing.holdersOf(this.nodeId))
     if (peers.length === 0) throw noHoldersError(net.routing, net.network.stats().connectedPeers)
@@ -158,7 +160,7 @@ export class RunningNode implements NodeServices {
       recognise: (id, bytes) => this.vault.recognise(id, bytes),
       recogniseStored: async (id) => await this.vault.recogniseStored(id),
       treeChunks: async (id) => await this.vault.treeChunksOf(id),
-      maxListed: this.p.recoverMaxListed,
+      maxListed: options.maxListed,
       ownerId: this.nodeId,
       peers,
       log: log.child({ sub: 'recover' }),

@@ -19,8 +19,6 @@ export interface NodeTuning {
   sweepEveryMs?: number
   /** Folder sync's debounce and retry times. */
   syncTiming?: Partial<SyncTiming>
-  /** Blob IDs one peer may list to `recover` before its listing is refused (default 2 million). */
-  recoverMaxListed?: number
   /** Tests only: this node, as a holder, delays or corrupts the blobs it serves (see BlockServer). */
   serveFault?: ServeFault
 }
