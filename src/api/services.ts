@@ -106,6 +106,12 @@ export interface CopyRecords {
   newestTargets: () => Array<{ row: number, target: ReplicaTarget }>
 }
 
+/**
+ * `acceptMissing`: complete even without files the history lists that no peer has (recover
+ * --accept-missing). `maxListed`: blob IDs one peer may list before its listing is refused.
+ */
+export interface RecoverRequest { acceptMissing?: boolean, maxListed?: number }
+
 export interface NodeServices {
   readonly nodeId: string
   readonly vault: Vault
@@ -123,6 +129,6 @@ export interface NodeServices {
   /** The folder syncs (sync/); undefined once the node stops. */
   syncs: () => FolderSyncs | undefined
   health: (ref: string) => Promise<FileHealth>
-  recover: (onProgress?: (progress: RecoverProgress) => void, options?: { acceptMissing?: boolean }) => Promise<RecoverProgress & { files: number, missing: number }>
+  recover: (onProgress?: (progress: RecoverProgress) => void, options?: RecoverRequest) => Promise<RecoverProgress & { files: number, missing: number }>
   scrub: (onProgress?: (progress: ScrubProgress) => void) => Promise<ScrubResult>
 }

@@ -38,8 +38,11 @@ export interface PutResultView { id: string, name: string, size: number, replica
 /** The NDJSON lines of POST /api/recover: progress by phase, the summary last with phase 'done'. */
 /** `missing` (in the summary): files the history lists whose manifest no peer online had; `unseen`:
  * records of the history known by their numbers that no peer online had; `denied`: blobs every
- * peer that listed them then said it lacks or served wrong (not held, not a failure). */
-export interface RecoverLine { phase: string, peers: number, found: number, fetched: number, bytes: number, failed: number, denied?: number, files?: number, missing?: number, unseen?: number }
+ * peer that listed them then said it lacks or served wrong (not held, not a failure); `refused`:
+ * peers that listed more blobs than a peer may (the rest of their listing is ignored, the recover
+ * stays partial); `unreferenced`: blobs peers listed and gave that are neither this owner's history
+ * nor named by its manifests (not kept). */
+export interface RecoverLine { phase: string, peers: number, found: number, fetched: number, bytes: number, failed: number, denied?: number, refused?: number, unreferenced?: number, files?: number, missing?: number, unseen?: number }
 
 /** The NDJSON lines of POST /api/scrub: phase 'checking' while it runs, the summary last with phase 'done'. */
 export interface ScrubLine { phase: string, checked: number, bytes: number, bad: number, repaired?: number, reported?: number, failed?: number }

@@ -10,6 +10,7 @@ import { migrateCatalog } from './migrations.ts'
 import { JournalIndex } from './journal.ts'
 import { SyncIndex } from './syncs.ts'
 import { ShortfallIndex } from './shortfalls.ts'
+import { RecoverListing } from './recover-listing.ts'
 import { STORED_ALL, storedTarget, targetFromStored, wantedCopiesSql, type ReplicaTarget } from '../redundancy/index.ts'
 
 export interface FileRecord {
@@ -52,6 +53,7 @@ export class Catalog {
   readonly journal: JournalIndex
   readonly syncs: SyncIndex
   readonly shortfalls: ShortfallIndex
+  readonly recoverListing: RecoverListing
   private insertChunk: StatementSync | undefined
   private readonly nameKey: Buffer
 
@@ -62,6 +64,7 @@ export class Catalog {
     this.holders = new HolderIndex(this.db)
     this.journal = new JournalIndex(this.db)
     this.shortfalls = new ShortfallIndex(this.db)
+    this.recoverListing = new RecoverListing(this.db, (fn) => { this.transaction(fn) })
     this.nameKey = deriveKey(vaultKey, 'distri-vault/catalog/v1', 'names')
     this.syncs = new SyncIndex(this.db, {
       mac: (text) => this.nameMac(text),

@@ -13,6 +13,7 @@
 //   message_log, message_outbox                     messaging/message-store.ts
 //   syncs, sync_writer                              catalog/syncs.ts
 //   file_shortfalls                                 catalog/shortfalls.ts
+//   recover_listed, recover_marks                   catalog/recover-listing.ts
 import type { DatabaseSync } from 'node:sqlite'
 import { VaultError } from '../errors.ts'
 
@@ -217,6 +218,26 @@ ALTER TABLE message_log_v7 RENAME TO message_log;
         db.exec(`PRAGMA secure_delete = ${Math.trunc(secureDelete)}`)
       }
     }
+  },
+  {
+    version: 8,
+    name: 'recover: what each peer listed, on disk rather than in memory, and what the manifests found so far want',
+    // A member could list an endless ascending sequence of IDs; kept in a Map, the owner's memory
+    // grew with it. Both tables are scratch space of one `recover` run (emptied at its start and end).
+    up: (db) => db.exec(`
+CREATE TABLE recover_listed (
+  blob_id TEXT NOT NULL,
+  peer TEXT NOT NULL,
+  PRIMARY KEY (blob_id, peer)
+) WITHOUT ROWID;
+CREATE TABLE recover_marks (
+  blob_id TEXT NOT NULL,
+  -- deferred: fetched, not the owner's history, and no manifest found so far names it (not written)
+  -- wanted: a chunk a manifest of the owner names; tree: a folder manifest whose listing names more
+  mark TEXT NOT NULL CHECK (mark IN ('deferred', 'wanted', 'tree')),
+  PRIMARY KEY (blob_id, mark)
+) WITHOUT ROWID;
+`)
   }
 ]
 

@@ -142,6 +142,43 @@ async function insertFromManifest (ctx: VaultContext, id: string, defaultTarget:
   }
 }
 
+/**
+ * What `recover` may keep of a blob a peer gave, before knowing the history: a journal blob or a
+ * manifest of this owner (sealed under keys from the vault key: no peer can make one), with the
+ * chunks a manifest names (a folder's listing chunks; its entries' chunks once the listing is here,
+ * `treeChunksOf`). Anything else is a chunk, kept only if some manifest names it (null).
+ */
+export type OwnBlob = { kind: 'journal' } | { kind: 'manifest', chunks: string[], tree: boolean }
+
+export function recogniseOwnBlob (ctx: VaultContext, id: string, bytes: Buffer): OwnBlob | null {
+  if (openJournalEntry(journalKey(ctx.vaultKey), bytes) !== null) return { kind: 'journal' }
+  const readKey = unwrapReadKey(ctx.vaultKey, bytes.subarray(0, MANIFEST_HEADER_BYTES))
+  if (readKey === null) return null
+  try {
+    const manifest = parseManifest(openManifest(id, readKey, bytes))
+    return { kind: 'manifest', chunks: manifest.chunks.map(c => c.id), tree: manifest.kind === 'tree' }
+  } catch {
+    // Sealed by this owner, so kept; the rebuild skips it as damaged.
+    return { kind: 'manifest', chunks: [], tree: false }
+  }
+}
+
+/** The same for a blob already on this disk (read whole only when its header is a manifest of this owner's). */
+export async function recogniseStoredBlob (ctx: VaultContext, id: string): Promise<OwnBlob | null> {
+  const { store, nodeId, vaultKey } = ctx
+  const head = await store.head(nodeId, id, MANIFEST_HEADER_BYTES).catch(() => null)
+  if (head === null || unwrapReadKey(vaultKey, head) === null) return null
+  return await store.get(nodeId, id).then(bytes => recogniseOwnBlob(ctx, id, bytes), () => null)
+}
+
+/** Every chunk a folder's manifest (on this disk, with its listing) names. */
+export async function treeChunksOf (ctx: VaultContext, id: string): Promise<string[]> {
+  const sealed = await ctx.store.get(ctx.nodeId, id)
+  const readKey = unwrapReadKey(ctx.vaultKey, sealed.subarray(0, MANIFEST_HEADER_BYTES))
+  if (readKey === null) return []
+  return (await treeChunks(ctx, parseManifest(openManifest(id, readKey, sealed)))).map(c => c.id)
+}
+
 async function treeChunks (ctx: VaultContext, manifest: Manifest): Promise<Array<{ id: string, size: number }>> {
   const chunks: Array<{ id: string, size: number }> = [...manifest.chunks]
   for await (const entry of ownTreeEntries(ctx, ctx.nodeId, manifest)) {

@@ -17,7 +17,7 @@ import { recoverFromCrash, removeFileRecord } from './remove.ts'
 import type { Manifest } from './manifest.ts'
 import { putFile, type PutOptions, type PutResult } from './put.ts'
 import { loadOwnManifest, loadSharedManifest, readFileBytes, writeFileAt, type ByteRange } from './read.ts'
-import { rebuildCatalog, type RebuildResult } from './rebuild.ts'
+import { rebuildCatalog, recogniseOwnBlob, recogniseStoredBlob, treeChunksOf, type OwnBlob, type RebuildResult } from './rebuild.ts'
 import { Journal } from './journal.ts'
 import { pickVersion, type VersionPick } from './versions.ts'
 import { pruneVersions, type PruneOptions, type PruneResult } from './prune.ts'
@@ -80,6 +80,21 @@ export class Vault {
     const collector = new BlobCollector(owner)
     this.journal = new Journal(owner, collector, options.holdCheckpoints)
     this.ctx = { ...owner, collector, journal: this.journal }
+  }
+
+  /** A fetched blob of this owner's folder, if it is its history or a manifest (recover keeps those first). */
+  recognise (id: string, bytes: Buffer): OwnBlob | null {
+    return recogniseOwnBlob(this.ctx, id, bytes)
+  }
+
+  /** The same for a blob on this disk: a manifest, with the chunks it names, else null. */
+  async recogniseStored (id: string): Promise<OwnBlob | null> {
+    return await recogniseStoredBlob(this.ctx, id)
+  }
+
+  /** Every chunk of the folder manifest `id`, its listing read from this disk. */
+  async treeChunksOf (id: string): Promise<string[]> {
+    return await treeChunksOf(this.ctx, id)
   }
 
   /**

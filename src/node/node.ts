@@ -11,7 +11,7 @@ import { Vault } from '../files/index.ts'
 import { hasIdentity, loadIdentity, type Identity } from '../identity/index.ts'
 import { BlobStore } from '../store/index.ts'
 import { writeFileAtomic } from '../atomic/index.ts'
-import { startApiServer, type ApiServer, type NodeServices, type NodeStatus, type PeerStatus } from '../api/index.ts'
+import { startApiServer, type ApiServer, type NodeServices, type NodeStatus, type PeerStatus, type RecoverRequest } from '../api/index.ts'
 import { EventBus } from '../events/index.ts'
 import { dataPaths, type DataPaths } from './data-dir.ts'
 import { initDataDir, readNetworkKeyFile, type InitResult } from './init.ts'
@@ -95,7 +95,7 @@ export class VaultNode {
   peers (): PeerStatus[] { return this.parts.services.peers() }
   countUnderReplicated (): number { return this.parts.services.countUnderReplicated() }
   messenger (): Messenger { return this.parts.services.messenger() }
-  async recover (onProgress?: (progress: RecoverProgress) => void, options: { acceptMissing?: boolean } = {}): Promise<RecoverProgress & { files: number, missing: number }> { return await this.parts.services.recover(onProgress, options) }
+  async recover (onProgress?: (progress: RecoverProgress) => void, options: RecoverRequest = {}): Promise<RecoverProgress & { files: number, missing: number }> { return await this.parts.services.recover(onProgress, options) }
   async scrub (onProgress?: (progress: ScrubProgress) => void): Promise<ScrubResult> { return await this.parts.services.scrub(onProgress) }
   async health (ref: string): Promise<FileHealth> { return await this.parts.services.health(ref) }
 

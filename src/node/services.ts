@@ -3,7 +3,7 @@
 // nothing is set on it afterwards.
 import { rm } from 'node:fs/promises'
 import type { Logger } from 'pino'
-import type { CopyRecords, NodeMetrics, NodeServices, NodeStatus, PeerStatus, TrafficSources } from '../api/index.ts'
+import type { CopyRecords, NodeMetrics, NodeServices, NodeStatus, PeerStatus, RecoverRequest, TrafficSources } from '../api/index.ts'
 import type { EventBus } from '../events/index.ts'
 import type { Vault } from '../files/index.ts'
 import type { Messenger } from '../messaging/index.ts'
@@ -39,6 +39,7 @@ export class RunningNode implements NodeServices {
   readonly vault: Vault
   readonly events: EventBus
   private readonly p: RunningNodeParts
+  private recovering: Promise<unknown> = Promise.resolve()
 
   constructor (parts: RunningNodeParts) {
     this.p = parts
@@ -137,17 +138,36 @@ export class RunningNode implements NodeServices {
    * `acceptMissing`: complete even if files the history lists were found on no peer: they leave
    * the history for good (their holder is gone, not away). Without it such a recover is partial.
    */
-  async recover (onProgress?: (progress: RecoverProgress) => void, options: { acceptMissing?: boolean } = {}): Promise<RecoverProgress & { files: number, missing: number, unseen: number }> {
-    const { net, log, recovery } = this.p
+  async recover (onProgress?: (progress: RecoverProgress) => void, options: RecoverRequest = {}): Promise<RecoverProgress & { files: number, missing: number, unseen: number }> {
+    // One at a time: a run's listing lives in the catalog's tables, which the next run empties.
+    const run = this.recovering.then(async () => {
+      try {
+        return await this.recoverFrom(this.p.net, onProgress, options)
+      } finally {
+        this.vault.catalog.recoverListing.clear()
+      }
+    })
+    this.recovering = run.catch(() => {})
+    return await run
+  }
+
+  private async recoverFrom (net: NetworkedParts, onProgress: ((progress: RecoverProgress) => void) | undefined, options: RecoverRequest): Promise<RecoverProgress & { files: number, missing: number, unseen: number }> {
+    const { log, recovery } = this.p
     const peers = nodeIdsOf(await net.routing.holdersOf(this.nodeId))
     if (peers.length === 0) throw noHoldersError(net.routing, net.network.stats().connectedPeers)
     const publish = (progress: Record<string, unknown>): void => { this.events.emit('job:progress', { job: 'recover', trigger: 'request', progress }) }
-    publish({ phase: 'listing', peers: peers.length, found: 0, fetched: 0, bytes: 0, failed: 0, denied: 0 })
+    publish({ phase: 'listing', peers: peers.length, found: 0, fetched: 0, bytes: 0, failed: 0, denied: 0, refused: 0, unreferenced: 0 })
+    const listing = this.vault.catalog.recoverListing
     const result = await recoverBlobs({
       client: net.client,
       fetch: async (id, holders, signal) => await net.replicator.fetchFrom(this.nodeId, id, holders, signal),
       store: this.vault.store,
       holders: this.vault.catalog.holders,
+      listing,
+      recognise: (id, bytes) => this.vault.recognise(id, bytes),
+      recogniseStored: async (id) => await this.vault.recogniseStored(id),
+      treeChunks: async (id) => await this.vault.treeChunksOf(id),
+      maxListed: options.maxListed,
       ownerId: this.nodeId,
       peers,
       log: log.child({ sub: 'recover' }),
@@ -178,10 +198,16 @@ export class RunningNode implements NodeServices {
     // A blob of this disk that fails its hash may be a record of the history: what the history
     // does not name would be collected. `scrub` heals it from a holder; until then nothing is settled.
     if (rebuilt.damaged > 0) log.warn({ damaged: rebuilt.damaged }, 'blobs on this disk are damaged: recover settles nothing until `distri-vault scrub` has healed them')
-    if (unlisted === 0 && result.failed === 0 && rebuilt.damaged === 0 && ((missing === 0 && unseen === 0) || options.acceptMissing === true)) {
+    // A refused lister's folder was not seen whole: like a peer that could not list it.
+    if (unlisted === 0 && result.refused === 0 && result.failed === 0 && rebuilt.damaged === 0 && ((missing === 0 && unseen === 0) || options.acceptMissing === true)) {
       if (missing + unseen > 0) log.warn({ missing, unseen }, 'recover completed without files or records the history lists (accepted as lost): they leave the history')
       await this.vault.journal.checkpoint() // first: it absorbs any other history found, then its blobs may go
       await this.vault.collectOrphans()
+      // What peers listed and no manifest names was never fetched: the garbage of the old disk (and
+      // any junk a member made) is buried, so the holder sweep drops it as it would have before.
+      for (let ids = listing.unreferencedIds('', 1000); ids.length > 0; ids = listing.unreferencedIds(ids[ids.length - 1], 1000)) {
+        this.vault.catalog.journal.bury(ids)
+      }
       // The history is known now: the deletions held back since `init --recover` may go (minus
       // blobs that files use again), and so may the sweep.
       await rm(recovery.markerPath, { force: true })
