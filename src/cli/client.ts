@@ -5,7 +5,7 @@ import type { Agent as HttpAgent, AgentOptions, ClientRequestArgs, IncomingMessa
 import type { Duplex } from 'node:stream'
 import { readFile } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
-import { VaultError, type ErrorCode } from '../errors.ts'
+import { UPLOAD_INTERRUPTED, VaultError, type ErrorCode } from '../errors.ts'
 import { dataPaths } from '../node/data-dir.ts'
 import type { ProgressLine } from '../api/index.ts'
 import { CHALLENGE_HEADER, PROOF_CONTEXT, PROOF_HEADER } from '../api/proof-words.ts'
@@ -41,6 +41,35 @@ export interface RequestOptions {
   body?: Readable | string
   /** Resolve with the raw response (for streamed downloads) instead of parsed JSON. */
   raw?: boolean
+  /**
+   * The request stores bytes (a put, streamed or read by the node): a connection cut before the
+   * answer ends says the upload was interrupted. Default: when the body is a stream.
+   */
+  upload?: boolean
+}
+
+/** A connection cut mid-request that was not an upload (a recover, a scrub, a listing…). */
+const NODE_WENT_AWAY = 'the node went away before it finished answering (it stopped or was killed mid-request; see its log)'
+
+/** Whether each response the client handed out answers an upload (for the words of a cut). */
+const uploadResponses = new WeakMap<IncomingMessage, boolean>()
+
+/**
+ * A connection cut (ECONNRESET: the node killed or crashed, its socket closed under the request or
+ * its answer) as TRUNCATED, in words that fit what was under way; any other error unchanged.
+ */
+function cutOff (err: unknown, upload: boolean): unknown {
+  if ((err as NodeJS.ErrnoException | undefined)?.code !== 'ECONNRESET') return err
+  return new VaultError('TRUNCATED', upload ? UPLOAD_INTERRUPTED : NODE_WENT_AWAY, { cause: err })
+}
+
+/** Reading a response the client handed out: a cut says what was under way. */
+async function * chunksOf (res: IncomingMessage): AsyncGenerator<Buffer> {
+  try {
+    for await (const part of res) yield part as Buffer
+  } catch (err) {
+    throw cutOff(err, uploadResponses.get(res) ?? false)
+  }
 }
 
 /**
@@ -58,7 +87,7 @@ class OneConnectionAgent extends Agent {
 
   override createConnection (options: ClientRequestArgs, callback?: (err: Error | null, socket: Duplex) => void): Duplex | null | undefined {
     if (this.opened) {
-      callback?.(new Error('the proven connection to the node closed'), undefined as unknown as Duplex)
+      callback?.(Object.assign(new Error('the proven connection to the node closed'), { code: 'ECONNRESET' }), undefined as unknown as Duplex)
       return undefined
     }
     this.opened = true
@@ -109,6 +138,7 @@ export class ApiClient {
       throw err
     }
     const url = new URL(path, this.url)
+    const upload = options.upload ?? (options.body !== undefined && typeof options.body !== 'string')
     return await new Promise<IncomingMessage>((resolve, reject) => {
       const req = request(url, {
         method: options.method ?? 'GET',
@@ -116,10 +146,11 @@ export class ApiClient {
         // The connection closes after this reply: the agent holds nothing open.
         headers: { authorization: `Bearer ${this.token}`, ...options.headers, connection: 'close' }
       }, (res) => {
+        uploadResponses.set(res, upload)
         if ((res.statusCode ?? 500) < 400) { resolve(res); return }
         readAll(res).then((body) => reject(replyError(res.statusCode ?? 500, body)), reject)
       })
-      req.on('error', (err: NodeJS.ErrnoException) => { reject(this.requestError(err)) })
+      req.on('error', (err: NodeJS.ErrnoException) => { reject(this.requestError(err, upload)) })
       const body = options.body
       if (body === undefined) req.end()
       else if (typeof body === 'string') req.end(body)
@@ -157,8 +188,13 @@ export class ApiClient {
     })
   }
 
-  private requestError (err: NodeJS.ErrnoException): VaultError {
+  /** `upload`: the request was storing bytes (what a cut connection interrupted). */
+  private requestError (err: NodeJS.ErrnoException, upload = false): VaultError {
     if (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND') return new VaultError('NOT_RUNNING', `the node at ${this.url} is not answering ${startHint(this.dataDir)}`)
+    // The node went away while this end was still writing (a put's body).
+    if (err.code === 'EPIPE') return new VaultError('TRUNCATED', upload ? UPLOAD_INTERRUPTED : NODE_WENT_AWAY, { cause: err })
+    const cut = cutOff(err, upload)
+    if (cut instanceof VaultError) return cut
     return new VaultError('UNREACHABLE', `request to the node failed: ${err.message}`, { cause: err })
   }
 }
@@ -174,8 +210,8 @@ function startHint (dataDir: string | undefined): string {
  */
 export async function * ndjsonLines<T extends object> (res: IncomingMessage): AsyncGenerator<T> {
   let buffer = ''
-  for await (const part of res) {
-    buffer += (part as Buffer).toString()
+  for await (const part of chunksOf(res)) {
+    buffer += part.toString()
     let nl: number
     while ((nl = buffer.indexOf('\n')) >= 0) {
       const line = safeJson(buffer.slice(0, nl)) as (T & { error?: unknown }) | undefined
@@ -210,7 +246,7 @@ export async function followPhases<T extends { phase: string }> (res: IncomingMe
  */
 export async function startLocalJob (client: ApiClient, route: '/api/files/import' | '/api/files/export', body: object): Promise<IncomingMessage | undefined> {
   try {
-    return await client.send(route, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    return await client.send(route, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), upload: route === '/api/files/import' })
   } catch (err) {
     if (err instanceof VaultError && (err.code === 'FORBIDDEN' || err.code === 'NOT_FOUND')) return undefined
     throw err
@@ -246,7 +282,7 @@ function replyError (status: number, body: Buffer): VaultError {
 
 async function readAll (res: IncomingMessage): Promise<Buffer> {
   const parts: Buffer[] = []
-  for await (const part of res) parts.push(part as Buffer)
+  for await (const part of chunksOf(res)) parts.push(part)
   return Buffer.concat(parts)
 }
 
