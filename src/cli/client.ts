@@ -1,7 +1,7 @@
 // The CLI's client of a running node's HTTP API: finds it through DIR/api.json, makes whatever
 // listens there prove it is that node (before the token or any byte of a request goes out), sends
 // the token, turns JSON error replies and unreachable nodes into VaultErrors with stable codes.
-import type { Agent as HttpAgent, AgentOptions, ClientRequestArgs, IncomingMessage } from 'node:http'
+import type { Agent as HttpAgent, ClientRequestArgs, IncomingMessage } from 'node:http'
 import type { Duplex } from 'node:stream'
 import { readFile } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
@@ -81,18 +81,13 @@ async function * chunksOf (res: IncomingMessage): AsyncGenerator<Buffer> {
 class OneConnectionAgent extends Agent {
   private opened = false
 
-  constructor (options: AgentOptions) {
-    super(options)
-  }
-
   override createConnection (options: ClientRequestArgs, callback?: (err: Error | null, socket: Duplex) => void): Duplex | null | undefined {
     if (this.opened) {
       callback?.(Object.assign(new Error('the proven connection to the node closed'), { code: 'ECONNRESET' }), undefined as unknown as Duplex)
       return undefined
     }
     this.opened = true
-    // eslint-disable-next-line @typescript-eslint/no-unsafe-return -- node:http's own implementation
-    return (Agent.prototype as unknown as { createConnection: HttpAgent['createConnection'] }).createConnection.call(this, options, callback)
+    return super.createConnection(options, callback)
   }
 }
 
