@@ -16,7 +16,7 @@ const CLI_LIGHT_MODULES = {
   node: ['./flags.ts', './data-dir.ts', './launcher-watch.ts', './init.ts'],
   files: ['./local-file.ts', './manifest.ts'],
   net: ['./addresses.ts'],
-  api: ['./shortfall-words.ts']
+  api: ['./shortfall-words.ts', './proof-words.ts']
 }
 
 // Leaf modules any subsystem may import directly, for the same reason: a light path (`init`) must

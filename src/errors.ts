@@ -120,6 +120,9 @@ export function errnoCode (err: unknown, options: { userPath?: boolean } = {}): 
   return typeof code === 'string' && Object.hasOwn(table, code) ? table[code] : undefined
 }
 
+/** What a cut connection means during an upload (the node's side, and the CLI's for a put). */
+export const UPLOAD_INTERRUPTED = 'the upload was interrupted; nothing was stored'
+
 /** Map low-level errors we can name (a full disk, a missing file) onto our codes. */
 export function toVaultError (err: unknown): VaultError {
   if (err instanceof VaultError) return err
@@ -129,7 +132,7 @@ export function toVaultError (err: unknown): VaultError {
   const code = errnoCode(err)
   switch (e?.code) {
     case 'ENOSPC': case 'EDQUOT': return new VaultError('DISK_FULL', 'the disk is full', { cause: err })
-    case 'ECONNRESET': return new VaultError('TRUNCATED', 'the upload was interrupted; nothing was stored', { cause: err })
+    case 'ECONNRESET': return new VaultError('TRUNCATED', UPLOAD_INTERRUPTED, { cause: err })
     case 'EADDRINUSE': return new VaultError('BAD_INPUT', `address already in use: ${e.message.replace(/^listen EADDRINUSE: address already in use /, '')} (another node or program listens there; choose another port)`, { cause: err })
   }
   return new VaultError(code ?? 'INTERNAL', e?.message ?? String(err), { cause: err })

@@ -7,6 +7,7 @@ import { networkInterfaces } from 'node:os'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import { VaultError } from '../errors.ts'
 import { bearerAuth } from './auth.ts'
+import { answerChallenge } from './proof.ts'
 import { CSRF_HEADER, SESSION_COOKIE, csrfMatches, readCookie, type Session, type SessionStore } from './session.ts'
 
 /**
@@ -111,7 +112,10 @@ function sessionAuth (request: FastifyRequest, sessions: SessionStore | undefine
 /** The onRequest hook that applies all of the above; it throws the VaultError to answer with. */
 export function requestGuard (options: GuardOptions) {
   const auth = bearerAuth(options.token)
+  const prove = answerChallenge(options.token)
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    // First, so that even a refusal below carries it: the CLI checks it before sending its token.
+    prove(request, reply)
     // Absolute-form targets ("GET http://host/api/…") are for proxies; their authority would
     // override Host, so they are refused rather than interpreted.
     if (!request.raw.url?.startsWith('/')) throw new VaultError('BAD_INPUT', 'the request target must be a path starting with "/"')

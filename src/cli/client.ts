@@ -1,17 +1,20 @@
-// The CLI's client of a running node's HTTP API: finds it through DIR/api.json, sends the token,
-// turns JSON error replies and unreachable nodes into VaultErrors with stable codes.
-import type { IncomingMessage } from 'node:http'
+// The CLI's client of a running node's HTTP API: finds it through DIR/api.json, makes whatever
+// listens there prove it is that node (before the token or any byte of a request goes out), sends
+// the token, turns JSON error replies and unreachable nodes into VaultErrors with stable codes.
+import type { Agent as HttpAgent, ClientRequestArgs, IncomingMessage } from 'node:http'
+import type { Duplex } from 'node:stream'
 import { readFile } from 'node:fs/promises'
 import type { Readable } from 'node:stream'
-import { VaultError, type ErrorCode } from '../errors.ts'
+import { UPLOAD_INTERRUPTED, VaultError, type ErrorCode } from '../errors.ts'
 import { dataPaths } from '../node/data-dir.ts'
 import type { ProgressLine } from '../api/index.ts'
+import { CHALLENGE_HEADER, PROOF_CONTEXT, PROOF_HEADER } from '../api/proof-words.ts'
 
 // node:http through getBuiltinModule, not `import`: an ES import of a builtin builds its ESM facade
 // by reading every export, and node:http's lazy WebSocket getters then load undici (with zlib, tls
 // and webcrypto): ~110 ms of CPU at load 15, nearly a second bare Node start, for nothing this
 // client uses (docs/PERFORMANCE.md).
-const { request } = process.getBuiltinModule('node:http')
+const { request, Agent } = process.getBuiltinModule('node:http')
 
 // The two shapes this client reads, checked by hand rather than with zod: zod is 95 modules and
 // ~45 ms of start-up, a third of what every CLI command cost before it sent a byte.
@@ -38,24 +41,75 @@ export interface RequestOptions {
   body?: Readable | string
   /** Resolve with the raw response (for streamed downloads) instead of parsed JSON. */
   raw?: boolean
+  /**
+   * The request stores bytes (a put, streamed or read by the node): a connection cut before the
+   * answer ends says the upload was interrupted. Default: when the body is a stream.
+   */
+  upload?: boolean
+}
+
+/** A connection cut mid-request that was not an upload (a recover, a scrub, a listing…). */
+const NODE_WENT_AWAY = 'the node went away before it finished answering (it stopped or was killed mid-request; see its log)'
+
+/** Whether each response the client handed out answers an upload (for the words of a cut). */
+const uploadResponses = new WeakMap<IncomingMessage, boolean>()
+
+/**
+ * A connection cut (ECONNRESET: the node killed or crashed, its socket closed under the request or
+ * its answer) as TRUNCATED, in words that fit what was under way; any other error unchanged.
+ */
+function cutOff (err: unknown, upload: boolean): unknown {
+  if ((err as NodeJS.ErrnoException | undefined)?.code !== 'ECONNRESET') return err
+  return new VaultError('TRUNCATED', upload ? UPLOAD_INTERRUPTED : NODE_WENT_AWAY, { cause: err })
+}
+
+/** Reading a response the client handed out: a cut says what was under way. */
+async function * chunksOf (res: IncomingMessage): AsyncGenerator<Buffer> {
+  try {
+    for await (const part of res) yield part as Buffer
+  } catch (err) {
+    throw cutOff(err, uploadResponses.get(res) ?? false)
+  }
+}
+
+/**
+ * An agent with one connection, never a second: the request that proved the node on it and the
+ * request that follows go over the same TCP connection, so the proof cannot go stale in between
+ * (the node killed, another program on its port). Should the connection close first, the next
+ * request fails instead of opening an unproven one.
+ */
+class OneConnectionAgent extends Agent {
+  private opened = false
+
+  override createConnection (options: ClientRequestArgs, callback?: (err: Error | null, socket: Duplex) => void): Duplex | null | undefined {
+    if (this.opened) {
+      callback?.(Object.assign(new Error('the proven connection to the node closed'), { code: 'ECONNRESET' }), undefined as unknown as Duplex)
+      return undefined
+    }
+    this.opened = true
+    return super.createConnection(options, callback)
+  }
 }
 
 export class ApiClient {
   readonly url: string
   private readonly token: string
+  /** The data dir api.json came from, for the hint to start its node. */
+  private readonly dataDir: string | undefined
 
-  constructor (url: string, token: string) {
+  constructor (url: string, token: string, dataDir?: string) {
     this.url = url
     this.token = token
+    this.dataDir = dataDir
   }
 
   static async fromDataDir (dataDir: string): Promise<ApiClient> {
     const file = dataPaths(dataDir).apiFile
     const text = await readFile(file, 'utf8').catch(() => null)
-    if (text === null) throw new VaultError('NOT_RUNNING', `no node is running on ${dataDir} (start one with "distri-vault start --data ${dataDir}")`)
+    if (text === null) throw new VaultError('NOT_RUNNING', `no node is running on ${dataDir} ${startHint(dataDir)}`)
     const parsed = parseApiFile(safeJson(text))
     if (parsed === undefined) throw new VaultError('NOT_RUNNING', `${file} is damaged; restart the node`)
-    return new ApiClient(parsed.url, parsed.token)
+    return new ApiClient(parsed.url, parsed.token, dataDir)
   }
 
   async json<T = unknown> (path: string, options: RequestOptions = {}): Promise<T> {
@@ -63,22 +117,35 @@ export class ApiClient {
     return JSON.parse((await readAll(res)).toString('utf8')) as T
   }
 
-  /** Sends a request; non-2xx replies become VaultErrors. */
+  /**
+   * Sends a request; non-2xx replies become VaultErrors. First, on the connection the request will
+   * use, a token-less GET (answered 401) carries a fresh random challenge, and the answer must carry
+   * HMAC-SHA256(token, challenge) (api/proof.ts): a program that is not this data dir's node (one
+   * that took the port of a node killed or gone with a reboot, api.json left behind) cannot, and
+   * gets neither the token nor the request's path or body; the CLI says NOT_RUNNING.
+   */
   async send (path: string, options: RequestOptions = {}): Promise<IncomingMessage> {
+    const agent = new OneConnectionAgent({ keepAlive: true, maxSockets: 1 })
+    try {
+      await this.proveNode(agent)
+    } catch (err) {
+      agent.destroy()
+      throw err
+    }
     const url = new URL(path, this.url)
+    const upload = options.upload ?? (options.body !== undefined && typeof options.body !== 'string')
     return await new Promise<IncomingMessage>((resolve, reject) => {
       const req = request(url, {
         method: options.method ?? 'GET',
-        agent: false,
-        headers: { authorization: `Bearer ${this.token}`, ...options.headers }
+        agent,
+        // The connection closes after this reply: the agent holds nothing open.
+        headers: { authorization: `Bearer ${this.token}`, ...options.headers, connection: 'close' }
       }, (res) => {
+        uploadResponses.set(res, upload)
         if ((res.statusCode ?? 500) < 400) { resolve(res); return }
         readAll(res).then((body) => reject(replyError(res.statusCode ?? 500, body)), reject)
       })
-      req.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND') reject(new VaultError('NOT_RUNNING', `the node at ${this.url} is not answering (is it running?)`))
-        else reject(new VaultError('UNREACHABLE', `request to the node failed: ${err.message}`, { cause: err }))
-      })
+      req.on('error', (err: NodeJS.ErrnoException) => { reject(this.requestError(err, upload)) })
       const body = options.body
       if (body === undefined) req.end()
       else if (typeof body === 'string') req.end(body)
@@ -88,6 +155,48 @@ export class ApiClient {
       }
     })
   }
+
+  /**
+   * The challenge and its check: resolves once the process on the other end proved it is the node
+   * and its connection is back in the agent, free for the request that follows.
+   */
+  private async proveNode (agent: HttpAgent): Promise<void> {
+    const { randomBytes, createHmac, timingSafeEqual } = process.getBuiltinModule('node:crypto')
+    const challenge = randomBytes(32).toString('base64url')
+    const expected = createHmac('sha256', this.token).update(`${PROOF_CONTEXT}${challenge}`).digest()
+    await new Promise<void>((resolve, reject) => {
+      // The agent's own listener (added first) has pooled the socket when this one runs.
+      agent.once('free', () => { resolve() })
+      const req = request(new URL('/api/status', this.url), { agent, headers: { [CHALLENGE_HEADER]: challenge } }, (res) => {
+        const proof = Buffer.from(String(res.headers[PROOF_HEADER] ?? ''), 'base64url')
+        if (proof.length !== expected.length || !timingSafeEqual(proof, expected)) {
+          req.destroy()
+          reject(new VaultError('NOT_RUNNING', `the node of ${this.dataDir ?? 'this data dir'} is not running: what answers at ${this.url} is another program or node (api.json is left from a node that was killed, or is not its own) ${startHint(this.dataDir)}`))
+          return
+        }
+        res.resume()
+      })
+      req.on('error', (err: NodeJS.ErrnoException) => { reject(this.requestError(err)) })
+      // Closed rather than kept for the request (settles nothing once the socket was freed).
+      req.on('socket', (socket) => { socket.once('close', () => { reject(this.requestError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))) }) })
+      req.end()
+    })
+  }
+
+  /** `upload`: the request was storing bytes (what a cut connection interrupted). */
+  private requestError (err: NodeJS.ErrnoException, upload = false): VaultError {
+    if (err.code === 'ECONNREFUSED' || err.code === 'ENOTFOUND') return new VaultError('NOT_RUNNING', `the node at ${this.url} is not answering ${startHint(this.dataDir)}`)
+    // The node went away while this end was still writing (a put's body).
+    if (err.code === 'EPIPE') return new VaultError('TRUNCATED', upload ? UPLOAD_INTERRUPTED : NODE_WENT_AWAY, { cause: err })
+    const cut = cutOff(err, upload)
+    if (cut instanceof VaultError) return cut
+    return new VaultError('UNREACHABLE', `request to the node failed: ${err.message}`, { cause: err })
+  }
+}
+
+/** The usual hint after NOT_RUNNING. */
+function startHint (dataDir: string | undefined): string {
+  return `(start one with "distri-vault start${dataDir === undefined ? '' : ` --data ${dataDir}`}")`
 }
 
 /**
@@ -96,8 +205,8 @@ export class ApiClient {
  */
 export async function * ndjsonLines<T extends object> (res: IncomingMessage): AsyncGenerator<T> {
   let buffer = ''
-  for await (const part of res) {
-    buffer += (part as Buffer).toString()
+  for await (const part of chunksOf(res)) {
+    buffer += part.toString()
     let nl: number
     while ((nl = buffer.indexOf('\n')) >= 0) {
       const line = safeJson(buffer.slice(0, nl)) as (T & { error?: unknown }) | undefined
@@ -132,7 +241,7 @@ export async function followPhases<T extends { phase: string }> (res: IncomingMe
  */
 export async function startLocalJob (client: ApiClient, route: '/api/files/import' | '/api/files/export', body: object): Promise<IncomingMessage | undefined> {
   try {
-    return await client.send(route, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) })
+    return await client.send(route, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), upload: route === '/api/files/import' })
   } catch (err) {
     if (err instanceof VaultError && (err.code === 'FORBIDDEN' || err.code === 'NOT_FOUND')) return undefined
     throw err
@@ -168,7 +277,7 @@ function replyError (status: number, body: Buffer): VaultError {
 
 async function readAll (res: IncomingMessage): Promise<Buffer> {
   const parts: Buffer[] = []
-  for await (const part of res) parts.push(part as Buffer)
+  for await (const part of chunksOf(res)) parts.push(part)
   return Buffer.concat(parts)
 }
 

@@ -1,6 +1,7 @@
 // Kept messages in the node's catalog.db: every message sent or received (signature included, so
 // history stays verifiable), and the outbox of direct messages not yet delivered. This module owns
-// their rows; their schema is catalog/migrations.ts's (migration 5). Both bounded, oldest first out.
+// their rows; their schema is catalog/migrations.ts's (migration 5). Both bounded, oldest first out:
+// the log in rows and in bytes of text, the outbox in rows.
 // Texts are sealed at rest (AES-GCM under a key derived from the vault key, as the catalog seals
 // file names), so catalog.db reveals no message content; rows kept in clear by older releases are
 // sealed when the store opens.
@@ -21,7 +22,14 @@ export interface Message {
 }
 
 export interface MessageStoreLimits {
+  /** Rows of the message log, at most (oldest dropped first). */
   maxHistory: number
+  /**
+   * Bytes of message text in the log (as stored: sealed, so each text plus 28), at most: when an
+   * insert goes over, the oldest are dropped until the log holds 7/8 of it. Rows alone let members
+   * fill ~6.5 GB (100,000 texts of 64 KiB).
+   */
+  maxTextBytes: number
   maxOutbox: number
   /** Seals texts at rest (32 bytes, derived from the vault key); without it they are kept in clear. */
   textKey?: Uint8Array
@@ -34,6 +42,9 @@ const aadOf = (id: string): Buffer => Buffer.from(`distri-vault/message/v1:${id}
 
 const PRUNE_EVERY_INSERTS = 500
 
+/** The bytes a row's text takes in the log (sealed or, without a key, in clear), as SQL. */
+const TEXT_BYTES = 'COALESCE(length(text_sealed), 0) + length(CAST(text AS BLOB))'
+
 export class MessageStore {
   private readonly limits: MessageStoreLimits
   private readonly insertLog: StatementSync
@@ -45,7 +56,11 @@ export class MessageStore {
   private readonly countOutbox: StatementSync
   private readonly trimOutbox: StatementSync
   private readonly trimLog: StatementSync
+  private readonly sumTextBytes: StatementSync
+  private readonly trimLogBytes: StatementSync
   private insertsSincePrune = 0
+  /** The bytes of text in the log now (TEXT_BYTES summed), kept as rows come and go. */
+  private textBytes: number
 
   constructor (db: DatabaseSync, limits: MessageStoreLimits) {
     this.limits = limits
@@ -65,6 +80,19 @@ export class MessageStore {
     // Never drop a message that still waits in the outbox: it is the outbox's only copy.
     this.trimLog = db.prepare(`DELETE FROM message_log WHERE seq <= (SELECT MAX(seq) FROM message_log) - ?
       AND id NOT IN (SELECT id FROM message_outbox)`)
+    this.sumTextBytes = db.prepare(`SELECT COALESCE(SUM(${TEXT_BYTES}), 0) AS n FROM message_log`)
+    // Every row older than the newest that fit in the budget goes (the outbox's excepted, as above).
+    this.trimLogBytes = db.prepare(`DELETE FROM message_log WHERE seq IN (
+      SELECT seq FROM (SELECT seq, SUM(${TEXT_BYTES}) OVER (ORDER BY seq DESC) AS newer FROM message_log) WHERE newer > ?)
+      AND id NOT IN (SELECT id FROM message_outbox)`)
+    this.textBytes = (this.sumTextBytes.get() as { n: number }).n
+    if (this.textBytes > limits.maxTextBytes) this.trimBytes()
+  }
+
+  /** Drops the oldest texts until the log holds 7/8 of its byte budget (so not on every insert). */
+  private trimBytes (): void {
+    this.trimLogBytes.run(this.limits.maxTextBytes - Math.floor(this.limits.maxTextBytes / 8))
+    this.textBytes = (this.sumTextBytes.get() as { n: number }).n
   }
 
   /** Keeps a message; false if one of its sender with its ID is already kept (a redelivery). */
@@ -73,11 +101,15 @@ export class MessageStore {
     const sealed = key === undefined ? null : seal(key, Buffer.from(envelope.text), aadOf(envelope.id))
     try {
       const { changes } = this.insertLog.run(envelope.id, envelope.from, envelope.to, sealed === null ? envelope.text : '', sealed, envelope.at, envelope.sig, direction)
-      if (changes > 0 && ++this.insertsSincePrune >= PRUNE_EVERY_INSERTS) {
+      if (changes === 0) return false
+      this.textBytes += sealed === null ? Buffer.byteLength(envelope.text) : sealed.length
+      if (++this.insertsSincePrune >= PRUNE_EVERY_INSERTS) {
         this.insertsSincePrune = 0
         this.trimLog.run(this.limits.maxHistory)
+        this.textBytes = (this.sumTextBytes.get() as { n: number }).n
       }
-      return changes > 0
+      if (this.textBytes > this.limits.maxTextBytes) this.trimBytes()
+      return true
     } catch (err) {
       throw toVaultError(err) // a full disk (SQLITE_FULL) is DISK_FULL; the statement left nothing
     }

@@ -89,6 +89,9 @@ const DEFAULT_HISTORY = 100
 const MAX_HISTORY_PAGE = 10_000
 const KIND = /^[a-z0-9][a-z0-9._:-]{0,63}$/
 
+/** The message log's byte budget (texts as stored): 64 MiB, ~1,000 texts of the 64 KiB maximum. */
+export const MAX_LOG_TEXT_BYTES = 64 * 1024 * 1024
+
 export class Messenger {
   private readonly options: MessengerOptions
   private readonly log: Logger
@@ -102,7 +105,7 @@ export class Messenger {
     this.options = options
     this.log = options.log.child({ sub: 'messaging' })
     this.timing = { ...DEFAULT_MESSENGER_TIMING, ...options.timing }
-    this.store = new MessageStore(options.db, { maxHistory: 100_000, maxOutbox: 10_000, textKey: options.textKey })
+    this.store = new MessageStore(options.db, { maxHistory: 100_000, maxTextBytes: MAX_LOG_TEXT_BYTES, maxOutbox: 10_000, textKey: options.textKey })
     this.events = options.events ?? new EventBus(this.log)
   }
 

@@ -15,11 +15,15 @@ import { buildProgram, VERB_GROUPS } from '../../src/cli/program.ts'
 
 const PRELOAD = fileURLToPath(new URL('../helpers/module-trace.ts', import.meta.url))
 
-/** Builtins (from process.moduleLoadList) no client verb needs: each is ms of start-up. */
-const HEAVY_BUILTINS = /^NativeModule (internal\/deps\/undici\/|sqlite$|zlib$|tls$|_tls_|crypto$|internal\/crypto\/|worker_threads$|http2$)/
+/**
+ * Builtins (from process.moduleLoadList) no client verb needs: each is ms of start-up. node:crypto
+ * itself is needed (the HMAC that proves the node before the token goes out, cli/client.ts: ~7 ms
+ * of CPU), webcrypto is not.
+ */
+const HEAVY_BUILTINS = /^NativeModule (internal\/deps\/undici\/|sqlite$|zlib$|tls$|_tls_|internal\/crypto\/webcrypto|internal\/crypto\/webidl|worker_threads$|http2$)/
 
 /** The modules outside src/cli/ that the client side may use (paths under src/, as .js). */
-const CLIENT_SHARED = ['errors.js', 'node/data-dir.js']
+const CLIENT_SHARED = ['errors.js', 'node/data-dir.js', 'api/proof-words.js']
 
 async function traceOf (dir: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ stdout: string, src: string[], packages: string[], heavy: string[] }> {
   const out = join(dir, `trace-${args[0]}.json`)

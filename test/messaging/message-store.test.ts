@@ -39,7 +39,7 @@ test('messages kept in clear by the previous release are sealed on open and stil
   const db = new DatabaseSync(path)
   db.exec('PRAGMA journal_mode = WAL')
   migrateCatalog(db) // as the catalog does when it opens, before the message store
-  const store = new MessageStore(db, { maxHistory: 100, maxOutbox: 100, textKey: key })
+  const store = new MessageStore(db, { maxHistory: 100, maxTextBytes: 1024 * 1024, maxOutbox: 100, textKey: key })
   assert.deepEqual(store.history(10).map(m => m.text), ['old secret plans', 'queued secret'])
   assert.equal(store.pendingFor('B', 10)[0].text, 'queued secret', 'the outbox still sends the exact text')
   store.record({ id: 'm3', from: 'A', to: 'B', text: 'new secret', at: '2026-01-02T00:00:00.000Z', sig: 'sig' }, 'sent')
@@ -49,6 +49,40 @@ test('messages kept in clear by the previous release are sealed on open and stil
   for (const text of ['old secret plans', 'queued secret', 'new secret']) assert.ok(!bytes.includes(text), `no "${text}" in the data dir`)
 
   const reopened = new DatabaseSync(path)
-  assert.deepEqual(new MessageStore(reopened, { maxHistory: 100, maxOutbox: 100, textKey: key }).history(10).map(m => m.text), ['old secret plans', 'queued secret', 'new secret'])
+  assert.deepEqual(new MessageStore(reopened, { maxHistory: 100, maxTextBytes: 1024 * 1024, maxOutbox: 100, textKey: key }).history(10).map(m => m.text), ['old secret plans', 'queued secret', 'new secret'])
+  reopened.close()
+})
+
+test('the message log is capped in bytes of text too, oldest dropped first, queued messages kept: members cannot grow catalog.db to GBs', async (t) => {
+  const dir = await tempDir(t)
+  const db = new DatabaseSync(join(dir, 'catalog.db'))
+  db.exec('PRAGMA journal_mode = WAL')
+  migrateCatalog(db)
+  const key = randomBytes(32)
+  const cap = 1024 * 1024
+  const textBytes = (): number => (db.prepare('SELECT COALESCE(SUM(length(text_sealed)) + SUM(length(text)), 0) AS n FROM message_log').get() as { n: number }).n
+  const store = new MessageStore(db, { maxHistory: 100_000, maxTextBytes: cap, maxOutbox: 100, textKey: key })
+  const text = (i: number): string => `${String(i).padStart(6, '0')}${'x'.repeat(64 * 1024 - 6)}`
+  // The first one of ours still waits for its peer: the outbox's only copy is never dropped.
+  store.record({ id: 'queued', from: 'A', to: 'B', text: 'still to deliver', at: '2026-01-01T00:00:00.000Z', sig: 'sig' }, 'sent')
+  store.enqueue('queued', 'B')
+  // 200 texts of 64 KiB from members: 12.5 MiB, twelve times the cap.
+  for (let i = 0; i < 200; i++) {
+    store.record({ id: `m${i}`, from: 'C', to: '*', text: text(i), at: '2026-01-01T00:00:01.000Z', sig: 'sig' }, 'received')
+    assert.ok(textBytes() <= cap, `after ${i + 1} messages the log holds ${textBytes()} bytes of text, over ${cap}`)
+  }
+  const kept = store.history(1000)
+  assert.ok(kept.length >= 12 && kept.length < 20, `${kept.length} kept`)
+  assert.equal(kept.at(-1)?.text, text(199), 'the newest is kept')
+  const received = kept.filter(m => m.id !== 'queued').map(m => Number(m.id.slice(1)))
+  assert.deepEqual(received, Array.from({ length: received.length }, (_, i) => 200 - received.length + i), 'the oldest went first, the rest in order')
+  assert.equal(store.pendingFor('B', 10)[0]?.text, 'still to deliver')
+  db.close()
+
+  // A log over a smaller cap (the cap lowered, or a catalog of a release without it) is cut on open.
+  const reopened = new DatabaseSync(join(dir, 'catalog.db'))
+  new MessageStore(reopened, { maxHistory: 100_000, maxTextBytes: 256 * 1024, maxOutbox: 100, textKey: key }) // eslint-disable-line no-new
+  const left = (reopened.prepare('SELECT COALESCE(SUM(length(text_sealed)), 0) AS n FROM message_log').get() as { n: number }).n
+  assert.ok(left <= 256 * 1024, `${left} bytes left`)
   reopened.close()
 })

@@ -108,7 +108,7 @@ async function planUploads (client: ApiClient, paths: string[], name?: string): 
 
 /** A whole folder, read by the node itself (POST /api/trees/import), stored as one entry. */
 async function putFolder (client: ApiClient, upload: Upload, replicas: string | undefined, progress: Progress): Promise<PutResult> {
-  const res = await client.send('/api/trees/import', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: resolve(upload.path), name: upload.name, replicas }) })
+  const res = await client.send('/api/trees/import', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: resolve(upload.path), name: upload.name, replicas }), upload: true })
   return await followJob<PutResult>(res, progress, 'stored')
 }
 
