@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream'
 import { UPLOAD_INTERRUPTED, VaultError, type ErrorCode } from '../errors.ts'
 import { dataPaths } from '../node/data-dir.ts'
 import type { ProgressLine } from '../api/index.ts'
-import { CHALLENGE_HEADER, PROOF_CONTEXT, PROOF_HEADER } from '../api/proof-words.ts'
+import { CHALLENGE_HEADER, PROOF_HEADER, proofInput } from '../api/proof-words.ts'
 
 // node:http through getBuiltinModule, not `import`: an ES import of a builtin builds its ESM facade
 // by reading every export, and node:http's lazy WebSocket getters then load undici (with zlib, tls
@@ -163,11 +163,12 @@ export class ApiClient {
   private async proveNode (agent: HttpAgent): Promise<void> {
     const { randomBytes, createHmac, timingSafeEqual } = process.getBuiltinModule('node:crypto')
     const challenge = randomBytes(32).toString('base64url')
-    const expected = createHmac('sha256', this.token).update(`${PROOF_CONTEXT}${challenge}`).digest()
     await new Promise<void>((resolve, reject) => {
       // The agent's own listener (added first) has pooled the socket when this one runs.
       agent.once('free', () => { resolve() })
       const req = request(new URL('/api/status', this.url), { agent, headers: { [CHALLENGE_HEADER]: challenge } }, (res) => {
+        // Bound to the address this connection reached: a proof relayed from the node elsewhere fails.
+        const expected = createHmac('sha256', this.token).update(proofInput(challenge, res.socket.remoteAddress, res.socket.remotePort)).digest()
         const proof = Buffer.from(String(res.headers[PROOF_HEADER] ?? ''), 'base64url')
         if (proof.length !== expected.length || !timingSafeEqual(proof, expected)) {
           req.destroy()

@@ -5,11 +5,11 @@
 // with the hint to start the node, when the proof is missing or wrong.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHmac } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
 import { readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runCli, startCliNode, tempDir } from '../helpers/cli.ts'
+import { apiProof } from '../../src/api/proof.ts'
 
 interface Heard { method: string, url: string, headers: IncomingMessage['headers'], body: Buffer }
 
@@ -25,7 +25,7 @@ async function squatter (port: number, answer: (req: Heard) => { status: number,
       const a = answer(h)
       // It answers challenges as another node would (its own token): a proof, but not this node's.
       const challenge = req.headers['x-dv-challenge']
-      const proof = typeof challenge === 'string' ? { 'x-dv-proof': createHmac('sha256', 'another node').update(`distri-vault api proof v1\n${challenge}`).digest('base64url') } : {}
+      const proof = typeof challenge === 'string' ? { 'x-dv-proof': apiProof('another node', challenge, req.socket.localAddress, req.socket.localPort) } : {}
       res.writeHead(a.status, { 'content-type': 'application/json', ...proof, ...a.headers }).end(a.body)
     })
   })
