@@ -48,6 +48,9 @@ export interface RequestOptions {
   upload?: boolean
 }
 
+/** How long whatever listens at the API address has to prove it is the node (ApiClient.proveNode). */
+const PROOF_TIMEOUT_MS = 20_000
+
 /** A connection cut mid-request that was not an upload (a recover, a scrub, a listing…). */
 const NODE_WENT_AWAY = 'the node went away before it finished answering (it stopped or was killed mid-request; see its log)'
 
@@ -158,28 +161,47 @@ export class ApiClient {
 
   /**
    * The challenge and its check: resolves once the process on the other end proved it is the node
-   * and its connection is back in the agent, free for the request that follows.
+   * and its connection is back in the agent, free for the request that follows. Whatever ends the
+   * exchange first (a close, a reset, bytes that are not HTTP, silence) is NOT_RUNNING: nothing of
+   * the request was sent, and what holds the address has not shown it is the node.
    */
   private async proveNode (agent: HttpAgent): Promise<void> {
     const { randomBytes, createHmac, timingSafeEqual } = process.getBuiltinModule('node:crypto')
     const challenge = randomBytes(32).toString('base64url')
+    const node = `the node of ${this.dataDir ?? 'this data dir'}`
+    let proven = false
     await new Promise<void>((resolve, reject) => {
+      const fail = (why: string, err?: NodeJS.ErrnoException): void => {
+        clearTimeout(timer)
+        if (err?.code === 'ECONNREFUSED' || err?.code === 'ENOTFOUND') { reject(this.requestError(err)); return }
+        reject(new VaultError('NOT_RUNNING', `${node} is not running: ${why} ${startHint(this.dataDir)}`, { cause: err }))
+      }
       // The agent's own listener (added first) has pooled the socket when this one runs.
-      agent.once('free', () => { resolve() })
+      agent.once('free', () => { clearTimeout(timer); resolve() })
       const req = request(new URL('/api/status', this.url), { agent, headers: { [CHALLENGE_HEADER]: challenge } }, (res) => {
         // Bound to the address this connection reached: a proof relayed from the node elsewhere fails.
         const expected = createHmac('sha256', this.token).update(proofInput(challenge, res.socket.remoteAddress, res.socket.remotePort)).digest()
         const proof = Buffer.from(String(res.headers[PROOF_HEADER] ?? ''), 'base64url')
         if (proof.length !== expected.length || !timingSafeEqual(proof, expected)) {
           req.destroy()
-          reject(new VaultError('NOT_RUNNING', `the node of ${this.dataDir ?? 'this data dir'} is not running: what answers at ${this.url} is another program or node (api.json is left from a node that was killed, or is not its own) ${startHint(this.dataDir)}`))
+          fail(`what answers at ${this.url} is another program or node (api.json is left from a node that was killed, or is not its own)`)
           return
         }
+        proven = true
         res.resume()
       })
-      req.on('error', (err: NodeJS.ErrnoException) => { reject(this.requestError(err)) })
+      // A node answers in milliseconds; a stopped (SIGSTOP) or hung process, or another program on
+      // the port, may take the connection and never answer.
+      const timer = setTimeout(() => {
+        req.destroy()
+        fail(`nothing answered at ${this.url} within ${PROOF_TIMEOUT_MS / 1000} s (another program holds its port, or the node is stopped or hung)`)
+      }, PROOF_TIMEOUT_MS)
+      const ended = (): string => proven
+        ? `it closed the connection at ${this.url} after proving itself (it is stopping)`
+        : `what answers at ${this.url} is not the node: the connection ended before it proved itself (another program holds its port, or the node is stopping)`
+      req.on('error', (err: NodeJS.ErrnoException) => { fail(ended(), err) })
       // Closed rather than kept for the request (settles nothing once the socket was freed).
-      req.on('socket', (socket) => { socket.once('close', () => { reject(this.requestError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))) }) })
+      req.on('socket', (socket) => { socket.once('close', () => { fail(ended()) }) })
       req.end()
     })
   }
