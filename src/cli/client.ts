@@ -154,6 +154,9 @@ export class ApiClient {
       else if (typeof body === 'string') req.end(body)
       else {
         body.on('error', (err) => req.destroy(err))
+        // The headers now, not with the body's first byte: until a request begins on it, the proven
+        // connection idles in the node's keep-alive pool, closed after 72 s (a slow `… | put -`).
+        req.flushHeaders()
         body.pipe(req)
       }
     })
