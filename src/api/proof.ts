@@ -1,22 +1,24 @@
 // The node's proof that it is the node of its data dir, for the CLI: a request carrying a challenge
 // (`x-dv-challenge`, 16–128 base64url characters) is answered, whatever its route or outcome (even
-// 401), with `x-dv-proof: base64url(HMAC-SHA256(token, "distri-vault api proof v1\n" + challenge))`.
+// 401), with `x-dv-proof: base64url(HMAC-SHA256(token, proofInput(challenge, address, port)))`, the
+// address and port being the node's end of the connection (proof-words.ts): a proof relayed by a
+// process the CLI reached instead of the node names the node's address, not the one the CLI dialled.
 // Only a process that read this node's api.json (mode 0600) can answer; the CLI sends its token
 // only after checking it (cli/client.ts). The answer reveals nothing of the token, and a challenge
 // the CLI draws afresh each time cannot have been asked before.
 import { createHmac } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { CHALLENGE_HEADER, PROOF_CONTEXT, PROOF_HEADER } from './proof-words.ts'
+import { CHALLENGE_HEADER, PROOF_HEADER, proofInput } from './proof-words.ts'
 
-/** The proof for one challenge (the CLI computes the same to check it). */
-export function apiProof (token: string, challenge: string): string {
-  return createHmac('sha256', token).update(PROOF_CONTEXT + challenge).digest('base64url')
+/** The proof for one challenge reached at address:port (the CLI computes the same to check it). */
+export function apiProof (token: string, challenge: string, address: string | undefined, port: number | undefined): string {
+  return createHmac('sha256', token).update(proofInput(challenge, address, port)).digest('base64url')
 }
 
 /** Adds the proof header to the reply of a request that carries a well-formed challenge. */
 export function answerChallenge (token: string) {
   return (request: FastifyRequest, reply: FastifyReply): void => {
     const challenge = request.headers[CHALLENGE_HEADER]
-    if (typeof challenge === 'string' && /^[A-Za-z0-9_-]{16,128}$/.test(challenge)) void reply.header(PROOF_HEADER, apiProof(token, challenge))
+    if (typeof challenge === 'string' && /^[A-Za-z0-9_-]{16,128}$/.test(challenge)) void reply.header(PROOF_HEADER, apiProof(token, challenge, request.socket.localAddress, request.socket.localPort))
   }
 }

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream'
 import { UPLOAD_INTERRUPTED, VaultError, type ErrorCode } from '../errors.ts'
 import { dataPaths } from '../node/data-dir.ts'
 import type { ProgressLine } from '../api/index.ts'
-import { CHALLENGE_HEADER, PROOF_CONTEXT, PROOF_HEADER } from '../api/proof-words.ts'
+import { CHALLENGE_HEADER, PROOF_HEADER, proofInput } from '../api/proof-words.ts'
 
 // node:http through getBuiltinModule, not `import`: an ES import of a builtin builds its ESM facade
 // by reading every export, and node:http's lazy WebSocket getters then load undici (with zlib, tls
@@ -47,6 +47,9 @@ export interface RequestOptions {
    */
   upload?: boolean
 }
+
+/** How long whatever listens at the API address has to prove it is the node (ApiClient.proveNode). */
+const PROOF_TIMEOUT_MS = 20_000
 
 /** A connection cut mid-request that was not an upload (a recover, a scrub, a listing…). */
 const NODE_WENT_AWAY = 'the node went away before it finished answering (it stopped or was killed mid-request; see its log)'
@@ -151,6 +154,9 @@ export class ApiClient {
       else if (typeof body === 'string') req.end(body)
       else {
         body.on('error', (err) => req.destroy(err))
+        // The headers now, not with the body's first byte: until a request begins on it, the proven
+        // connection idles in the node's keep-alive pool, closed after 72 s (a slow `… | put -`).
+        req.flushHeaders()
         body.pipe(req)
       }
     })
@@ -158,27 +164,47 @@ export class ApiClient {
 
   /**
    * The challenge and its check: resolves once the process on the other end proved it is the node
-   * and its connection is back in the agent, free for the request that follows.
+   * and its connection is back in the agent, free for the request that follows. Whatever ends the
+   * exchange first (a close, a reset, bytes that are not HTTP, silence) is NOT_RUNNING: nothing of
+   * the request was sent, and what holds the address has not shown it is the node.
    */
   private async proveNode (agent: HttpAgent): Promise<void> {
     const { randomBytes, createHmac, timingSafeEqual } = process.getBuiltinModule('node:crypto')
     const challenge = randomBytes(32).toString('base64url')
-    const expected = createHmac('sha256', this.token).update(`${PROOF_CONTEXT}${challenge}`).digest()
+    const node = `the node of ${this.dataDir ?? 'this data dir'}`
+    let proven = false
     await new Promise<void>((resolve, reject) => {
+      const fail = (why: string, err?: NodeJS.ErrnoException): void => {
+        clearTimeout(timer)
+        if (err?.code === 'ECONNREFUSED' || err?.code === 'ENOTFOUND') { reject(this.requestError(err)); return }
+        reject(new VaultError('NOT_RUNNING', `${node} is not running: ${why} ${startHint(this.dataDir)}`, { cause: err }))
+      }
       // The agent's own listener (added first) has pooled the socket when this one runs.
-      agent.once('free', () => { resolve() })
+      agent.once('free', () => { clearTimeout(timer); resolve() })
       const req = request(new URL('/api/status', this.url), { agent, headers: { [CHALLENGE_HEADER]: challenge } }, (res) => {
+        // Bound to the address this connection reached: a proof relayed from the node elsewhere fails.
+        const expected = createHmac('sha256', this.token).update(proofInput(challenge, res.socket.remoteAddress, res.socket.remotePort)).digest()
         const proof = Buffer.from(String(res.headers[PROOF_HEADER] ?? ''), 'base64url')
         if (proof.length !== expected.length || !timingSafeEqual(proof, expected)) {
           req.destroy()
-          reject(new VaultError('NOT_RUNNING', `the node of ${this.dataDir ?? 'this data dir'} is not running: what answers at ${this.url} is another program or node (api.json is left from a node that was killed, or is not its own) ${startHint(this.dataDir)}`))
+          fail(`what answers at ${this.url} is another program or node (api.json is left from a node that was killed, or is not its own)`)
           return
         }
+        proven = true
         res.resume()
       })
-      req.on('error', (err: NodeJS.ErrnoException) => { reject(this.requestError(err)) })
+      // A node answers in milliseconds; a stopped (SIGSTOP) or hung process, or another program on
+      // the port, may take the connection and never answer.
+      const timer = setTimeout(() => {
+        req.destroy()
+        fail(`nothing answered at ${this.url} within ${PROOF_TIMEOUT_MS / 1000} s (another program holds its port, or the node is stopped or hung)`)
+      }, PROOF_TIMEOUT_MS)
+      const ended = (): string => proven
+        ? `it closed the connection at ${this.url} after proving itself (it is stopping)`
+        : `what answers at ${this.url} is not the node: the connection ended before it proved itself (another program holds its port, or the node is stopping)`
+      req.on('error', (err: NodeJS.ErrnoException) => { fail(ended(), err) })
       // Closed rather than kept for the request (settles nothing once the socket was freed).
-      req.on('socket', (socket) => { socket.once('close', () => { reject(this.requestError(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }))) }) })
+      req.on('socket', (socket) => { socket.once('close', () => { fail(ended()) }) })
       req.end()
     })
   }

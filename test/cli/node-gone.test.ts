@@ -6,11 +6,12 @@
 // drops the connection at chosen points, which a real node's SIGKILL cannot hit reliably.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHmac, randomBytes } from 'node:crypto'
+import { randomBytes } from 'node:crypto'
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runCli, tempDir } from '../helpers/cli.ts'
+import { apiProof } from '../../src/api/proof.ts'
 
 /** A data dir whose api.json names a server that proves itself, then hands real requests to `handle`. */
 async function nodeThatDies (t: Parameters<typeof tempDir>[0], handle: (req: IncomingMessage, res: ServerResponse) => void): Promise<string> {
@@ -19,7 +20,7 @@ async function nodeThatDies (t: Parameters<typeof tempDir>[0], handle: (req: Inc
   const token = randomBytes(32).toString('hex')
   const server = createServer((req, res) => {
     const challenge = req.headers['x-dv-challenge']
-    if (typeof challenge === 'string') res.setHeader('x-dv-proof', createHmac('sha256', token).update(`distri-vault api proof v1\n${challenge}`).digest('base64url'))
+    if (typeof challenge === 'string') res.setHeader('x-dv-proof', apiProof(token, challenge, req.socket.localAddress, req.socket.localPort))
     if (req.headers.authorization === undefined) { res.writeHead(401).end(); return }
     handle(req, res)
   })

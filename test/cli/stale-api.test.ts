@@ -5,11 +5,12 @@
 // with the hint to start the node, when the proof is missing or wrong.
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { createHmac } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server } from 'node:http'
-import { readFile, readdir, writeFile } from 'node:fs/promises'
+import { createServer as createNetServer, type Socket } from 'node:net'
+import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runCli, startCliNode, tempDir } from '../helpers/cli.ts'
+import { apiProof } from '../../src/api/proof.ts'
 
 interface Heard { method: string, url: string, headers: IncomingMessage['headers'], body: Buffer }
 
@@ -25,7 +26,7 @@ async function squatter (port: number, answer: (req: Heard) => { status: number,
       const a = answer(h)
       // It answers challenges as another node would (its own token): a proof, but not this node's.
       const challenge = req.headers['x-dv-challenge']
-      const proof = typeof challenge === 'string' ? { 'x-dv-proof': createHmac('sha256', 'another node').update(`distri-vault api proof v1\n${challenge}`).digest('base64url') } : {}
+      const proof = typeof challenge === 'string' ? { 'x-dv-proof': apiProof('another node', challenge, req.socket.localAddress, req.socket.localPort) } : {}
       res.writeHead(a.status, { 'content-type': 'application/json', ...proof, ...a.headers }).end(a.body)
     })
   })
@@ -80,4 +81,28 @@ test('a stale api.json: the CLI says NOT_RUNNING, and whatever now listens on it
     assert.equal(h.url.includes('secret'), false, `${h.method} ${h.url} named the file`)
   }
   assert.deepEqual((await readdir(dir)).filter(n => n.startsWith('out')), [], 'no forged file was written')
+})
+
+test('a port held by something that is not an HTTP node (closes, resets, speaks another protocol, says nothing): NOT_RUNNING with the hint, not TRUNCATED or UNREACHABLE, and no hang', async (t) => {
+  const dir = await tempDir(t)
+  const behaviours: Record<string, (socket: Socket) => void> = {
+    closes: (socket) => { socket.end() },
+    resets: (socket) => { socket.resetAndDestroy() },
+    'speaks SSH': (socket) => { socket.end('SSH-2.0-OpenSSH_9.6\r\n') },
+    'says nothing': () => {}
+  }
+  for (const [what, behave] of Object.entries(behaviours)) {
+    const server = createNetServer((socket) => { socket.on('error', () => {}); behave(socket) })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    t.after(() => { server.close() })
+    const address = server.address()
+    const data = join(dir, what.replaceAll(' ', '-'))
+    await mkdir(data, { mode: 0o700 })
+    await writeFile(join(data, 'api.json'), JSON.stringify({ url: `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`, token: 'a'.repeat(64) }), { mode: 0o600 })
+    const started = Date.now()
+    const run = await runCli(['ls', '--data', data], { timeoutMs: 40_000 })
+    assert.equal(run.code, 1, `${what}: ${run.stderr}`)
+    assert.match(run.stderr, /^error: .*distri-vault start --data .*\(NOT_RUNNING\)\n$/, what)
+    assert.ok(Date.now() - started < 30_000, `${what}: took ${Date.now() - started} ms`)
+  }
 })
