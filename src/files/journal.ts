@@ -60,6 +60,9 @@ export class Journal {
     } catch (err) {
       journal.drop([id])
       await this.collector.collect([id]).catch(() => {})
+      // Its number is burned: a checkpoint goes over it (maybeCheckpoint), or a recover after the
+      // disk is lost would take it for a record on a peer not seen and stay partial for ever.
+      await this.maybeCheckpoint()
       throw err
     }
     return id
@@ -122,15 +125,16 @@ export class Journal {
 
   /**
    * Checkpoints when enough records piled up (at least a quarter of the files, so a big vault's
-   * checkpoint costs little per record), unless held (a recover pending: the records then pile up
-   * until it completes, and its own checkpoint collects them); never fails the caller (the next
-   * append retries).
+   * checkpoint costs little per record), or a failure burned a number since the last one, unless
+   * held (a recover pending: the records then pile up until it completes, and its own checkpoint
+   * collects them); never fails the caller (the next append retries).
    */
   async maybeCheckpoint (): Promise<void> {
     const { catalog } = this.ctx
     const line = catalog.journal.line()
     if (line === undefined || this.checkpointing !== undefined || this.held()) return
-    if (catalog.journal.recordsSinceCheckpoint(line) < Math.max(CHECKPOINT_AFTER_RECORDS, Math.ceil(catalog.countFiles() / 4))) return
+    if (catalog.journal.gapsSinceCheckpoint(line) === 0 &&
+      catalog.journal.recordsSinceCheckpoint(line) < Math.max(CHECKPOINT_AFTER_RECORDS, Math.ceil(catalog.countFiles() / 4))) return
     await this.checkpoint().catch(() => {})
   }
 
