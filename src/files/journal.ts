@@ -193,6 +193,8 @@ export class Journal {
 export interface Replay {
   /** File IDs that exist according to the history. */
   live: Set<string>
+  /** File IDs a record of the history removes (none of them is live). */
+  removed: Set<string>
   /** Every file ID any entry names (a manifest no entry names is a killed put's, or older than the journal). */
   mentioned: Set<string>
   /** Journal blobs still needed (each history's chosen checkpoint and the records after it). */
@@ -230,8 +232,8 @@ export function replayJournal (entries: Map<string, JournalEntry>, own?: string)
     else mentioned.add(entry.file)
     if (!absorbed.has(entry.line)) byLine.set(entry.line, [...(byLine.get(entry.line) ?? []), [id, entry]])
   }
-  const replay: Replay = { live: new Set(), mentioned, keep: new Map(), lines: new Map(), absorbed, headless: false, headlessOthers: 0, incomplete: 0, unseen: 0 }
   const removed = new Set<string>()
+  const replay: Replay = { live: new Set(), removed, mentioned, keep: new Map(), lines: new Map(), absorbed, headless: false, headlessOthers: 0, incomplete: 0, unseen: 0 }
   for (const [line, lineEntries] of byLine) {
     const one = replayLine(lineEntries)
     for (const file of one.live) replay.live.add(file)
