@@ -101,6 +101,18 @@ export class JournalIndex {
       seq > coalesce((SELECT max(seq) FROM journal WHERE line = ? AND kind = 'checkpoint' AND state = 'complete'), -1)`).get(line, line) as { n: number }).n
   }
 
+  /**
+   * Numbers of history `line` taken since its newest checkpoint that no journal blob has: burned by
+   * a record or checkpoint that failed. A recover on a new disk takes each for a record on a peer
+   * not seen (Replay.unseen), so a checkpoint goes over them.
+   */
+  gapsSinceCheckpoint (line: string): number {
+    const row = this.db.prepare(`SELECT max(seq) AS cp FROM journal WHERE line = ? AND kind = 'checkpoint' AND state = 'complete'`).get(line) as { cp: number | null }
+    if (row.cp === null) return 0
+    const used = (this.db.prepare('SELECT count(DISTINCT seq) AS n FROM journal WHERE line = ? AND seq > ?').get(line, row.cp) as { n: number }).n
+    return Math.max(0, this.nextSeq() - 1 - row.cp - used)
+  }
+
   /** The lowest sequence number still pending, if any: a checkpoint covers only what lies below it. */
   lowestPendingSeq (): number | undefined {
     const row = this.db.prepare("SELECT min(seq) AS s FROM journal WHERE state = 'pending'").get() as { s: number | null }

@@ -60,6 +60,9 @@ export class Journal {
     } catch (err) {
       journal.drop([id])
       await this.collector.collect([id]).catch(() => {})
+      // Its number is burned: a checkpoint goes over it (maybeCheckpoint), or a recover after the
+      // disk is lost would take it for a record on a peer not seen and stay partial for ever.
+      await this.maybeCheckpoint()
       throw err
     }
     return id
@@ -122,15 +125,16 @@ export class Journal {
 
   /**
    * Checkpoints when enough records piled up (at least a quarter of the files, so a big vault's
-   * checkpoint costs little per record), unless held (a recover pending: the records then pile up
-   * until it completes, and its own checkpoint collects them); never fails the caller (the next
-   * append retries).
+   * checkpoint costs little per record), or a failure burned a number since the last one, unless
+   * held (a recover pending: the records then pile up until it completes, and its own checkpoint
+   * collects them); never fails the caller (the next append retries).
    */
   async maybeCheckpoint (): Promise<void> {
     const { catalog } = this.ctx
     const line = catalog.journal.line()
     if (line === undefined || this.checkpointing !== undefined || this.held()) return
-    if (catalog.journal.recordsSinceCheckpoint(line) < Math.max(CHECKPOINT_AFTER_RECORDS, Math.ceil(catalog.countFiles() / 4))) return
+    if (catalog.journal.gapsSinceCheckpoint(line) === 0 &&
+      catalog.journal.recordsSinceCheckpoint(line) < Math.max(CHECKPOINT_AFTER_RECORDS, Math.ceil(catalog.countFiles() / 4))) return
     await this.checkpoint().catch(() => {})
   }
 
@@ -189,6 +193,8 @@ export class Journal {
 export interface Replay {
   /** File IDs that exist according to the history. */
   live: Set<string>
+  /** File IDs a record of the history removes (none of them is live). */
+  removed: Set<string>
   /** Every file ID any entry names (a manifest no entry names is a killed put's, or older than the journal). */
   mentioned: Set<string>
   /** Journal blobs still needed (each history's chosen checkpoint and the records after it). */
@@ -226,8 +232,8 @@ export function replayJournal (entries: Map<string, JournalEntry>, own?: string)
     else mentioned.add(entry.file)
     if (!absorbed.has(entry.line)) byLine.set(entry.line, [...(byLine.get(entry.line) ?? []), [id, entry]])
   }
-  const replay: Replay = { live: new Set(), mentioned, keep: new Map(), lines: new Map(), absorbed, headless: false, headlessOthers: 0, incomplete: 0, unseen: 0 }
   const removed = new Set<string>()
+  const replay: Replay = { live: new Set(), removed, mentioned, keep: new Map(), lines: new Map(), absorbed, headless: false, headlessOthers: 0, incomplete: 0, unseen: 0 }
   for (const [line, lineEntries] of byLine) {
     const one = replayLine(lineEntries)
     for (const file of one.live) replay.live.add(file)

@@ -70,6 +70,12 @@ export async function rebuildCatalog (ctx: VaultContext, defaultTarget: ReplicaT
   if (historyUnseen) result.unseen++
   const guess = !historyUnseen && replay.headless && (options.headless !== 'wait' || replay.headlessOthers === 0)
   if (guess) for (const id of scan.manifests) if (!replay.mentioned.has(id)) replay.live.add(id)
+  // A file an earlier, partial recover listed whose remove record was on a peer not seen then: the
+  // history found now removes it (left listed, the checkpoint of a complete recover brought it back).
+  for (const id of replay.removed) {
+    const row = catalog.rowOf(id)
+    if (row !== undefined) catalog.deleteFile(row)
+  }
   for (const id of replay.live) {
     if (catalog.rowOf(id) !== undefined) continue
     if (scan.manifests.has(id) && await insertFromManifest(ctx, id, defaultTarget)) result.files++

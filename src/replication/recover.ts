@@ -119,11 +119,12 @@ export async function recoverBlobs (o: RecoverOptions): Promise<RecoverResult> {
     listing.mark(own.chunks, 'wanted')
     if (own.tree) listing.mark([id], 'tree')
   }
+  // The manifests already here (a recover run before or cut short, a put on this disk) still want
+  // their chunks, listed by a peer or not: with their holders away, what they name was garbage.
+  for await (const id of o.store.list(o.ownerId)) wants(id, await o.recogniseStored(id))
   // First pass: the history and the manifests, known as this owner's by their seals.
   await eachPage(after => listing.page(after, PAGE), async (blob) => {
     if (await o.store.has(o.ownerId, blob.id)) {
-      // Here already (a recover run before, a put on this disk): a manifest's chunks are still wanted.
-      wants(blob.id, await o.recogniseStored(blob.id))
       o.holders.add(blob.id, blob.holders)
       return
     }
