@@ -76,10 +76,15 @@ export class JournalIndex {
     for (const id of blobIds) del.run(id)
   }
 
+  /** The number of history `line`'s newest complete checkpoint, -1 when it has none. */
+  private newestCheckpointSeq (line: string): number {
+    return (this.db.prepare("SELECT max(seq) AS cp FROM journal WHERE line = ? AND kind = 'checkpoint' AND state = 'complete'").get(line) as { cp: number | null }).cp ?? -1
+  }
+
   /** The parts of history `line`'s newest complete checkpoint. */
   checkpointBlobs (line: string): string[] {
-    return (this.db.prepare(`SELECT blob_id FROM journal WHERE line = ? AND kind = 'checkpoint' AND state = 'complete' AND
-      seq = (SELECT max(seq) FROM journal WHERE line = ? AND kind = 'checkpoint' AND state = 'complete')`).all(line, line) as Array<{ blob_id: string }>).map(r => r.blob_id)
+    return (this.db.prepare("SELECT blob_id FROM journal WHERE line = ? AND kind = 'checkpoint' AND state = 'complete' AND seq = ?")
+      .all(line, this.newestCheckpointSeq(line)) as Array<{ blob_id: string }>).map(r => r.blob_id)
   }
 
   /** The complete add record of a file, while no checkpoint has collected it. */
@@ -97,8 +102,8 @@ export class JournalIndex {
 
   /** Records (not checkpoints) of history `line` written since its newest checkpoint. */
   recordsSinceCheckpoint (line: string): number {
-    return (this.db.prepare(`SELECT count(*) AS n FROM journal WHERE line = ? AND kind != 'checkpoint' AND
-      seq > coalesce((SELECT max(seq) FROM journal WHERE line = ? AND kind = 'checkpoint' AND state = 'complete'), -1)`).get(line, line) as { n: number }).n
+    return (this.db.prepare("SELECT count(*) AS n FROM journal WHERE line = ? AND kind != 'checkpoint' AND seq > ?")
+      .get(line, this.newestCheckpointSeq(line)) as { n: number }).n
   }
 
   /**
@@ -107,10 +112,10 @@ export class JournalIndex {
    * not seen (Replay.unseen), so a checkpoint goes over them.
    */
   gapsSinceCheckpoint (line: string): number {
-    const row = this.db.prepare(`SELECT max(seq) AS cp FROM journal WHERE line = ? AND kind = 'checkpoint' AND state = 'complete'`).get(line) as { cp: number | null }
-    if (row.cp === null) return 0
-    const used = (this.db.prepare('SELECT count(DISTINCT seq) AS n FROM journal WHERE line = ? AND seq > ?').get(line, row.cp) as { n: number }).n
-    return Math.max(0, this.nextSeq() - 1 - row.cp - used)
+    const cp = this.newestCheckpointSeq(line)
+    if (cp === -1) return 0
+    const used = (this.db.prepare('SELECT count(DISTINCT seq) AS n FROM journal WHERE line = ? AND seq > ?').get(line, cp) as { n: number }).n
+    return Math.max(0, this.nextSeq() - 1 - cp - used)
   }
 
   /** The lowest sequence number still pending, if any: a checkpoint covers only what lies below it. */

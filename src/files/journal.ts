@@ -244,12 +244,14 @@ export function replayJournal (entries: Map<string, JournalEntry>, own?: string)
     replay.incomplete += one.incomplete
     // This node's own history is all on its disk (every record is written here first): a number
     // missing there was burned by a failure, never held by a peer.
-    if (line !== own) replay.unseen += one.unseen
-    // Another history with records but no checkpoint: its checkpoint is on a peer not seen (every
-    // history starts with one, copied before its first record). It counts as a record unseen.
-    if (line !== own && !one.hasCheckpoint) {
-      replay.headlessOthers++
-      replay.unseen++
+    if (line !== own) {
+      replay.unseen += one.unseen
+      // Another history with records but no checkpoint: its checkpoint is on a peer not seen (every
+      // history starts with one, copied before its first record). It counts as a record unseen.
+      if (!one.hasCheckpoint) {
+        replay.headlessOthers++
+        replay.unseen++
+      }
     }
   }
   for (const file of removed) replay.live.delete(file)

@@ -24,12 +24,20 @@ const READ_AHEAD = { tasks: 12, bytes: 12 * 1024 * 1024 }
 
 export interface ByteRange { start: number, end: number } // inclusive end, as in HTTP
 
+/**
+ * One of this owner's manifests from its sealed bytes: null when the vault key does not unwrap its
+ * read key (not a manifest of this vault); CORRUPT when it does but the manifest does not open.
+ */
+export function openOwnManifest (vaultKey: Buffer, fileId: string, sealed: Buffer): Manifest | null {
+  const readKey = unwrapReadKey(vaultKey, sealed.subarray(0, MANIFEST_HEADER_BYTES))
+  return readKey === null ? null : parseManifest(openManifest(fileId, readKey, sealed))
+}
+
 /** Opens one of this owner's manifests with the vault key. */
 export async function loadOwnManifest (ctx: OwnerContext, fileId: string): Promise<Manifest> {
-  const sealed = await readBlob(ctx.store, ctx.remote, ctx.nodeId, fileId)
-  const readKey = unwrapReadKey(ctx.vaultKey, sealed.subarray(0, MANIFEST_HEADER_BYTES))
-  if (readKey === null) throw new VaultError('CORRUPT', `blob ${fileId.slice(0, 12)}… is not a manifest of this vault`)
-  return parseManifest(openManifest(fileId, readKey, sealed))
+  const manifest = openOwnManifest(ctx.vaultKey, fileId, await readBlob(ctx.store, ctx.remote, ctx.nodeId, fileId))
+  if (manifest === null) throw new VaultError('CORRUPT', `blob ${fileId.slice(0, 12)}… is not a manifest of this vault`)
+  return manifest
 }
 
 /** Opens a manifest with a capability's read key (any owner's). */

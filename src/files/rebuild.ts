@@ -6,14 +6,15 @@
 // has only manifests, and then every manifest is a file (the newest of each name wins, as those
 // releases kept one version per name).
 // This is what makes a lost catalog.db — or a whole lost disk, with `recover` — survivable.
-import { MANIFEST_HEADER_BYTES, unwrapReadKey, openManifest } from '../crypto/index.ts'
+import { MANIFEST_HEADER_BYTES, unwrapReadKey } from '../crypto/index.ts'
 import { VaultError } from '../errors.ts'
 import type { VaultContext } from './vault-context.ts'
 import { targetFromStored, type ReplicaTarget } from '../redundancy/index.ts'
-import { parseManifest, type Manifest } from './manifest.ts'
+import type { Manifest } from './manifest.ts'
 import { journalKey, openJournalEntry, MAX_JOURNAL_BLOB_BYTES, type JournalEntry } from './journal-seal.ts'
 import { replayJournal } from './journal.ts'
 import { ownTreeEntries } from './tree-put.ts'
+import { openOwnManifest } from './read.ts'
 
 export interface RebuildResult {
   files: number
@@ -55,7 +56,8 @@ export async function rebuildCatalog (ctx: VaultContext, defaultTarget: ReplicaT
     ctx.catalog.dropShadowedNames()
     return result
   }
-  const replay = replayJournal(scan.journal, ctx.catalog.journal.line())
+  const own = ctx.catalog.journal.line()
+  const replay = replayJournal(scan.journal, own)
   const result: RebuildResult = { files: 0, blobs: scan.blobs, skipped: 0, history: 'journal', damaged: scan.damaged, unseen: replay.unseen }
   const { catalog } = ctx
   // A history whose first checkpoint is missing may have started from files it never named (a
@@ -64,7 +66,6 @@ export async function rebuildCatalog (ctx: VaultContext, defaultTarget: ReplicaT
   // either): the history that names them is on a peer not seen. A recover that went on counted
   // them as garbage and collected them on every holder (the files of a history whose one holder was
   // away, with --replicas 2, were lost). It waits for that history instead, as for a headless one.
-  const own = ctx.catalog.journal.line()
   const historyUnseen = options.headless === 'wait' && replay.absorbed.size === 0 &&
     ![...replay.lines.keys()].some(line => line !== own) && [...scan.manifests].some(id => !replay.mentioned.has(id))
   if (historyUnseen) result.unseen++
@@ -124,10 +125,8 @@ async function scanFolder (ctx: VaultContext): Promise<Scan> {
 async function insertFromManifest (ctx: VaultContext, id: string, defaultTarget: ReplicaTarget): Promise<boolean> {
   const { store, catalog, nodeId, vaultKey } = ctx
   try {
-    const sealed = await store.get(nodeId, id)
-    const readKey = unwrapReadKey(vaultKey, sealed.subarray(0, MANIFEST_HEADER_BYTES))
-    if (readKey === null) return false
-    const manifest = parseManifest(openManifest(id, readKey, sealed))
+    const manifest = openOwnManifest(vaultKey, id, await store.get(nodeId, id))
+    if (manifest === null) return false
     // A folder's row claims its listing's chunks and every chunk of its files.
     const chunks = manifest.kind === 'tree' ? await treeChunks(ctx, manifest) : manifest.chunks
     catalog.insertFile({
@@ -158,15 +157,14 @@ export type OwnBlob = { kind: 'journal' } | { kind: 'manifest', chunks: string[]
 
 export function recogniseOwnBlob (ctx: VaultContext, id: string, bytes: Buffer): OwnBlob | null {
   if (openJournalEntry(journalKey(ctx.vaultKey), bytes) !== null) return { kind: 'journal' }
-  const readKey = unwrapReadKey(ctx.vaultKey, bytes.subarray(0, MANIFEST_HEADER_BYTES))
-  if (readKey === null) return null
+  let manifest: Manifest | null
   try {
-    const manifest = parseManifest(openManifest(id, readKey, bytes))
-    return { kind: 'manifest', chunks: manifest.chunks.map(c => c.id), tree: manifest.kind === 'tree' }
+    manifest = openOwnManifest(ctx.vaultKey, id, bytes)
   } catch {
     // Sealed by this owner, so kept; the rebuild skips it as damaged.
     return { kind: 'manifest', chunks: [], tree: false }
   }
+  return manifest === null ? null : { kind: 'manifest', chunks: manifest.chunks.map(c => c.id), tree: manifest.kind === 'tree' }
 }
 
 /** The same for a blob already on this disk (read whole only when its header is a manifest of this owner's). */
@@ -179,10 +177,8 @@ export async function recogniseStoredBlob (ctx: VaultContext, id: string): Promi
 
 /** Every chunk a folder's manifest (on this disk, with its listing) names. */
 export async function treeChunksOf (ctx: VaultContext, id: string): Promise<string[]> {
-  const sealed = await ctx.store.get(ctx.nodeId, id)
-  const readKey = unwrapReadKey(ctx.vaultKey, sealed.subarray(0, MANIFEST_HEADER_BYTES))
-  if (readKey === null) return []
-  return (await treeChunks(ctx, parseManifest(openManifest(id, readKey, sealed)))).map(c => c.id)
+  const manifest = openOwnManifest(ctx.vaultKey, id, await ctx.store.get(ctx.nodeId, id))
+  return manifest === null ? [] : (await treeChunks(ctx, manifest)).map(c => c.id)
 }
 
 async function treeChunks (ctx: VaultContext, manifest: Manifest): Promise<Array<{ id: string, size: number }>> {
