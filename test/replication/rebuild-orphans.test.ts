@@ -6,7 +6,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { randomBytes, createHash } from 'node:crypto'
 import { readFile, rm, writeFile } from 'node:fs/promises'
-import { startCluster, putBytes, readBytes, waitForMesh } from '../helpers/cluster.ts'
+import { startCluster, putBytes, readBytes, waitForMesh, type Cluster } from '../helpers/cluster.ts'
+import type { VaultNode } from '../../src/index.ts'
 
 const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
 
@@ -20,13 +21,19 @@ async function rotAndCrash (path: string, paths: { catalog: string, runMarker: s
   await writeFile(paths.runMarker, `${process.pid}\n`)
 }
 
-test('a rebuild that cannot insert a file (its manifest damaged here) after an unclean stop keeps that file\'s blobs, here and on the holders', async (t) => {
+/** Three nodes; a puts kept.bin and hurt.bin with 3 copies each; hurt.bin's blobs (manifest first). */
+async function twoFiles (t: { after: (fn: () => Promise<void>) => void }): Promise<{ cluster: Cluster, a: VaultNode, b: VaultNode, c: VaultNode, bytes: Buffer, put: Awaited<ReturnType<typeof putBytes>>, blobs: string[] }> {
   const cluster = await startCluster(t, 3)
   const [a, b, c] = cluster.nodes
   const bytes = randomBytes(600_000)
   await putBytes(a, 'kept.bin', randomBytes(100_000), 3)
   const put = await putBytes(a, 'hurt.bin', bytes, 3)
   const blobs = [put.id, ...(await a.vault.open(put.id)).manifest.chunks.map(ch => ch.id)]
+  return { cluster, a, b, c, bytes, put, blobs }
+}
+
+test('a rebuild that cannot insert a file (its manifest damaged here) after an unclean stop keeps that file\'s blobs, here and on the holders', async (t) => {
+  const { cluster, a, b, c, bytes, put, blobs } = await twoFiles(t)
   const { paths, nodeId } = a
   await a.stop()
 
@@ -50,12 +57,7 @@ test('a rebuild that cannot insert a file (its manifest damaged here) after an u
 // The same with the file's add record damaged here instead: the history found here does not name
 // the file at all, so the rebuild skips nothing, and the crash clean-up took its blobs for orphans.
 test('a rebuild after an unclean stop with a damaged journal record here keeps the blobs the history may name', async (t) => {
-  const cluster = await startCluster(t, 3)
-  const [a, b, c] = cluster.nodes
-  const bytes = randomBytes(600_000)
-  await putBytes(a, 'kept.bin', randomBytes(100_000), 3)
-  const put = await putBytes(a, 'hurt.bin', bytes, 3)
-  const blobs = [put.id, ...(await a.vault.open(put.id)).manifest.chunks.map(ch => ch.id)]
+  const { cluster, a, b, c, bytes, put, blobs } = await twoFiles(t)
   const record = (a.vault.catalog.db.prepare("SELECT blob_id FROM journal WHERE kind = 'add' AND file_id = ?").get(put.id) as { blob_id: string }).blob_id
   const { paths, nodeId } = a
   await a.stop()
