@@ -1,5 +1,5 @@
-// The words of the API's proof of identity (api/proof.ts computes it, cli/client.ts checks it),
-// in a module of their own: the CLI imports them without loading the API.
+// The words of the API's proof of identity and the proof itself (api/proof.ts answers with it,
+// cli/client.ts checks it), in a module of their own: the CLI imports them without loading the API.
 
 /** The request header with the CLI's random challenge (16–128 base64url characters). */
 export const CHALLENGE_HEADER = 'x-dv-challenge'
@@ -17,4 +17,14 @@ export const PROOF_CONTEXT = 'distri-vault api proof v2\n'
 export function proofInput (challenge: string, address: string | undefined, port: number | undefined): string {
   const host = (address ?? '').toLowerCase().replace(/^::ffff:(?=\d+\.\d+\.\d+\.\d+$)/, '')
   return `${PROOF_CONTEXT}${challenge}\n${host} ${port ?? ''}`
+}
+
+/**
+ * The proof for one challenge reached at address:port: base64url(HMAC-SHA256(token, proofInput(…))).
+ * node:crypto through getBuiltinModule, not `import`: an ES import of a builtin reads every export,
+ * and node:crypto's webcrypto getters would load webcrypto into every CLI verb (startup-cost.test.ts).
+ */
+export function apiProof (token: string, challenge: string, address: string | undefined, port: number | undefined): string {
+  const { createHmac } = process.getBuiltinModule('node:crypto')
+  return createHmac('sha256', token).update(proofInput(challenge, address, port)).digest('base64url')
 }

@@ -6,14 +6,10 @@
 // Only a process that read this node's api.json (mode 0600) can answer; the CLI sends its token
 // only after checking it (cli/client.ts). The answer reveals nothing of the token, and a challenge
 // the CLI draws afresh each time cannot have been asked before.
-import { createHmac } from 'node:crypto'
 import type { FastifyReply, FastifyRequest } from 'fastify'
-import { CHALLENGE_HEADER, PROOF_HEADER, proofInput } from './proof-words.ts'
+import { CHALLENGE_HEADER, PROOF_HEADER, apiProof } from './proof-words.ts'
 
-/** The proof for one challenge reached at address:port (the CLI computes the same to check it). */
-export function apiProof (token: string, challenge: string, address: string | undefined, port: number | undefined): string {
-  return createHmac('sha256', token).update(proofInput(challenge, address, port)).digest('base64url')
-}
+export { apiProof }
 
 /** Adds the proof header to the reply of a request that carries a well-formed challenge. */
 export function answerChallenge (token: string) {

@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream'
 import { UPLOAD_INTERRUPTED, VaultError, type ErrorCode } from '../errors.ts'
 import { dataPaths } from '../node/data-dir.ts'
 import type { ProgressLine } from '../api/index.ts'
-import { CHALLENGE_HEADER, PROOF_HEADER, proofInput } from '../api/proof-words.ts'
+import { CHALLENGE_HEADER, PROOF_HEADER, apiProof } from '../api/proof-words.ts'
 
 // node:http through getBuiltinModule, not `import`: an ES import of a builtin builds its ESM facade
 // by reading every export, and node:http's lazy WebSocket getters then load undici (with zlib, tls
@@ -169,7 +169,7 @@ export class ApiClient {
    * the request was sent, and what holds the address has not shown it is the node.
    */
   private async proveNode (agent: HttpAgent): Promise<void> {
-    const { randomBytes, createHmac, timingSafeEqual } = process.getBuiltinModule('node:crypto')
+    const { randomBytes, timingSafeEqual } = process.getBuiltinModule('node:crypto')
     const challenge = randomBytes(32).toString('base64url')
     const node = `the node of ${this.dataDir ?? 'this data dir'}`
     let proven = false
@@ -183,7 +183,7 @@ export class ApiClient {
       agent.once('free', () => { clearTimeout(timer); resolve() })
       const req = request(new URL('/api/status', this.url), { agent, headers: { [CHALLENGE_HEADER]: challenge } }, (res) => {
         // Bound to the address this connection reached: a proof relayed from the node elsewhere fails.
-        const expected = createHmac('sha256', this.token).update(proofInput(challenge, res.socket.remoteAddress, res.socket.remotePort)).digest()
+        const expected = Buffer.from(apiProof(this.token, challenge, res.socket.remoteAddress, res.socket.remotePort), 'base64url')
         const proof = Buffer.from(String(res.headers[PROOF_HEADER] ?? ''), 'base64url')
         if (proof.length !== expected.length || !timingSafeEqual(proof, expected)) {
           req.destroy()
